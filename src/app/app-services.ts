@@ -1,0 +1,28 @@
+import type { Config } from '../config/config.ts';
+import type { EventQueryService } from '../events/event-query.service.ts';
+import type { IngestionService } from '../ingestion/ingestion.service.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { FailedEventsService } from '../pipeline/failed-events.service.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { SourceService } from '../workspaces/source.service.ts';
+import type { TokenService } from '../workspaces/token.service.ts';
+import type { WorkspaceService } from '../workspaces/workspace.service.ts';
+
+/** What HTTP routes and the CLI may call. Routes never see the store. */
+export interface AppServices {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly workspaces: WorkspaceService;
+  readonly sources: SourceService;
+  readonly tokens: TokenService;
+  readonly ingestion: IngestionService;
+  readonly events: EventQueryService;
+  readonly failedEvents: FailedEventsService;
+  /** False while starting and once shutdown began. */
+  readonly isAcceptingTraffic: () => boolean;
+  /** Aborted when shutdown begins: long-lived responses (live streams) end on it. */
+  readonly shutdownSignal: AbortSignal;
+}

@@ -1,0 +1,138 @@
+import type { FastifyInstance } from 'fastify';
+import { InProcessBus } from '../bus/in-process-bus.ts';
+import type { Config } from '../config/config.ts';
+import { AppendNotifier } from '../events/append-notifier.ts';
+import { EventQueryService } from '../events/event-query.service.ts';
+import { buildHttpApp } from '../http/build-http-app.ts';
+import { GroupCommitter } from '../ingestion/group-committer.ts';
+import { IngestionService } from '../ingestion/ingestion.service.ts';
+import type { Logger } from '../observability/logger.ts';
+import { createMetrics } from '../observability/metrics.ts';
+import { partitionKeyOf, type EventBus } from '../pipeline/bus.port.ts';
+import { FailedEventsService } from '../pipeline/failed-events.service.ts';
+import { PipelineRuntime } from '../pipeline/pipeline-runtime.ts';
+import type { RetryPolicy, Stage } from '../pipeline/stage.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { Store } from '../storage/store.ts';
+import { SourceService } from '../workspaces/source.service.ts';
+import { TokenService } from '../workspaces/token.service.ts';
+import { WorkspaceService } from '../workspaces/workspace.service.ts';
+import type { AppServices } from './app-services.ts';
+
+export interface AppDependencies {
+  readonly config: Config;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Defaults to the in-process bus over the store's log. */
+  readonly bus?: EventBus;
+  /** Processing stages, in addition to the built-in ones. */
+  readonly stages?: readonly Stage[];
+  readonly retryPolicy?: RetryPolicy;
+  readonly busPollIntervalMs?: number;
+}
+
+export interface App {
+  readonly http: FastifyInstance;
+  readonly services: AppServices;
+  readonly pipeline: PipelineRuntime;
+  readonly committer: GroupCommitter;
+  /** Starts the pipeline and background jobs (HTTP listening is the caller's choice). */
+  start(): void;
+  /** Stops accepting, finishes in-flight work, stops consumers. Does not close the store. */
+  close(): Promise<void>;
+}
+
+const DEDUP_PRUNE_INTERVAL_MS = 10 * 60_000;
+
+/** The composition root: builds every service once from explicit dependencies. */
+export async function buildApp(deps: AppDependencies): Promise<App> {
+  const { config, store, clock, logger } = deps;
+  const metrics = createMetrics();
+  const notifier = new AppendNotifier();
+  const bus =
+    deps.bus ??
+    new InProcessBus({
+      log: store.events,
+      state: store.consumerState,
+      clock,
+      pollIntervalMs: deps.busPollIntervalMs ?? 1000,
+      onError: (group, error) => logger.error({ err: error, group }, 'consumer loop failed; retrying'),
+    });
+  const committer = new GroupCommitter({
+    log: store.events,
+    dedupWindowMs: config.dedupWindowMs,
+    now: () => clock.now(),
+    maxPendingEvents: config.maxPendingEvents,
+    onCommitted: (events, seqs) => {
+      const announced = [];
+      for (let i = 0; i < events.length; i++) {
+        const seq = seqs[i];
+        const event = events[i];
+        if (seq !== null && seq !== undefined && event) announced.push({ seq, workspaceId: event.workspaceId, partitionKey: partitionKeyOf(event) });
+      }
+      if (announced.length > 0) {
+        bus.announce(announced);
+        notifier.notify();
+      }
+    },
+  });
+  const pipeline = new PipelineRuntime({
+    bus,
+    failedEvents: store.failedEvents,
+    clock,
+    logger,
+    observer: metrics.pipeline,
+    ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
+  });
+  for (const stage of deps.stages ?? []) pipeline.register(stage);
+
+  let accepting = true;
+  const shutdown = new AbortController();
+  const services: AppServices = {
+    config,
+    clock,
+    logger,
+    metrics,
+    workspaces: new WorkspaceService({ workspaces: store.workspaces, clock }),
+    sources: new SourceService({ sources: store.sources, clock }),
+    tokens: new TokenService({ tokens: store.tokens, clock, adminToken: config.adminToken }),
+    ingestion: new IngestionService({ committer, clock, observer: metrics.ingestion }),
+    events: new EventQueryService({ events: store.events, failedEvents: store.failedEvents, sources: store.sources, notifier }),
+    failedEvents: new FailedEventsService({ failedEvents: store.failedEvents, bus, clock }),
+    isAcceptingTraffic: () => accepting,
+    shutdownSignal: shutdown.signal,
+  };
+  metrics.setCollector(async () => ({
+    lag: await pipeline.lag(),
+    failed: await store.failedEvents.countFailedByStage(),
+    pendingEvents: committer.pendingEvents,
+  }));
+  const http = await buildHttpApp(services);
+
+  let pruneTimer: NodeJS.Timeout | undefined;
+  const pruneDedup = (): void => {
+    store.events.pruneDedup(clock.now() - config.dedupWindowMs).catch((error: unknown) => logger.warn({ err: error }, 'dedup prune failed'));
+  };
+
+  return {
+    http,
+    services,
+    pipeline,
+    committer,
+    start() {
+      pipeline.start();
+      pruneTimer = setInterval(pruneDedup, DEDUP_PRUNE_INTERVAL_MS);
+      pruneTimer.unref();
+    },
+    async close() {
+      accepting = false;
+      shutdown.abort();
+      clearInterval(pruneTimer);
+      await http.close();
+      await committer.close();
+      await pipeline.stop();
+      await bus.close();
+    },
+  };
+}

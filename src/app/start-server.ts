@@ -1,0 +1,67 @@
+import type { Config } from '../config/config.ts';
+import { createLogger } from '../observability/logger.ts';
+import { systemClock } from '../shared/clock.ts';
+import { createStore } from '../storage/create-store.ts';
+import { bootstrapInstance } from './bootstrap.ts';
+import { buildApp } from './build-app.ts';
+import { loadOrCreateEncryptionKey } from './encryption-key.ts';
+
+function banner(lines: string[]): string {
+  const width = Math.max(...lines.map((line) => line.length)) + 2;
+  return ['', `┌${'─'.repeat(width)}┐`, ...lines.map((line) => `│ ${line.padEnd(width - 1)}│`), `└${'─'.repeat(width)}┘`, ''].join('\n');
+}
+
+/** `cdp start` / `npm start`: the whole platform in one process. */
+export async function startServer(config: Config, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<void> {
+  const logger = createLogger(config);
+  if (config.natsUrl !== undefined) {
+    throw new Error('CDP_NATS_URL: the NATS JetStream bus is not part of this build yet; unset it to use the in-process bus');
+  }
+  if (config.databaseUrl === undefined) loadOrCreateEncryptionKey(config.encryptionKey, config.dataDir);
+  const store = createStore(config);
+  await store.migrate();
+  const app = await buildApp({ config, store, clock: systemClock, logger });
+  const boot = await bootstrapInstance({ instance: store.instance, ...app.services });
+  app.start();
+  const address = await app.http.listen({ port: config.port, host: config.host });
+  const storeLine = config.databaseUrl === undefined ? `SQLite in ${config.dataDir}` : 'PostgreSQL (CDP_DATABASE_URL)';
+  const lines = [`CDP listening on ${address}   (store: ${storeLine})`];
+  if (boot.firstStart) {
+    lines.push(
+      `Workspace:      ${boot.workspace.slug} (${boot.workspace.id})`,
+      `Write key:      ${boot.writeKey}   (source "${boot.source.name}")`,
+      `Admin token:    ${boot.adminToken}`,
+      'Both secrets are shown only now: store them. Rotate a write key with `cdp source rotate-key`.',
+    );
+  } else if (boot.workspace) {
+    lines.push(`Workspace:      ${boot.workspace.slug} (${boot.workspace.id})`);
+    if (boot.source) lines.push(`Write key:      ${boot.source.writeKeyPrefix}…   (shown at first start; \`cdp source rotate-key ${boot.workspace.slug} ${boot.source.id}\` makes a new one)`);
+  }
+  lines.push(`Try:  curl -u '<write key>:' ${address}/v1/track -H 'content-type: application/json' -d '{"userId":"u1","event":"Hello"}'`);
+  print(banner(lines));
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    app
+      .close()
+      .then(() => store.close())
+      .then(() => {
+        logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,34 @@
+import { parseConfig, type Config } from '../config/config.ts';
+import { systemClock } from '../shared/clock.ts';
+import { createStore } from '../storage/create-store.ts';
+import type { Store } from '../storage/store.ts';
+import { SourceService } from '../workspaces/source.service.ts';
+import { TokenService } from '../workspaces/token.service.ts';
+import { WorkspaceService } from '../workspaces/workspace.service.ts';
+
+export interface CliContext {
+  readonly config: Config;
+  readonly store: Store;
+  readonly workspaces: WorkspaceService;
+  readonly sources: SourceService;
+  readonly tokens: TokenService;
+}
+
+/** Opens the configured store (migrated), runs one command, and always closes it. */
+export async function withCli<T>(env: NodeJS.ProcessEnv, run: (context: CliContext) => Promise<T>): Promise<T> {
+  const config = parseConfig(env);
+  const store = createStore(config);
+  try {
+    await store.migrate();
+    const clock = systemClock;
+    return await run({
+      config,
+      store,
+      workspaces: new WorkspaceService({ workspaces: store.workspaces, clock }),
+      sources: new SourceService({ sources: store.sources, clock }),
+      tokens: new TokenService({ tokens: store.tokens, clock, adminToken: config.adminToken }),
+    });
+  } finally {
+    await store.close();
+  }
+}

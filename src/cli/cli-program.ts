@@ -1,0 +1,103 @@
+import { Command, Option } from 'commander';
+import { startServer } from '../app/start-server.ts';
+import { parseConfig } from '../config/config.ts';
+import { ROLES } from '../workspaces/workspace-types.ts';
+import { withCli } from './cli-context.ts';
+
+export interface CliIo {
+  readonly env: NodeJS.ProcessEnv;
+  out(text: string): void;
+}
+
+function show(io: CliIo, json: boolean, value: Record<string, unknown>, human: string): void {
+  io.out(json ? JSON.stringify(value, null, 2) : human);
+}
+
+/** The `cdp` command line. Every command reads the same environment as the server. */
+export function buildCliProgram(io: CliIo): Command {
+  const program = new Command('cdp')
+    .description('Customer Data Platform: server and administration')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (text) => io.out(text.trimEnd()) })
+    .exitOverride();
+
+  program
+    .command('start')
+    .description('start the platform: HTTP API, pipeline (reads PORT, HOST, CDP_DATA_DIR, CDP_DATABASE_URL, …)')
+    .action(async () => startServer(parseConfig(io.env), io.out));
+
+  program
+    .command('migrate')
+    .description('apply pending schema migrations to the configured store')
+    .action(async () =>
+      withCli(io.env, async ({ store, config }) => {
+        const where = config.databaseUrl === undefined ? `SQLite in ${config.dataDir}` : 'PostgreSQL';
+        io.out(`schema up to date on ${where}`);
+        void store;
+      }),
+    );
+
+  const workspace = program.command('workspace').description('manage workspaces');
+  workspace
+    .command('create <name>')
+    .description('create a workspace')
+    .option('--slug <slug>', 'URL name (derived from the name when absent)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, options: { slug?: string; json?: boolean }) =>
+      withCli(io.env, async ({ workspaces }) => {
+        const created = await workspaces.create({ name, slug: options.slug });
+        show(io, options.json === true, { ...created }, `created workspace ${created.slug} (${created.id})`);
+      }),
+    );
+  workspace
+    .command('list')
+    .description('list workspaces')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) =>
+      withCli(io.env, async ({ workspaces }) => {
+        const all = await workspaces.list({ limit: 1000 });
+        io.out(options.json === true ? JSON.stringify(all, null, 2) : all.map((w) => `${w.slug}\t${w.id}\t${w.name}`).join('\n'));
+      }),
+    );
+
+  const source = program.command('source').description('manage sources and their write keys');
+  source
+    .command('create <workspace> <name>')
+    .description('create an HTTP source; prints its write key once')
+    .option('--no-capture-ip', 'do not record the request IP into context.ip')
+    .option('--json', 'print JSON')
+    .action(async (ws: string, name: string, options: { captureIp: boolean; json?: boolean }) =>
+      withCli(io.env, async ({ workspaces, sources }) => {
+        const target = await workspaces.get(ws);
+        const created = await sources.create(target.id, { name, type: 'http', settings: { captureIp: options.captureIp } });
+        show(io, options.json === true, { ...created.source, writeKey: created.writeKey }, `created source ${created.source.id}\nwrite key: ${created.writeKey}   (shown once)`);
+      }),
+    );
+  source
+    .command('rotate-key <workspace> <sourceId>')
+    .description('replace a source\'s write key; the old one stops working at once')
+    .option('--json', 'print JSON')
+    .action(async (ws: string, sourceId: string, options: { json?: boolean }) =>
+      withCli(io.env, async ({ workspaces, sources }) => {
+        const target = await workspaces.get(ws);
+        const rotated = await sources.rotateKey(target.id, sourceId);
+        show(io, options.json === true, { ...rotated.source, writeKey: rotated.writeKey }, `new write key: ${rotated.writeKey}   (shown once)`);
+      }),
+    );
+
+  program
+    .command('token')
+    .description('manage API tokens')
+    .command('create <workspace> <name>')
+    .description('mint an API token for a workspace; prints it once')
+    .addOption(new Option('--role <role>', 'role of the token').choices([...ROLES]).makeOptionMandatory())
+    .option('--json', 'print JSON')
+    .action(async (ws: string, name: string, options: { role: string; json?: boolean }) =>
+      withCli(io.env, async ({ workspaces, tokens }) => {
+        const target = await workspaces.get(ws);
+        const created = await tokens.create(target.id, { name, role: options.role });
+        show(io, options.json === true, { ...created.token, token: created.secret }, `token (${options.role}): ${created.secret}   (shown once)`);
+      }),
+    );
+  return program;
+}

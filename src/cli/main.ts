@@ -1,0 +1,23 @@
+import { CommanderError } from 'commander';
+import { AppError } from '../errors/app-error.ts';
+import { ConfigError } from '../config/config.ts';
+import { buildCliProgram } from './cli-program.ts';
+
+const program = buildCliProgram({ env: process.env, out: (text) => process.stdout.write(`${text}\n`) });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode;
+  } else if (error instanceof ConfigError) {
+    process.stderr.write(`cdp: configuration error: ${error.message}\n`);
+    process.exitCode = 2;
+  } else if (AppError.is(error)) {
+    process.stderr.write(`cdp: ${error.message} (${error.code})\n`);
+    process.exitCode = 1;
+  } else {
+    process.stderr.write(`cdp: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

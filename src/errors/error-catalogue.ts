@@ -1,0 +1,51 @@
+/**
+ * Every error code the platform can answer with, in one place. Codes are a public contract:
+ * clients branch on them, so a code is never renamed or reused for another meaning.
+ * docs/ERRORS.md lists them for users.
+ */
+export interface ErrorSpec {
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly title: string;
+}
+
+const spec = (status: number, title: string, retryable = false): ErrorSpec => ({ status, title, retryable });
+
+export const ERROR_CATALOGUE = {
+  // Request shape
+  'request.invalid_json': spec(400, 'The body is not valid JSON'),
+  'request.invalid_body': spec(400, 'The body does not match the expected shape'),
+  'request.invalid_gzip': spec(400, 'The gzip body could not be decompressed'),
+  'request.unsupported_encoding': spec(415, 'Only identity and gzip content encodings are accepted'),
+  'request.too_large': spec(413, 'The body is larger than allowed'),
+  'request.invalid_cursor': spec(400, 'The paging cursor is not valid'),
+  'request.not_found': spec(404, 'No such route'),
+  // Ingestion
+  'ingest.missing_identity': spec(400, 'Either userId or anonymousId is required'),
+  'ingest.missing_field': spec(400, 'A field required by this call type is missing'),
+  'ingest.invalid_field': spec(400, 'A field has the wrong type or format'),
+  'ingest.unknown_type': spec(400, 'Unknown message type'),
+  'ingest.event_too_large': spec(413, 'One event is larger than 32 KB'),
+  'ingest.batch_too_large': spec(413, 'The batch is larger than 500 KB'),
+  'ingest.batch_too_many_events': spec(400, 'The batch holds more than 2,500 events'),
+  'ingest.overloaded': spec(429, 'The platform is shedding load; retry after the delay given', true),
+  // Auth
+  'auth.invalid_write_key': spec(401, 'Missing, unknown or revoked write key'),
+  'auth.missing_token': spec(401, 'A bearer token is required'),
+  'auth.invalid_token': spec(401, 'Unknown or revoked token'),
+  'auth.forbidden': spec(403, 'This token may not do that'),
+  // Resources
+  'workspace.not_found': spec(404, 'No such workspace'),
+  'workspace.slug_taken': spec(409, 'A workspace already has that slug'),
+  'source.not_found': spec(404, 'No such source'),
+  'token.not_found': spec(404, 'No such token'),
+  'token.invalid_role': spec(400, 'Unknown role'),
+  'failed_event.not_found': spec(404, 'No such failed event'),
+  // Runtime
+  'storage.unavailable': spec(503, 'The store is not reachable', true),
+  'pipeline.handler_failed': spec(500, 'A pipeline stage failed on an event', true),
+  'internal.error': spec(500, 'Internal error', true),
+  'server.shutting_down': spec(503, 'The server is shutting down', true),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,0 +1,63 @@
+import type { EventLogRepository, EventQuery } from '../ingestion/event-log.port.ts';
+import type { StoredEvent } from '../ingestion/message-types.ts';
+import type { FailedEventRepository } from '../pipeline/failed-events.port.ts';
+import type { SourceRepository } from '../workspaces/workspaces.port.ts';
+import type { AppendNotifier } from './append-notifier.ts';
+
+export interface WorkspaceStats {
+  readonly events: number;
+  readonly profiles: number;
+  readonly sources: number;
+  readonly failedEvents: number;
+}
+
+/** Read side of the event log for the admin API: listing, live tail, counts. */
+export class EventQueryService {
+  readonly #log: EventLogRepository;
+  readonly #failed: FailedEventRepository;
+  readonly #sources: SourceRepository;
+  readonly #notifier: AppendNotifier;
+
+  constructor(deps: { events: EventLogRepository; failedEvents: FailedEventRepository; sources: SourceRepository; notifier: AppendNotifier }) {
+    this.#log = deps.events;
+    this.#failed = deps.failedEvents;
+    this.#sources = deps.sources;
+    this.#notifier = deps.notifier;
+  }
+
+  list(query: EventQuery): Promise<StoredEvent[]> {
+    return this.#log.query(query);
+  }
+
+  headSeq(): Promise<number> {
+    return this.#log.headSeq();
+  }
+
+  /**
+   * Yields the workspace's new events as they are stored, until the signal aborts. Waits on
+   * in-process appends and polls once a second for appends made by other processes.
+   */
+  async *follow(workspaceId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<StoredEvent[]> {
+    let cursor = afterSeq;
+    while (!signal.aborted) {
+      const batch = await this.#log.tail(workspaceId, cursor, 500);
+      const last = batch.at(-1);
+      if (last) {
+        cursor = last.seq;
+        yield batch;
+        continue;
+      }
+      await this.#notifier.waitForAppend(1000, signal);
+    }
+  }
+
+  async stats(workspaceId: string): Promise<WorkspaceStats> {
+    const [events, failedEvents, sources] = await Promise.all([
+      this.#log.countByWorkspace(workspaceId),
+      this.#failed.countFailed(workspaceId),
+      this.#sources.list(workspaceId, { limit: 10_000 }),
+    ]);
+    // Profiles arrive with identity resolution; until then there are none to count.
+    return { events, profiles: 0, sources: sources.length, failedEvents };
+  }
+}

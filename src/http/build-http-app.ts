@@ -1,0 +1,70 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { AppServices } from '../app/app-services.ts';
+import { AppError } from '../errors/app-error.ts';
+import { registerAdminAuth } from './admin-auth.ts';
+import { toErrorResponse } from './error-response.ts';
+import { eventsRoutes } from './routes/events.routes.ts';
+import { failedEventsRoutes } from './routes/failed-events.routes.ts';
+import { operationsRoutes } from './routes/operations.routes.ts';
+import { sourcesRoutes } from './routes/sources.routes.ts';
+import { tokensRoutes } from './routes/tokens.routes.ts';
+import { trackingRoutes } from './routes/tracking.routes.ts';
+import { workspacesRoutes } from './routes/workspaces.routes.ts';
+import { ErrorSchema } from './schemas.ts';
+
+/** The HTTP surface: thin routes over services. Tests drive it with `app.inject()`. */
+export async function buildHttpApp(services: AppServices): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: services.logger as FastifyBaseLogger,
+    // One log line per ingestion request would dwarf the data; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: services.config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    // Client JSON goes through JSON.parse for ingestion; admin bodies are small and schema-checked.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  });
+
+  app.addSchema(ErrorSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'CDP admin API', version: '1', description: 'Admin API of the platform. Ingestion follows Segment\'s HTTP Tracking API at /v1/*.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body, retryAfterSeconds } = toErrorResponse(error);
+    if (status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
+    if (retryAfterSeconds !== undefined) void reply.header('Retry-After', String(retryAfterSeconds));
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const { status, body } = toErrorResponse(new AppError('request.not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+    return reply.code(status).send(body);
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('Referrer-Policy', 'no-referrer');
+    reply.header('X-Frame-Options', 'DENY');
+    return payload;
+  });
+
+  await app.register(async (scope) => trackingRoutes(scope, services));
+  await app.register(async (scope) => operationsRoutes(scope, services));
+  await app.register(async (scope) => {
+    registerAdminAuth(scope, services);
+    await workspacesRoutes(scope, services);
+    await sourcesRoutes(scope, services);
+    await tokensRoutes(scope, services);
+    await eventsRoutes(scope, services);
+    await failedEventsRoutes(scope, services);
+  });
+  return app;
+}

@@ -1,0 +1,101 @@
+import { Type } from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AppServices } from '../../app/app-services.ts';
+import { MESSAGE_TYPES } from '../../ingestion/message-types.ts';
+import { workspaceFor } from '../admin-auth.ts';
+import { cursorNumber, decodeCursor, pageSize, toPage } from '../paging.ts';
+import { presentEvent } from '../presenters.ts';
+import { errorResponses, PageQuery, pageOf, WsParams } from '../schemas.ts';
+
+const AnyObject = Type.Object({}, { additionalProperties: true });
+const HEARTBEAT_MS = 15_000;
+
+export async function eventsRoutes(fastify: FastifyInstance, services: AppServices): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['events'];
+
+  app.get(
+    '/api/v1/workspaces/:ws/events',
+    {
+      schema: {
+        tags,
+        summary: 'Stored events, newest first',
+        params: WsParams,
+        querystring: Type.Object({
+          type: Type.Optional(Type.Union(MESSAGE_TYPES.map((t) => Type.Literal(t)))),
+          event: Type.Optional(Type.String({ maxLength: 500 })),
+          userId: Type.Optional(Type.String({ maxLength: 1024 })),
+          anonymousId: Type.Optional(Type.String({ maxLength: 1024 })),
+          ...PageQuery,
+        }),
+        response: { 200: pageOf(AnyObject), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const workspace = await workspaceFor(request, services, request.params.ws);
+      const { type, event, userId, anonymousId } = request.query;
+      const limit = pageSize(request.query.limit);
+      const beforeSeq = cursorNumber(decodeCursor(request.query.cursor), 'seq');
+      const rows = await services.events.list({ workspaceId: workspace.id, type, event, userId, anonymousId, beforeSeq, limit: limit + 1 });
+      const page = toPage(rows, limit, (e) => ({ seq: e.seq }));
+      return { items: page.items.map(presentEvent), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/api/v1/workspaces/:ws/events/stream',
+    {
+      schema: {
+        tags,
+        summary: 'Live event stream for the debugger (Server-Sent Events); resumes after Last-Event-ID',
+        params: WsParams,
+        response: { 200: { description: 'text/event-stream: one "event: message" per stored event', type: 'string' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const workspace = await workspaceFor(request, services, request.params.ws);
+      const lastEventId = Number(request.headers['last-event-id']);
+      const after = Number.isSafeInteger(lastEventId) && lastEventId > 0 ? lastEventId : await services.events.headSeq();
+      const abort = new AbortController();
+      request.raw.on('close', () => abort.abort());
+      services.shutdownSignal.addEventListener('abort', () => abort.abort(), { once: true });
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache, no-transform',
+        Connection: 'keep-alive',
+        'X-Accel-Buffering': 'no',
+      });
+      res.write(': connected\n\n');
+      const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+      try {
+        for await (const batch of services.events.follow(workspace.id, after, abort.signal)) {
+          for (const event of batch) res.write(`id: ${event.seq}\nevent: message\ndata: ${JSON.stringify(event.message)}\n\n`);
+        }
+      } catch (error) {
+        services.logger.warn({ err: error }, 'live event stream ended with an error');
+      } finally {
+        clearInterval(heartbeat);
+        res.end();
+      }
+    },
+  );
+
+  app.get(
+    '/api/v1/workspaces/:ws/stats',
+    {
+      schema: {
+        tags,
+        summary: 'Counts of what is stored now',
+        params: WsParams,
+        response: { 200: Type.Object({ events: Type.Integer(), profiles: Type.Integer(), sources: Type.Integer(), failedEvents: Type.Integer() }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const workspace = await workspaceFor(request, services, request.params.ws);
+      return services.events.stats(workspace.id);
+    },
+  );
+}

@@ -1,0 +1,87 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppServices } from '../../app/app-services.ts';
+import { AppError } from '../../errors/app-error.ts';
+import type { IngestRoute } from '../../ingestion/ingestion.service.ts';
+import { INGESTION_LIMITS } from '../../ingestion/ingestion-limits.ts';
+import { isJsonObject, ownField } from '../../shared/json.ts';
+import type { Source } from '../../workspaces/workspace-types.ts';
+import { decodeBody, parseJsonBody } from '../body-decoding.ts';
+
+const ROUTES: readonly IngestRoute[] = ['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch'];
+
+/** Basic auth as Segment's SDKs send it: the write key as user name, empty password. */
+function writeKeyFromHeader(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /^Basic\s+(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const key = colon === -1 ? decoded : decoded.slice(0, colon);
+  return key === '' ? undefined : key;
+}
+
+function writeKeyFromBody(body: unknown): string | undefined {
+  if (!isJsonObject(body)) return undefined;
+  const direct = ownField(body, 'writeKey');
+  if (typeof direct === 'string') return direct;
+  const batch = ownField(body, 'batch');
+  const first = Array.isArray(batch) ? batch[0] : undefined;
+  const nested = isJsonObject(first) ? ownField(first, 'writeKey') : undefined;
+  return typeof nested === 'string' ? nested : undefined;
+}
+
+async function authenticate(services: AppServices, writeKey: string | undefined): Promise<Source> {
+  const source = writeKey === undefined ? undefined : await services.sources.authenticate(writeKey);
+  if (!source) throw new AppError('auth.invalid_write_key', 'missing, unknown or revoked write key: send it as the Basic auth user name or as "writeKey" in the body');
+  return source;
+}
+
+/** Browser SDKs post from any origin; CORS is open on ingestion routes only. */
+function allowCors(request: FastifyRequest, reply: FastifyReply): void {
+  const origin = request.headers.origin;
+  reply.header('Access-Control-Allow-Origin', origin ?? '*');
+  reply.header('Vary', 'Origin');
+}
+
+/**
+ * The Segment-compatible Tracking API. Bodies are read raw (any content type, since browser
+ * beacons send text/plain), inflated with a cap, parsed, authenticated, and acknowledged only
+ * after the group commit made them durable.
+ */
+export async function trackingRoutes(app: FastifyInstance, services: AppServices): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: INGESTION_LIMITS.maxRawBodyBytes }, (_request, body, done) => {
+    done(null, body);
+  });
+  app.addHook('onRequest', async (request, reply) => allowCors(request, reply));
+
+  for (const route of ROUTES) {
+    app.options(`/v1/${route}`, async (_request, reply) => {
+      reply
+        .header('Access-Control-Allow-Methods', 'POST, OPTIONS')
+        .header('Access-Control-Allow-Headers', 'Content-Type, Authorization, Content-Encoding')
+        .header('Access-Control-Max-Age', '86400')
+        .code(204)
+        .send();
+    });
+    app.post(`/v1/${route}`, { schema: { hide: true } }, async (request, reply) => {
+      const started = performance.now();
+      let status = 200;
+      try {
+        const headerKey = writeKeyFromHeader(request.headers.authorization);
+        const early = headerKey === undefined ? undefined : await authenticate(services, headerKey);
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const decoded = await decodeBody(raw, request.headers['content-encoding']);
+        const body = parseJsonBody(decoded);
+        const source = early ?? (await authenticate(services, writeKeyFromBody(body)));
+        await services.ingestion.ingest({ source, route, body, bodyBytes: decoded.length, ip: request.ip ?? null });
+        return await reply.code(200).send({ success: true });
+      } catch (error) {
+        status = AppError.is(error) ? error.status : 500;
+        throw error;
+      } finally {
+        services.metrics.observeAck(route, status, (performance.now() - started) / 1000);
+      }
+    });
+  }
+}

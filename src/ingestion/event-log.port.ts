@@ -1,0 +1,37 @@
+import type { AcceptedEvent, MessageType, StoredEvent } from './message-types.ts';
+
+export interface AppendResult {
+  /** Aligned with the input: the log sequence number given to each event, or null for a duplicate. */
+  readonly seqs: readonly (number | null)[];
+}
+
+export interface EventQuery {
+  readonly workspaceId: string;
+  readonly type?: MessageType | undefined;
+  readonly event?: string | undefined;
+  readonly userId?: string | undefined;
+  readonly anonymousId?: string | undefined;
+  /** Only events with a smaller sequence number (paging newest first). */
+  readonly beforeSeq?: number | undefined;
+  readonly limit: number;
+}
+
+/** The durable, append-only event log: the source of truth every stage consumes. */
+export interface EventLogRepository {
+  /**
+   * Appends in one durable transaction. A messageId already seen in the same workspace since
+   * `dedupCutoffMs` is not stored again. Returns only once the data is on disk.
+   */
+  append(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<AppendResult>;
+  /** Events after `afterSeq`, oldest first, across workspaces (for consumers of the log). */
+  readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  readBySeqs(seqs: readonly number[]): Promise<StoredEvent[]>;
+  /** Events of one workspace, newest first. */
+  query(query: EventQuery): Promise<StoredEvent[]>;
+  /** Events of one workspace after `afterSeq`, oldest first (for the live stream). */
+  tail(workspaceId: string, afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  headSeq(): Promise<number>;
+  countByWorkspace(workspaceId: string): Promise<number>;
+  /** Forgets dedup entries older than the window, so the table stays small. */
+  pruneDedup(cutoffMs: number): Promise<number>;
+}

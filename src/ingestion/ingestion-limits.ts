@@ -1,0 +1,16 @@
+/** Segment's documented limits, enforced loudly instead of with Segment's silent 200. */
+export const INGESTION_LIMITS = Object.freeze({
+  maxEventBytes: 32 * 1024,
+  /**
+   * The stored payload carries fields we add (receivedAt, timestamp, messageId, context.ip);
+   * they must not push a client's 32 KB event over the limit.
+   */
+  enrichmentAllowanceBytes: 512,
+  maxBatchBytes: 500 * 1024,
+  maxBatchEvents: 2500,
+  /** A gzip body never inflates beyond this, whatever its compressed size (bomb guard). */
+  maxDecompressedBytes: 500 * 1024,
+  /** Raw (possibly compressed) body accepted by the HTTP layer before any parsing. */
+  maxRawBodyBytes: 1024 * 1024,
+  maxIdLength: 1024,
+});

@@ -1,0 +1,194 @@
+import type { ErrorCode } from '../errors/error-catalogue.ts';
+import { generateMessageId } from '../shared/secrets.ts';
+import { isJsonObject, ownField, type JsonObject, type JsonValue } from '../shared/json.ts';
+import { INGESTION_LIMITS } from './ingestion-limits.ts';
+import { isMessageType, type AcceptedEvent, type MessageType } from './message-types.ts';
+import { parseIsoTimestamp, resolveTimestamp } from './timestamps.ts';
+
+/** What the request around a message contributes: who sent it, when, from where. */
+export interface MessageEnvelope {
+  readonly workspaceId: string;
+  readonly sourceId: string;
+  readonly receivedMs: number;
+  /** The request's IP, or null when the source does not capture IPs. */
+  readonly ip: string | null;
+  readonly captureIp: boolean;
+  /** `context`, `integrations` and `sentAt` given at the top of a `/v1/batch` body. */
+  readonly batchContext: JsonObject | undefined;
+  readonly batchIntegrations: JsonObject | undefined;
+  readonly batchSentAt: JsonValue | undefined;
+}
+
+export interface MessageProblem {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+export type NormalizeResult =
+  | { readonly ok: true; readonly event: AcceptedEvent }
+  | { readonly ok: false; readonly problem: MessageProblem };
+
+const fail = (code: ErrorCode, message: string): NormalizeResult => ({ ok: false, problem: { code, message } });
+
+/** An id may be a string or a finite number (SDKs in typed languages send numbers); '' is absent. */
+function readId(raw: JsonObject, field: string): string | null | MessageProblem {
+  const value = ownField(raw, field);
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value !== 'string') return { code: 'ingest.invalid_field', message: `${field} must be a string` };
+  if (value.length > INGESTION_LIMITS.maxIdLength) {
+    return { code: 'ingest.invalid_field', message: `${field} is longer than ${INGESTION_LIMITS.maxIdLength} characters` };
+  }
+  return value;
+}
+
+function readObject(raw: JsonObject, field: string): JsonObject | undefined | MessageProblem {
+  const value = ownField(raw, field);
+  if (value === undefined || value === null) return undefined;
+  if (!isJsonObject(value)) return { code: 'ingest.invalid_field', message: `${field} must be an object` };
+  return value;
+}
+
+function readTime(raw: JsonValue | undefined, field: string): number | undefined | MessageProblem {
+  if (raw === undefined || raw === null) return undefined;
+  const ms = parseIsoTimestamp(raw);
+  if (ms === undefined) return { code: 'ingest.invalid_field', message: `${field} must be an ISO 8601 date-time` };
+  return ms;
+}
+
+const isProblem = (value: unknown): value is MessageProblem =>
+  typeof value === 'object' && value !== null && 'code' in value && 'message' in value && !Array.isArray(value);
+
+/** The fields each call type requires beyond an identity, per Segment's spec. */
+function checkTypeFields(type: MessageType, raw: JsonObject, ids: Ids): MessageProblem | undefined {
+  switch (type) {
+    case 'track': {
+      const event = ownField(raw, 'event');
+      if (typeof event !== 'string' || event.trim() === '') {
+        return { code: 'ingest.missing_field', message: 'track requires "event", a non-empty string' };
+      }
+      return undefined;
+    }
+    case 'group': {
+      const groupId = ownField(raw, 'groupId');
+      const ok = (typeof groupId === 'string' && groupId !== '') || (typeof groupId === 'number' && Number.isFinite(groupId));
+      return ok ? undefined : { code: 'ingest.missing_field', message: 'group requires "groupId"' };
+    }
+    case 'alias': {
+      const previousId = ownField(raw, 'previousId');
+      const ok = (typeof previousId === 'string' && previousId !== '') || typeof previousId === 'number';
+      if (!ok) return { code: 'ingest.missing_field', message: 'alias requires "previousId"' };
+      if (ids.userId === null) return { code: 'ingest.missing_field', message: 'alias requires "userId"' };
+      return undefined;
+    }
+    case 'page':
+    case 'screen': {
+      for (const field of ['name', 'category']) {
+        const value = ownField(raw, field);
+        if (value !== undefined && value !== null && typeof value !== 'string') {
+          return { code: 'ingest.invalid_field', message: `${type} "${field}" must be a string` };
+        }
+      }
+      return undefined;
+    }
+    case 'identify':
+      return undefined;
+  }
+}
+
+interface Ids {
+  readonly userId: string | null;
+  readonly anonymousId: string | null;
+}
+
+function readIds(raw: JsonObject, type: MessageType): Ids | MessageProblem {
+  const userId = readId(raw, 'userId');
+  if (isProblem(userId)) return userId;
+  const anonymousId = readId(raw, 'anonymousId');
+  if (isProblem(anonymousId)) return anonymousId;
+  if (userId === null && anonymousId === null && type !== 'alias') {
+    return { code: 'ingest.missing_identity', message: `${type} requires "userId" or "anonymousId"` };
+  }
+  return { userId, anonymousId };
+}
+
+function buildContext(raw: JsonObject, env: MessageEnvelope): JsonObject | MessageProblem {
+  const own = readObject(raw, 'context');
+  if (isProblem(own)) return own;
+  // Spread defines own data properties, so a "__proto__" key stays a plain key.
+  const context: JsonObject = { ...env.batchContext, ...own };
+  if (!env.captureIp) delete context['ip'];
+  else if (typeof ownField(context, 'ip') !== 'string' && env.ip !== null) context['ip'] = env.ip;
+  return context;
+}
+
+/**
+ * Validates one Segment message and turns it into the stored form: required fields per type,
+ * ids as strings, a messageId, clock-skew-corrected timestamp, receivedAt, context.ip.
+ * The client's fields are kept as sent (including `integrations` and unknown fields);
+ * the write key never reaches storage.
+ */
+export function normalizeMessage(raw: unknown, routeType: MessageType | undefined, env: MessageEnvelope): NormalizeResult {
+  if (!isJsonObject(raw)) return fail('request.invalid_body', 'each message must be a JSON object');
+  const declared = ownField(raw, 'type');
+  const type = routeType ?? (typeof declared === 'string' ? declared.toLowerCase() : declared);
+  if (!isMessageType(type)) {
+    return fail('ingest.unknown_type', `unknown type ${JSON.stringify(declared ?? null)}; expected one of identify, track, page, screen, group, alias`);
+  }
+  const ids = readIds(raw, type);
+  if (isProblem(ids)) return { ok: false, problem: ids };
+  const typeProblem = checkTypeFields(type, raw, ids);
+  if (typeProblem) return { ok: false, problem: typeProblem };
+  for (const field of ['properties', 'traits', 'integrations']) {
+    const value = readObject(raw, field);
+    if (isProblem(value)) return { ok: false, problem: value };
+  }
+  const context = buildContext(raw, env);
+  if (isProblem(context)) return { ok: false, problem: context };
+  const messageId = readId(raw, 'messageId');
+  if (isProblem(messageId)) return { ok: false, problem: messageId };
+
+  const originalField = ownField(raw, 'originalTimestamp') ?? ownField(raw, 'timestamp');
+  const original = readTime(originalField, 'timestamp');
+  if (isProblem(original)) return { ok: false, problem: original };
+  const sentAt = readTime(ownField(raw, 'sentAt') ?? env.batchSentAt, 'sentAt');
+  if (isProblem(sentAt)) return { ok: false, problem: sentAt };
+  const times = resolveTimestamp(env.receivedMs, original, sentAt);
+
+  const message: JsonObject = { ...raw };
+  delete message['writeKey'];
+  message['type'] = type;
+  message['messageId'] = messageId ?? generateMessageId();
+  if (ids.userId !== null) message['userId'] = ids.userId;
+  if (ids.anonymousId !== null) message['anonymousId'] = ids.anonymousId;
+  message['context'] = context;
+  const integrations = ownField(raw, 'integrations') ?? env.batchIntegrations;
+  if (integrations !== undefined) message['integrations'] = integrations;
+  if (times.originalTimestampMs !== undefined) message['originalTimestamp'] = new Date(times.originalTimestampMs).toISOString();
+  if (sentAt !== undefined) message['sentAt'] = new Date(sentAt).toISOString();
+  message['timestamp'] = new Date(times.timestampMs).toISOString();
+  message['receivedAt'] = new Date(env.receivedMs).toISOString();
+
+  const payload = JSON.stringify(message);
+  if (Buffer.byteLength(payload) > INGESTION_LIMITS.maxEventBytes + INGESTION_LIMITS.enrichmentAllowanceBytes) {
+    return fail('ingest.event_too_large', `the event is larger than 32 KB`);
+  }
+  // The log indexes a name per event: the track event, or the page/screen name.
+  const name = type === 'track' ? ownField(raw, 'event') : type === 'page' || type === 'screen' ? ownField(raw, 'name') : null;
+  const event = typeof name === 'string' && name !== '' ? name : null;
+  return {
+    ok: true,
+    event: {
+      workspaceId: env.workspaceId,
+      sourceId: env.sourceId,
+      messageId: message['messageId'] as string,
+      type,
+      event,
+      userId: ids.userId,
+      anonymousId: ids.anonymousId,
+      timestampMs: times.timestampMs,
+      receivedMs: env.receivedMs,
+      payload,
+    },
+  };
+}

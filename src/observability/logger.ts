@@ -1,0 +1,23 @@
+import pino, { type Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+
+export type { Logger };
+
+/**
+ * Structured JSON logs. Secrets must never reach them: authorization headers and write keys
+ * are redacted wherever they appear.
+ */
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      base: { service: 'cdp' },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'writeKey', '*.writeKey', 'token', '*.token', 'secret', '*.secret'],
+        censor: '[redacted]',
+      },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}

@@ -1,0 +1,84 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { IngestionObserver, IngestOutcome, IngestRoute } from '../ingestion/ingestion.service.ts';
+import type { PipelineObserver } from '../pipeline/pipeline-runtime.ts';
+
+/** All metrics of one app instance, on a registry of its own (no prom-client global state). */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly ingestion: IngestionObserver;
+  readonly pipeline: PipelineObserver;
+  observeAck(route: string, status: number, seconds: number): void;
+  /** Gauges read at scrape time (log lag per stage, failed events). */
+  setCollector(collect: () => Promise<{ lag: { stage: string; lag: number }[]; failed: { stage: string; count: number }[]; pendingEvents: number }>): void;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'cdp_process_' });
+  const events = new Counter({ name: 'cdp_ingest_events_total', help: 'Events received by ingestion, by outcome', labelNames: ['outcome'], registers: [registry] });
+  const rejected = new Counter({ name: 'cdp_ingest_rejected_requests_total', help: 'Rejected ingestion requests by error code', labelNames: ['code'], registers: [registry] });
+  const batchSize = new Histogram({
+    name: 'cdp_ingest_batch_size',
+    help: 'Events per ingestion request',
+    labelNames: ['route'],
+    buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+    registers: [registry],
+  });
+  const ack = new Histogram({
+    name: 'cdp_ingest_ack_seconds',
+    help: 'Time from request received to response (after durable commit)',
+    labelNames: ['route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const processed = new Counter({ name: 'cdp_pipeline_processed_total', help: 'Entries handled per stage and outcome', labelNames: ['stage', 'outcome'], registers: [registry] });
+  const stageSeconds = new Histogram({ name: 'cdp_pipeline_handle_seconds', help: 'Handler time per entry', labelNames: ['stage'], registers: [registry] });
+  let collect: Parameters<Metrics['setCollector']>[0] | undefined;
+  new Gauge({
+    name: 'cdp_pipeline_lag_events',
+    help: 'Log entries not yet settled, per stage',
+    labelNames: ['stage'],
+    registers: [registry],
+    async collect() {
+      if (!collect) return;
+      const snapshot = await collect();
+      this.reset();
+      for (const { stage, lag } of snapshot.lag) this.set({ stage }, lag);
+      failedGauge.reset();
+      for (const { stage, count } of snapshot.failed) failedGauge.set({ stage }, count);
+      pending.set(snapshot.pendingEvents);
+    },
+  });
+  const failedGauge = new Gauge({ name: 'cdp_pipeline_failed_events', help: 'Failed events waiting for replay, per stage', labelNames: ['stage'], registers: [registry] });
+  const failedTotal = new Counter({ name: 'cdp_pipeline_failed_total', help: 'Entries moved to failed events', labelNames: ['stage'], registers: [registry] });
+  const pending = new Gauge({ name: 'cdp_ingest_pending_events', help: 'Events waiting for the next group commit', registers: [registry] });
+
+  return {
+    registry,
+    ingestion: {
+      accepted(outcome: IngestOutcome, route: IngestRoute) {
+        events.inc({ outcome: 'stored' }, outcome.stored);
+        if (outcome.duplicates > 0) events.inc({ outcome: 'duplicate' }, outcome.duplicates);
+        batchSize.observe({ route }, outcome.received);
+      },
+      rejected(code: string) {
+        rejected.inc({ code });
+      },
+    },
+    pipeline: {
+      processed(stage, outcome, seconds) {
+        processed.inc({ stage, outcome });
+        stageSeconds.observe({ stage }, seconds);
+      },
+      failed(stage) {
+        failedTotal.inc({ stage });
+      },
+    },
+    observeAck(route, status, seconds) {
+      ack.observe({ route, status: String(status) }, seconds);
+    },
+    setCollector(fn) {
+      collect = fn;
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { StoredEvent } from '../ingestion/message-types.ts';
+import type { Clock } from '../shared/clock.ts';
+
+/**
+ * A processing stage: normalization, identity, profiles, segments, destinations… each consumes
+ * the log after the ack. Handlers must be idempotent: an entry can arrive more than once after
+ * a crash or a replay, and processing it twice must leave the same state as once.
+ */
+export interface Stage {
+  readonly name: string;
+  readonly maxBatch?: number;
+  handle(event: StoredEvent, context: StageContext): Promise<void>;
+}
+
+export interface StageContext {
+  readonly clock: Clock;
+  readonly attempt: number;
+}
+
+export interface RetryPolicy {
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({ maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 60_000 });
+
+export function retryDelay(policy: RetryPolicy, attempt: number): number {
+  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+}

@@ -1,0 +1,11 @@
+import path from 'node:path';
+import type { Config } from '../config/config.ts';
+import { createPostgresStore } from './postgres/postgres-store.ts';
+import { createSqliteStore } from './sqlite/sqlite-store.ts';
+import type { Store } from './store.ts';
+
+/** CDP_DATABASE_URL selects PostgreSQL; otherwise the embedded SQLite file in the data dir. */
+export function createStore(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Store {
+  if (config.databaseUrl !== undefined) return createPostgresStore({ connectionString: config.databaseUrl });
+  return createSqliteStore({ filename: path.join(config.dataDir, 'cdp.sqlite') });
+}

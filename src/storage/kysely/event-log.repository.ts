@@ -1,0 +1,72 @@
+import type { Kysely } from 'kysely';
+import type { AppendResult, EventLogRepository, EventQuery } from '../../ingestion/event-log.port.ts';
+import type { AcceptedEvent, StoredEvent } from '../../ingestion/message-types.ts';
+import type { Database } from '../database-schema.ts';
+import { toStoredEvent } from './row-mappers.ts';
+
+/** The durable append is dialect-specific (it is the hot path); everything else is shared SQL. */
+export type EventAppender = (events: readonly AcceptedEvent[], dedupCutoffMs: number) => Promise<AppendResult>;
+
+export class KyselyEventLogRepository implements EventLogRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly appender: EventAppender,
+  ) {}
+
+  append(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<AppendResult> {
+    if (events.length === 0) return Promise.resolve({ seqs: [] });
+    return this.appender(events, dedupCutoffMs);
+  }
+
+  async readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    const rows = await this.db.selectFrom('events').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+    return rows.map(toStoredEvent);
+  }
+
+  async readBySeqs(seqs: readonly number[]): Promise<StoredEvent[]> {
+    if (seqs.length === 0) return [];
+    const rows = await this.db.selectFrom('events').selectAll().where('seq', 'in', [...seqs]).orderBy('seq').execute();
+    return rows.map(toStoredEvent);
+  }
+
+  async query(query: EventQuery): Promise<StoredEvent[]> {
+    let builder = this.db.selectFrom('events').selectAll().where('workspace_id', '=', query.workspaceId);
+    if (query.type !== undefined) builder = builder.where('type', '=', query.type);
+    if (query.event !== undefined) builder = builder.where('event', '=', query.event);
+    if (query.userId !== undefined) builder = builder.where('user_id', '=', query.userId);
+    if (query.anonymousId !== undefined) builder = builder.where('anonymous_id', '=', query.anonymousId);
+    if (query.beforeSeq !== undefined) builder = builder.where('seq', '<', query.beforeSeq);
+    const rows = await builder.orderBy('seq', 'desc').limit(query.limit).execute();
+    return rows.map(toStoredEvent);
+  }
+
+  async tail(workspaceId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map(toStoredEvent);
+  }
+
+  async headSeq(): Promise<number> {
+    const row = await this.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.max('seq').as('head'))
+      .executeTakeFirst();
+    return Number(row?.head ?? 0);
+  }
+
+  async countByWorkspace(workspaceId: string): Promise<number> {
+    const row = await this.db.selectFrom('workspace_counters').select('events').where('workspace_id', '=', workspaceId).executeTakeFirst();
+    return Number(row?.events ?? 0);
+  }
+
+  async pruneDedup(cutoffMs: number): Promise<number> {
+    const result = await this.db.deleteFrom('message_dedup').where('seen_ms', '<', cutoffMs).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}

@@ -1,0 +1,41 @@
+import { Migrator, sql, type Kysely } from 'kysely';
+import type { Database } from '../database-schema.ts';
+import { migrationProvider } from '../migrations/migration-list.ts';
+import type { SqlDialectName } from '../sql-dialect.ts';
+import type { Store } from '../store.ts';
+import { KyselyConsumerStateRepository } from './consumer-state.repository.ts';
+import { KyselyEventLogRepository, type EventAppender } from './event-log.repository.ts';
+import { KyselyFailedEventRepository } from './failed-event.repository.ts';
+import { KyselySourceRepository } from './source.repository.ts';
+import { KyselyTokenRepository } from './token.repository.ts';
+import { KyselyInstanceStateRepository, KyselyWorkspaceRepository } from './workspace.repository.ts';
+
+/** Assembles the shared repositories over one Kysely instance; adapters add the dialect bits. */
+export function createKyselyStore(options: {
+  db: Kysely<Database>;
+  dialect: SqlDialectName;
+  appender: EventAppender;
+  close: () => Promise<void>;
+}): Store {
+  const { db, dialect } = options;
+  return {
+    dialect,
+    workspaces: new KyselyWorkspaceRepository(db),
+    sources: new KyselySourceRepository(db),
+    tokens: new KyselyTokenRepository(db),
+    instance: new KyselyInstanceStateRepository(db),
+    events: new KyselyEventLogRepository(db, options.appender),
+    failedEvents: new KyselyFailedEventRepository(db),
+    consumerState: new KyselyConsumerStateRepository(db),
+    async migrate() {
+      const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) throw error instanceof Error ? error : new Error(String(error));
+      return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    close: options.close,
+  };
+}

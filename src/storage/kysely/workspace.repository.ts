@@ -1,0 +1,51 @@
+import type { Kysely } from 'kysely';
+import type { InstanceStateRepository, Page, WorkspaceRepository } from '../../workspaces/workspaces.port.ts';
+import type { Workspace } from '../../workspaces/workspace-types.ts';
+import type { Database } from '../database-schema.ts';
+import { toWorkspace } from './row-mappers.ts';
+
+export class KyselyWorkspaceRepository implements WorkspaceRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(workspace: Workspace): Promise<boolean> {
+    const result = await this.db
+      .insertInto('workspaces')
+      .values({ id: workspace.id, slug: workspace.slug, name: workspace.name, created_ms: workspace.createdMs })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async findByIdOrSlug(idOrSlug: string): Promise<Workspace | undefined> {
+    const row = await this.db
+      .selectFrom('workspaces')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrSlug), eb('slug', '=', idOrSlug)]))
+      .executeTakeFirst();
+    return row ? toWorkspace(row) : undefined;
+  }
+
+  async list(page: Page): Promise<Workspace[]> {
+    let query = this.db.selectFrom('workspaces').selectAll().orderBy('id').limit(page.limit);
+    if (page.afterId !== undefined) query = query.where('id', '>', page.afterId);
+    return (await query.execute()).map(toWorkspace);
+  }
+}
+
+export class KyselyInstanceStateRepository implements InstanceStateRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(key: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('instance_state').select('value').where('key', '=', key).executeTakeFirst();
+    return row?.value;
+  }
+
+  async setIfAbsent(key: string, value: string): Promise<boolean> {
+    const result = await this.db
+      .insertInto('instance_state')
+      .values({ key, value })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+}

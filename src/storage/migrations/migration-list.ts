@@ -1,0 +1,24 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { SqlDialectName } from '../sql-dialect.ts';
+import * as m001 from './001-event-log-and-workspaces.ts';
+
+interface DialectMigration {
+  up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
+}
+
+/** Migrations are listed explicitly (no directory scan) so bundling and ordering are obvious. */
+const MIGRATIONS: Record<string, DialectMigration> = {
+  '001-event-log-and-workspaces': m001,
+};
+
+export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
+  return {
+    async getMigrations(): Promise<Record<string, Migration>> {
+      const out: Record<string, Migration> = {};
+      for (const [name, migration] of Object.entries(MIGRATIONS)) {
+        out[name] = { up: (db) => migration.up(db, dialect) };
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type pg from 'pg';
+import type { EventAppender } from '../kysely/event-log.repository.ts';
+
+/**
+ * The hot path on PostgreSQL: the whole group in one statement (unnest of column arrays).
+ * An advisory transaction lock orders appenders, so log order equals commit order and a
+ * consumer reading `seq > cursor` never skips an entry committed late with a smaller seq.
+ */
+const APPEND_LOCK = 7_270_001;
+
+const APPEND_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
+    WITH ORDINALITY AS t(workspace_id, source_id, message_id, type, event, user_id, anonymous_id, ts_ms, received_ms, payload, ord)
+), fresh AS (
+  INSERT INTO message_dedup (workspace_id, message_id, seen_ms)
+  SELECT workspace_id, message_id, received_ms FROM input
+  ON CONFLICT (workspace_id, message_id) DO UPDATE SET seen_ms = excluded.seen_ms
+  WHERE message_dedup.seen_ms < $11
+  RETURNING workspace_id, message_id
+)
+INSERT INTO events (workspace_id, source_id, message_id, type, event, user_id, anonymous_id, ts_ms, received_ms, payload)
+SELECT i.workspace_id, i.source_id, i.message_id, i.type, i.event, i.user_id, i.anonymous_id, i.ts_ms, i.received_ms, i.payload
+FROM input i JOIN fresh f ON f.workspace_id = i.workspace_id AND f.message_id = i.message_id
+ORDER BY i.ord
+RETURNING seq, workspace_id, message_id`;
+
+const COUNT_SQL = `
+INSERT INTO workspace_counters (workspace_id, events)
+SELECT * FROM unnest($1::text[], $2::bigint[])
+ON CONFLICT (workspace_id) DO UPDATE SET events = workspace_counters.events + excluded.events`;
+
+export function createPostgresAppender(pool: pg.Pool): EventAppender {
+  return async (events, cutoff) => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL synchronous_commit = on');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+      const columns = [
+        events.map((e) => e.workspaceId),
+        events.map((e) => e.sourceId),
+        events.map((e) => e.messageId),
+        events.map((e) => e.type),
+        events.map((e) => e.event),
+        events.map((e) => e.userId),
+        events.map((e) => e.anonymousId),
+        events.map((e) => e.timestampMs),
+        events.map((e) => e.receivedMs),
+        events.map((e) => e.payload),
+      ];
+      const inserted = await client.query<{ seq: number; workspace_id: string; message_id: string }>(APPEND_SQL, [...columns, cutoff]);
+      const seqByKey = new Map<string, number>();
+      const perWorkspace = new Map<string, number>();
+      for (const row of inserted.rows) {
+        seqByKey.set(`${row.workspace_id}\u0000${row.message_id}`, Number(row.seq));
+        perWorkspace.set(row.workspace_id, (perWorkspace.get(row.workspace_id) ?? 0) + 1);
+      }
+      if (perWorkspace.size > 0) await client.query(COUNT_SQL, [[...perWorkspace.keys()], [...perWorkspace.values()]]);
+      await client.query('COMMIT');
+      return { seqs: events.map((e) => seqByKey.get(`${e.workspaceId}\u0000${e.messageId}`) ?? null) };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+}

@@ -1,0 +1,28 @@
+import type { EventLogRepository } from '../ingestion/event-log.port.ts';
+import type { ConsumerStateRepository } from '../pipeline/consumer-state.port.ts';
+import type { FailedEventRepository } from '../pipeline/failed-events.port.ts';
+import type {
+  InstanceStateRepository,
+  SourceRepository,
+  TokenRepository,
+  WorkspaceRepository,
+} from '../workspaces/workspaces.port.ts';
+import type { SqlDialectName } from './sql-dialect.ts';
+
+/**
+ * The storage port: every repository the platform needs, implemented once per store.
+ * SQLite and PostgreSQL both pass test/storage/store-conformance.test.ts.
+ */
+export interface Store {
+  readonly dialect: SqlDialectName;
+  readonly workspaces: WorkspaceRepository;
+  readonly sources: SourceRepository;
+  readonly tokens: TokenRepository;
+  readonly instance: InstanceStateRepository;
+  readonly events: EventLogRepository;
+  readonly failedEvents: FailedEventRepository;
+  readonly consumerState: ConsumerStateRepository;
+  migrate(): Promise<{ applied: string[] }>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,90 @@
+import { AppError } from '../errors/app-error.ts';
+import type { Clock } from '../shared/clock.ts';
+import { generateId, generateSecret, hashSecret } from '../shared/secrets.ts';
+import type { Source, SourceSettings, SourceType } from './workspace-types.ts';
+import type { Page, SourceRepository } from './workspaces.port.ts';
+
+const WRITE_KEY_PREFIX = 'wk_';
+const DEFAULT_SETTINGS: SourceSettings = { captureIp: true };
+/** Authenticated write keys are cached briefly: ingestion must not hit the database per request. */
+const KEY_CACHE_MS = 5_000;
+
+export interface SourceWithKey {
+  readonly source: Source;
+  /** Shown once: only its hash is stored. */
+  readonly writeKey: string;
+}
+
+export class SourceService {
+  readonly #repository: SourceRepository;
+  readonly #clock: Clock;
+  readonly #keyCache = new Map<string, { source: Source | undefined; expiresMs: number }>();
+
+  constructor(deps: { sources: SourceRepository; clock: Clock }) {
+    this.#repository = deps.sources;
+    this.#clock = deps.clock;
+  }
+
+  async create(workspaceId: string, input: { name: string; type: SourceType; settings?: Partial<SourceSettings> | undefined }): Promise<SourceWithKey> {
+    const name = input.name.trim();
+    if (name === '' || name.length > 200) throw new AppError('request.invalid_body', 'name must be 1–200 characters');
+    const writeKey = generateSecret(WRITE_KEY_PREFIX);
+    const source: Source = {
+      id: generateId('src'),
+      workspaceId,
+      name,
+      type: input.type,
+      writeKeyPrefix: writeKey.slice(0, 9),
+      settings: { ...DEFAULT_SETTINGS, ...input.settings },
+      createdMs: this.#clock.now(),
+      keyRotatedMs: null,
+      disabledMs: null,
+    };
+    await this.#repository.create(source, hashSecret(writeKey));
+    return { source, writeKey };
+  }
+
+  async get(workspaceId: string, id: string): Promise<Source> {
+    const source = await this.#repository.find(workspaceId, id);
+    if (!source) throw new AppError('source.not_found', `no source "${id}" in this workspace`);
+    return source;
+  }
+
+  list(workspaceId: string, page: Page): Promise<Source[]> {
+    return this.#repository.list(workspaceId, page);
+  }
+
+  /** A new key replaces the old one at once: the old key answers 401 from now on. */
+  async rotateKey(workspaceId: string, id: string): Promise<SourceWithKey> {
+    const writeKey = generateSecret(WRITE_KEY_PREFIX);
+    const ok = await this.#repository.replaceWriteKey(workspaceId, id, hashSecret(writeKey), writeKey.slice(0, 9), this.#clock.now());
+    if (!ok) throw new AppError('source.not_found', `no source "${id}" in this workspace`);
+    this.#keyCache.clear();
+    return { source: await this.get(workspaceId, id), writeKey };
+  }
+
+  async update(workspaceId: string, id: string, changes: { name?: string | undefined; settings?: Partial<SourceSettings> | undefined; enabled?: boolean | undefined }): Promise<Source> {
+    const current = await this.get(workspaceId, id);
+    const patch: { name?: string; settings?: SourceSettings; disabledMs?: number | null } = {};
+    if (changes.name !== undefined) patch.name = changes.name.trim();
+    if (changes.settings !== undefined) patch.settings = { ...current.settings, ...changes.settings };
+    if (changes.enabled !== undefined) patch.disabledMs = changes.enabled ? null : this.#clock.now();
+    await this.#repository.update(workspaceId, id, patch);
+    this.#keyCache.clear();
+    return this.get(workspaceId, id);
+  }
+
+  /** The source a write key belongs to, or undefined for an unknown or disabled source. */
+  async authenticate(writeKey: string): Promise<Source | undefined> {
+    if (!writeKey.startsWith(WRITE_KEY_PREFIX) || writeKey.length > 200) return undefined;
+    const hash = hashSecret(writeKey);
+    const now = this.#clock.now();
+    const cached = this.#keyCache.get(hash);
+    if (cached && cached.expiresMs > now) return cached.source;
+    const found = await this.#repository.findByWriteKeyHash(hash);
+    const source = found && found.disabledMs === null ? found : undefined;
+    if (this.#keyCache.size > 10_000) this.#keyCache.clear();
+    this.#keyCache.set(hash, { source, expiresMs: now + KEY_CACHE_MS });
+    return source;
+  }
+}

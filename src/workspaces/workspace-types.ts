@@ -1,0 +1,50 @@
+export const ROLES = ['owner', 'admin', 'marketer', 'analyst', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+export interface Workspace {
+  readonly id: string;
+  readonly slug: string;
+  readonly name: string;
+  readonly createdMs: number;
+}
+
+export interface SourceSettings {
+  /** Record the request IP into `context.ip`; off for sources that must not keep IPs. */
+  readonly captureIp: boolean;
+}
+
+export const SOURCE_TYPES = ['http'] as const;
+export type SourceType = (typeof SOURCE_TYPES)[number];
+
+export interface Source {
+  readonly id: string;
+  readonly workspaceId: string;
+  readonly name: string;
+  readonly type: SourceType;
+  /** The first characters of the write key, so people can tell keys apart without the secret. */
+  readonly writeKeyPrefix: string;
+  readonly settings: SourceSettings;
+  readonly createdMs: number;
+  readonly keyRotatedMs: number | null;
+  readonly disabledMs: number | null;
+}
+
+export interface ApiToken {
+  readonly id: string;
+  /** null for an instance-level token (minted at bootstrap): it acts on every workspace. */
+  readonly workspaceId: string | null;
+  readonly name: string;
+  readonly role: Role;
+  readonly tokenPrefix: string;
+  readonly createdMs: number;
+  readonly revokedMs: number | null;
+}
+
+/** Who is calling the admin API. */
+export type Principal =
+  | { readonly kind: 'instance_owner'; readonly tokenId: string | null }
+  | { readonly kind: 'workspace_token'; readonly tokenId: string; readonly workspaceId: string; readonly role: Role };
