@@ -15,7 +15,10 @@ export interface CliContext {
 }
 
 /** Opens the configured store (migrated), runs one command, and always closes it. */
-export async function withCli<T>(env: NodeJS.ProcessEnv, run: (context: CliContext) => Promise<T>): Promise<T> {
+export async function withCli<T>(
+  env: NodeJS.ProcessEnv,
+  run: (context: CliContext) => Promise<T>,
+): Promise<T> {
   const config = parseConfig(env);
   const store = createStore(config);
   try {

@@ -23,8 +23,10 @@ export function buildCliProgram(io: CliIo): Command {
 
   program
     .command('start')
-    .description('start the platform: HTTP API, pipeline (reads PORT, HOST, CDP_DATA_DIR, CDP_DATABASE_URL, …)')
-    .action(async () => startServer(parseConfig(io.env), io.out));
+    .description(
+      'start the platform: HTTP API, pipeline (reads PORT, HOST, CDP_DATA_DIR, CDP_DATABASE_URL, …)',
+    )
+    .action(async () => startServer(parseConfig(io.env), (text) => io.out(text)));
 
   program
     .command('migrate')
@@ -56,7 +58,11 @@ export function buildCliProgram(io: CliIo): Command {
     .action(async (options: { json?: boolean }) =>
       withCli(io.env, async ({ workspaces }) => {
         const all = await workspaces.list({ limit: 1000 });
-        io.out(options.json === true ? JSON.stringify(all, null, 2) : all.map((w) => `${w.slug}\t${w.id}\t${w.name}`).join('\n'));
+        io.out(
+          options.json === true
+            ? JSON.stringify(all, null, 2)
+            : all.map((w) => `${w.slug}\t${w.id}\t${w.name}`).join('\n'),
+        );
       }),
     );
 
@@ -69,19 +75,33 @@ export function buildCliProgram(io: CliIo): Command {
     .action(async (ws: string, name: string, options: { captureIp: boolean; json?: boolean }) =>
       withCli(io.env, async ({ workspaces, sources }) => {
         const target = await workspaces.get(ws);
-        const created = await sources.create(target.id, { name, type: 'http', settings: { captureIp: options.captureIp } });
-        show(io, options.json === true, { ...created.source, writeKey: created.writeKey }, `created source ${created.source.id}\nwrite key: ${created.writeKey}   (shown once)`);
+        const created = await sources.create(target.id, {
+          name,
+          type: 'http',
+          settings: { captureIp: options.captureIp },
+        });
+        show(
+          io,
+          options.json === true,
+          { ...created.source, writeKey: created.writeKey },
+          `created source ${created.source.id}\nwrite key: ${created.writeKey}   (shown once)`,
+        );
       }),
     );
   source
     .command('rotate-key <workspace> <sourceId>')
-    .description('replace a source\'s write key; the old one stops working at once')
+    .description("replace a source's write key; the old one stops working at once")
     .option('--json', 'print JSON')
     .action(async (ws: string, sourceId: string, options: { json?: boolean }) =>
       withCli(io.env, async ({ workspaces, sources }) => {
         const target = await workspaces.get(ws);
         const rotated = await sources.rotateKey(target.id, sourceId);
-        show(io, options.json === true, { ...rotated.source, writeKey: rotated.writeKey }, `new write key: ${rotated.writeKey}   (shown once)`);
+        show(
+          io,
+          options.json === true,
+          { ...rotated.source, writeKey: rotated.writeKey },
+          `new write key: ${rotated.writeKey}   (shown once)`,
+        );
       }),
     );
 
@@ -96,7 +116,12 @@ export function buildCliProgram(io: CliIo): Command {
       withCli(io.env, async ({ workspaces, tokens }) => {
         const target = await workspaces.get(ws);
         const created = await tokens.create(target.id, { name, role: options.role });
-        show(io, options.json === true, { ...created.token, token: created.secret }, `token (${options.role}): ${created.secret}   (shown once)`);
+        show(
+          io,
+          options.json === true,
+          { ...created.token, token: created.secret },
+          `token (${options.role}): ${created.secret}   (shown once)`,
+        );
       }),
     );
   return program;

@@ -17,6 +17,7 @@ export const ERROR_CATALOGUE = {
   'request.invalid_body': spec(400, 'The body does not match the expected shape'),
   'request.invalid_gzip': spec(400, 'The gzip body could not be decompressed'),
   'request.unsupported_encoding': spec(415, 'Only identity and gzip content encodings are accepted'),
+  'request.unsupported_media_type': spec(415, 'The content type is not accepted here'),
   'request.too_large': spec(413, 'The body is larger than allowed'),
   'request.invalid_cursor': spec(400, 'The paging cursor is not valid'),
   'request.not_found': spec(404, 'No such route'),

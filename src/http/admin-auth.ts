@@ -27,7 +27,10 @@ export function principalOf(request: FastifyRequest): Principal {
 
 export function requireInstanceOwner(request: FastifyRequest): void {
   if (principalOf(request).kind !== 'instance_owner') {
-    throw new AppError('auth.forbidden', 'only the instance owner (CDP_ADMIN_TOKEN or an instance token) may do this');
+    throw new AppError(
+      'auth.forbidden',
+      'only the instance owner (CDP_ADMIN_TOKEN or an instance token) may do this',
+    );
   }
 }
 
@@ -35,7 +38,11 @@ export function requireInstanceOwner(request: FastifyRequest): void {
  * Resolves `{ws}` for the caller. A workspace token sees only its own workspace: any other
  * answers 404, exactly as a workspace that does not exist, so tokens cannot probe for others.
  */
-export async function workspaceFor(request: FastifyRequest, services: AppServices, idOrSlug: string): Promise<Workspace> {
+export async function workspaceFor(
+  request: FastifyRequest,
+  services: AppServices,
+  idOrSlug: string,
+): Promise<Workspace> {
   const principal = principalOf(request);
   const workspace = await services.workspaces.get(idOrSlug);
   if (principal.kind === 'workspace_token' && principal.workspaceId !== workspace.id) {

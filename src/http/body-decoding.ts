@@ -13,13 +13,19 @@ export async function decodeBody(raw: Buffer, contentEncoding: string | undefine
   const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
   if (encoding === 'identity' || encoding === '') return raw;
   if (encoding !== 'gzip' && encoding !== 'x-gzip') {
-    throw new AppError('request.unsupported_encoding', `Content-Encoding "${encoding}" is not supported; use gzip or none`);
+    throw new AppError(
+      'request.unsupported_encoding',
+      `Content-Encoding "${encoding}" is not supported; use gzip or none`,
+    );
   }
   try {
     return await gunzipAsync(raw, { maxOutputLength: INGESTION_LIMITS.maxDecompressedBytes + 1 });
   } catch (error) {
     if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
-      throw new AppError('request.too_large', `the decompressed body exceeds ${INGESTION_LIMITS.maxDecompressedBytes} bytes`);
+      throw new AppError(
+        'request.too_large',
+        `the decompressed body exceeds ${INGESTION_LIMITS.maxDecompressedBytes} bytes`,
+      );
     }
     throw new AppError('request.invalid_gzip', 'the body is not valid gzip data');
   }
@@ -28,7 +34,8 @@ export async function decodeBody(raw: Buffer, contentEncoding: string | undefine
 /** JSON.parse keeps "__proto__" as an own data key, so client data can never reach a prototype. */
 export function parseJsonBody(body: Buffer): unknown {
   const text = body.toString('utf8');
-  if (text.trim() === '') throw new AppError('request.invalid_json', 'the body is empty; expected a JSON object');
+  if (text.trim() === '')
+    throw new AppError('request.invalid_json', 'the body is empty; expected a JSON object');
   try {
     return JSON.parse(text);
   } catch (error) {

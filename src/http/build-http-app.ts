@@ -15,8 +15,10 @@ import { ErrorSchema } from './schemas.ts';
 
 /** The HTTP surface: thin routes over services. Tests drive it with `app.inject()`. */
 export async function buildHttpApp(services: AppServices): Promise<FastifyInstance> {
+  // Typed as Fastify's base logger so route plugins see the default FastifyInstance type.
+  const loggerInstance: FastifyBaseLogger = services.logger;
   const app = Fastify({
-    loggerInstance: services.logger as FastifyBaseLogger,
+    loggerInstance,
     // One log line per ingestion request would dwarf the data; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: services.config.trustProxy,
@@ -33,7 +35,11 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'CDP admin API', version: '1', description: 'Admin API of the platform. Ingestion follows Segment\'s HTTP Tracking API at /v1/*.' },
+      info: {
+        title: 'CDP admin API',
+        version: '1',
+        description: "Admin API of the platform. Ingestion follows Segment's HTTP Tracking API at /v1/*.",
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -46,7 +52,9 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    const { status, body } = toErrorResponse(new AppError('request.not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+    const { status, body } = toErrorResponse(
+      new AppError('request.not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+    );
     return reply.code(status).send(body);
   });
   app.addHook('onSend', async (_request, reply, payload) => {

@@ -12,7 +12,8 @@ export function decodeCursor(cursor: string | undefined): Record<string, unknown
   if (cursor === undefined || cursor === '') return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
   } catch {
     // fall through
   }
@@ -22,14 +23,16 @@ export function decodeCursor(cursor: string | undefined): Record<string, unknown
 export function cursorNumber(cursor: Record<string, unknown> | undefined, key: string): number | undefined {
   if (cursor === undefined) return undefined;
   const value = cursor[key];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new AppError('request.invalid_cursor', 'the cursor is not one this API handed out');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value))
+    throw new AppError('request.invalid_cursor', 'the cursor is not one this API handed out');
   return value;
 }
 
 export function cursorString(cursor: Record<string, unknown> | undefined, key: string): string | undefined {
   if (cursor === undefined) return undefined;
   const value = cursor[key];
-  if (typeof value !== 'string') throw new AppError('request.invalid_cursor', 'the cursor is not one this API handed out');
+  if (typeof value !== 'string')
+    throw new AppError('request.invalid_cursor', 'the cursor is not one this API handed out');
   return value;
 }
 
@@ -43,8 +46,15 @@ export interface PageOf<T> {
 }
 
 /** Fetch limit+1 rows, return limit, and a cursor only when more exist. */
-export function toPage<T>(rows: T[], limit: number, cursorOf: (last: T) => Record<string, string | number>): PageOf<T> {
+export function toPage<T>(
+  rows: T[],
+  limit: number,
+  cursorOf: (last: T) => Record<string, string | number>,
+): PageOf<T> {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
-  return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(cursorOf(last)) : null };
+  return {
+    items,
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(cursorOf(last)) : null,
+  };
 }

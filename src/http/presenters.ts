@@ -4,7 +4,12 @@ import type { ApiToken, Source, Workspace } from '../workspaces/workspace-types.
 import { iso } from './schemas.ts';
 
 /** Domain objects to their public JSON shapes (ISO dates, no secrets). */
-export const presentWorkspace = (w: Workspace) => ({ id: w.id, slug: w.slug, name: w.name, createdAt: new Date(w.createdMs).toISOString() });
+export const presentWorkspace = (w: Workspace) => ({
+  id: w.id,
+  slug: w.slug,
+  name: w.name,
+  createdAt: new Date(w.createdMs).toISOString(),
+});
 
 export const presentSource = (s: Source) => ({
   id: s.id,

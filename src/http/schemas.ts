@@ -6,13 +6,17 @@ export const ErrorSchema = Type.Object(
 );
 
 export const WsParams = Type.Object({ ws: Type.String({ minLength: 1, maxLength: 200 }) });
-export const WsIdParams = Type.Object({ ws: Type.String({ minLength: 1, maxLength: 200 }), id: Type.String({ minLength: 1, maxLength: 200 }) });
+export const WsIdParams = Type.Object({
+  ws: Type.String({ minLength: 1, maxLength: 200 }),
+  id: Type.String({ minLength: 1, maxLength: 200 }),
+});
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
   cursor: Type.Optional(Type.String({ maxLength: 2000 })),
 };
 
-export const pageOf = (item: TSchema) => Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const pageOf = (item: TSchema) =>
+  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
 export const errorResponses = {
   400: Type.Ref('Error'),
@@ -23,7 +27,12 @@ export const errorResponses = {
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-export const WorkspaceSchema = Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String(), createdAt: Type.String() });
+export const WorkspaceSchema = Type.Object({
+  id: Type.String(),
+  slug: Type.String(),
+  name: Type.String(),
+  createdAt: Type.String(),
+});
 
 export const SourceSchema = Type.Object({
   id: Type.String(),

@@ -52,7 +52,11 @@ export class GroupCommitter {
     if (this.#closed) return Promise.reject(new AppError('server.shutting_down'));
     if (events.length === 0) return Promise.resolve({ stored: 0, duplicates: 0, seqs: [] });
     if (this.#pendingEvents + events.length > this.#options.maxPendingEvents) {
-      return Promise.reject(new AppError('ingest.overloaded', 'too many events are waiting to be written; retry shortly', { retryAfterSeconds: 1 }));
+      return Promise.reject(
+        new AppError('ingest.overloaded', 'too many events are waiting to be written; retry shortly', {
+          retryAfterSeconds: 1,
+        }),
+      );
     }
     return new Promise<CommitOutcome>((resolve, reject) => {
       this.#queue.push({ events, resolve, reject });
@@ -125,7 +129,11 @@ export class GroupCommitter {
       const result = await this.#options.log.append(all, this.#options.now() - this.#options.dedupWindowMs);
       seqs = result.seqs;
     } catch (error) {
-      const failure = AppError.is(error) ? error : new AppError('storage.unavailable', 'the event log could not be written; retry', { cause: String(error) });
+      const failure = AppError.is(error)
+        ? error
+        : new AppError('storage.unavailable', 'the event log could not be written; retry', {
+            cause: String(error),
+          });
       for (const pending of group) pending.reject(failure);
       return;
     }

@@ -74,8 +74,17 @@ export class IngestionService {
       captureIp: source.settings.captureIp,
     };
     if (route !== 'batch') {
-      if (request.bodyBytes > INGESTION_LIMITS.maxEventBytes) throw new AppError('ingest.event_too_large', `the event is ${request.bodyBytes} bytes; the limit is 32 KB (32768 bytes)`);
-      const envelope: MessageEnvelope = { ...base, batchContext: undefined, batchIntegrations: undefined, batchSentAt: undefined };
+      if (request.bodyBytes > INGESTION_LIMITS.maxEventBytes)
+        throw new AppError(
+          'ingest.event_too_large',
+          `the event is ${request.bodyBytes} bytes; the limit is 32 KB (32768 bytes)`,
+        );
+      const envelope: MessageEnvelope = {
+        ...base,
+        batchContext: undefined,
+        batchIntegrations: undefined,
+        batchSentAt: undefined,
+      };
       const result = normalizeMessage(body, route, envelope);
       if (!result.ok) throw new AppError(result.problem.code, result.problem.message);
       return [result.event];
@@ -83,14 +92,25 @@ export class IngestionService {
     return this.#acceptBatch(body, request.bodyBytes, base);
   }
 
-  #acceptBatch(body: JsonObject, bodyBytes: number, base: Omit<MessageEnvelope, 'batchContext' | 'batchIntegrations' | 'batchSentAt'>): AcceptedEvent[] {
+  #acceptBatch(
+    body: JsonObject,
+    bodyBytes: number,
+    base: Omit<MessageEnvelope, 'batchContext' | 'batchIntegrations' | 'batchSentAt'>,
+  ): AcceptedEvent[] {
     if (bodyBytes > INGESTION_LIMITS.maxBatchBytes) {
-      throw new AppError('ingest.batch_too_large', `the batch is ${bodyBytes} bytes; the limit is 500 KB (512000 bytes)`);
+      throw new AppError(
+        'ingest.batch_too_large',
+        `the batch is ${bodyBytes} bytes; the limit is 500 KB (512000 bytes)`,
+      );
     }
     const items = ownField(body, 'batch');
-    if (!Array.isArray(items)) throw new AppError('request.invalid_body', '"batch" must be an array of messages');
+    if (!Array.isArray(items))
+      throw new AppError('request.invalid_body', '"batch" must be an array of messages');
     if (items.length > INGESTION_LIMITS.maxBatchEvents) {
-      throw new AppError('ingest.batch_too_many_events', `the batch holds ${items.length} events; the limit is 2500`);
+      throw new AppError(
+        'ingest.batch_too_many_events',
+        `the batch holds ${items.length} events; the limit is 2500`,
+      );
     }
     const context = ownField(body, 'context');
     const integrations = ownField(body, 'integrations');
@@ -110,7 +130,11 @@ export class IngestionService {
     const first = rejected[0];
     if (first) {
       const more = rejected.length > 1 ? ` (and ${rejected.length - 1} more)` : '';
-      throw new AppError(first.code, `batch item ${first.index}: ${first.message}${more}; nothing was stored`, { rejected: rejected.slice(0, 100) });
+      throw new AppError(
+        first.code,
+        `batch item ${first.index}: ${first.message}${more}; nothing was stored`,
+        { rejected: rejected.slice(0, 100) },
+      );
     }
     return events;
   }

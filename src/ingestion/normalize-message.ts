@@ -28,16 +28,23 @@ export type NormalizeResult =
   | { readonly ok: true; readonly event: AcceptedEvent }
   | { readonly ok: false; readonly problem: MessageProblem };
 
-const fail = (code: ErrorCode, message: string): NormalizeResult => ({ ok: false, problem: { code, message } });
+const fail = (code: ErrorCode, message: string): NormalizeResult => ({
+  ok: false,
+  problem: { code, message },
+});
 
 /** An id may be a string or a finite number (SDKs in typed languages send numbers); '' is absent. */
 function readId(raw: JsonObject, field: string): string | null | MessageProblem {
   const value = ownField(raw, field);
   if (value === undefined || value === null || value === '') return null;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value !== 'string') return { code: 'ingest.invalid_field', message: `${field} must be a string` };
+  if (typeof value !== 'string')
+    return { code: 'ingest.invalid_field', message: `${field} must be a string` };
   if (value.length > INGESTION_LIMITS.maxIdLength) {
-    return { code: 'ingest.invalid_field', message: `${field} is longer than ${INGESTION_LIMITS.maxIdLength} characters` };
+    return {
+      code: 'ingest.invalid_field',
+      message: `${field} is longer than ${INGESTION_LIMITS.maxIdLength} characters`,
+    };
   }
   return value;
 }
@@ -52,12 +59,17 @@ function readObject(raw: JsonObject, field: string): JsonObject | undefined | Me
 function readTime(raw: JsonValue | undefined, field: string): number | undefined | MessageProblem {
   if (raw === undefined || raw === null) return undefined;
   const ms = parseIsoTimestamp(raw);
-  if (ms === undefined) return { code: 'ingest.invalid_field', message: `${field} must be an ISO 8601 date-time` };
+  if (ms === undefined)
+    return { code: 'ingest.invalid_field', message: `${field} must be an ISO 8601 date-time` };
   return ms;
 }
 
 const isProblem = (value: unknown): value is MessageProblem =>
-  typeof value === 'object' && value !== null && 'code' in value && 'message' in value && !Array.isArray(value);
+  typeof value === 'object' &&
+  value !== null &&
+  'code' in value &&
+  'message' in value &&
+  !Array.isArray(value);
 
 /** The fields each call type requires beyond an identity, per Segment's spec. */
 function checkTypeFields(type: MessageType, raw: JsonObject, ids: Ids): MessageProblem | undefined {
@@ -71,7 +83,9 @@ function checkTypeFields(type: MessageType, raw: JsonObject, ids: Ids): MessageP
     }
     case 'group': {
       const groupId = ownField(raw, 'groupId');
-      const ok = (typeof groupId === 'string' && groupId !== '') || (typeof groupId === 'number' && Number.isFinite(groupId));
+      const ok =
+        (typeof groupId === 'string' && groupId !== '') ||
+        (typeof groupId === 'number' && Number.isFinite(groupId));
       return ok ? undefined : { code: 'ingest.missing_field', message: 'group requires "groupId"' };
     }
     case 'alias': {
@@ -128,12 +142,19 @@ function buildContext(raw: JsonObject, env: MessageEnvelope): JsonObject | Messa
  * The client's fields are kept as sent (including `integrations` and unknown fields);
  * the write key never reaches storage.
  */
-export function normalizeMessage(raw: unknown, routeType: MessageType | undefined, env: MessageEnvelope): NormalizeResult {
+export function normalizeMessage(
+  raw: unknown,
+  routeType: MessageType | undefined,
+  env: MessageEnvelope,
+): NormalizeResult {
   if (!isJsonObject(raw)) return fail('request.invalid_body', 'each message must be a JSON object');
   const declared = ownField(raw, 'type');
   const type = routeType ?? (typeof declared === 'string' ? declared.toLowerCase() : declared);
   if (!isMessageType(type)) {
-    return fail('ingest.unknown_type', `unknown type ${JSON.stringify(declared ?? null)}; expected one of identify, track, page, screen, group, alias`);
+    return fail(
+      'ingest.unknown_type',
+      `unknown type ${JSON.stringify(declared ?? null)}; expected one of identify, track, page, screen, group, alias`,
+    );
   }
   const ids = readIds(raw, type);
   if (isProblem(ids)) return { ok: false, problem: ids };
@@ -158,30 +179,40 @@ export function normalizeMessage(raw: unknown, routeType: MessageType | undefine
   const message: JsonObject = { ...raw };
   delete message['writeKey'];
   message['type'] = type;
-  message['messageId'] = messageId ?? generateMessageId();
+  const finalMessageId = messageId ?? generateMessageId();
+  message['messageId'] = finalMessageId;
   if (ids.userId !== null) message['userId'] = ids.userId;
   if (ids.anonymousId !== null) message['anonymousId'] = ids.anonymousId;
   message['context'] = context;
   const integrations = ownField(raw, 'integrations') ?? env.batchIntegrations;
   if (integrations !== undefined) message['integrations'] = integrations;
-  if (times.originalTimestampMs !== undefined) message['originalTimestamp'] = new Date(times.originalTimestampMs).toISOString();
+  if (times.originalTimestampMs !== undefined)
+    message['originalTimestamp'] = new Date(times.originalTimestampMs).toISOString();
   if (sentAt !== undefined) message['sentAt'] = new Date(sentAt).toISOString();
   message['timestamp'] = new Date(times.timestampMs).toISOString();
   message['receivedAt'] = new Date(env.receivedMs).toISOString();
 
   const payload = JSON.stringify(message);
-  if (Buffer.byteLength(payload) > INGESTION_LIMITS.maxEventBytes + INGESTION_LIMITS.enrichmentAllowanceBytes) {
+  if (
+    Buffer.byteLength(payload) >
+    INGESTION_LIMITS.maxEventBytes + INGESTION_LIMITS.enrichmentAllowanceBytes
+  ) {
     return fail('ingest.event_too_large', `the event is larger than 32 KB`);
   }
   // The log indexes a name per event: the track event, or the page/screen name.
-  const name = type === 'track' ? ownField(raw, 'event') : type === 'page' || type === 'screen' ? ownField(raw, 'name') : null;
+  const name =
+    type === 'track'
+      ? ownField(raw, 'event')
+      : type === 'page' || type === 'screen'
+        ? ownField(raw, 'name')
+        : null;
   const event = typeof name === 'string' && name !== '' ? name : null;
   return {
     ok: true,
     event: {
       workspaceId: env.workspaceId,
       sourceId: env.sourceId,
-      messageId: message['messageId'] as string,
+      messageId: finalMessageId,
       type,
       event,
       userId: ids.userId,

@@ -5,7 +5,11 @@ import { describeEachStore } from '../support/stores.ts';
 
 const NOW = Date.UTC(2026, 10, 1, 12);
 
-function event(workspaceId: string, messageId: string, overrides: Partial<AcceptedEvent> = {}): AcceptedEvent {
+function event(
+  workspaceId: string,
+  messageId: string,
+  overrides: Partial<AcceptedEvent> = {},
+): AcceptedEvent {
   return {
     workspaceId,
     sourceId: 'src_1',
@@ -16,7 +20,13 @@ function event(workspaceId: string, messageId: string, overrides: Partial<Accept
     anonymousId: null,
     timestampMs: NOW - 1000,
     receivedMs: NOW,
-    payload: JSON.stringify({ type: 'track', messageId, event: 'Order Completed', userId: 'u1', properties: { __proto__: { x: 1 }, n: 1 } }),
+    payload: JSON.stringify({
+      type: 'track',
+      messageId,
+      event: 'Order Completed',
+      userId: 'u1',
+      properties: { __proto__: { x: 1 }, n: 1 },
+    }),
     ...overrides,
   };
 }
@@ -37,20 +47,36 @@ describeEachStore('store conformance', (fixture) => {
     assert.deepEqual(await store.workspaces.findByIdOrSlug('ws_a'), ws);
     assert.equal(await store.workspaces.findByIdOrSlug('nope'), undefined);
     await store.workspaces.create({ id: 'ws_c', slug: 'c', name: 'C', createdMs: NOW });
-    assert.deepEqual((await store.workspaces.list({ limit: 1, afterId: 'ws_a' })).map((w) => w.id), ['ws_c']);
+    assert.deepEqual(
+      (await store.workspaces.list({ limit: 1, afterId: 'ws_a' })).map((w) => w.id),
+      ['ws_c'],
+    );
   });
 
   it('stores sources by write-key hash and replaces keys', async () => {
     const { store } = await fixture.fresh();
     await store.workspaces.create({ id: 'ws_a', slug: 'a', name: 'A', createdMs: NOW });
-    const source = { id: 'src_1', workspaceId: 'ws_a', name: 'Web', type: 'http' as const, writeKeyPrefix: 'wk_abc', settings: { captureIp: false }, createdMs: NOW, keyRotatedMs: null, disabledMs: null };
+    const source = {
+      id: 'src_1',
+      workspaceId: 'ws_a',
+      name: 'Web',
+      type: 'http' as const,
+      writeKeyPrefix: 'wk_abc',
+      settings: { captureIp: false },
+      createdMs: NOW,
+      keyRotatedMs: null,
+      disabledMs: null,
+    };
     await store.sources.create(source, 'hash1');
     assert.deepEqual(await store.sources.findByWriteKeyHash('hash1'), source);
     assert.equal(await store.sources.replaceWriteKey('ws_a', 'src_1', 'hash2', 'wk_def', NOW + 1), true);
     assert.equal(await store.sources.findByWriteKeyHash('hash1'), undefined);
     assert.equal((await store.sources.findByWriteKeyHash('hash2'))?.keyRotatedMs, NOW + 1);
     assert.equal(await store.sources.replaceWriteKey('ws_other', 'src_1', 'hash3', 'x', NOW), false);
-    assert.equal(await store.sources.update('ws_a', 'src_1', { disabledMs: NOW + 2, settings: { captureIp: true } }), true);
+    assert.equal(
+      await store.sources.update('ws_a', 'src_1', { disabledMs: NOW + 2, settings: { captureIp: true } }),
+      true,
+    );
     const updated = await store.sources.find('ws_a', 'src_1');
     assert.equal(updated?.disabledMs, NOW + 2);
     assert.equal(updated?.settings.captureIp, true);
@@ -59,12 +85,26 @@ describeEachStore('store conformance', (fixture) => {
   it('stores tokens, scoped per workspace, and revokes them once', async () => {
     const { store } = await fixture.fresh();
     await store.workspaces.create({ id: 'ws_a', slug: 'a', name: 'A', createdMs: NOW });
-    const token = { id: 'tok_1', workspaceId: 'ws_a', name: 't', role: 'viewer' as const, tokenPrefix: 'cdp_x', createdMs: NOW, revokedMs: null };
+    const token = {
+      id: 'tok_1',
+      workspaceId: 'ws_a',
+      name: 't',
+      role: 'viewer' as const,
+      tokenPrefix: 'cdp_x',
+      createdMs: NOW,
+      revokedMs: null,
+    };
     await store.tokens.create(token, 'th');
     await store.tokens.create({ ...token, id: 'tok_i', workspaceId: null, role: 'owner' }, 'th2');
     assert.deepEqual(await store.tokens.findByHash('th'), token);
-    assert.deepEqual((await store.tokens.list('ws_a', { limit: 10 })).map((t) => t.id), ['tok_1']);
-    assert.deepEqual((await store.tokens.list(null, { limit: 10 })).map((t) => t.id), ['tok_i']);
+    assert.deepEqual(
+      (await store.tokens.list('ws_a', { limit: 10 })).map((t) => t.id),
+      ['tok_1'],
+    );
+    assert.deepEqual(
+      (await store.tokens.list(null, { limit: 10 })).map((t) => t.id),
+      ['tok_i'],
+    );
     assert.equal(await store.tokens.revoke('ws_other', 'tok_1', NOW), false);
     assert.equal(await store.tokens.revoke('ws_a', 'tok_1', NOW), true);
     assert.equal(await store.tokens.revoke('ws_a', 'tok_1', NOW), false);
@@ -73,13 +113,19 @@ describeEachStore('store conformance', (fixture) => {
 
   it('appends with increasing sequence numbers and reads back the exact payload', async () => {
     const { store } = await fixture.fresh();
-    const result = await store.events.append([event('ws_a', 'm1'), event('ws_a', 'm2'), event('ws_b', 'm1')], NOW - 86_400_000);
+    const result = await store.events.append(
+      [event('ws_a', 'm1'), event('ws_a', 'm2'), event('ws_b', 'm1')],
+      NOW - 86_400_000,
+    );
     const seqs = result.seqs as number[];
     assert.equal(seqs.length, 3);
     assert.ok(seqs.every((s) => typeof s === 'number'));
     assert.ok((seqs[0] as number) < (seqs[1] as number) && (seqs[1] as number) < (seqs[2] as number));
     const read = await store.events.readAfter(0, 10);
-    assert.deepEqual(read.map((e) => e.messageId), ['m1', 'm2', 'm1']);
+    assert.deepEqual(
+      read.map((e) => e.messageId),
+      ['m1', 'm2', 'm1'],
+    );
     const first = read[0];
     assert.ok(first);
     assert.equal(first.timestampMs, NOW - 1000);
@@ -95,12 +141,18 @@ describeEachStore('store conformance', (fixture) => {
     const { store } = await fixture.fresh();
     const cutoff = NOW - 86_400_000;
     await store.events.append([event('ws_a', 'dup')], cutoff);
-    const again = await store.events.append([event('ws_a', 'dup', { receivedMs: NOW + 1000 }), event('ws_a', 'fresh')], cutoff);
+    const again = await store.events.append(
+      [event('ws_a', 'dup', { receivedMs: NOW + 1000 }), event('ws_a', 'fresh')],
+      cutoff,
+    );
     assert.equal(again.seqs[0], null);
     assert.equal(typeof again.seqs[1], 'number');
     assert.equal(await store.events.countByWorkspace('ws_a'), 2);
     // A day later the window has passed: the same messageId is new again.
-    const later = await store.events.append([event('ws_a', 'dup', { receivedMs: NOW + 90_000_000 })], NOW + 1);
+    const later = await store.events.append(
+      [event('ws_a', 'dup', { receivedMs: NOW + 90_000_000 })],
+      NOW + 1,
+    );
     assert.equal(typeof later.seqs[0], 'number');
     assert.equal(await store.events.pruneDedup(NOW + 2), 1);
   });
@@ -118,26 +170,59 @@ describeEachStore('store conformance', (fixture) => {
       cutoff,
     );
     const all = await store.events.query({ workspaceId: 'ws_a', limit: 10 });
-    assert.deepEqual(all.map((e) => e.messageId), ['a3', 'a2', 'a1']);
-    assert.deepEqual((await store.events.query({ workspaceId: 'ws_a', type: 'identify', limit: 10 })).map((e) => e.messageId), ['a1']);
-    assert.deepEqual((await store.events.query({ workspaceId: 'ws_a', event: 'Product Viewed', limit: 10 })).map((e) => e.messageId), ['a3']);
-    assert.deepEqual((await store.events.query({ workspaceId: 'ws_a', anonymousId: 'anon', limit: 10 })).map((e) => e.messageId), ['a3']);
-    assert.deepEqual((await store.events.query({ workspaceId: 'ws_a', beforeSeq: all[0]?.seq, limit: 1 })).map((e) => e.messageId), ['a2']);
-    assert.deepEqual((await store.events.tail('ws_a', all[1]?.seq ?? 0, 10)).map((e) => e.messageId), ['a3']);
+    assert.deepEqual(
+      all.map((e) => e.messageId),
+      ['a3', 'a2', 'a1'],
+    );
+    assert.deepEqual(
+      (await store.events.query({ workspaceId: 'ws_a', type: 'identify', limit: 10 })).map(
+        (e) => e.messageId,
+      ),
+      ['a1'],
+    );
+    assert.deepEqual(
+      (await store.events.query({ workspaceId: 'ws_a', event: 'Product Viewed', limit: 10 })).map(
+        (e) => e.messageId,
+      ),
+      ['a3'],
+    );
+    assert.deepEqual(
+      (await store.events.query({ workspaceId: 'ws_a', anonymousId: 'anon', limit: 10 })).map(
+        (e) => e.messageId,
+      ),
+      ['a3'],
+    );
+    assert.deepEqual(
+      (await store.events.query({ workspaceId: 'ws_a', beforeSeq: all[0]?.seq, limit: 1 })).map(
+        (e) => e.messageId,
+      ),
+      ['a2'],
+    );
+    assert.deepEqual(
+      (await store.events.tail('ws_a', all[1]?.seq ?? 0, 10)).map((e) => e.messageId),
+      ['a3'],
+    );
   });
 
   it('keeps consumer cursors and redeliveries, committed together', async () => {
     const { store } = await fixture.fresh();
     const state = store.consumerState;
     assert.equal(await state.getCursor('stage-a'), 0);
-    await state.commit('stage-a', { cursor: 7, schedule: [{ seq: 3, attempt: 1, dueMs: NOW + 500 }], settled: [] }, NOW);
+    await state.commit(
+      'stage-a',
+      { cursor: 7, schedule: [{ seq: 3, attempt: 1, dueMs: NOW + 500 }], settled: [] },
+      NOW,
+    );
     assert.equal(await state.getCursor('stage-a'), 7);
     assert.equal(await state.getCursor('stage-b'), 0);
     assert.deepEqual(await state.dueRedeliveries('stage-a', NOW, 10), []);
     assert.deepEqual(await state.dueRedeliveries('stage-a', NOW + 500, 10), [{ seq: 3, attempt: 1 }]);
     assert.equal(await state.nextDueMs('stage-a'), NOW + 500);
     await state.scheduleNow('stage-a', [3, 4], NOW);
-    assert.deepEqual(await state.dueRedeliveries('stage-a', NOW, 10), [{ seq: 3, attempt: 1 }, { seq: 4, attempt: 0 }]);
+    assert.deepEqual(await state.dueRedeliveries('stage-a', NOW, 10), [
+      { seq: 3, attempt: 1 },
+      { seq: 4, attempt: 0 },
+    ]);
     await state.commit('stage-a', { schedule: [], settled: [3, 4] }, NOW);
     assert.equal(await state.nextDueMs('stage-a'), undefined);
     assert.equal(await state.getCursor('stage-a'), 7);
@@ -145,16 +230,39 @@ describeEachStore('store conformance', (fixture) => {
 
   it('records failed events idempotently per stage and entry', async () => {
     const { store } = await fixture.fresh();
-    const failure = { id: 'fev_1', stage: 's', seq: 5, workspaceId: 'ws_a', errorCode: 'x', reason: 'boom', attempts: 1, failedMs: NOW };
+    const failure = {
+      id: 'fev_1',
+      stage: 's',
+      seq: 5,
+      workspaceId: 'ws_a',
+      errorCode: 'x',
+      reason: 'boom',
+      attempts: 1,
+      failedMs: NOW,
+    };
     await store.failedEvents.record(failure);
-    await store.failedEvents.record({ ...failure, id: 'fev_2', attempts: 3, reason: 'boom again', failedMs: NOW + 1 });
+    await store.failedEvents.record({
+      ...failure,
+      id: 'fev_2',
+      attempts: 3,
+      reason: 'boom again',
+      failedMs: NOW + 1,
+    });
     const listed = await store.failedEvents.list('ws_a', { limit: 10 });
     assert.equal(listed.length, 1);
     assert.equal(listed[0]?.attempts, 3);
     assert.equal(listed[0]?.id, 'fev_1');
     await store.failedEvents.record({ ...failure, id: 'fev_3', seq: 6, failedMs: NOW + 5 });
-    assert.deepEqual((await store.failedEvents.list('ws_a', { limit: 1 })).map((f) => f.seq), [6]);
-    assert.deepEqual((await store.failedEvents.list('ws_a', { limit: 5, before: { failedMs: NOW + 5, id: 'fev_3' } })).map((f) => f.seq), [5]);
+    assert.deepEqual(
+      (await store.failedEvents.list('ws_a', { limit: 1 })).map((f) => f.seq),
+      [6],
+    );
+    assert.deepEqual(
+      (await store.failedEvents.list('ws_a', { limit: 5, before: { failedMs: NOW + 5, id: 'fev_3' } })).map(
+        (f) => f.seq,
+      ),
+      [5],
+    );
     assert.equal(await store.failedEvents.countFailed('ws_a'), 2);
     await store.failedEvents.markReplayed(['fev_1'], NOW + 9);
     assert.equal(await store.failedEvents.countFailed('ws_a'), 1);
@@ -168,7 +276,10 @@ describeEachStore('store conformance', (fixture) => {
     await handle.store.events.append([event('ws_a', 'keep')], NOW - 1);
     await handle.store.close();
     const reopened = await handle.reopen();
-    assert.deepEqual((await reopened.events.readAfter(0, 10)).map((e) => e.messageId), ['keep']);
+    assert.deepEqual(
+      (await reopened.events.readAfter(0, 10)).map((e) => e.messageId),
+      ['keep'],
+    );
     // Dedup survives the restart too.
     assert.deepEqual((await reopened.events.append([event('ws_a', 'keep')], NOW - 1)).seqs, [null]);
     await reopened.close();

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 /** Where the test PostgreSQL lives; CDP_TEST_PG_URL overrides the machine default. */
-export const TEST_PG_ADMIN_URL = process.env['CDP_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const TEST_PG_ADMIN_URL =
+  process.env['CDP_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 let reachable: Promise<boolean> | undefined;
 

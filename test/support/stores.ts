@@ -29,7 +29,9 @@ export interface StoreHandle {
 
 const pgAvailable = await postgresReachable();
 if (!pgAvailable && process.env['CI']) {
-  throw new Error('PostgreSQL is not reachable at 127.0.0.1:5432, and CI is set: the PostgreSQL tests must run in CI');
+  throw new Error(
+    'PostgreSQL is not reachable at 127.0.0.1:5432, and CI is set: the PostgreSQL tests must run in CI',
+  );
 }
 
 function sqliteFixture(cleanups: (() => Promise<void>)[]): StoreFixture {
@@ -76,7 +78,10 @@ function postgresFixture(cleanups: (() => Promise<void>)[]): StoreFixture {
  */
 export function describeEachStore(name: string, suite: (fixture: StoreFixture) => void): void {
   for (const kind of ['sqlite', 'postgres'] as const) {
-    const skip = kind === 'postgres' && !pgAvailable ? 'PostgreSQL not reachable at 127.0.0.1:5432 (set CI=1 to make this an error)' : false;
+    const skip =
+      kind === 'postgres' && !pgAvailable
+        ? 'PostgreSQL not reachable at 127.0.0.1:5432 (set CI=1 to make this an error)'
+        : false;
     describe(`${name} [${kind}]`, { skip }, () => {
       const cleanups: (() => Promise<void>)[] = [];
       after(async () => {

@@ -25,7 +25,13 @@ export { createManualClock };
 /** A complete app over a real store (no sockets; use `app.http.inject`). */
 export async function createTestApp(
   store: Store,
-  options: { env?: Record<string, string>; clock?: Clock; stages?: AppDependencies['stages']; retryPolicy?: AppDependencies['retryPolicy']; workspaceSlug?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    stages?: AppDependencies['stages'];
+    retryPolicy?: AppDependencies['retryPolicy'];
+    workspaceSlug?: string;
+  } = {},
 ): Promise<TestApp> {
   const config = parseConfig({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'warn', ...options.env });
   const logs: string[] = [];
@@ -49,7 +55,10 @@ export async function createTestApp(
   const slug = options.workspaceSlug ?? `ws-${Math.random().toString(36).slice(2, 10)}`;
   const existing = await store.workspaces.findByIdOrSlug(slug);
   const workspace = existing ?? (await app.services.workspaces.create({ name: slug, slug }));
-  const { source, writeKey } = await app.services.sources.create(workspace.id, { name: 'test source', type: 'http' });
+  const { source, writeKey } = await app.services.sources.create(workspace.id, {
+    name: 'test source',
+    type: 'http',
+  });
   return {
     app,
     store,

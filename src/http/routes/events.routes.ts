@@ -37,7 +37,15 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
       const { type, event, userId, anonymousId } = request.query;
       const limit = pageSize(request.query.limit);
       const beforeSeq = cursorNumber(decodeCursor(request.query.cursor), 'seq');
-      const rows = await services.events.list({ workspaceId: workspace.id, type, event, userId, anonymousId, beforeSeq, limit: limit + 1 });
+      const rows = await services.events.list({
+        workspaceId: workspace.id,
+        type,
+        event,
+        userId,
+        anonymousId,
+        beforeSeq,
+        limit: limit + 1,
+      });
       const page = toPage(rows, limit, (e) => ({ seq: e.seq }));
       return { items: page.items.map(presentEvent), nextCursor: page.nextCursor };
     },
@@ -50,13 +58,17 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
         tags,
         summary: 'Live event stream for the debugger (Server-Sent Events); resumes after Last-Event-ID',
         params: WsParams,
-        response: { 200: { description: 'text/event-stream: one "event: message" per stored event', type: 'string' }, ...errorResponses },
+        response: {
+          200: { description: 'text/event-stream: one "event: message" per stored event', type: 'string' },
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
       const workspace = await workspaceFor(request, services, request.params.ws);
       const lastEventId = Number(request.headers['last-event-id']);
-      const after = Number.isSafeInteger(lastEventId) && lastEventId > 0 ? lastEventId : await services.events.headSeq();
+      const after =
+        Number.isSafeInteger(lastEventId) && lastEventId > 0 ? lastEventId : await services.events.headSeq();
       const abort = new AbortController();
       request.raw.on('close', () => abort.abort());
       services.shutdownSignal.addEventListener('abort', () => abort.abort(), { once: true });
@@ -72,7 +84,8 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
       const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
       try {
         for await (const batch of services.events.follow(workspace.id, after, abort.signal)) {
-          for (const event of batch) res.write(`id: ${event.seq}\nevent: message\ndata: ${JSON.stringify(event.message)}\n\n`);
+          for (const event of batch)
+            res.write(`id: ${event.seq}\nevent: message\ndata: ${JSON.stringify(event.message)}\n\n`);
         }
       } catch (error) {
         services.logger.warn({ err: error }, 'live event stream ended with an error');
@@ -90,7 +103,15 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
         tags,
         summary: 'Counts of what is stored now',
         params: WsParams,
-        response: { 200: Type.Object({ events: Type.Integer(), profiles: Type.Integer(), sources: Type.Integer(), failedEvents: Type.Integer() }), ...errorResponses },
+        response: {
+          200: Type.Object({
+            events: Type.Integer(),
+            profiles: Type.Integer(),
+            sources: Type.Integer(),
+            failedEvents: Type.Integer(),
+          }),
+          ...errorResponses,
+        },
       },
     },
     async (request) => {

@@ -30,7 +30,11 @@ export async function failedEventsRoutes(fastify: FastifyInstance, services: App
         tags,
         summary: 'Events a pipeline stage gave up on, newest first',
         params: WsParams,
-        querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('failed'), Type.Literal('replayed')])), stage: Type.Optional(Type.String({ maxLength: 100 })), ...PageQuery }),
+        querystring: Type.Object({
+          status: Type.Optional(Type.Union([Type.Literal('failed'), Type.Literal('replayed')])),
+          stage: Type.Optional(Type.String({ maxLength: 100 })),
+          ...PageQuery,
+        }),
         response: { 200: pageOf(FailedEventSchema), ...errorResponses },
       },
     },
@@ -38,8 +42,16 @@ export async function failedEventsRoutes(fastify: FastifyInstance, services: App
       const workspace = await workspaceFor(request, services, request.params.ws);
       const limit = pageSize(request.query.limit);
       const cursor = decodeCursor(request.query.cursor);
-      const before = cursor === undefined ? undefined : { failedMs: cursorNumber(cursor, 't') as number, id: cursorString(cursor, 'id') as string };
-      const rows = await services.failedEvents.list(workspace.id, { status: request.query.status, stage: request.query.stage, before, limit: limit + 1 });
+      const before =
+        cursor === undefined
+          ? undefined
+          : { failedMs: cursorNumber(cursor, 't') as number, id: cursorString(cursor, 'id') as string };
+      const rows = await services.failedEvents.list(workspace.id, {
+        status: request.query.status,
+        stage: request.query.stage,
+        before,
+        limit: limit + 1,
+      });
       const page = toPage(rows, limit, (f) => ({ t: f.failedMs, id: f.id }));
       return { items: page.items.map(presentFailedEvent), nextCursor: page.nextCursor };
     },
@@ -47,7 +59,14 @@ export async function failedEventsRoutes(fastify: FastifyInstance, services: App
 
   app.get(
     '/api/v1/workspaces/:ws/failed-events/:id',
-    { schema: { tags, summary: 'One failed event', params: WsIdParams, response: { 200: FailedEventSchema, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'One failed event',
+        params: WsIdParams,
+        response: { 200: FailedEventSchema, ...errorResponses },
+      },
+    },
     async (request) => {
       const workspace = await workspaceFor(request, services, request.params.ws);
       return presentFailedEvent(await services.failedEvents.get(workspace.id, request.params.id));
@@ -56,10 +75,19 @@ export async function failedEventsRoutes(fastify: FastifyInstance, services: App
 
   app.post(
     '/api/v1/workspaces/:ws/failed-events/:id/replay',
-    { schema: { tags, summary: 'Deliver a failed event to its stage again', params: WsIdParams, response: { 202: FailedEventSchema, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Deliver a failed event to its stage again',
+        params: WsIdParams,
+        response: { 202: FailedEventSchema, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const workspace = await workspaceFor(request, services, request.params.ws);
-      return reply.code(202).send(presentFailedEvent(await services.failedEvents.replay(workspace.id, request.params.id)));
+      return reply
+        .code(202)
+        .send(presentFailedEvent(await services.failedEvents.replay(workspace.id, request.params.id)));
     },
   );
 

@@ -21,7 +21,11 @@ export async function sourcesRoutes(fastify: FastifyInstance, services: AppServi
         tags,
         summary: 'Create a source; the answer holds its write key, shown this once',
         params: WsParams,
-        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), type: Type.Literal('http'), settings: Type.Optional(Settings) }),
+        body: Type.Object({
+          name: Type.String({ minLength: 1, maxLength: 200 }),
+          type: Type.Literal('http'),
+          settings: Type.Optional(Settings),
+        }),
         response: { 201: SourceWithKey, ...errorResponses },
       },
     },
@@ -34,19 +38,38 @@ export async function sourcesRoutes(fastify: FastifyInstance, services: AppServi
 
   app.get(
     '/api/v1/workspaces/:ws/sources',
-    { schema: { tags, summary: 'List sources', params: WsParams, querystring: Type.Object(PageQuery), response: { 200: pageOf(SourceSchema), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'List sources',
+        params: WsParams,
+        querystring: Type.Object(PageQuery),
+        response: { 200: pageOf(SourceSchema), ...errorResponses },
+      },
+    },
     async (request) => {
       const workspace = await workspaceFor(request, services, request.params.ws);
       const limit = pageSize(request.query.limit);
       const afterId = cursorString(decodeCursor(request.query.cursor), 'id');
-      const page = toPage(await services.sources.list(workspace.id, { limit: limit + 1, afterId }), limit, (s) => ({ id: s.id }));
+      const page = toPage(
+        await services.sources.list(workspace.id, { limit: limit + 1, afterId }),
+        limit,
+        (s) => ({ id: s.id }),
+      );
       return { items: page.items.map(presentSource), nextCursor: page.nextCursor };
     },
   );
 
   app.get(
     '/api/v1/workspaces/:ws/sources/:id',
-    { schema: { tags, summary: 'Get a source', params: WsIdParams, response: { 200: SourceSchema, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Get a source',
+        params: WsIdParams,
+        response: { 200: SourceSchema, ...errorResponses },
+      },
+    },
     async (request) => {
       const workspace = await workspaceFor(request, services, request.params.ws);
       return presentSource(await services.sources.get(workspace.id, request.params.id));
@@ -60,7 +83,11 @@ export async function sourcesRoutes(fastify: FastifyInstance, services: AppServi
         tags,
         summary: 'Rename, enable/disable (a disabled source answers 401), or change settings',
         params: WsIdParams,
-        body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), enabled: Type.Optional(Type.Boolean()), settings: Type.Optional(Settings) }),
+        body: Type.Object({
+          name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          enabled: Type.Optional(Type.Boolean()),
+          settings: Type.Optional(Settings),
+        }),
         response: { 200: SourceSchema, ...errorResponses },
       },
     },
@@ -72,7 +99,14 @@ export async function sourcesRoutes(fastify: FastifyInstance, services: AppServi
 
   app.post(
     '/api/v1/workspaces/:ws/sources/:id/rotate-key',
-    { schema: { tags, summary: 'Replace the write key; the old key stops working at once', params: WsIdParams, response: { 200: SourceWithKey, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Replace the write key; the old key stops working at once',
+        params: WsIdParams,
+        response: { 200: SourceWithKey, ...errorResponses },
+      },
+    },
     async (request) => {
       const workspace = await workspaceFor(request, services, request.params.ws);
       const { source, writeKey } = await services.sources.rotateKey(workspace.id, request.params.id);

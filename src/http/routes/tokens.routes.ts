@@ -33,19 +33,38 @@ export async function tokensRoutes(fastify: FastifyInstance, services: AppServic
 
   app.get(
     '/api/v1/workspaces/:ws/tokens',
-    { schema: { tags, summary: 'List tokens (never their secrets)', params: WsParams, querystring: Type.Object(PageQuery), response: { 200: pageOf(TokenSchema), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'List tokens (never their secrets)',
+        params: WsParams,
+        querystring: Type.Object(PageQuery),
+        response: { 200: pageOf(TokenSchema), ...errorResponses },
+      },
+    },
     async (request) => {
       const workspace = await workspaceFor(request, services, request.params.ws);
       const limit = pageSize(request.query.limit);
       const afterId = cursorString(decodeCursor(request.query.cursor), 'id');
-      const page = toPage(await services.tokens.list(workspace.id, { limit: limit + 1, afterId }), limit, (t) => ({ id: t.id }));
+      const page = toPage(
+        await services.tokens.list(workspace.id, { limit: limit + 1, afterId }),
+        limit,
+        (t) => ({ id: t.id }),
+      );
       return { items: page.items.map(presentToken), nextCursor: page.nextCursor };
     },
   );
 
   app.delete(
     '/api/v1/workspaces/:ws/tokens/:id',
-    { schema: { tags, summary: 'Revoke a token', params: WsIdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'Revoke a token',
+        params: WsIdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const workspace = await workspaceFor(request, services, request.params.ws);
       await services.tokens.revoke(workspace.id, request.params.id);

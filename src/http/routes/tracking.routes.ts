@@ -32,7 +32,11 @@ function writeKeyFromBody(body: unknown): string | undefined {
 
 async function authenticate(services: AppServices, writeKey: string | undefined): Promise<Source> {
   const source = writeKey === undefined ? undefined : await services.sources.authenticate(writeKey);
-  if (!source) throw new AppError('auth.invalid_write_key', 'missing, unknown or revoked write key: send it as the Basic auth user name or as "writeKey" in the body');
+  if (!source)
+    throw new AppError(
+      'auth.invalid_write_key',
+      'missing, unknown or revoked write key: send it as the Basic auth user name or as "writeKey" in the body',
+    );
   return source;
 }
 
@@ -50,9 +54,13 @@ function allowCors(request: FastifyRequest, reply: FastifyReply): void {
  */
 export async function trackingRoutes(app: FastifyInstance, services: AppServices): Promise<void> {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: INGESTION_LIMITS.maxRawBodyBytes }, (_request, body, done) => {
-    done(null, body);
-  });
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: INGESTION_LIMITS.maxRawBodyBytes },
+    (_request, body, done) => {
+      done(null, body);
+    },
+  );
   app.addHook('onRequest', async (request, reply) => allowCors(request, reply));
 
   for (const route of ROUTES) {
@@ -74,7 +82,13 @@ export async function trackingRoutes(app: FastifyInstance, services: AppServices
         const decoded = await decodeBody(raw, request.headers['content-encoding']);
         const body = parseJsonBody(decoded);
         const source = early ?? (await authenticate(services, writeKeyFromBody(body)));
-        await services.ingestion.ingest({ source, route, body, bodyBytes: decoded.length, ip: request.ip ?? null });
+        await services.ingestion.ingest({
+          source,
+          route,
+          body,
+          bodyBytes: decoded.length,
+          ip: request.ip ?? null,
+        });
         return await reply.code(200).send({ success: true });
       } catch (error) {
         status = AppError.is(error) ? error.status : 500;

@@ -16,7 +16,10 @@ export async function workspacesRoutes(fastify: FastifyInstance, services: AppSe
       schema: {
         tags: ['workspaces'],
         summary: 'Create a workspace (instance owner)',
-        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), slug: Type.Optional(Type.String({ maxLength: 48 })) }),
+        body: Type.Object({
+          name: Type.String({ minLength: 1, maxLength: 200 }),
+          slug: Type.Optional(Type.String({ maxLength: 48 })),
+        }),
         response: { 201: WorkspaceSchema, ...errorResponses, 409: Type.Ref('Error') },
       },
     },
@@ -29,11 +32,21 @@ export async function workspacesRoutes(fastify: FastifyInstance, services: AppSe
 
   app.get(
     '/api/v1/workspaces',
-    { schema: { tags: ['workspaces'], summary: 'List the workspaces the caller can see', querystring: Type.Object(PageQuery), response: { 200: pageOf(WorkspaceSchema), ...errorResponses } } },
+    {
+      schema: {
+        tags: ['workspaces'],
+        summary: 'List the workspaces the caller can see',
+        querystring: Type.Object(PageQuery),
+        response: { 200: pageOf(WorkspaceSchema), ...errorResponses },
+      },
+    },
     async (request) => {
       const principal = principalOf(request);
       if (principal.kind === 'workspace_token') {
-        return { items: [presentWorkspace(await services.workspaces.get(principal.workspaceId))], nextCursor: null };
+        return {
+          items: [presentWorkspace(await services.workspaces.get(principal.workspaceId))],
+          nextCursor: null,
+        };
       }
       const limit = pageSize(request.query.limit);
       const afterId = cursorString(decodeCursor(request.query.cursor), 'id');
@@ -45,7 +58,14 @@ export async function workspacesRoutes(fastify: FastifyInstance, services: AppSe
 
   app.get(
     '/api/v1/workspaces/:ws',
-    { schema: { tags: ['workspaces'], summary: 'Get a workspace by id or slug', params: WsParams, response: { 200: WorkspaceSchema, ...errorResponses } } },
+    {
+      schema: {
+        tags: ['workspaces'],
+        summary: 'Get a workspace by id or slug',
+        params: WsParams,
+        response: { 200: WorkspaceSchema, ...errorResponses },
+      },
+    },
     async (request) => presentWorkspace(await workspaceFor(request, services, request.params.ws)),
   );
 }

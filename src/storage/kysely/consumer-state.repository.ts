@@ -6,21 +6,39 @@ export class KyselyConsumerStateRepository implements ConsumerStateRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async getCursor(group: string): Promise<number> {
-    const row = await this.db.selectFrom('consumer_cursors').select('position').where('consumer_group', '=', group).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('consumer_cursors')
+      .select('position')
+      .where('consumer_group', '=', group)
+      .executeTakeFirst();
     return Number(row?.position ?? 0);
   }
 
   async commit(group: string, progress: ConsumerProgress, nowMs: number): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       if (progress.settled.length > 0) {
-        await trx.deleteFrom('consumer_redeliveries').where('consumer_group', '=', group).where('seq', 'in', [...progress.settled]).execute();
+        await trx
+          .deleteFrom('consumer_redeliveries')
+          .where('consumer_group', '=', group)
+          .where('seq', 'in', [...progress.settled])
+          .execute();
       }
       if (progress.schedule.length > 0) {
         await trx
           .insertInto('consumer_redeliveries')
-          .values(progress.schedule.map((s) => ({ consumer_group: group, seq: s.seq, attempt: s.attempt, due_ms: s.dueMs })))
+          .values(
+            progress.schedule.map((s) => ({
+              consumer_group: group,
+              seq: s.seq,
+              attempt: s.attempt,
+              due_ms: s.dueMs,
+            })),
+          )
           .onConflict((oc) =>
-            oc.columns(['consumer_group', 'seq']).doUpdateSet((eb) => ({ attempt: eb.ref('excluded.attempt'), due_ms: eb.ref('excluded.due_ms') })),
+            oc.columns(['consumer_group', 'seq']).doUpdateSet((eb) => ({
+              attempt: eb.ref('excluded.attempt'),
+              due_ms: eb.ref('excluded.due_ms'),
+            })),
           )
           .execute();
       }
@@ -28,13 +46,19 @@ export class KyselyConsumerStateRepository implements ConsumerStateRepository {
         await trx
           .insertInto('consumer_cursors')
           .values({ consumer_group: group, position: progress.cursor, updated_ms: nowMs })
-          .onConflict((oc) => oc.column('consumer_group').doUpdateSet({ position: progress.cursor, updated_ms: nowMs }))
+          .onConflict((oc) =>
+            oc.column('consumer_group').doUpdateSet({ position: progress.cursor, updated_ms: nowMs }),
+          )
           .execute();
       }
     });
   }
 
-  async dueRedeliveries(group: string, nowMs: number, limit: number): Promise<{ seq: number; attempt: number }[]> {
+  async dueRedeliveries(
+    group: string,
+    nowMs: number,
+    limit: number,
+  ): Promise<{ seq: number; attempt: number }[]> {
     const rows = await this.db
       .selectFrom('consumer_redeliveries')
       .select(['seq', 'attempt'])

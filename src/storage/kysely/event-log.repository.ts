@@ -5,7 +5,10 @@ import type { Database } from '../database-schema.ts';
 import { toStoredEvent } from './row-mappers.ts';
 
 /** The durable append is dialect-specific (it is the hot path); everything else is shared SQL. */
-export type EventAppender = (events: readonly AcceptedEvent[], dedupCutoffMs: number) => Promise<AppendResult>;
+export type EventAppender = (
+  events: readonly AcceptedEvent[],
+  dedupCutoffMs: number,
+) => Promise<AppendResult>;
 
 export class KyselyEventLogRepository implements EventLogRepository {
   constructor(
@@ -19,13 +22,24 @@ export class KyselyEventLogRepository implements EventLogRepository {
   }
 
   async readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    const rows = await this.db.selectFrom('events').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
     return rows.map(toStoredEvent);
   }
 
   async readBySeqs(seqs: readonly number[]): Promise<StoredEvent[]> {
     if (seqs.length === 0) return [];
-    const rows = await this.db.selectFrom('events').selectAll().where('seq', 'in', [...seqs]).orderBy('seq').execute();
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('seq', 'in', [...seqs])
+      .orderBy('seq')
+      .execute();
     return rows.map(toStoredEvent);
   }
 
@@ -61,12 +75,19 @@ export class KyselyEventLogRepository implements EventLogRepository {
   }
 
   async countByWorkspace(workspaceId: string): Promise<number> {
-    const row = await this.db.selectFrom('workspace_counters').select('events').where('workspace_id', '=', workspaceId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('workspace_counters')
+      .select('events')
+      .where('workspace_id', '=', workspaceId)
+      .executeTakeFirst();
     return Number(row?.events ?? 0);
   }
 
   async pruneDedup(cutoffMs: number): Promise<number> {
-    const result = await this.db.deleteFrom('message_dedup').where('seen_ms', '<', cutoffMs).executeTakeFirst();
+    const result = await this.db
+      .deleteFrom('message_dedup')
+      .where('seen_ms', '<', cutoffMs)
+      .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 }

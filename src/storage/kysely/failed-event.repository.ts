@@ -1,5 +1,9 @@
 import type { Kysely } from 'kysely';
-import type { FailedEvent, FailedEventListOptions, FailedEventRepository } from '../../pipeline/failed-events.port.ts';
+import type {
+  FailedEvent,
+  FailedEventListOptions,
+  FailedEventRepository,
+} from '../../pipeline/failed-events.port.ts';
 import type { Database } from '../database-schema.ts';
 import { toFailedEvent } from './row-mappers.ts';
 
@@ -40,25 +44,44 @@ export class KyselyFailedEventRepository implements FailedEventRepository {
     const before = options.before;
     if (before !== undefined) {
       query = query.where((eb) =>
-        eb.or([eb('failed_ms', '<', before.failedMs), eb.and([eb('failed_ms', '=', before.failedMs), eb('id', '<', before.id)])]),
+        eb.or([
+          eb('failed_ms', '<', before.failedMs),
+          eb.and([eb('failed_ms', '=', before.failedMs), eb('id', '<', before.id)]),
+        ]),
       );
     }
-    const rows = await query.orderBy('failed_ms', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
+    const rows = await query
+      .orderBy('failed_ms', 'desc')
+      .orderBy('id', 'desc')
+      .limit(options.limit)
+      .execute();
     return rows.map(toFailedEvent);
   }
 
   async find(workspaceId: string, id: string): Promise<FailedEvent | undefined> {
-    const row = await this.db.selectFrom('failed_events').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('failed_events')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? toFailedEvent(row) : undefined;
   }
 
   async markReplayed(ids: readonly string[], replayedMs: number): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.updateTable('failed_events').set({ status: 'replayed', replayed_ms: replayedMs }).where('id', 'in', [...ids]).execute();
+    await this.db
+      .updateTable('failed_events')
+      .set({ status: 'replayed', replayed_ms: replayedMs })
+      .where('id', 'in', [...ids])
+      .execute();
   }
 
   async countFailed(workspaceId?: string): Promise<number> {
-    let query = this.db.selectFrom('failed_events').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'failed');
+    let query = this.db
+      .selectFrom('failed_events')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('status', '=', 'failed');
     if (workspaceId !== undefined) query = query.where('workspace_id', '=', workspaceId);
     const row = await query.executeTakeFirst();
     return Number(row?.n ?? 0);

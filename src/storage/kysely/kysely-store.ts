@@ -30,7 +30,8 @@ export function createKyselyStore(options: {
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
       const { error, results } = await migrator.migrateToLatest();
-      if (error) throw error instanceof Error ? error : new Error(String(error));
+      if (error)
+        throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
       return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
     },
     async ping() {

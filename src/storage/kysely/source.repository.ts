@@ -26,7 +26,11 @@ export class KyselySourceRepository implements SourceRepository {
   }
 
   async findByWriteKeyHash(hash: string): Promise<Source | undefined> {
-    const row = await this.db.selectFrom('sources').selectAll().where('write_key_hash', '=', hash).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('sources')
+      .selectAll()
+      .where('write_key_hash', '=', hash)
+      .executeTakeFirst();
     return row ? toSource(row) : undefined;
   }
 
@@ -41,12 +45,23 @@ export class KyselySourceRepository implements SourceRepository {
   }
 
   async list(workspaceId: string, page: Page): Promise<Source[]> {
-    let query = this.db.selectFrom('sources').selectAll().where('workspace_id', '=', workspaceId).orderBy('id').limit(page.limit);
+    let query = this.db
+      .selectFrom('sources')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .orderBy('id')
+      .limit(page.limit);
     if (page.afterId !== undefined) query = query.where('id', '>', page.afterId);
     return (await query.execute()).map(toSource);
   }
 
-  async replaceWriteKey(workspaceId: string, id: string, hash: string, prefix: string, rotatedMs: number): Promise<boolean> {
+  async replaceWriteKey(
+    workspaceId: string,
+    id: string,
+    hash: string,
+    prefix: string,
+    rotatedMs: number,
+  ): Promise<boolean> {
     const result = await this.db
       .updateTable('sources')
       .set({ write_key_hash: hash, write_key_prefix: prefix, key_rotated_ms: rotatedMs })
@@ -56,7 +71,11 @@ export class KyselySourceRepository implements SourceRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async update(workspaceId: string, id: string, changes: { name?: string; settings?: SourceSettings; disabledMs?: number | null }): Promise<boolean> {
+  async update(
+    workspaceId: string,
+    id: string,
+    changes: { name?: string; settings?: SourceSettings; disabledMs?: number | null },
+  ): Promise<boolean> {
     const set: { name?: string; settings?: string; disabled_ms?: number | null } = {};
     if (changes.name !== undefined) set.name = changes.name;
     if (changes.settings !== undefined) set.settings = JSON.stringify(changes.settings);

@@ -24,20 +24,34 @@ export class KyselyTokenRepository implements TokenRepository {
   }
 
   async findByHash(hash: string): Promise<ApiToken | undefined> {
-    const row = await this.db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('token_hash', '=', hash)
+      .executeTakeFirst();
     return row ? toToken(row) : undefined;
   }
 
   async list(workspaceId: string | null, page: Page): Promise<ApiToken[]> {
     let query = this.db.selectFrom('api_tokens').selectAll().orderBy('id').limit(page.limit);
-    query = workspaceId === null ? query.where('workspace_id', 'is', null) : query.where('workspace_id', '=', workspaceId);
+    query =
+      workspaceId === null
+        ? query.where('workspace_id', 'is', null)
+        : query.where('workspace_id', '=', workspaceId);
     if (page.afterId !== undefined) query = query.where('id', '>', page.afterId);
     return (await query.execute()).map(toToken);
   }
 
   async revoke(workspaceId: string | null, id: string, revokedMs: number): Promise<boolean> {
-    let query = this.db.updateTable('api_tokens').set({ revoked_ms: revokedMs }).where('id', '=', id).where('revoked_ms', 'is', null);
-    query = workspaceId === null ? query.where('workspace_id', 'is', null) : query.where('workspace_id', '=', workspaceId);
+    let query = this.db
+      .updateTable('api_tokens')
+      .set({ revoked_ms: revokedMs })
+      .where('id', '=', id)
+      .where('revoked_ms', 'is', null);
+    query =
+      workspaceId === null
+        ? query.where('workspace_id', 'is', null)
+        : query.where('workspace_id', '=', workspaceId);
     const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }

@@ -10,7 +10,12 @@ export class KyselyWorkspaceRepository implements WorkspaceRepository {
   async create(workspace: Workspace): Promise<boolean> {
     const result = await this.db
       .insertInto('workspaces')
-      .values({ id: workspace.id, slug: workspace.slug, name: workspace.name, created_ms: workspace.createdMs })
+      .values({
+        id: workspace.id,
+        slug: workspace.slug,
+        name: workspace.name,
+        created_ms: workspace.createdMs,
+      })
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
@@ -36,7 +41,11 @@ export class KyselyInstanceStateRepository implements InstanceStateRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async get(key: string): Promise<string | undefined> {
-    const row = await this.db.selectFrom('instance_state').select('value').where('key', '=', key).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('instance_state')
+      .select('value')
+      .where('key', '=', key)
+      .executeTakeFirst();
     return row?.value;
   }
 

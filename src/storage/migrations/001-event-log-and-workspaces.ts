@@ -37,7 +37,11 @@ export async function up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<
     .addColumn('created_ms', bigint, (c) => c.notNull())
     .addColumn('revoked_ms', bigint)
     .execute();
-  await db.schema.createIndex('api_tokens_workspace').on('api_tokens').columns(['workspace_id', 'id']).execute();
+  await db.schema
+    .createIndex('api_tokens_workspace')
+    .on('api_tokens')
+    .columns(['workspace_id', 'id'])
+    .execute();
 
   // AUTOINCREMENT / bigserial: sequence numbers are never reused, even after deletions,
   // because consumers keep cursors on them.
@@ -58,10 +62,26 @@ export async function up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<
     .addColumn('payload', 'text', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('events_workspace_seq').on('events').columns(['workspace_id', 'seq']).execute();
-  await db.schema.createIndex('events_workspace_type_seq').on('events').columns(['workspace_id', 'type', 'seq']).execute();
-  await db.schema.createIndex('events_workspace_event_seq').on('events').columns(['workspace_id', 'event', 'seq']).execute();
-  await db.schema.createIndex('events_workspace_user').on('events').columns(['workspace_id', 'user_id', 'seq']).execute();
-  await db.schema.createIndex('events_workspace_anonymous').on('events').columns(['workspace_id', 'anonymous_id', 'seq']).execute();
+  await db.schema
+    .createIndex('events_workspace_type_seq')
+    .on('events')
+    .columns(['workspace_id', 'type', 'seq'])
+    .execute();
+  await db.schema
+    .createIndex('events_workspace_event_seq')
+    .on('events')
+    .columns(['workspace_id', 'event', 'seq'])
+    .execute();
+  await db.schema
+    .createIndex('events_workspace_user')
+    .on('events')
+    .columns(['workspace_id', 'user_id', 'seq'])
+    .execute();
+  await db.schema
+    .createIndex('events_workspace_anonymous')
+    .on('events')
+    .columns(['workspace_id', 'anonymous_id', 'seq'])
+    .execute();
 
   await db.schema
     .createTable('message_dedup')
@@ -93,7 +113,11 @@ export async function up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<
     .addColumn('due_ms', bigint, (c) => c.notNull())
     .addPrimaryKeyConstraint('consumer_redeliveries_pk', ['consumer_group', 'seq'])
     .execute();
-  await db.schema.createIndex('consumer_redeliveries_due').on('consumer_redeliveries').columns(['consumer_group', 'due_ms']).execute();
+  await db.schema
+    .createIndex('consumer_redeliveries_due')
+    .on('consumer_redeliveries')
+    .columns(['consumer_group', 'due_ms'])
+    .execute();
 
   await db.schema
     .createTable('failed_events')
@@ -109,7 +133,11 @@ export async function up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<
     .addColumn('replayed_ms', bigint)
     .addUniqueConstraint('failed_events_stage_seq', ['stage', 'seq'])
     .execute();
-  await db.schema.createIndex('failed_events_workspace').on('failed_events').columns(['workspace_id', 'failed_ms', 'id']).execute();
+  await db.schema
+    .createIndex('failed_events_workspace')
+    .on('failed_events')
+    .columns(['workspace_id', 'failed_ms', 'id'])
+    .execute();
 
   await db.schema
     .createTable('instance_state')

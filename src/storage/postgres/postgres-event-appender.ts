@@ -49,14 +49,18 @@ export function createPostgresAppender(pool: pg.Pool): EventAppender {
         events.map((e) => e.receivedMs),
         events.map((e) => e.payload),
       ];
-      const inserted = await client.query<{ seq: number; workspace_id: string; message_id: string }>(APPEND_SQL, [...columns, cutoff]);
+      const inserted = await client.query<{ seq: number; workspace_id: string; message_id: string }>(
+        APPEND_SQL,
+        [...columns, cutoff],
+      );
       const seqByKey = new Map<string, number>();
       const perWorkspace = new Map<string, number>();
       for (const row of inserted.rows) {
         seqByKey.set(`${row.workspace_id}\u0000${row.message_id}`, Number(row.seq));
         perWorkspace.set(row.workspace_id, (perWorkspace.get(row.workspace_id) ?? 0) + 1);
       }
-      if (perWorkspace.size > 0) await client.query(COUNT_SQL, [[...perWorkspace.keys()], [...perWorkspace.values()]]);
+      if (perWorkspace.size > 0)
+        await client.query(COUNT_SQL, [[...perWorkspace.keys()], [...perWorkspace.values()]]);
       await client.query('COMMIT');
       return { seqs: events.map((e) => seqByKey.get(`${e.workspaceId}\u0000${e.messageId}`) ?? null) };
     } catch (error) {

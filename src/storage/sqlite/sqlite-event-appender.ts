@@ -18,7 +18,9 @@ export function createSqliteAppender(db: Kysely<Database>, sqlite: SqliteDatabas
     });
 }
 
-function prepareAppend(sqlite: SqliteDatabase): (events: readonly AcceptedEvent[], cutoff: number) => (number | null)[] {
+function prepareAppend(
+  sqlite: SqliteDatabase,
+): (events: readonly AcceptedEvent[], cutoff: number) => (number | null)[] {
   const dedup = sqlite.prepare(
     `INSERT INTO message_dedup (workspace_id, message_id, seen_ms) VALUES (?, ?, ?)
      ON CONFLICT (workspace_id, message_id) DO UPDATE SET seen_ms = excluded.seen_ms
@@ -40,7 +42,18 @@ function prepareAppend(sqlite: SqliteDatabase): (events: readonly AcceptedEvent[
         seqs.push(null);
         continue;
       }
-      const info = insert.run(e.workspaceId, e.sourceId, e.messageId, e.type, e.event, e.userId, e.anonymousId, e.timestampMs, e.receivedMs, e.payload);
+      const info = insert.run(
+        e.workspaceId,
+        e.sourceId,
+        e.messageId,
+        e.type,
+        e.event,
+        e.userId,
+        e.anonymousId,
+        e.timestampMs,
+        e.receivedMs,
+        e.payload,
+      );
       seqs.push(Number(info.lastInsertRowid));
       perWorkspace.set(e.workspaceId, (perWorkspace.get(e.workspaceId) ?? 0) + 1);
     }
