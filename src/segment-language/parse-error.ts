@@ -19,7 +19,7 @@ const CATEGORY_DESCRIPTIONS: ReadonlyMap<string, string> = new Map([
   ['a value', 'a value (string, number, date, true, false or null)'],
   ['a path', 'a path (such as traits.plan)'],
   ['a key', 'a key (a name or a "quoted string")'],
-  ['a string', 'a "quoted string"'],
+  ['a string', 'a string in double quotes'],
   ['a number', 'a number'],
   ['a date', 'a date (2026-01-01 or 2026-01-01T10:00:00Z)'],
   ['a time unit', 'a time unit (minutes, hours, days, weeks or months)'],

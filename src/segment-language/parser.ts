@@ -11,28 +11,12 @@ import {
   type Expression,
   type Operands,
 } from './ast.ts';
-import { createCount, type CountNode } from './count.ts';
 import { tokenize } from './lexer.ts';
 import { resolveLimits, utf8ByteLength, type SegmentLimits } from './limits.ts';
-import {
-  createBooleanLiteral,
-  createDateLiteral,
-  createNullLiteral,
-  createNumberLiteral,
-  createStringLiteral,
-  type DateLiteral,
-  type Literal,
-} from './literal.ts';
+import { parseCount, parseList, parseValue, parseWindow, type ClauseReader } from './parse-clauses.ts';
 import { createParseError, describeFound, type ParseError } from './parse-error.ts';
 import { createPath, type PathNode } from './path.ts';
 import type { SourcePosition, SourceSpan, SpanTable } from './source-span.ts';
-import {
-  createBetweenWindow,
-  createLastWindow,
-  createSinceWindow,
-  type TimeWindow,
-  type WindowUnit,
-} from './time-window.ts';
 import { TokenCursor } from './token-cursor.ts';
 import type { Token } from './tokens.ts';
 
@@ -62,27 +46,14 @@ const START = Object.freeze({ offset: 0, line: 1, column: 1 });
 function parseText(text: string, grammar: Grammar, options: ParseOptions): ParseResult {
   const limits = resolveLimits(options.limits);
   // Every UTF-16 unit is at least one UTF-8 byte, so a long text is refused without being scanned.
-  const bytes = text.length > limits.maxSourceBytes ? text.length : utf8ByteLength(text);
-  if (bytes > limits.maxSourceBytes) {
-    const detail = `the definition is ${text.length > limits.maxSourceBytes ? 'more than ' : ''}${bytes} bytes; the limit is ${limits.maxSourceBytes}`;
+  const bytes = text.length > limits.maxSourceBytes ? undefined : utf8ByteLength(text);
+  if (bytes === undefined || bytes > limits.maxSourceBytes) {
+    const size = bytes === undefined ? `at least ${text.length}` : String(bytes);
+    const detail = `the definition is ${size} bytes; the limit is ${limits.maxSourceBytes}`;
     return { ok: false, error: createParseError('segment.too_large', START, detail) };
   }
   return new Parser(tokenize(text, limits), limits, grammar).parse();
 }
-
-const UNITS: ReadonlyMap<string, WindowUnit> = new Map([
-  ['minute', 'minute'],
-  ['minutes', 'minute'],
-  ['hour', 'hour'],
-  ['hours', 'hour'],
-  ['day', 'day'],
-  ['days', 'day'],
-  ['week', 'week'],
-  ['weeks', 'week'],
-  ['month', 'month'],
-  ['months', 'month'],
-]);
-const UNIT_WORDS = [...UNITS.keys()];
 
 /** Words that start a form of their own and so can never be the root of a path. */
 const RESERVED_AT_START = new Set(['not', 'did', 'in']);
@@ -99,11 +70,18 @@ class Parser {
   #grammar: Grammar;
   #nesting = 0;
   #error: ParseError | undefined;
+  readonly #reader: ClauseReader;
 
   constructor(tokens: readonly Token[], limits: SegmentLimits, grammar: Grammar) {
     this.#cursor = new TokenCursor(tokens);
     this.#limits = limits;
     this.#grammar = grammar;
+    this.#reader = {
+      cursor: this.#cursor,
+      limits,
+      spanned: (node, start) => this.#spanned(node, start),
+      fail: (error) => this.#fail(error),
+    };
   }
 
   parse(): ParseResult {
@@ -193,7 +171,7 @@ class Parser {
     const operator = this.#cursor.acceptOperator();
     if (operator !== undefined) return this.#parseComparison(path, operator.text, start);
     if (this.#cursor.acceptKeyword('in')) {
-      const values = this.#parseList();
+      const values = parseList(this.#reader);
       return values && this.#spanned(createIn(path, values), start);
     }
     const wordOperator = this.#cursor.acceptOneOfKeywords(['contains', 'starts_with']);
@@ -208,7 +186,7 @@ class Parser {
   }
 
   #parseComparison(path: PathNode, op: CompareOperator, start: SourcePosition): Expression | undefined {
-    const value = this.#parseValue();
+    const value = parseValue(this.#reader);
     return value && this.#spanned(createCompare(path, op, value), start);
   }
 
@@ -216,41 +194,19 @@ class Parser {
     const root = this.#cursor.accept('word', 'a path');
     if (root === undefined) return this.#fail(this.#cursor.unexpected());
     const keys: string[] = [];
-    while (this.#cursor.acceptPunctuation('.')) {
+    // A path is one piece of text: `traits. plan` and `traits .plan` are not paths.
+    while (this.#adjacent() && this.#cursor.acceptPunctuation('.')) {
+      if (!this.#adjacent()) {
+        const detail = 'expected a key right after "." but found a space; a path has no spaces';
+        const at = this.#cursor.previousEnd();
+        return this.#fail(createParseError('segment.parse_error', at, detail, ['a key']));
+      }
       const word = this.#cursor.accept('word', 'a key');
       const key = word?.text ?? this.#cursor.accept('string', 'a key')?.value;
       if (key === undefined) return this.#fail(this.#cursor.unexpected());
       keys.push(key);
     }
     return this.#spanned(createPath(root.text, keys), root.start);
-  }
-
-  #parseValue(): Literal | undefined {
-    const token = this.#cursor.peek();
-    const literal = literalOf(token);
-    if (literal === undefined) {
-      this.#cursor.note('a value');
-      const bareWord = token.type === 'word' && !['and', 'or', 'not'].includes(token.lower);
-      return this.#fail(this.#cursor.unexpected(bareWord ? 'text is written in double quotes' : undefined));
-    }
-    this.#cursor.skip();
-    return this.#spanned(literal, token.start);
-  }
-
-  #parseList(): readonly [Literal, ...Literal[]] | undefined {
-    if (!this.#cursor.acceptPunctuation('(')) return this.#fail(this.#cursor.unexpected());
-    const values: Literal[] = [];
-    do {
-      if (values.length >= this.#limits.maxListLength) {
-        const detail = `a list can hold at most ${this.#limits.maxListLength} values`;
-        return this.#fail(createParseError('segment.list_too_long', this.#cursor.peek().start, detail));
-      }
-      const value = this.#parseValue();
-      if (value === undefined) return undefined;
-      values.push(value);
-    } while (this.#cursor.acceptPunctuation(','));
-    if (!this.#cursor.acceptPunctuation(')')) return this.#fail(this.#cursor.unexpected());
-    return values as unknown as readonly [Literal, ...Literal[]];
   }
 
   #parseDid(start: SourcePosition): Expression | undefined {
@@ -260,9 +216,9 @@ class Parser {
     }
     const where = this.#cursor.acceptKeyword('where') ? this.#parseWhere() : null;
     if (where === undefined) return undefined;
-    const count = this.#parseCount();
+    const count = parseCount(this.#reader);
     if (this.#error !== undefined) return undefined;
-    const window = this.#parseWindow();
+    const window = parseWindow(this.#reader);
     if (this.#error !== undefined) return undefined;
     return this.#spanned(createDid(event.value, { where, count, window }), start);
   }
@@ -280,65 +236,16 @@ class Parser {
     return inner;
   }
 
-  #parseCount(): CountNode | undefined {
-    const start = this.#cursor.peek().start;
-    let op: CountNode['op'];
-    if (this.#cursor.acceptKeyword('at', ['at least', 'at most'])) {
-      const bound = this.#cursor.acceptOneOfKeywords(['least', 'most']);
-      if (bound === undefined) return this.#fail(this.#cursor.unexpected());
-      op = bound === 'least' ? 'at_least' : 'at_most';
-    } else if (this.#cursor.acceptKeyword('exactly')) {
-      op = 'exactly';
-    } else {
-      return undefined;
-    }
-    const n = this.#cursor.accept('number', 'a number');
-    if (n === undefined) return this.#fail(this.#cursor.unexpected());
-    if (this.#cursor.acceptOneOfKeywords(['times', 'time']) === undefined) {
-      return this.#fail(this.#cursor.unexpected());
-    }
-    return this.#spanned(createCount(op, n.value), start);
-  }
-
-  #parseWindow(): TimeWindow | undefined {
-    const start = this.#cursor.peek().start;
-    if (this.#cursor.acceptKeyword('in', ['in last'])) {
-      if (!this.#cursor.acceptKeyword('last')) return this.#fail(this.#cursor.unexpected());
-      const amount = this.#cursor.accept('number', 'a number');
-      if (amount === undefined) return this.#fail(this.#cursor.unexpected());
-      const unit = this.#cursor.acceptOneOfKeywords(UNIT_WORDS, 'a time unit');
-      if (unit === undefined) return this.#fail(this.#cursor.unexpected());
-      return this.#spanned(createLastWindow(amount.value, UNITS.get(unit) as WindowUnit), start);
-    }
-    if (this.#cursor.acceptKeyword('since')) {
-      const date = this.#parseDate();
-      return date && this.#spanned(createSinceWindow(date), start);
-    }
-    if (this.#cursor.acceptKeyword('between')) {
-      const from = this.#parseDate();
-      if (from === undefined) return undefined;
-      if (!this.#cursor.acceptKeyword('and')) return this.#fail(this.#cursor.unexpected());
-      const to = this.#parseDate();
-      return to && this.#spanned(createBetweenWindow(from, to), start);
-    }
-    return undefined;
-  }
-
-  #parseDate(): DateLiteral | undefined {
-    const token = this.#cursor.accept('date', 'a date');
-    if (token === undefined) {
-      const quoted = this.#cursor.peek().type === 'string';
-      return this.#fail(this.#cursor.unexpected(quoted ? 'dates are written without quotes' : undefined));
-    }
-    return this.#spanned(createDateLiteral(token.text), token.start);
-  }
-
   #parseInSegment(start: SourcePosition): Expression | undefined {
     if (!this.#cursor.acceptKeyword('segment')) return this.#fail(this.#cursor.unexpected());
     const slug = this.#cursor.accept('string', 'a string');
     if (slug === undefined)
       return this.#fail(this.#cursor.unexpected('segment slugs are quoted, as in "vip"'));
     return this.#spanned(createInSegment(slug.value), start);
+  }
+
+  #adjacent(): boolean {
+    return this.#cursor.peek().start.offset === this.#cursor.previousEnd().offset;
   }
 
   #enterNesting(at: SourcePosition): boolean {
@@ -359,22 +266,5 @@ class Parser {
   #fail(error: ParseError): undefined {
     this.#error ??= error;
     return undefined;
-  }
-}
-
-function literalOf(token: Token): Literal | undefined {
-  switch (token.type) {
-    case 'string':
-      return createStringLiteral(token.value);
-    case 'number':
-      return createNumberLiteral(token.value);
-    case 'date':
-      return createDateLiteral(token.text);
-    case 'word':
-      if (token.lower === 'true' || token.lower === 'false')
-        return createBooleanLiteral(token.lower === 'true');
-      return token.lower === 'null' ? createNullLiteral() : undefined;
-    default:
-      return undefined;
   }
 }
