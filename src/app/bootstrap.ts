@@ -5,8 +5,18 @@ import type { InstanceStateRepository } from '../workspaces/workspaces.port.ts';
 import type { Source, Workspace } from '../workspaces/workspace-types.ts';
 
 export type BootstrapResult =
-  | { readonly firstStart: true; readonly workspace: Workspace; readonly source: Source; readonly writeKey: string; readonly adminToken: string }
-  | { readonly firstStart: false; readonly workspace: Workspace | undefined; readonly source: Source | undefined };
+  | {
+      readonly firstStart: true;
+      readonly workspace: Workspace;
+      readonly source: Source;
+      readonly writeKey: string;
+      readonly adminToken: string;
+    }
+  | {
+      readonly firstStart: false;
+      readonly workspace: Workspace | undefined;
+      readonly source: Source | undefined;
+    };
 
 const BOOTSTRAP_KEY = 'bootstrap.workspace_id';
 
@@ -27,7 +37,10 @@ export async function bootstrapInstance(deps: {
     return { firstStart: false, workspace, source };
   }
   const workspace = await deps.workspaces.create({ name: 'Default', slug: 'default' });
-  const { source, writeKey } = await deps.sources.create(workspace.id, { name: 'Default HTTP source', type: 'http' });
+  const { source, writeKey } = await deps.sources.create(workspace.id, {
+    name: 'Default HTTP source',
+    type: 'http',
+  });
   const { secret } = await deps.tokens.create(null, { name: 'bootstrap instance owner', role: 'owner' });
   await deps.instance.setIfAbsent(BOOTSTRAP_KEY, workspace.id);
   return { firstStart: true, workspace, source, writeKey, adminToken: secret };

@@ -37,13 +37,11 @@ export interface App {
   readonly services: AppServices;
   readonly pipeline: PipelineRuntime;
   readonly committer: GroupCommitter;
-  /** Starts the pipeline and background jobs (HTTP listening is the caller's choice). */
+  /** Starts the pipeline (HTTP listening is the caller's choice). */
   start(): void;
   /** Stops accepting, finishes in-flight work, stops consumers. Does not close the store. */
   close(): Promise<void>;
 }
-
-const DEDUP_PRUNE_INTERVAL_MS = 10 * 60_000;
 
 /** The composition root: builds every service once from explicit dependencies. */
 export async function buildApp(deps: AppDependencies): Promise<App> {
@@ -69,7 +67,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       for (let i = 0; i < events.length; i++) {
         const seq = seqs[i];
         const event = events[i];
-        if (seq !== null && seq !== undefined && event) announced.push({ seq, workspaceId: event.workspaceId, partitionKey: partitionKeyOf(event) });
+        if (seq !== null && seq !== undefined && event)
+          announced.push({ seq, workspaceId: event.workspaceId, partitionKey: partitionKeyOf(event) });
       }
       if (announced.length > 0) {
         bus.announce(announced);
@@ -98,7 +97,12 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     sources: new SourceService({ sources: store.sources, clock }),
     tokens: new TokenService({ tokens: store.tokens, clock, adminToken: config.adminToken }),
     ingestion: new IngestionService({ committer, clock, observer: metrics.ingestion }),
-    events: new EventQueryService({ events: store.events, failedEvents: store.failedEvents, sources: store.sources, notifier }),
+    events: new EventQueryService({
+      events: store.events,
+      failedEvents: store.failedEvents,
+      sources: store.sources,
+      notifier,
+    }),
     failedEvents: new FailedEventsService({ failedEvents: store.failedEvents, bus, clock }),
     isAcceptingTraffic: () => accepting,
     shutdownSignal: shutdown.signal,
@@ -110,10 +114,6 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   }));
   const http = await buildHttpApp(services);
 
-  let pruneTimer: NodeJS.Timeout | undefined;
-  const pruneDedup = (): void => {
-    store.events.pruneDedup(clock.now() - config.dedupWindowMs).catch((error: unknown) => logger.warn({ err: error }, 'dedup prune failed'));
-  };
 
   return {
     http,
@@ -122,13 +122,10 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     committer,
     start() {
       pipeline.start();
-      pruneTimer = setInterval(pruneDedup, DEDUP_PRUNE_INTERVAL_MS);
-      pruneTimer.unref();
     },
     async close() {
       accepting = false;
       shutdown.abort();
-      clearInterval(pruneTimer);
       await http.close();
       await committer.close();
       await pipeline.stop();

@@ -8,14 +8,25 @@ import { loadOrCreateEncryptionKey } from './encryption-key.ts';
 
 function banner(lines: string[]): string {
   const width = Math.max(...lines.map((line) => line.length)) + 2;
-  return ['', `┌${'─'.repeat(width)}┐`, ...lines.map((line) => `│ ${line.padEnd(width - 1)}│`), `└${'─'.repeat(width)}┘`, ''].join('\n');
+  return [
+    '',
+    `┌${'─'.repeat(width)}┐`,
+    ...lines.map((line) => `│ ${line.padEnd(width - 1)}│`),
+    `└${'─'.repeat(width)}┘`,
+    '',
+  ].join('\n');
 }
 
 /** `cdp start` / `npm start`: the whole platform in one process. */
-export async function startServer(config: Config, print: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<void> {
+export async function startServer(
+  config: Config,
+  print: (text: string) => void = (text) => process.stdout.write(`${text}\n`),
+): Promise<void> {
   const logger = createLogger(config);
   if (config.natsUrl !== undefined) {
-    throw new Error('CDP_NATS_URL: the NATS JetStream bus is not part of this build yet; unset it to use the in-process bus');
+    throw new Error(
+      'CDP_NATS_URL: the NATS JetStream bus is not part of this build yet; unset it to use the in-process bus',
+    );
   }
   if (config.databaseUrl === undefined) loadOrCreateEncryptionKey(config.encryptionKey, config.dataDir);
   const store = createStore(config);
@@ -24,7 +35,8 @@ export async function startServer(config: Config, print: (text: string) => void 
   const boot = await bootstrapInstance({ instance: store.instance, ...app.services });
   app.start();
   const address = await app.http.listen({ port: config.port, host: config.host });
-  const storeLine = config.databaseUrl === undefined ? `SQLite in ${config.dataDir}` : 'PostgreSQL (CDP_DATABASE_URL)';
+  const storeLine =
+    config.databaseUrl === undefined ? `SQLite in ${config.dataDir}` : 'PostgreSQL (CDP_DATABASE_URL)';
   const lines = [`CDP listening on ${address}   (store: ${storeLine})`];
   if (boot.firstStart) {
     lines.push(
@@ -35,9 +47,14 @@ export async function startServer(config: Config, print: (text: string) => void 
     );
   } else if (boot.workspace) {
     lines.push(`Workspace:      ${boot.workspace.slug} (${boot.workspace.id})`);
-    if (boot.source) lines.push(`Write key:      ${boot.source.writeKeyPrefix}…   (shown at first start; \`cdp source rotate-key ${boot.workspace.slug} ${boot.source.id}\` makes a new one)`);
+    if (boot.source)
+      lines.push(
+        `Write key:      ${boot.source.writeKeyPrefix}…   (shown at first start; \`cdp source rotate-key ${boot.workspace.slug} ${boot.source.id}\` makes a new one)`,
+      );
   }
-  lines.push(`Try:  curl -u '<write key>:' ${address}/v1/track -H 'content-type: application/json' -d '{"userId":"u1","event":"Hello"}'`);
+  lines.push(
+    `Try:  curl -u '<write key>:' ${address}/v1/track -H 'content-type: application/json' -d '{"userId":"u1","event":"Hello"}'`,
+  );
   print(banner(lines));
 
   let stopping = false;

@@ -1,6 +1,12 @@
 import type { EventLogRepository } from '../ingestion/event-log.port.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
-import type { AnnouncedEntry, BusDelivery, ConsumerHandle, ConsumerSpec, EventBus } from '../pipeline/bus.port.ts';
+import type {
+  AnnouncedEntry,
+  BusDelivery,
+  ConsumerHandle,
+  ConsumerSpec,
+  EventBus,
+} from '../pipeline/bus.port.ts';
 import type { ConsumerStateRepository, ScheduledRedelivery } from '../pipeline/consumer-state.port.ts';
 import type { Clock } from '../shared/clock.ts';
 
@@ -31,7 +37,8 @@ export class InProcessBus implements EventBus {
   }
 
   consume(spec: ConsumerSpec): ConsumerHandle {
-    if (this.#consumers.has(spec.group)) throw new Error(`consumer group "${spec.group}" already consumes in this process`);
+    if (this.#consumers.has(spec.group))
+      throw new Error(`consumer group "${spec.group}" already consumes in this process`);
     const consumer = new InProcessConsumer(spec, this.#options);
     this.#consumers.set(spec.group, consumer);
     consumer.start();
@@ -132,14 +139,22 @@ class InProcessConsumer {
     deliveries.forEach((delivery, index) => {
       const outcome = outcomes[index] ?? { kind: 'retry', delayMs: 1000 };
       if (outcome.kind === 'retry') {
-        schedule.push({ seq: delivery.entry.seq, attempt: delivery.attempt, dueMs: clock.now() + outcome.delayMs });
+        schedule.push({
+          seq: delivery.entry.seq,
+          attempt: delivery.attempt,
+          dueMs: clock.now() + outcome.delayMs,
+        });
       } else if (index < redeliveredCount) {
         settled.push(delivery.entry.seq);
       }
     });
     const last = fresh.at(-1);
     const cursor = last?.seq;
-    await state.commit(group, { cursor, schedule, settled: settled.filter((seq) => !schedule.some((s) => s.seq === seq)) }, clock.now());
+    await state.commit(
+      group,
+      { cursor, schedule, settled: settled.filter((seq) => !schedule.some((s) => s.seq === seq)) },
+      clock.now(),
+    );
     if (cursor !== undefined) this.#cursor = cursor;
     return true;
   }

@@ -42,9 +42,11 @@ function read(env: Env, name: string): string | undefined {
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `"${raw}" is not a whole number; allowed: ${min}–${max}`);
+  if (!/^\d+$/.test(raw))
+    throw new ConfigError(name, `"${raw}" is not a whole number; allowed: ${min}–${max}`);
   const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `${value} is out of range; allowed: ${min}–${max}`);
+  if (value < min || value > max)
+    throw new ConfigError(name, `${value} is out of range; allowed: ${min}–${max}`);
   return value;
 }
 
@@ -76,13 +78,20 @@ function encryptionKey(env: Env): Buffer | undefined {
 function egressAllow(env: Env): string[] {
   const raw = read(env, 'CDP_EGRESS_ALLOW');
   if (raw === undefined) return [];
-  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   for (const entry of entries) {
     const [address, bits, extra] = entry.split('/');
-    const isCidr = bits !== undefined && extra === undefined && isIP(address ?? '') !== 0 && /^\d{1,3}$/.test(bits);
+    const isCidr =
+      bits !== undefined && extra === undefined && isIP(address ?? '') !== 0 && /^\d{1,3}$/.test(bits);
     const isHost = bits === undefined && /^[a-zA-Z0-9.\-:[\]]+$/.test(entry);
     if (!isCidr && !isHost) {
-      throw new ConfigError('CDP_EGRESS_ALLOW', `"${entry}" is neither a host name, an IP address nor a CIDR`);
+      throw new ConfigError(
+        'CDP_EGRESS_ALLOW',
+        `"${entry}" is neither a host name, an IP address nor a CIDR`,
+      );
     }
   }
   return entries;
@@ -93,7 +102,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 function logLevel(env: Env): Config['logLevel'] {
   const raw = read(env, 'CDP_LOG_LEVEL') ?? 'info';
   const level = LOG_LEVELS.find((candidate) => candidate === raw);
-  if (level === undefined) throw new ConfigError('CDP_LOG_LEVEL', `"${raw}" not allowed; one of ${LOG_LEVELS.join(', ')}`);
+  if (level === undefined)
+    throw new ConfigError('CDP_LOG_LEVEL', `"${raw}" not allowed; one of ${LOG_LEVELS.join(', ')}`);
   return level;
 }
 
@@ -111,7 +121,8 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     throw new ConfigError('CDP_ADMIN_TOKEN', 'must be at least 16 characters long');
   }
   const host = read(env, 'HOST') ?? '127.0.0.1';
-  if (!/^[a-zA-Z0-9.\-:[\]]+$/.test(host)) throw new ConfigError('HOST', `"${host}" is not a host name or IP address`);
+  if (!/^[a-zA-Z0-9.\-:[\]]+$/.test(host))
+    throw new ConfigError('HOST', `"${host}" is not a host name or IP address`);
   return Object.freeze({
     port: integer(env, 'PORT', 8080, 0, 65535),
     host,

@@ -18,7 +18,12 @@ export class EventQueryService {
   readonly #sources: SourceRepository;
   readonly #notifier: AppendNotifier;
 
-  constructor(deps: { events: EventLogRepository; failedEvents: FailedEventRepository; sources: SourceRepository; notifier: AppendNotifier }) {
+  constructor(deps: {
+    events: EventLogRepository;
+    failedEvents: FailedEventRepository;
+    sources: SourceRepository;
+    notifier: AppendNotifier;
+  }) {
     this.#log = deps.events;
     this.#failed = deps.failedEvents;
     this.#sources = deps.sources;

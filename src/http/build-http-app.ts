@@ -48,7 +48,12 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
   app.setErrorHandler((error, request, reply) => {
     const { status, body, retryAfterSeconds } = toErrorResponse(error);
     if (status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
-    if (retryAfterSeconds !== undefined) void reply.header('Retry-After', String(retryAfterSeconds));
+    // analytics.js reads X-RateLimit-Reset (seconds) rather than Retry-After; send both.
+    if (retryAfterSeconds !== undefined)
+      void reply.headers({
+        'Retry-After': String(retryAfterSeconds),
+        'X-RateLimit-Reset': String(retryAfterSeconds),
+      });
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -19,8 +19,9 @@ export interface EventQuery {
 /** The durable, append-only event log: the source of truth every stage consumes. */
 export interface EventLogRepository {
   /**
-   * Appends in one durable transaction. A messageId already seen in the same workspace since
-   * `dedupCutoffMs` is not stored again. Returns only once the data is on disk.
+   * Appends in one durable transaction. A messageId already stored in the same workspace with
+   * a receivedAt at or after `dedupCutoffMs` is not stored again (the log itself is the dedup
+   * window, so it survives restarts with nothing to prune). Returns once the data is on disk.
    */
   append(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<AppendResult>;
   /** Events after `afterSeq`, oldest first, across workspaces (for consumers of the log). */
@@ -32,6 +33,4 @@ export interface EventLogRepository {
   tail(workspaceId: string, afterSeq: number, limit: number): Promise<StoredEvent[]>;
   headSeq(): Promise<number>;
   countByWorkspace(workspaceId: string): Promise<number>;
-  /** Forgets dedup entries older than the window, so the table stays small. */
-  pruneDedup(cutoffMs: number): Promise<number>;
 }

@@ -13,7 +13,16 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
       level: config.logLevel,
       base: { service: 'cdp' },
       redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'writeKey', '*.writeKey', 'token', '*.token', 'secret', '*.secret'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'writeKey',
+          '*.writeKey',
+          'token',
+          '*.token',
+          'secret',
+          '*.secret',
+        ],
         censor: '[redacted]',
       },
       timestamp: pino.stdTimeFunctions.isoTime,

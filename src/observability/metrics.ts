@@ -9,14 +9,30 @@ export interface Metrics {
   readonly pipeline: PipelineObserver;
   observeAck(route: string, status: number, seconds: number): void;
   /** Gauges read at scrape time (log lag per stage, failed events). */
-  setCollector(collect: () => Promise<{ lag: { stage: string; lag: number }[]; failed: { stage: string; count: number }[]; pendingEvents: number }>): void;
+  setCollector(
+    collect: () => Promise<{
+      lag: { stage: string; lag: number }[];
+      failed: { stage: string; count: number }[];
+      pendingEvents: number;
+    }>,
+  ): void;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'cdp_process_' });
-  const events = new Counter({ name: 'cdp_ingest_events_total', help: 'Events received by ingestion, by outcome', labelNames: ['outcome'], registers: [registry] });
-  const rejected = new Counter({ name: 'cdp_ingest_rejected_requests_total', help: 'Rejected ingestion requests by error code', labelNames: ['code'], registers: [registry] });
+  const events = new Counter({
+    name: 'cdp_ingest_events_total',
+    help: 'Events received by ingestion, by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: 'cdp_ingest_rejected_requests_total',
+    help: 'Rejected ingestion requests by error code',
+    labelNames: ['code'],
+    registers: [registry],
+  });
   const batchSize = new Histogram({
     name: 'cdp_ingest_batch_size',
     help: 'Events per ingestion request',
@@ -31,8 +47,18 @@ export function createMetrics(): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const processed = new Counter({ name: 'cdp_pipeline_processed_total', help: 'Entries handled per stage and outcome', labelNames: ['stage', 'outcome'], registers: [registry] });
-  const stageSeconds = new Histogram({ name: 'cdp_pipeline_handle_seconds', help: 'Handler time per entry', labelNames: ['stage'], registers: [registry] });
+  const processed = new Counter({
+    name: 'cdp_pipeline_processed_total',
+    help: 'Entries handled per stage and outcome',
+    labelNames: ['stage', 'outcome'],
+    registers: [registry],
+  });
+  const stageSeconds = new Histogram({
+    name: 'cdp_pipeline_handle_seconds',
+    help: 'Handler time per entry',
+    labelNames: ['stage'],
+    registers: [registry],
+  });
   let collect: Parameters<Metrics['setCollector']>[0] | undefined;
   new Gauge({
     name: 'cdp_pipeline_lag_events',
@@ -49,9 +75,23 @@ export function createMetrics(): Metrics {
       pending.set(snapshot.pendingEvents);
     },
   });
-  const failedGauge = new Gauge({ name: 'cdp_pipeline_failed_events', help: 'Failed events waiting for replay, per stage', labelNames: ['stage'], registers: [registry] });
-  const failedTotal = new Counter({ name: 'cdp_pipeline_failed_total', help: 'Entries moved to failed events', labelNames: ['stage'], registers: [registry] });
-  const pending = new Gauge({ name: 'cdp_ingest_pending_events', help: 'Events waiting for the next group commit', registers: [registry] });
+  const failedGauge = new Gauge({
+    name: 'cdp_pipeline_failed_events',
+    help: 'Failed events waiting for replay, per stage',
+    labelNames: ['stage'],
+    registers: [registry],
+  });
+  const failedTotal = new Counter({
+    name: 'cdp_pipeline_failed_total',
+    help: 'Entries moved to failed events',
+    labelNames: ['stage'],
+    registers: [registry],
+  });
+  const pending = new Gauge({
+    name: 'cdp_ingest_pending_events',
+    help: 'Events waiting for the next group commit',
+    registers: [registry],
+  });
 
   return {
     registry,

@@ -39,9 +39,13 @@ export class FailedEventsService {
       const page = await this.#repository.list(workspaceId, { status: 'failed', stage, limit: 500 });
       if (page.length === 0) return replayed;
       const byStage = new Map<string, number[]>();
-      for (const failed of page) byStage.set(failed.stage, [...(byStage.get(failed.stage) ?? []), failed.seq]);
+      for (const failed of page)
+        byStage.set(failed.stage, [...(byStage.get(failed.stage) ?? []), failed.seq]);
       for (const [group, seqs] of byStage) await this.#bus.redeliver(group, seqs);
-      await this.#repository.markReplayed(page.map((f) => f.id), this.#clock.now());
+      await this.#repository.markReplayed(
+        page.map((f) => f.id),
+        this.#clock.now(),
+      );
       replayed += page.length;
       if (page.length < 500) return replayed;
     }

@@ -72,7 +72,9 @@ export class PipelineRuntime {
   }
 
   async lag(): Promise<{ stage: string; lag: number }[]> {
-    return Promise.all([...this.#consumers].map(async ([stage, handle]) => ({ stage, lag: await handle.lag() })));
+    return Promise.all(
+      [...this.#consumers].map(async ([stage, handle]) => ({ stage, lag: await handle.lag() })),
+    );
   }
 
   async #handleBatch(stage: Stage, deliveries: readonly BusDelivery[]): Promise<DeliveryOutcome[]> {
@@ -94,7 +96,16 @@ export class PipelineRuntime {
       const seconds = (performance.now() - started) / 1000;
       if (failure.retryable && delivery.attempt < policy.maxAttempts) {
         const delayMs = retryDelay(policy, delivery.attempt);
-        logger.warn({ stage: stage.name, seq: delivery.entry.seq, attempt: delivery.attempt, delayMs, err: failure.reason }, 'stage failed; will retry');
+        logger.warn(
+          {
+            stage: stage.name,
+            seq: delivery.entry.seq,
+            attempt: delivery.attempt,
+            delayMs,
+            err: failure.reason,
+          },
+          'stage failed; will retry',
+        );
         observer?.processed(stage.name, 'retry', seconds);
         return { kind: 'retry', delayMs };
       }
@@ -108,7 +119,10 @@ export class PipelineRuntime {
         attempts: delivery.attempt,
         failedMs: clock.now(),
       });
-      logger.error({ stage: stage.name, seq: delivery.entry.seq, attempts: delivery.attempt, err: failure.reason }, 'event failed; moved to failed events');
+      logger.error(
+        { stage: stage.name, seq: delivery.entry.seq, attempts: delivery.attempt, err: failure.reason },
+        'event failed; moved to failed events',
+      );
       observer?.processed(stage.name, 'drop', seconds);
       observer?.failed(stage.name);
       return { kind: 'drop' };

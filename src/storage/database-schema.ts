@@ -39,7 +39,6 @@ export interface Database {
     received_ms: number;
     payload: string;
   };
-  message_dedup: { workspace_id: string; message_id: string; seen_ms: number };
   workspace_counters: { workspace_id: string; events: number };
   consumer_cursors: { consumer_group: string; position: number; updated_ms: number };
   consumer_redeliveries: { consumer_group: string; seq: number; attempt: number; due_ms: number };

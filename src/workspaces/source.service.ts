@@ -25,9 +25,13 @@ export class SourceService {
     this.#clock = deps.clock;
   }
 
-  async create(workspaceId: string, input: { name: string; type: SourceType; settings?: Partial<SourceSettings> | undefined }): Promise<SourceWithKey> {
+  async create(
+    workspaceId: string,
+    input: { name: string; type: SourceType; settings?: Partial<SourceSettings> | undefined },
+  ): Promise<SourceWithKey> {
     const name = input.name.trim();
-    if (name === '' || name.length > 200) throw new AppError('request.invalid_body', 'name must be 1–200 characters');
+    if (name === '' || name.length > 200)
+      throw new AppError('request.invalid_body', 'name must be 1–200 characters');
     const writeKey = generateSecret(WRITE_KEY_PREFIX);
     const source: Source = {
       id: generateId('src'),
@@ -57,13 +61,27 @@ export class SourceService {
   /** A new key replaces the old one at once: the old key answers 401 from now on. */
   async rotateKey(workspaceId: string, id: string): Promise<SourceWithKey> {
     const writeKey = generateSecret(WRITE_KEY_PREFIX);
-    const ok = await this.#repository.replaceWriteKey(workspaceId, id, hashSecret(writeKey), writeKey.slice(0, 9), this.#clock.now());
+    const ok = await this.#repository.replaceWriteKey(
+      workspaceId,
+      id,
+      hashSecret(writeKey),
+      writeKey.slice(0, 9),
+      this.#clock.now(),
+    );
     if (!ok) throw new AppError('source.not_found', `no source "${id}" in this workspace`);
     this.#keyCache.clear();
     return { source: await this.get(workspaceId, id), writeKey };
   }
 
-  async update(workspaceId: string, id: string, changes: { name?: string | undefined; settings?: Partial<SourceSettings> | undefined; enabled?: boolean | undefined }): Promise<Source> {
+  async update(
+    workspaceId: string,
+    id: string,
+    changes: {
+      name?: string | undefined;
+      settings?: Partial<SourceSettings> | undefined;
+      enabled?: boolean | undefined;
+    },
+  ): Promise<Source> {
     const current = await this.get(workspaceId, id);
     const patch: { name?: string; settings?: SourceSettings; disabledMs?: number | null } = {};
     if (changes.name !== undefined) patch.name = changes.name.trim();

@@ -27,9 +27,14 @@ export class TokenService {
 
   /** workspaceId null mints an instance-level owner token (bootstrap and CLI only). */
   async create(workspaceId: string | null, input: { name: string; role: string }): Promise<TokenWithSecret> {
-    if (!isRole(input.role)) throw new AppError('token.invalid_role', `unknown role "${input.role}"; one of owner, admin, marketer, analyst, viewer`);
+    if (!isRole(input.role))
+      throw new AppError(
+        'token.invalid_role',
+        `unknown role "${input.role}"; one of owner, admin, marketer, analyst, viewer`,
+      );
     const name = input.name.trim();
-    if (name === '' || name.length > 200) throw new AppError('request.invalid_body', 'name must be 1–200 characters');
+    if (name === '' || name.length > 200)
+      throw new AppError('request.invalid_body', 'name must be 1–200 characters');
     const secret = generateSecret(TOKEN_PREFIX);
     const token: ApiToken = {
       id: generateId('tok'),
@@ -55,8 +60,12 @@ export class TokenService {
   }
 
   async authenticate(bearer: string): Promise<Principal> {
-    if (this.#adminToken !== undefined && secretsEqual(bearer, this.#adminToken)) return { kind: 'instance_owner', tokenId: null };
-    const token = bearer.startsWith(TOKEN_PREFIX) && bearer.length < 200 ? await this.#lookup(hashSecret(bearer)) : undefined;
+    if (this.#adminToken !== undefined && secretsEqual(bearer, this.#adminToken))
+      return { kind: 'instance_owner', tokenId: null };
+    const token =
+      bearer.startsWith(TOKEN_PREFIX) && bearer.length < 200
+        ? await this.#lookup(hashSecret(bearer))
+        : undefined;
     if (!token || token.revokedMs !== null) throw new AppError('auth.invalid_token');
     if (token.workspaceId === null) return { kind: 'instance_owner', tokenId: token.id };
     return { kind: 'workspace_token', tokenId: token.id, workspaceId: token.workspaceId, role: token.role };

@@ -47,4 +47,9 @@ export interface ApiToken {
 /** Who is calling the admin API. */
 export type Principal =
   | { readonly kind: 'instance_owner'; readonly tokenId: string | null }
-  | { readonly kind: 'workspace_token'; readonly tokenId: string; readonly workspaceId: string; readonly role: Role };
+  | {
+      readonly kind: 'workspace_token';
+      readonly tokenId: string;
+      readonly workspaceId: string;
+      readonly role: Role;
+    };

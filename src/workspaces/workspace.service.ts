@@ -17,16 +17,21 @@ export class WorkspaceService {
   /** An explicit slug must be free; a derived one gets a numeric suffix until it is. */
   async create(input: { name: string; slug?: string | undefined }): Promise<Workspace> {
     const name = input.name.trim();
-    if (name === '' || name.length > 200) throw new AppError('request.invalid_body', 'name must be 1–200 characters');
+    if (name === '' || name.length > 200)
+      throw new AppError('request.invalid_body', 'name must be 1–200 characters');
     if (input.slug !== undefined && !SLUG_PATTERN.test(input.slug)) {
-      throw new AppError('request.invalid_body', 'slug must be 1–48 lower-case letters, digits or dashes, not starting or ending with a dash');
+      throw new AppError(
+        'request.invalid_body',
+        'slug must be 1–48 lower-case letters, digits or dashes, not starting or ending with a dash',
+      );
     }
     const base = input.slug ?? slugify(name);
     for (let attempt = 1; attempt <= 50; attempt++) {
       const slug = attempt === 1 ? base : `${base.slice(0, 44)}-${attempt}`;
       const workspace: Workspace = { id: generateId('ws'), slug, name, createdMs: this.#clock.now() };
       if (await this.#repository.create(workspace)) return workspace;
-      if (input.slug !== undefined) throw new AppError('workspace.slug_taken', `a workspace with slug "${slug}" exists`);
+      if (input.slug !== undefined)
+        throw new AppError('workspace.slug_taken', `a workspace with slug "${slug}" exists`);
     }
     throw new AppError('workspace.slug_taken', `no free slug near "${base}"`);
   }

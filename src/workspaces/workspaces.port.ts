@@ -18,8 +18,18 @@ export interface SourceRepository {
   findByWriteKeyHash(hash: string): Promise<Source | undefined>;
   find(workspaceId: string, id: string): Promise<Source | undefined>;
   list(workspaceId: string, page: Page): Promise<Source[]>;
-  replaceWriteKey(workspaceId: string, id: string, hash: string, prefix: string, rotatedMs: number): Promise<boolean>;
-  update(workspaceId: string, id: string, changes: { name?: string; settings?: SourceSettings; disabledMs?: number | null }): Promise<boolean>;
+  replaceWriteKey(
+    workspaceId: string,
+    id: string,
+    hash: string,
+    prefix: string,
+    rotatedMs: number,
+  ): Promise<boolean>;
+  update(
+    workspaceId: string,
+    id: string,
+    changes: { name?: string; settings?: SourceSettings; disabledMs?: number | null },
+  ): Promise<boolean>;
 }
 
 export interface TokenRepository {

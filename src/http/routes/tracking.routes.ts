@@ -6,8 +6,19 @@ import { INGESTION_LIMITS } from '../../ingestion/ingestion-limits.ts';
 import { isJsonObject, ownField } from '../../shared/json.ts';
 import type { Source } from '../../workspaces/workspace-types.ts';
 import { decodeBody, parseJsonBody } from '../body-decoding.ts';
+import { sdkSettingsRoutes } from './sdk-settings.routes.ts';
 
 const ROUTES: readonly IngestRoute[] = ['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch'];
+/** analytics.js posts to one-letter paths (`/v1/t`, batched `/v1/b`); they mean the same calls. */
+const SHORT_PATHS: Readonly<Record<string, IngestRoute>> = {
+  i: 'identify',
+  t: 'track',
+  p: 'page',
+  s: 'screen',
+  g: 'group',
+  a: 'alias',
+  b: 'batch',
+};
 
 /** Basic auth as Segment's SDKs send it: the write key as user name, empty password. */
 function writeKeyFromHeader(header: string | undefined): string | undefined {
@@ -62,9 +73,14 @@ export async function trackingRoutes(app: FastifyInstance, services: AppServices
     },
   );
   app.addHook('onRequest', async (request, reply) => allowCors(request, reply));
+  await sdkSettingsRoutes(app, services);
 
-  for (const route of ROUTES) {
-    app.options(`/v1/${route}`, async (_request, reply) => {
+  const paths: [string, IngestRoute][] = [
+    ...ROUTES.map((route): [string, IngestRoute] => [route, route]),
+    ...Object.entries(SHORT_PATHS),
+  ];
+  for (const [path, route] of paths) {
+    app.options(`/v1/${path}`, async (_request, reply) => {
       reply
         .header('Access-Control-Allow-Methods', 'POST, OPTIONS')
         .header('Access-Control-Allow-Headers', 'Content-Type, Authorization, Content-Encoding')
@@ -72,7 +88,7 @@ export async function trackingRoutes(app: FastifyInstance, services: AppServices
         .code(204)
         .send();
     });
-    app.post(`/v1/${route}`, { schema: { hide: true } }, async (request, reply) => {
+    app.post(`/v1/${path}`, { schema: { hide: true } }, async (request, reply) => {
       const started = performance.now();
       let status = 200;
       try {

@@ -83,11 +83,4 @@ export class KyselyEventLogRepository implements EventLogRepository {
     return Number(row?.events ?? 0);
   }
 
-  async pruneDedup(cutoffMs: number): Promise<number> {
-    const result = await this.db
-      .deleteFrom('message_dedup')
-      .where('seen_ms', '<', cutoffMs)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
-  }
 }

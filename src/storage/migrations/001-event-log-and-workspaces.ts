@@ -72,25 +72,14 @@ export async function up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<
     .on('events')
     .columns(['workspace_id', 'event', 'seq'])
     .execute();
+  // Dedup looks up (workspace, messageId) among recent events; received_ms makes it covering.
+  // Per-person indexes are deliberately absent: random-key indexes on the ack path multiply the
+  // pages each commit writes, and the identity stage links people to events after the ack.
   await db.schema
-    .createIndex('events_workspace_user')
+    .createIndex('events_workspace_message')
     .on('events')
-    .columns(['workspace_id', 'user_id', 'seq'])
+    .columns(['workspace_id', 'message_id', 'received_ms'])
     .execute();
-  await db.schema
-    .createIndex('events_workspace_anonymous')
-    .on('events')
-    .columns(['workspace_id', 'anonymous_id', 'seq'])
-    .execute();
-
-  await db.schema
-    .createTable('message_dedup')
-    .addColumn('workspace_id', 'text', (c) => c.notNull())
-    .addColumn('message_id', 'text', (c) => c.notNull())
-    .addColumn('seen_ms', bigint, (c) => c.notNull())
-    .addPrimaryKeyConstraint('message_dedup_pk', ['workspace_id', 'message_id'])
-    .execute();
-  await db.schema.createIndex('message_dedup_seen').on('message_dedup').column('seen_ms').execute();
 
   await db.schema
     .createTable('workspace_counters')

@@ -3,8 +3,10 @@ import type { EventAppender } from '../kysely/event-log.repository.ts';
 
 /**
  * The hot path on PostgreSQL: the whole group in one statement (unnest of column arrays).
- * An advisory transaction lock orders appenders, so log order equals commit order and a
- * consumer reading `seq > cursor` never skips an entry committed late with a smaller seq.
+ * An advisory transaction lock orders appenders, so log order equals commit order (a consumer
+ * reading `seq > cursor` never skips an entry committed late with a smaller seq), and the
+ * NOT EXISTS dedup check cannot race with another appender. Callers pass a group without
+ * repeated (workspace, messageId).
  */
 const APPEND_LOCK = 7_270_001;
 
@@ -12,16 +14,13 @@ const APPEND_SQL = `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
     WITH ORDINALITY AS t(workspace_id, source_id, message_id, type, event, user_id, anonymous_id, ts_ms, received_ms, payload, ord)
-), fresh AS (
-  INSERT INTO message_dedup (workspace_id, message_id, seen_ms)
-  SELECT workspace_id, message_id, received_ms FROM input
-  ON CONFLICT (workspace_id, message_id) DO UPDATE SET seen_ms = excluded.seen_ms
-  WHERE message_dedup.seen_ms < $11
-  RETURNING workspace_id, message_id
 )
 INSERT INTO events (workspace_id, source_id, message_id, type, event, user_id, anonymous_id, ts_ms, received_ms, payload)
 SELECT i.workspace_id, i.source_id, i.message_id, i.type, i.event, i.user_id, i.anonymous_id, i.ts_ms, i.received_ms, i.payload
-FROM input i JOIN fresh f ON f.workspace_id = i.workspace_id AND f.message_id = i.message_id
+FROM input i
+WHERE NOT EXISTS (
+  SELECT 1 FROM events e WHERE e.workspace_id = i.workspace_id AND e.message_id = i.message_id AND e.received_ms >= $11
+)
 ORDER BY i.ord
 RETURNING seq, workspace_id, message_id`;
 
