@@ -19,10 +19,13 @@ export type BootstrapResult =
     };
 
 const BOOTSTRAP_KEY = 'bootstrap.workspace_id';
+const DEFAULT_SLUG = 'default';
 
 /**
- * On the very first start: a default workspace, an HTTP source and an instance owner token,
- * whose secrets are printed once. Later starts only look them up again.
+ * On the first start: a default workspace, an HTTP source and an instance owner token, whose
+ * secrets are printed once. The marker is written last and every step tolerates what an
+ * interrupted earlier attempt (or a `cdp workspace create Default`) left behind, so a crash
+ * half-way never locks the instance out: the next start simply finishes the job.
  */
 export async function bootstrapInstance(deps: {
   instance: InstanceStateRepository;
@@ -36,7 +39,10 @@ export async function bootstrapInstance(deps: {
     const source = workspace ? (await deps.sources.list(workspace.id, { limit: 1 }))[0] : undefined;
     return { firstStart: false, workspace, source };
   }
-  const workspace = await deps.workspaces.create({ name: 'Default', slug: 'default' });
+  const workspace =
+    (await deps.workspaces.get(DEFAULT_SLUG).catch(() => undefined)) ??
+    (await deps.workspaces.create({ name: 'Default', slug: DEFAULT_SLUG }));
+  // Secrets are stored hashed, so a resumed bootstrap mints a fresh source key to show.
   const { source, writeKey } = await deps.sources.create(workspace.id, {
     name: 'Default HTTP source',
     type: 'http',

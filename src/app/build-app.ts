@@ -114,7 +114,6 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   }));
   const http = await buildHttpApp(services);
 
-
   return {
     http,
     services,
@@ -126,7 +125,14 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     async close() {
       accepting = false;
       shutdown.abort();
+      // Requests still receiving their body after the grace period are cut: none of them was
+      // acknowledged, so nothing acknowledged is lost, and shutdown stays within its limit.
+      const grace = setTimeout(
+        () => http.server.closeAllConnections(),
+        Math.min(5_000, config.shutdownTimeoutMs / 2),
+      );
       await http.close();
+      clearTimeout(grace);
       await committer.close();
       await pipeline.stop();
       await bus.close();

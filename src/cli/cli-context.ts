@@ -12,6 +12,8 @@ export interface CliContext {
   readonly workspaces: WorkspaceService;
   readonly sources: SourceService;
   readonly tokens: TokenService;
+  /** Migrations this command applied before running (every command migrates first). */
+  readonly applied: readonly string[];
 }
 
 /** Opens the configured store (migrated), runs one command, and always closes it. */
@@ -22,9 +24,10 @@ export async function withCli<T>(
   const config = parseConfig(env);
   const store = createStore(config);
   try {
-    await store.migrate();
+    const { applied } = await store.migrate();
     const clock = systemClock;
     return await run({
+      applied,
       config,
       store,
       workspaces: new WorkspaceService({ workspaces: store.workspaces, clock }),

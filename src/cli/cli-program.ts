@@ -1,8 +1,14 @@
 import { Command, Option } from 'commander';
-import { startServer } from '../app/start-server.ts';
 import { parseConfig } from '../config/config.ts';
+import { presentSource, presentToken, presentWorkspace } from '../http/presenters.ts';
 import { ROLES } from '../workspaces/workspace-types.ts';
-import { withCli } from './cli-context.ts';
+import type { CliContext } from './cli-context.ts';
+
+// The server and store modules load only when a command runs, so `--help` answers at once.
+async function withCli<T>(env: NodeJS.ProcessEnv, run: (context: CliContext) => Promise<T>): Promise<T> {
+  const { withCli: open } = await import('./cli-context.ts');
+  return open(env, run);
+}
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
@@ -26,16 +32,23 @@ export function buildCliProgram(io: CliIo): Command {
     .description(
       'start the platform: HTTP API, pipeline (reads PORT, HOST, CDP_DATA_DIR, CDP_DATABASE_URL, …)',
     )
-    .action(async () => startServer(parseConfig(io.env), (text) => io.out(text)));
+    .action(async () => {
+      const config = parseConfig(io.env);
+      const { startServer } = await import('../app/start-server.ts');
+      await startServer(config, (text) => io.out(text));
+    });
 
   program
     .command('migrate')
     .description('apply pending schema migrations to the configured store')
     .action(async () =>
-      withCli(io.env, async ({ store, config }) => {
+      withCli(io.env, async ({ applied, config }) => {
         const where = config.databaseUrl === undefined ? `SQLite in ${config.dataDir}` : 'PostgreSQL';
-        io.out(`schema up to date on ${where}`);
-        void store;
+        io.out(
+          applied.length === 0
+            ? `schema already up to date on ${where}`
+            : `applied ${applied.join(', ')} on ${where}`,
+        );
       }),
     );
 
@@ -48,7 +61,12 @@ export function buildCliProgram(io: CliIo): Command {
     .action(async (name: string, options: { slug?: string; json?: boolean }) =>
       withCli(io.env, async ({ workspaces }) => {
         const created = await workspaces.create({ name, slug: options.slug });
-        show(io, options.json === true, { ...created }, `created workspace ${created.slug} (${created.id})`);
+        show(
+          io,
+          options.json === true,
+          presentWorkspace(created),
+          `created workspace ${created.slug} (${created.id})`,
+        );
       }),
     );
   workspace
@@ -60,7 +78,7 @@ export function buildCliProgram(io: CliIo): Command {
         const all = await workspaces.list({ limit: 1000 });
         io.out(
           options.json === true
-            ? JSON.stringify(all, null, 2)
+            ? JSON.stringify(all.map(presentWorkspace), null, 2)
             : all.map((w) => `${w.slug}\t${w.id}\t${w.name}`).join('\n'),
         );
       }),
@@ -83,7 +101,7 @@ export function buildCliProgram(io: CliIo): Command {
         show(
           io,
           options.json === true,
-          { ...created.source, writeKey: created.writeKey },
+          { ...presentSource(created.source), writeKey: created.writeKey },
           `created source ${created.source.id}\nwrite key: ${created.writeKey}   (shown once)`,
         );
       }),
@@ -99,7 +117,7 @@ export function buildCliProgram(io: CliIo): Command {
         show(
           io,
           options.json === true,
-          { ...rotated.source, writeKey: rotated.writeKey },
+          { ...presentSource(rotated.source), writeKey: rotated.writeKey },
           `new write key: ${rotated.writeKey}   (shown once)`,
         );
       }),
@@ -119,7 +137,7 @@ export function buildCliProgram(io: CliIo): Command {
         show(
           io,
           options.json === true,
-          { ...created.token, token: created.secret },
+          { ...presentToken(created.token), token: created.secret },
           `token (${options.role}): ${created.secret}   (shown once)`,
         );
       }),

@@ -16,8 +16,20 @@ try {
   } else if (AppError.is(error)) {
     process.stderr.write(`cdp: ${error.message} (${error.code})\n`);
     process.exitCode = 1;
+  } else if (isConnectionError(error)) {
+    const target = process.env['CDP_DATABASE_URL'] ? 'PostgreSQL at CDP_DATABASE_URL' : 'the store';
+    process.stderr.write(`cdp: cannot reach ${target}: ${(error as Error).message}\n`);
+    process.exitCode = 1;
   } else {
     process.stderr.write(`cdp: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   }
+}
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' &&
+    ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', '3D000', '28P01'].includes(code)
+  );
 }

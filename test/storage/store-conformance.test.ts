@@ -154,7 +154,6 @@ describeEachStore('store conformance', (fixture) => {
       NOW + 1,
     );
     assert.equal(typeof later.seqs[0], 'number');
-    assert.equal(await store.events.pruneDedup(NOW + 2), 1);
   });
 
   it('queries a workspace newest first with filters and paging', async () => {

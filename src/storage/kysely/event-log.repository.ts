@@ -82,5 +82,4 @@ export class KyselyEventLogRepository implements EventLogRepository {
       .executeTakeFirst();
     return Number(row?.events ?? 0);
   }
-
 }

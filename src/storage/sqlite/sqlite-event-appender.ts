@@ -40,7 +40,18 @@ function prepareAppend(sqlite: SqliteDatabase): AppendAll {
         seqs.push(null);
         continue;
       }
-      const info = insert.run(e.workspaceId, e.sourceId, e.messageId, e.type, e.event, e.userId, e.anonymousId, e.timestampMs, e.receivedMs, e.payload);
+      const info = insert.run(
+        e.workspaceId,
+        e.sourceId,
+        e.messageId,
+        e.type,
+        e.event,
+        e.userId,
+        e.anonymousId,
+        e.timestampMs,
+        e.receivedMs,
+        e.payload,
+      );
       seqs.push(Number(info.lastInsertRowid));
       perWorkspace.set(e.workspaceId, (perWorkspace.get(e.workspaceId) ?? 0) + 1);
     }
