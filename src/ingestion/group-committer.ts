@@ -51,7 +51,8 @@ export class GroupCommitter {
   append(events: readonly AcceptedEvent[]): Promise<CommitOutcome> {
     if (this.#closed) return Promise.reject(new AppError('server.shutting_down'));
     if (events.length === 0) return Promise.resolve({ stored: 0, duplicates: 0, seqs: [] });
-    if (this.#pendingEvents + events.length > this.#options.maxPendingEvents) {
+    // An idle committer takes any legal append, so no valid batch can be refused forever.
+    if (this.#pendingEvents > 0 && this.#pendingEvents + events.length > this.#options.maxPendingEvents) {
       return Promise.reject(
         new AppError('ingest.overloaded', 'too many events are waiting to be written; retry shortly', {
           retryAfterSeconds: 1,

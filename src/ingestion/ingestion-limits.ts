@@ -2,10 +2,10 @@
 export const INGESTION_LIMITS = Object.freeze({
   maxEventBytes: 32 * 1024,
   /**
-   * The stored payload carries fields we add (receivedAt, timestamp, messageId, context.ip);
-   * they must not push a client's 32 KB event over the limit.
+   * Upper bound of what enrichment adds or removes (receivedAt, timestamp, messageId,
+   * context.ip, writeKey): within this margin of the limit the client's own bytes are measured.
    */
-  enrichmentAllowanceBytes: 512,
+  enrichmentAllowanceBytes: 1024,
   maxBatchBytes: 500 * 1024,
   maxBatchEvents: 2500,
   /** A gzip body never inflates beyond this, whatever its compressed size (bomb guard). */

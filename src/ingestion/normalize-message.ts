@@ -71,6 +71,27 @@ const isProblem = (value: unknown): value is MessageProblem =>
   'message' in value &&
   !Array.isArray(value);
 
+/** JSON text of the message, or undefined when nesting is too deep to serialize (stack overflow). */
+function serialize(message: JsonObject): string | undefined {
+  try {
+    return JSON.stringify(message);
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The 32 KB limit applies to the event as the client sent it. The stored payload differs only
+ * by the few fields added here, so the client's bytes are measured only near the limit.
+ */
+function exceedsEventLimit(raw: JsonObject, payload: string): boolean {
+  const size = Buffer.byteLength(payload);
+  if (size <= INGESTION_LIMITS.maxEventBytes - INGESTION_LIMITS.enrichmentAllowanceBytes) return false;
+  if (size > INGESTION_LIMITS.maxEventBytes + INGESTION_LIMITS.enrichmentAllowanceBytes) return true;
+  return Buffer.byteLength(JSON.stringify(raw)) > INGESTION_LIMITS.maxEventBytes;
+}
+
 /** The fields each call type requires beyond an identity, per Segment's spec. */
 function checkTypeFields(type: MessageType, raw: JsonObject, ids: Ids): MessageProblem | undefined {
   switch (type) {
@@ -192,12 +213,13 @@ export function normalizeMessage(
   message['timestamp'] = new Date(times.timestampMs).toISOString();
   message['receivedAt'] = new Date(env.receivedMs).toISOString();
 
-  const payload = JSON.stringify(message);
-  if (
-    Buffer.byteLength(payload) >
-    INGESTION_LIMITS.maxEventBytes + INGESTION_LIMITS.enrichmentAllowanceBytes
-  ) {
-    return fail('ingest.event_too_large', `the event is larger than 32 KB`);
+  const payload = serialize(message);
+  if (payload === undefined) return fail('ingest.invalid_field', 'the event is nested too deeply');
+  if (exceedsEventLimit(raw, payload)) {
+    return fail(
+      'ingest.event_too_large',
+      `the event is larger than 32 KB (${INGESTION_LIMITS.maxEventBytes} bytes)`,
+    );
   }
   // The log indexes a name per event: the track event, or the page/screen name.
   const name =
