@@ -4,6 +4,7 @@
  * /v1/batch with 100-event batches of generator traffic over 16 keep-alive connections.
  * Options (env): BENCH_SECONDS (default 10), BENCH_PEOPLE (default 20000).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -69,8 +70,9 @@ async function startPlatform(
   env: Record<string, string>,
 ): Promise<{ server: RunningProcess; target: LoadTarget }> {
   const port = await freePort();
+  // What `npm start` runs: the bundle (built in main()).
   const server = await startProcess(
-    ['bin/cdp.mjs', 'start'],
+    ['--enable-source-maps', 'dist/cdp.mjs', 'start'],
     { ...env, PORT: String(port), CDP_LOG_LEVEL: 'warn' },
     /Admin token:\s+cdp_/,
   );
@@ -84,6 +86,7 @@ const fmt = (n: number, digits = 0) =>
 
 async function main(): Promise<void> {
   const scratch = mkdtempSync(path.join(tmpdir(), 'cdp-bench-'));
+  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
   const budget = Math.ceil((SECONDS * 80_000 * 1.6) / BATCH);
   process.stderr.write(`generating up to ${budget} batches of ${BATCH} events (${PEOPLE} people)…\n`);
   const bodies = buildBodies(budget);

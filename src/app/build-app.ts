@@ -6,6 +6,9 @@ import { EventQueryService } from '../events/event-query.service.ts';
 import { buildHttpApp } from '../http/build-http-app.ts';
 import { GroupCommitter } from '../ingestion/group-committer.ts';
 import { IngestionService } from '../ingestion/ingestion.service.ts';
+import { InlineRequestDecoder } from '../ingestion/inline-request-decoder.ts';
+import type { RequestDecoder } from '../ingestion/request-decoder.port.ts';
+import { WorkerPoolRequestDecoder } from '../ingestion/workers/worker-pool-request-decoder.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { partitionKeyOf, type EventBus } from '../pipeline/bus.port.ts';
@@ -62,7 +65,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     dedupWindowMs: config.dedupWindowMs,
     now: () => clock.now(),
     maxPendingEvents: config.maxPendingEvents,
-    onCommitted: (events, seqs) => {
+    onCommitted: (events, seqs, seconds) => {
+      metrics.observeCommit(events.length, seconds);
       const announced = [];
       for (let i = 0; i < events.length; i++) {
         const seq = seqs[i];
@@ -88,15 +92,26 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
 
   let accepting = true;
   const shutdown = new AbortController();
+  const sources = new SourceService({ sources: store.sources, clock });
+  const decoder: RequestDecoder =
+    config.ingestWorkers > 0
+      ? new WorkerPoolRequestDecoder(config.ingestWorkers)
+      : new InlineRequestDecoder();
   const services: AppServices = {
     config,
     clock,
     logger,
     metrics,
     workspaces: new WorkspaceService({ workspaces: store.workspaces, clock }),
-    sources: new SourceService({ sources: store.sources, clock }),
+    sources,
     tokens: new TokenService({ tokens: store.tokens, clock, adminToken: config.adminToken }),
-    ingestion: new IngestionService({ committer, clock, observer: metrics.ingestion }),
+    ingestion: new IngestionService({
+      decoder,
+      committer,
+      clock,
+      authenticate: (writeKey) => sources.authenticate(writeKey),
+      observer: metrics.ingestion,
+    }),
     events: new EventQueryService({
       events: store.events,
       failedEvents: store.failedEvents,
@@ -134,6 +149,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       await http.close();
       clearTimeout(grace);
       await committer.close();
+      await decoder.close();
       await pipeline.stop();
       await bus.close();
     },

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 /**
@@ -21,6 +22,8 @@ export interface Config {
   readonly maxPendingEvents: number;
   readonly trustProxy: boolean;
   readonly shutdownTimeoutMs: number;
+  /** Worker threads that parse and enrich ingested bodies; 0 runs that on the main thread. */
+  readonly ingestWorkers: number;
 }
 
 export class ConfigError extends Error {
@@ -137,5 +140,12 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     maxPendingEvents: integer(env, 'CDP_MAX_PENDING_EVENTS', 100_000, 100, 10_000_000),
     trustProxy: bool(env, 'CDP_TRUST_PROXY', false),
     shutdownTimeoutMs: integer(env, 'CDP_SHUTDOWN_TIMEOUT_MS', 8_000, 100, 600_000),
+    ingestWorkers: integer(
+      env,
+      'CDP_INGEST_WORKERS',
+      Math.max(1, Math.min(4, availableParallelism() - 1)),
+      0,
+      64,
+    ),
   });
 }

@@ -13,4 +13,6 @@ export const INGESTION_LIMITS = Object.freeze({
   /** Raw (possibly compressed) body accepted by the HTTP layer before any parsing. */
   maxRawBodyBytes: 1024 * 1024,
   maxIdLength: 1024,
+  /** Objects and arrays nested deeper than this are refused (the batch envelope counts as 2). */
+  maxJsonDepth: 64,
 });

@@ -1,21 +1,20 @@
 import { AppError } from '../errors/app-error.ts';
 import type { Clock } from '../shared/clock.ts';
-import { isJsonObject, ownField, type JsonObject } from '../shared/json.ts';
 import type { Source } from '../workspaces/workspace-types.ts';
+import type { AcceptOutcome, EnvelopeBase, IngestRoute } from './decode-request.ts';
 import type { GroupCommitter } from './group-committer.ts';
-import { INGESTION_LIMITS } from './ingestion-limits.ts';
-import type { AcceptedEvent, MessageType } from './message-types.ts';
-import { normalizeMessage, type MessageEnvelope, type MessageProblem } from './normalize-message.ts';
+import type { AcceptedEvent } from './message-types.ts';
+import type { RequestDecoder } from './request-decoder.port.ts';
 
-export type IngestRoute = MessageType | 'batch';
+export type { IngestRoute };
 
 export interface IngestRequest {
-  readonly source: Source;
   readonly route: IngestRoute;
-  /** The parsed JSON body. */
-  readonly body: unknown;
-  /** Size of the decompressed body, for Segment's limits. */
-  readonly bodyBytes: number;
+  /** The body as received (possibly gzip). */
+  readonly raw: Uint8Array;
+  readonly contentEncoding: string | undefined;
+  /** The write key from Basic auth, when the client sent one. */
+  readonly headerWriteKey: string | undefined;
   readonly ip: string | null;
 }
 
@@ -30,112 +29,80 @@ export interface IngestionObserver {
   rejected(code: string): void;
 }
 
-interface RejectedItem extends MessageProblem {
-  readonly index: number;
+export interface IngestionDependencies {
+  readonly decoder: RequestDecoder;
+  readonly committer: GroupCommitter;
+  readonly clock: Clock;
+  /** The enabled source a write key belongs to, or undefined. */
+  readonly authenticate: (writeKey: string) => Promise<Source | undefined>;
+  readonly observer?: IngestionObserver;
 }
 
+const INVALID_KEY =
+  'missing, unknown or revoked write key: send it as the Basic auth user name or as "writeKey" in the body';
+
 /**
- * The ack path: validate and enrich every message, then hand them to the group committer and
- * resolve only once they are durable. A batch with any invalid item is rejected whole, with
- * every rejected item listed, so a client never has to guess what was kept.
+ * The ack path: authenticate, decode (inflate, parse, validate, enrich — in the decoder), then
+ * hand the events to the group committer and resolve only once they are durable.
  */
 export class IngestionService {
-  readonly #committer: GroupCommitter;
-  readonly #clock: Clock;
-  readonly #observer: IngestionObserver | undefined;
+  readonly #deps: IngestionDependencies;
 
-  constructor(deps: { committer: GroupCommitter; clock: Clock; observer?: IngestionObserver }) {
-    this.#committer = deps.committer;
-    this.#clock = deps.clock;
-    this.#observer = deps.observer;
+  constructor(deps: IngestionDependencies) {
+    this.#deps = deps;
   }
 
   async ingest(request: IngestRequest): Promise<IngestOutcome> {
     try {
-      const events = this.#accept(request);
-      const committed = await this.#committer.append(events);
+      const events = await this.#decode(request);
+      const committed = await this.#deps.committer.append(events);
       const outcome = { received: events.length, stored: committed.stored, duplicates: committed.duplicates };
-      this.#observer?.accepted(outcome, request.route);
+      this.#deps.observer?.accepted(outcome, request.route);
       return outcome;
     } catch (error) {
-      if (AppError.is(error)) this.#observer?.rejected(error.code);
+      if (AppError.is(error)) this.#deps.observer?.rejected(error.code);
       throw error;
     }
   }
 
-  #accept(request: IngestRequest): AcceptedEvent[] {
-    const { body, route, source } = request;
-    if (!isJsonObject(body)) throw new AppError('request.invalid_body', 'the body must be a JSON object');
-    const base = {
-      workspaceId: source.workspaceId,
-      sourceId: source.id,
-      receivedMs: this.#clock.now(),
-      ip: source.settings.captureIp ? request.ip : null,
-      captureIp: source.settings.captureIp,
-    };
-    if (route !== 'batch') {
-      if (request.bodyBytes > INGESTION_LIMITS.maxEventBytes)
-        throw new AppError(
-          'ingest.event_too_large',
-          `the event is ${request.bodyBytes} bytes; the limit is 32 KB (32768 bytes)`,
-        );
-      const envelope: MessageEnvelope = {
-        ...base,
-        batchContext: undefined,
-        batchIntegrations: undefined,
-        batchSentAt: undefined,
-      };
-      const result = normalizeMessage(body, route, envelope);
-      if (!result.ok) throw new AppError(result.problem.code, result.problem.message);
-      return [result.event];
+  async #decode(request: IngestRequest): Promise<AcceptedEvent[]> {
+    const receivedMs = this.#deps.clock.now();
+    const { decoder } = this.#deps;
+    const raw = { raw: request.raw, contentEncoding: request.contentEncoding, route: request.route };
+    // A key in the header is checked before the body is even parsed.
+    const early =
+      request.headerWriteKey === undefined ? undefined : await this.#source(request.headerWriteKey);
+    const step = await decoder.decode(raw, early && this.#envelope(early, receivedMs, request.ip));
+    if (step.ok !== 'needs_source') return unwrap(step);
+    let source: Source;
+    try {
+      source = await this.#source(step.writeKey);
+    } catch (error) {
+      decoder.release(step.ticket);
+      throw error;
     }
-    return this.#acceptBatch(body, request.bodyBytes, base);
+    return unwrap(await decoder.resume(step.ticket, this.#envelope(source, receivedMs, request.ip)));
   }
 
-  #acceptBatch(
-    body: JsonObject,
-    bodyBytes: number,
-    base: Omit<MessageEnvelope, 'batchContext' | 'batchIntegrations' | 'batchSentAt'>,
-  ): AcceptedEvent[] {
-    if (bodyBytes > INGESTION_LIMITS.maxBatchBytes) {
-      throw new AppError(
-        'ingest.batch_too_large',
-        `the batch is ${bodyBytes} bytes; the limit is 500 KB (512000 bytes)`,
-      );
-    }
-    const items = ownField(body, 'batch');
-    if (!Array.isArray(items))
-      throw new AppError('request.invalid_body', '"batch" must be an array of messages');
-    if (items.length > INGESTION_LIMITS.maxBatchEvents) {
-      throw new AppError(
-        'ingest.batch_too_many_events',
-        `the batch holds ${items.length} events; the limit is 2500`,
-      );
-    }
-    const context = ownField(body, 'context');
-    const integrations = ownField(body, 'integrations');
-    const envelope: MessageEnvelope = {
-      ...base,
-      batchContext: isJsonObject(context) ? context : undefined,
-      batchIntegrations: isJsonObject(integrations) ? integrations : undefined,
-      batchSentAt: ownField(body, 'sentAt'),
-    };
-    const events: AcceptedEvent[] = [];
-    const rejected: RejectedItem[] = [];
-    items.forEach((item, index) => {
-      const result = normalizeMessage(item, undefined, envelope);
-      if (result.ok) events.push(result.event);
-      else rejected.push({ index, ...result.problem });
-    });
-    const first = rejected[0];
-    if (first) {
-      const more = rejected.length > 1 ? ` (and ${rejected.length - 1} more)` : '';
-      throw new AppError(
-        first.code,
-        `batch item ${first.index}: ${first.message}${more}; nothing was stored`,
-        { rejected: rejected.slice(0, 100) },
-      );
-    }
-    return events;
+  async #source(writeKey: string | undefined): Promise<Source> {
+    const source = writeKey === undefined ? undefined : await this.#deps.authenticate(writeKey);
+    if (!source) throw new AppError('auth.invalid_write_key', INVALID_KEY);
+    return source;
   }
+
+  #envelope(source: Source, receivedMs: number, ip: string | null): EnvelopeBase {
+    const captureIp = source.settings.captureIp;
+    return {
+      workspaceId: source.workspaceId,
+      sourceId: source.id,
+      receivedMs,
+      ip: captureIp ? ip : null,
+      captureIp,
+    };
+  }
+}
+
+function unwrap(outcome: AcceptOutcome): AcceptedEvent[] {
+  if (outcome.ok) return outcome.events;
+  throw new AppError(outcome.code, outcome.message, outcome.details);
 }

@@ -8,6 +8,8 @@ export interface Metrics {
   readonly ingestion: IngestionObserver;
   readonly pipeline: PipelineObserver;
   observeAck(route: string, status: number, seconds: number): void;
+  /** One group commit: how many events it wrote and how long the durable append took. */
+  observeCommit(events: number, seconds: number): void;
   /** Gauges read at scrape time (log lag per stage, failed events). */
   setCollector(
     collect: () => Promise<{
@@ -45,6 +47,18 @@ export function createMetrics(): Metrics {
     help: 'Time from request received to response (after durable commit)',
     labelNames: ['route', 'status'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const commitEvents = new Histogram({
+    name: 'cdp_ingest_commit_events',
+    help: 'Events written per group commit (one durable transaction)',
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 20000],
+    registers: [registry],
+  });
+  const commitSeconds = new Histogram({
+    name: 'cdp_ingest_commit_seconds',
+    help: 'Duration of one group commit (append and fsync)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
   const processed = new Counter({
@@ -116,6 +130,10 @@ export function createMetrics(): Metrics {
     },
     observeAck(route, status, seconds) {
       ack.observe({ route, status: String(status) }, seconds);
+    },
+    observeCommit(events, seconds) {
+      commitEvents.observe(events);
+      commitSeconds.observe(seconds);
     },
     setCollector(fn) {
       collect = fn;

@@ -129,6 +129,8 @@ export interface StartOptions {
   /** Where the data lives (`CDP_DATA_DIR` or `CDP_DATABASE_URL`) and any other variables. */
   readonly env: Record<string, string>;
   readonly startTimeoutMs?: number;
+  /** The script to run `start` with; defaults to bin/cdp.mjs (the sources through tsx). */
+  readonly entry?: string;
 }
 
 /** A pause; `unref` ones do not keep the test process alive. */
@@ -157,7 +159,7 @@ function spawnServer(port: number, options: StartOptions): ServerProcess {
     PORT: String(port),
     ...options.env,
   };
-  const child = spawn(process.execPath, [CDP_BIN, 'start'], {
+  const child = spawn(process.execPath, [options.entry ?? CDP_BIN, 'start'], {
     cwd: REPO_ROOT,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,9 +3,6 @@ import type { AppServices } from '../../app/app-services.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { IngestRoute } from '../../ingestion/ingestion.service.ts';
 import { INGESTION_LIMITS } from '../../ingestion/ingestion-limits.ts';
-import { isJsonObject, ownField } from '../../shared/json.ts';
-import type { Source } from '../../workspaces/workspace-types.ts';
-import { decodeBody, parseJsonBody } from '../body-decoding.ts';
 import { sdkSettingsRoutes } from './sdk-settings.routes.ts';
 
 const ROUTES: readonly IngestRoute[] = ['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch'];
@@ -29,26 +26,6 @@ function writeKeyFromHeader(header: string | undefined): string | undefined {
   const colon = decoded.indexOf(':');
   const key = colon === -1 ? decoded : decoded.slice(0, colon);
   return key === '' ? undefined : key;
-}
-
-function writeKeyFromBody(body: unknown): string | undefined {
-  if (!isJsonObject(body)) return undefined;
-  const direct = ownField(body, 'writeKey');
-  if (typeof direct === 'string') return direct;
-  const batch = ownField(body, 'batch');
-  const first = Array.isArray(batch) ? batch[0] : undefined;
-  const nested = isJsonObject(first) ? ownField(first, 'writeKey') : undefined;
-  return typeof nested === 'string' ? nested : undefined;
-}
-
-async function authenticate(services: AppServices, writeKey: string | undefined): Promise<Source> {
-  const source = writeKey === undefined ? undefined : await services.sources.authenticate(writeKey);
-  if (!source)
-    throw new AppError(
-      'auth.invalid_write_key',
-      'missing, unknown or revoked write key: send it as the Basic auth user name or as "writeKey" in the body',
-    );
-  return source;
 }
 
 /** Browser SDKs post from any origin; CORS is open on ingestion routes only. */
@@ -92,17 +69,11 @@ export async function trackingRoutes(app: FastifyInstance, services: AppServices
       const started = performance.now();
       let status = 200;
       try {
-        const headerKey = writeKeyFromHeader(request.headers.authorization);
-        const early = headerKey === undefined ? undefined : await authenticate(services, headerKey);
-        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const decoded = await decodeBody(raw, request.headers['content-encoding']);
-        const body = parseJsonBody(decoded);
-        const source = early ?? (await authenticate(services, writeKeyFromBody(body)));
         await services.ingestion.ingest({
-          source,
           route,
-          body,
-          bodyBytes: decoded.length,
+          raw: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+          contentEncoding: request.headers['content-encoding'],
+          headerWriteKey: writeKeyFromHeader(request.headers.authorization),
           ip: request.ip ?? null,
         });
         return await reply.code(200).send({ success: true });

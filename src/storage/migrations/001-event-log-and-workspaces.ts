@@ -62,24 +62,28 @@ export async function up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<
     .addColumn('payload', 'text', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('events_workspace_seq').on('events').columns(['workspace_id', 'seq']).execute();
-  await db.schema
-    .createIndex('events_workspace_type_seq')
-    .on('events')
-    .columns(['workspace_id', 'type', 'seq'])
-    .execute();
-  await db.schema
-    .createIndex('events_workspace_event_seq')
-    .on('events')
-    .columns(['workspace_id', 'event', 'seq'])
-    .execute();
-  // Dedup looks up (workspace, messageId) among recent events; received_ms makes it covering.
-  // Per-person indexes are deliberately absent: random-key indexes on the ack path multiply the
-  // pages each commit writes, and the identity stage links people to events after the ack.
-  await db.schema
-    .createIndex('events_workspace_message')
-    .on('events')
-    .columns(['workspace_id', 'message_id', 'received_ms'])
-    .execute();
+  // Every index here is paid on the ack path. SQLite (one writer, the embedded default) keeps
+  // only the per-workspace order; filters by type or name scan it, and the stages that need
+  // per-event-name or per-person access build their own structures after the ack. Its dedup
+  // lookup lives in memory (storage/sqlite/recent-message-index.ts). PostgreSQL, with many
+  // writers and larger logs, indexes filters and dedup on disk.
+  if (dialect === 'postgres') {
+    await db.schema
+      .createIndex('events_workspace_type_seq')
+      .on('events')
+      .columns(['workspace_id', 'type', 'seq'])
+      .execute();
+    await db.schema
+      .createIndex('events_workspace_event_seq')
+      .on('events')
+      .columns(['workspace_id', 'event', 'seq'])
+      .execute();
+    await db.schema
+      .createIndex('events_workspace_message')
+      .on('events')
+      .columns(['workspace_id', 'message_id', 'received_ms'])
+      .execute();
+  }
 
   await db.schema
     .createTable('workspace_counters')

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Bundles the server and its decoder worker into dist/ (our code only; packages stay external).
+// `npm start` runs the bundle: no TypeScript loader threads at run time, less memory, faster
+// start. `npm ci` builds it (prepare), and `npm start` rebuilds it, which takes well under a second.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: { cdp: 'src/cli/main.ts', 'decoder-worker': 'src/ingestion/workers/decoder-worker.ts' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  packages: 'external',
+  sourcemap: true,
+  define: { CDP_BUNDLED: 'true' },
+  logLevel: 'warning',
+});

@@ -1,0 +1,165 @@
+import { gunzipSync } from 'node:zlib';
+import type { ErrorCode } from '../errors/error-catalogue.ts';
+import { isJsonObject, ownField, type JsonObject } from '../shared/json.ts';
+import { INGESTION_LIMITS } from './ingestion-limits.ts';
+import type { AcceptedEvent, MessageType } from './message-types.ts';
+import { normalizeMessage, type MessageEnvelope } from './normalize-message.ts';
+
+export type IngestRoute = MessageType | 'batch';
+
+/** What the request contributes to every message once its source is known. */
+export type EnvelopeBase = Omit<MessageEnvelope, 'batchContext' | 'batchIntegrations' | 'batchSentAt'>;
+
+export interface DecodeFailure {
+  readonly ok: false;
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details?: Record<string, unknown>;
+}
+
+export type ParseOutcome =
+  { readonly ok: true; readonly body: JsonObject; readonly bytes: number } | DecodeFailure;
+export type AcceptOutcome = { readonly ok: true; readonly events: AcceptedEvent[] } | DecodeFailure;
+
+const failure = (code: ErrorCode, message: string, details?: Record<string, unknown>): DecodeFailure =>
+  details ? { ok: false, code, message, details } : { ok: false, code, message };
+
+/**
+ * Inflates (gzip, capped so a bomb cannot allocate more than the largest legal batch) and
+ * parses a Tracking API body. Pure and synchronous: it runs in a decoder worker or inline.
+ * JSON.parse keeps "__proto__" as an own data key, so client data never reaches a prototype.
+ */
+export function parseRawBody(raw: Uint8Array, contentEncoding: string | undefined): ParseOutcome {
+  const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
+  let bytes: Uint8Array = raw;
+  if (encoding === 'gzip' || encoding === 'x-gzip') {
+    try {
+      bytes = gunzipSync(raw, { maxOutputLength: INGESTION_LIMITS.maxDecompressedBytes + 1 });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
+        return failure(
+          'request.too_large',
+          `the decompressed body exceeds ${INGESTION_LIMITS.maxDecompressedBytes} bytes`,
+        );
+      }
+      return failure('request.invalid_gzip', 'the body is not valid gzip data');
+    }
+  } else if (encoding !== 'identity' && encoding !== '') {
+    return failure(
+      'request.unsupported_encoding',
+      `Content-Encoding "${encoding}" is not supported; use gzip or none`,
+    );
+  }
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  if (text.trim() === '') return failure('request.invalid_json', 'the body is empty; expected a JSON object');
+  if (exceedsNesting(text, INGESTION_LIMITS.maxJsonDepth)) {
+    return failure(
+      'ingest.invalid_field',
+      `the body nests objects or arrays deeper than ${INGESTION_LIMITS.maxJsonDepth} levels`,
+    );
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    return failure('request.invalid_json', `the body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isJsonObject(body)) return failure('request.invalid_body', 'the body must be a JSON object');
+  return { ok: true, body, bytes: bytes.byteLength };
+}
+
+/**
+ * Whether JSON text nests deeper than `limit` (brackets inside strings do not count). Checked
+ * before parsing so no later step (serializing, evaluating, rendering) can run out of stack.
+ */
+export function exceedsNesting(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > limit) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}
+
+/** The write key a body carries: at the top, or in the first batch item (analytics.js). */
+export function writeKeyOfBody(body: JsonObject): string | undefined {
+  const direct = ownField(body, 'writeKey');
+  if (typeof direct === 'string') return direct;
+  const batch = ownField(body, 'batch');
+  const first = Array.isArray(batch) ? batch[0] : undefined;
+  const nested = isJsonObject(first) ? ownField(first, 'writeKey') : undefined;
+  return typeof nested === 'string' ? nested : undefined;
+}
+
+/**
+ * Validates and enriches every message of a parsed body (Segment's limits first). A batch with
+ * any invalid item is rejected whole, listing every rejected item, so a client never has to
+ * guess what was kept.
+ */
+export function acceptMessages(
+  body: JsonObject,
+  bytes: number,
+  route: IngestRoute,
+  base: EnvelopeBase,
+): AcceptOutcome {
+  if (route !== 'batch') {
+    if (bytes > INGESTION_LIMITS.maxEventBytes) {
+      return failure(
+        'ingest.event_too_large',
+        `the event is ${bytes} bytes; the limit is 32 KB (32768 bytes)`,
+      );
+    }
+    const result = normalizeMessage(body, route, {
+      ...base,
+      batchContext: undefined,
+      batchIntegrations: undefined,
+      batchSentAt: undefined,
+    });
+    return result.ok
+      ? { ok: true, events: [result.event] }
+      : failure(result.problem.code, result.problem.message);
+  }
+  if (bytes > INGESTION_LIMITS.maxBatchBytes) {
+    return failure(
+      'ingest.batch_too_large',
+      `the batch is ${bytes} bytes; the limit is 500 KB (512000 bytes)`,
+    );
+  }
+  const items = ownField(body, 'batch');
+  if (!Array.isArray(items)) return failure('request.invalid_body', '"batch" must be an array of messages');
+  if (items.length > INGESTION_LIMITS.maxBatchEvents) {
+    return failure(
+      'ingest.batch_too_many_events',
+      `the batch holds ${items.length} events; the limit is 2500`,
+    );
+  }
+  const context = ownField(body, 'context');
+  const integrations = ownField(body, 'integrations');
+  const envelope: MessageEnvelope = {
+    ...base,
+    batchContext: isJsonObject(context) ? context : undefined,
+    batchIntegrations: isJsonObject(integrations) ? integrations : undefined,
+    batchSentAt: ownField(body, 'sentAt'),
+  };
+  const events: AcceptedEvent[] = [];
+  const rejected: { index: number; code: ErrorCode; message: string }[] = [];
+  items.forEach((item, index) => {
+    const result = normalizeMessage(item, undefined, envelope);
+    if (result.ok) events.push(result.event);
+    else rejected.push({ index, ...result.problem });
+  });
+  const first = rejected[0];
+  if (!first) return { ok: true, events };
+  const more = rejected.length > 1 ? ` (and ${rejected.length - 1} more)` : '';
+  return failure(first.code, `batch item ${first.index}: ${first.message}${more}; nothing was stored`, {
+    rejected: rejected.slice(0, 100),
+  });
+}

@@ -1,0 +1,37 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { EnvelopeBase } from '../decode-request.ts';
+import { InlineRequestDecoder } from '../inline-request-decoder.ts';
+import type { RawIngestRequest } from '../request-decoder.port.ts';
+
+export type DecoderRequestMessage =
+  | {
+      readonly id: number;
+      readonly op: 'decode';
+      readonly request: RawIngestRequest;
+      readonly envelope: EnvelopeBase | undefined;
+    }
+  | { readonly id: number; readonly op: 'resume'; readonly ticketId: number; readonly envelope: EnvelopeBase }
+  | { readonly id: number; readonly op: 'release'; readonly ticketId: number };
+
+/** A decoder worker: the inline decoder behind a message port. */
+if (parentPort) {
+  const port = parentPort;
+  const index = (workerData as { index: number }).index;
+  const decoder = new InlineRequestDecoder(index);
+  port.on('message', (message: DecoderRequestMessage) => {
+    switch (message.op) {
+      case 'decode':
+        port.postMessage({ id: message.id, result: decoder.decodeSync(message.request, message.envelope) });
+        return;
+      case 'resume':
+        port.postMessage({
+          id: message.id,
+          result: decoder.resumeSync({ id: message.ticketId, worker: index }, message.envelope),
+        });
+        return;
+      case 'release':
+        decoder.release({ id: message.ticketId, worker: index });
+        return;
+    }
+  });
+}
