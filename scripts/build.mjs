@@ -5,7 +5,11 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { cdp: 'src/cli/main.ts', 'decoder-worker': 'src/ingestion/workers/decoder-worker.ts' },
+  entryPoints: {
+    cdp: 'src/cli/main.ts',
+    'decoder-worker': 'src/ingestion/workers/decoder-worker.ts',
+    'wal-checkpoint-worker': 'src/storage/sqlite/wal-checkpoint-worker.ts',
+  },
   bundle: true,
   platform: 'node',
   format: 'esm',

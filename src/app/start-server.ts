@@ -29,7 +29,7 @@ export async function startServer(
     );
   }
   if (config.databaseUrl === undefined) loadOrCreateEncryptionKey(config.encryptionKey, config.dataDir);
-  const store = createStore(config);
+  const store = createStore(config, { server: true });
   await store.migrate();
   const app = await buildApp({ config, store, clock: systemClock, logger });
   const boot = await bootstrapInstance({ instance: store.instance, ...app.services });

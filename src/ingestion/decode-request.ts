@@ -74,19 +74,26 @@ export function parseRawBody(raw: Uint8Array, contentEncoding: string | undefine
  */
 export function exceedsNesting(text: string, limit: number): boolean {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92)
-        i++; // backslash: skip the escaped character
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
+    if (c === 34) {
+      // Most bytes are inside strings: jump to the closing quote instead of walking them.
+      let end = text.indexOf('"', i + 1);
+      while (end !== -1 && isEscaped(text, end)) end = text.indexOf('"', end + 1);
+      if (end === -1) return false; // unterminated: JSON.parse rejects it
+      i = end;
+    } else if (c === 123 || c === 91) {
       if (++depth > limit) return true;
     } else if (c === 125 || c === 93) depth--;
   }
   return false;
+}
+
+/** A quote is escaped when an odd number of backslashes precedes it. */
+function isEscaped(text: string, quote: number): boolean {
+  let backslashes = 0;
+  for (let i = quote - 1; i >= 0 && text.charCodeAt(i) === 92; i--) backslashes++;
+  return backslashes % 2 === 1;
 }
 
 /** The write key a body carries: at the top, or in the first batch item (analytics.js). */

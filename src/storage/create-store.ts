@@ -5,7 +5,13 @@ import { createSqliteStore } from './sqlite/sqlite-store.ts';
 import type { Store } from './store.ts';
 
 /** CDP_DATABASE_URL selects PostgreSQL; otherwise the embedded SQLite file in the data dir. */
-export function createStore(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Store {
+export function createStore(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  options: { server?: boolean } = {},
+): Store {
   if (config.databaseUrl !== undefined) return createPostgresStore({ connectionString: config.databaseUrl });
-  return createSqliteStore({ filename: path.join(config.dataDir, 'cdp.sqlite') });
+  return createSqliteStore({
+    filename: path.join(config.dataDir, 'cdp.sqlite'),
+    backgroundCheckpoints: options.server === true,
+  });
 }

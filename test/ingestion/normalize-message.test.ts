@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { exceedsNesting } from '../../src/ingestion/decode-request.ts';
 import { normalizeMessage, type MessageEnvelope } from '../../src/ingestion/normalize-message.ts';
 import { resolveTimestamp } from '../../src/ingestion/timestamps.ts';
 
@@ -161,4 +162,22 @@ describe('normalizeMessage', () => {
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
     assert.ok(Object.hasOwn(message, '__proto__'));
   });
+});
+
+describe('exceedsNesting', () => {
+  const cases: [string, number, boolean][] = [
+    ['{"a":{"b":[1,2,{"c":3}]}}', 4, false],
+    ['{"a":{"b":[1,2,{"c":3}]}}', 3, true],
+    ['{"a":"{{{{{{[[[[["}', 1, false],
+    ['{"a":"quote \\" {{{{ still a string"}', 1, false],
+    ['{"a":"backslash at end \\\\"}', 1, false],
+    ['{"a":"\\\\\\"{{{{"}', 1, false],
+    ['{"a":"x"}' + '[', 1, false],
+    ['[[[[[[', 5, true],
+    ['{"unterminated', 1, false],
+  ];
+  for (const [text, limit, expected] of cases) {
+    it(`${JSON.stringify(text)} at limit ${limit} → ${expected}`, () =>
+      assert.equal(exceedsNesting(text, limit), expected));
+  }
 });

@@ -16,7 +16,7 @@ export type DecoderRequestMessage =
 /** A decoder worker: the inline decoder behind a message port. */
 if (parentPort) {
   const port = parentPort;
-  const index = (workerData as { index: number }).index;
+  const index = (workerData as { data: { index: number } }).data.index;
   const decoder = new InlineRequestDecoder(index);
   port.on('message', (message: DecoderRequestMessage) => {
     switch (message.op) {

@@ -1,15 +1,11 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../shared/worker-script.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { AcceptOutcome, EnvelopeBase } from '../decode-request.ts';
 import type { DecodeStep, DecodeTicket, RawIngestRequest, RequestDecoder } from '../request-decoder.port.ts';
 import type { DecoderRequestMessage } from './decoder-worker.ts';
 
-/** Set by scripts/build.mjs: in the bundle the worker is dist/decoder-worker.mjs, beside the server. */
-declare const CDP_BUNDLED: boolean | undefined;
-const ENTRY =
-  typeof CDP_BUNDLED !== 'undefined' && CDP_BUNDLED
-    ? new URL('./decoder-worker.mjs', import.meta.url)
-    : new URL('./decoder-worker-entry.mjs', import.meta.url);
+const WORKER_MODULE = new URL('./decoder-worker.ts', import.meta.url);
 
 interface Slot {
   worker: Worker;
@@ -59,8 +55,8 @@ export class WorkerPoolRequestDecoder implements RequestDecoder {
   #spawn(index: number): Slot {
     // A decoder holds one request at a time per message; a small young generation keeps its
     // memory flat without slowing it (its garbage dies young).
-    const worker = new Worker(ENTRY, {
-      workerData: { index },
+    const worker = startWorker('decoder-worker', WORKER_MODULE, {
+      data: { index },
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
     const slot: Slot = { worker, pending: new Map() };
