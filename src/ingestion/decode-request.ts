@@ -8,7 +8,10 @@ import { normalizeMessage, type MessageEnvelope } from './normalize-message.ts';
 export type IngestRoute = MessageType | 'batch';
 
 /** What the request contributes to every message once its source is known. */
-export type EnvelopeBase = Omit<MessageEnvelope, 'batchContext' | 'batchIntegrations' | 'batchSentAt'>;
+export type EnvelopeBase = Omit<
+  MessageEnvelope,
+  'batchContext' | 'batchIntegrations' | 'batchSentAt' | 'receivedAtIso'
+>;
 
 export interface DecodeFailure {
   readonly ok: false;
@@ -126,6 +129,7 @@ export function acceptMessages(
     }
     const result = normalizeMessage(body, route, {
       ...base,
+      receivedAtIso: new Date(base.receivedMs).toISOString(),
       batchContext: undefined,
       batchIntegrations: undefined,
       batchSentAt: undefined,
@@ -152,6 +156,7 @@ export function acceptMessages(
   const integrations = ownField(body, 'integrations');
   const envelope: MessageEnvelope = {
     ...base,
+    receivedAtIso: new Date(base.receivedMs).toISOString(),
     batchContext: isJsonObject(context) ? context : undefined,
     batchIntegrations: isJsonObject(integrations) ? integrations : undefined,
     batchSentAt: ownField(body, 'sentAt'),

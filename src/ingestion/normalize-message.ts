@@ -10,6 +10,8 @@ export interface MessageEnvelope {
   readonly workspaceId: string;
   readonly sourceId: string;
   readonly receivedMs: number;
+  /** `receivedMs` as ISO 8601, formatted once per request. */
+  readonly receivedAtIso: string;
   /** The request's IP, or null when the source does not capture IPs. */
   readonly ip: string | null;
   readonly captureIp: boolean;
@@ -71,6 +73,13 @@ const isProblem = (value: unknown): value is MessageProblem =>
   'message' in value &&
   !Array.isArray(value);
 
+const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** The client's string when it already is the canonical form (the usual case), else a new one. */
+function canonicalIso(given: JsonValue | undefined, ms: number): string {
+  return typeof given === 'string' && CANONICAL_ISO.test(given) ? given : new Date(ms).toISOString();
+}
+
 /** JSON text of the message, or undefined when nesting is too deep to serialize (stack overflow). */
 function serialize(message: JsonObject): string | undefined {
   try {
@@ -86,8 +95,11 @@ function serialize(message: JsonObject): string | undefined {
  * by the few fields added here, so the client's bytes are measured only near the limit.
  */
 function exceedsEventLimit(raw: JsonObject, payload: string): boolean {
+  const floor = INGESTION_LIMITS.maxEventBytes - INGESTION_LIMITS.enrichmentAllowanceBytes;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: most events are clearly small.
+  if (payload.length * 3 <= floor) return false;
   const size = Buffer.byteLength(payload);
-  if (size <= INGESTION_LIMITS.maxEventBytes - INGESTION_LIMITS.enrichmentAllowanceBytes) return false;
+  if (size <= floor) return false;
   if (size > INGESTION_LIMITS.maxEventBytes + INGESTION_LIMITS.enrichmentAllowanceBytes) return true;
   return Buffer.byteLength(JSON.stringify(raw)) > INGESTION_LIMITS.maxEventBytes;
 }
@@ -207,11 +219,18 @@ export function normalizeMessage(
   message['context'] = context;
   const integrations = ownField(raw, 'integrations') ?? env.batchIntegrations;
   if (integrations !== undefined) message['integrations'] = integrations;
-  if (times.originalTimestampMs !== undefined)
-    message['originalTimestamp'] = new Date(times.originalTimestampMs).toISOString();
-  if (sentAt !== undefined) message['sentAt'] = new Date(sentAt).toISOString();
-  message['timestamp'] = new Date(times.timestampMs).toISOString();
-  message['receivedAt'] = new Date(env.receivedMs).toISOString();
+  if (times.originalTimestampMs !== undefined) {
+    message['originalTimestamp'] = canonicalIso(originalField, times.originalTimestampMs);
+  }
+  if (sentAt !== undefined)
+    message['sentAt'] = canonicalIso(ownField(raw, 'sentAt') ?? env.batchSentAt, sentAt);
+  message['timestamp'] =
+    times.timestampMs === times.originalTimestampMs
+      ? message['originalTimestamp']!
+      : times.timestampMs === env.receivedMs
+        ? env.receivedAtIso
+        : new Date(times.timestampMs).toISOString();
+  message['receivedAt'] = env.receivedAtIso;
 
   const payload = serialize(message);
   if (payload === undefined) return fail('ingest.invalid_field', 'the event is nested too deeply');

@@ -9,6 +9,7 @@ const env: MessageEnvelope = {
   workspaceId: 'ws',
   sourceId: 'src',
   receivedMs: RECEIVED,
+  receivedAtIso: new Date(RECEIVED).toISOString(),
   ip: '203.0.113.9',
   captureIp: true,
   batchContext: undefined,

@@ -57,7 +57,7 @@ export class WorkerPoolRequestDecoder implements RequestDecoder {
     // memory flat without slowing it (its garbage dies young).
     const worker = startWorker('decoder-worker', WORKER_MODULE, {
       data: { index },
-      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+      resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 },
     });
     const slot: Slot = { worker, pending: new Map() };
     worker.on('message', (message: { id: number; result: never }) => {
