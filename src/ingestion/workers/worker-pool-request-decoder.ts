@@ -2,10 +2,15 @@ import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../shared/worker-script.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { AcceptOutcome, EnvelopeBase } from '../decode-request.ts';
+import { InlineRequestDecoder } from '../inline-request-decoder.ts';
 import type { DecodeStep, DecodeTicket, RawIngestRequest, RequestDecoder } from '../request-decoder.port.ts';
 import type { DecoderRequestMessage } from './decoder-worker.ts';
 
 const WORKER_MODULE = new URL('./decoder-worker.ts', import.meta.url);
+
+/** Worker index of tickets held by the main thread's own decoder. */
+const INLINE = -1;
+const STEAL_AT_PENDING = 2;
 
 interface Slot {
   worker: Worker;
@@ -23,6 +28,7 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
  */
 export class WorkerPoolRequestDecoder implements RequestDecoder {
   readonly #slots: Slot[] = [];
+  readonly #inline = new InlineRequestDecoder(INLINE);
   #next = 1;
   #closed = false;
 
@@ -32,14 +38,23 @@ export class WorkerPoolRequestDecoder implements RequestDecoder {
 
   decode(request: RawIngestRequest, envelope: EnvelopeBase | undefined): Promise<DecodeStep> {
     const index = this.#leastBusy();
+    // When every worker already has a queue, the main thread decodes this one itself: it has
+    // idle time between commits, and the request would otherwise only wait.
+    if ((this.#slots[index]?.pending.size ?? 0) >= STEAL_AT_PENDING)
+      return this.#inline.decode(request, envelope);
     return this.#send(index, { op: 'decode', request, envelope });
   }
 
   resume(ticket: DecodeTicket, envelope: EnvelopeBase): Promise<AcceptOutcome> {
+    if (ticket.worker === INLINE) return this.#inline.resume(ticket, envelope);
     return this.#send(ticket.worker, { op: 'resume', ticketId: ticket.id, envelope });
   }
 
   release(ticket: DecodeTicket): void {
+    if (ticket.worker === INLINE) {
+      this.#inline.release(ticket);
+      return;
+    }
     this.#slots[ticket.worker]?.worker.postMessage({
       id: 0,
       op: 'release',
