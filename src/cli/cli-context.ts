@@ -4,6 +4,8 @@ import { createStore } from '../storage/create-store.ts';
 import type { Store } from '../storage/store.ts';
 import { SourceService } from '../workspaces/source.service.ts';
 import { TokenService } from '../workspaces/token.service.ts';
+import { InProcessBus } from '../bus/in-process-bus.ts';
+import { FailedEventsService } from '../pipeline/failed-events.service.ts';
 import { WorkspaceService } from '../workspaces/workspace.service.ts';
 
 export interface CliContext {
@@ -12,6 +14,7 @@ export interface CliContext {
   readonly workspaces: WorkspaceService;
   readonly sources: SourceService;
   readonly tokens: TokenService;
+  readonly failedEvents: FailedEventsService;
   /** Migrations this command applied before running (every command migrates first). */
   readonly applied: readonly string[];
 }
@@ -33,6 +36,12 @@ export async function withCli<T>(
       workspaces: new WorkspaceService({ workspaces: store.workspaces, clock }),
       sources: new SourceService({ sources: store.sources, clock }),
       tokens: new TokenService({ tokens: store.tokens, clock, adminToken: config.adminToken }),
+      // Replays go through the bus's durable redelivery schedule; a running server picks them up.
+      failedEvents: new FailedEventsService({
+        failedEvents: store.failedEvents,
+        bus: new InProcessBus({ log: store.events, state: store.consumerState, clock }),
+        clock,
+      }),
     });
   } finally {
     await store.close();

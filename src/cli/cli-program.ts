@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { parseConfig } from '../config/config.ts';
-import { presentSource, presentToken, presentWorkspace } from '../http/presenters.ts';
+import { presentFailedEvent, presentSource, presentToken, presentWorkspace } from '../http/presenters.ts';
 import { ROLES } from '../workspaces/workspace-types.ts';
 import type { CliContext } from './cli-context.ts';
 
@@ -140,6 +140,53 @@ export function buildCliProgram(io: CliIo): Command {
           { ...presentToken(created.token), token: created.secret },
           `token (${options.role}): ${created.secret}   (shown once)`,
         );
+      }),
+    );
+  const failed = program.command('failed-events').description('events a pipeline stage gave up on');
+  failed
+    .command('list <workspace>')
+    .description('list failed events, newest first')
+    .option('--stage <stage>', 'only this stage')
+    .option('--all', 'include replayed ones')
+    .option('--json', 'print JSON')
+    .action(async (ws: string, options: { stage?: string; all?: boolean; json?: boolean }) =>
+      withCli(io.env, async ({ workspaces, failedEvents }) => {
+        const target = await workspaces.get(ws);
+        const items = await failedEvents.list(target.id, {
+          stage: options.stage,
+          status: options.all === true ? undefined : 'failed',
+          limit: 500,
+        });
+        const shown = items.map(presentFailedEvent);
+        io.out(
+          options.json === true
+            ? JSON.stringify(shown, null, 2)
+            : shown.length === 0
+              ? 'no failed events'
+              : shown
+                  .map(
+                    (f) =>
+                      `${f.id}\t${f.stage}\tseq ${f.seq}\t${f.status}\t${f.failedAt}\t${f.errorCode}: ${f.reason}`,
+                  )
+                  .join('\n'),
+        );
+      }),
+    );
+  failed
+    .command('replay <workspace> [id]')
+    .description('deliver a failed event (or, without an id, every failed event) to its stage again')
+    .option('--stage <stage>', 'without an id: only this stage')
+    .action(async (ws: string, id: string | undefined, options: { stage?: string }) =>
+      withCli(io.env, async ({ workspaces, failedEvents }) => {
+        const target = await workspaces.get(ws);
+        if (id !== undefined) {
+          await failedEvents.replay(target.id, id);
+          io.out(`scheduled ${id} for redelivery`);
+        } else {
+          io.out(
+            `scheduled ${await failedEvents.replayAll(target.id, options.stage)} failed events for redelivery`,
+          );
+        }
       }),
     );
   return program;

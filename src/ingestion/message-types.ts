@@ -8,32 +8,28 @@ export function isMessageType(value: unknown): value is MessageType {
   return typeof value === 'string' && (MESSAGE_TYPES as readonly string[]).includes(value);
 }
 
-/** A message that passed validation and enrichment, ready to be appended to the event log. */
-export interface AcceptedEvent {
+/** The indexed fields of a log entry: what the log can filter and route on without parsing. */
+export interface EventHeader {
   readonly workspaceId: string;
   readonly sourceId: string;
   readonly messageId: string;
   readonly type: MessageType;
+  /** The track event name, or the page/screen name. */
   readonly event: string | null;
   readonly userId: string | null;
   readonly anonymousId: string | null;
   readonly timestampMs: number;
   readonly receivedMs: number;
+}
+
+/** A message that passed validation and enrichment, ready to be appended to the event log. */
+export interface AcceptedEvent extends EventHeader {
   /** The stored message as JSON text: what every consumer reads back. */
   readonly payload: string;
 }
 
 /** One entry of the log, as consumers and the admin API see it. */
-export interface StoredEvent {
+export interface StoredEvent extends EventHeader {
   readonly seq: number;
-  readonly workspaceId: string;
-  readonly sourceId: string;
-  readonly messageId: string;
-  readonly type: MessageType;
-  readonly event: string | null;
-  readonly userId: string | null;
-  readonly anonymousId: string | null;
-  readonly timestampMs: number;
-  readonly receivedMs: number;
   readonly message: JsonObject;
 }

@@ -1,4 +1,5 @@
 import { AppError } from '../errors/app-error.ts';
+import { requireDisplayName } from './display-name.ts';
 import type { Clock } from '../shared/clock.ts';
 import { generateId, generateSecret, hashSecret } from '../shared/secrets.ts';
 import type { Source, SourceSettings, SourceType } from './workspace-types.ts';
@@ -29,9 +30,7 @@ export class SourceService {
     workspaceId: string,
     input: { name: string; type: SourceType; settings?: Partial<SourceSettings> | undefined },
   ): Promise<SourceWithKey> {
-    const name = input.name.trim();
-    if (name === '' || name.length > 200)
-      throw new AppError('request.invalid_body', 'name must be 1–200 characters');
+    const name = requireDisplayName(input.name);
     const writeKey = generateSecret(WRITE_KEY_PREFIX);
     const source: Source = {
       id: generateId('src'),
@@ -84,7 +83,7 @@ export class SourceService {
   ): Promise<Source> {
     const current = await this.get(workspaceId, id);
     const patch: { name?: string; settings?: SourceSettings; disabledMs?: number | null } = {};
-    if (changes.name !== undefined) patch.name = changes.name.trim();
+    if (changes.name !== undefined) patch.name = requireDisplayName(changes.name);
     if (changes.settings !== undefined) patch.settings = { ...current.settings, ...changes.settings };
     if (changes.enabled !== undefined) patch.disabledMs = changes.enabled ? null : this.#clock.now();
     await this.#repository.update(workspaceId, id, patch);

@@ -1,4 +1,5 @@
 import { AppError } from '../errors/app-error.ts';
+import { requireDisplayName } from './display-name.ts';
 import type { Clock } from '../shared/clock.ts';
 import { generateId, generateSecret, hashSecret, secretsEqual } from '../shared/secrets.ts';
 import { isRole, type ApiToken, type Principal } from './workspace-types.ts';
@@ -32,9 +33,7 @@ export class TokenService {
         'token.invalid_role',
         `unknown role "${input.role}"; one of owner, admin, marketer, analyst, viewer`,
       );
-    const name = input.name.trim();
-    if (name === '' || name.length > 200)
-      throw new AppError('request.invalid_body', 'name must be 1–200 characters');
+    const name = requireDisplayName(input.name);
     const secret = generateSecret(TOKEN_PREFIX);
     const token: ApiToken = {
       id: generateId('tok'),

@@ -1,4 +1,5 @@
 import { AppError } from '../errors/app-error.ts';
+import { requireDisplayName } from './display-name.ts';
 import type { Clock } from '../shared/clock.ts';
 import { generateId } from '../shared/secrets.ts';
 import { SLUG_PATTERN, slugify } from './slug.ts';
@@ -16,9 +17,7 @@ export class WorkspaceService {
 
   /** An explicit slug must be free; a derived one gets a numeric suffix until it is. */
   async create(input: { name: string; slug?: string | undefined }): Promise<Workspace> {
-    const name = input.name.trim();
-    if (name === '' || name.length > 200)
-      throw new AppError('request.invalid_body', 'name must be 1–200 characters');
+    const name = requireDisplayName(input.name);
     if (input.slug !== undefined && !SLUG_PATTERN.test(input.slug)) {
       throw new AppError(
         'request.invalid_body',
