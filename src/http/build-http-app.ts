@@ -4,6 +4,7 @@ import type { AppServices } from '../app/app-services.ts';
 import { AppError } from '../errors/app-error.ts';
 import { registerAdminAuth } from './admin-auth.ts';
 import { toErrorResponse } from './error-response.ts';
+import { consoleRoutes } from './routes/console.routes.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
 import { failedEventsRoutes } from './routes/failed-events.routes.ts';
 import { operationsRoutes } from './routes/operations.routes.ts';
@@ -71,6 +72,7 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
 
   await app.register(async (scope) => trackingRoutes(scope, services));
   await app.register(async (scope) => operationsRoutes(scope, services));
+  await app.register(async (scope) => consoleRoutes(scope));
   await app.register(async (scope) => {
     registerAdminAuth(scope, services);
     await workspacesRoutes(scope, services);
