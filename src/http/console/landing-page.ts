@@ -9,6 +9,7 @@ export const LANDING_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>CDP</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/debugger.css">
 </head>
 <body>
