@@ -31,6 +31,8 @@ export async function startServer(
   if (config.databaseUrl === undefined) loadOrCreateEncryptionKey(config.encryptionKey, config.dataDir);
   const store = createStore(config, { server: true });
   await store.migrate();
+  // Rebuild what the append path needs (SQLite's dedup index) before accepting traffic.
+  await store.events.prepare(Date.now() - config.dedupWindowMs);
   const app = await buildApp({ config, store, clock: systemClock, logger });
   const boot = await bootstrapInstance({ instance: store.instance, ...app.services });
   app.start();

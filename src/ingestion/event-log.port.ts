@@ -24,6 +24,11 @@ export interface EventLogRepository {
    * window, so it survives restarts with nothing to prune). Returns once the data is on disk.
    */
   append(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<AppendResult>;
+  /**
+   * Readies the append path before traffic (SQLite rebuilds its in-memory dedup index from
+   * the log since the cutoff), so the first request after a restart does not wait for it.
+   */
+  prepare(dedupCutoffMs: number): Promise<void>;
   /** Events after `afterSeq`, oldest first, across workspaces (for consumers of the log). */
   readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]>;
   readBySeqs(seqs: readonly number[]): Promise<StoredEvent[]>;

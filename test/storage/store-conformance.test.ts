@@ -284,3 +284,20 @@ describeEachStore('store conformance', (fixture) => {
     await reopened.close();
   });
 });
+
+describeEachStore('store conformance: prepared append path', (fixture) => {
+  it('dedups across a reopen when the append path is prepared before the first append', async () => {
+    const handle = await fixture.fresh();
+    await handle.store.events.append([event('ws_a', 'warm')], NOW - 1);
+    await handle.store.close();
+    const reopened = await handle.reopen();
+    await reopened.events.prepare(NOW - 1);
+    assert.deepEqual(
+      (await reopened.events.append([event('ws_a', 'warm'), event('ws_a', 'cold')], NOW - 1)).seqs.map(
+        (s) => s === null,
+      ),
+      [true, false],
+    );
+    await reopened.close();
+  });
+});

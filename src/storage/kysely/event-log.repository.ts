@@ -5,10 +5,10 @@ import type { Database } from '../database-schema.ts';
 import { toStoredEvent } from './row-mappers.ts';
 
 /** The durable append is dialect-specific (it is the hot path); everything else is shared SQL. */
-export type EventAppender = (
-  events: readonly AcceptedEvent[],
-  dedupCutoffMs: number,
-) => Promise<AppendResult>;
+export interface EventAppender {
+  append(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<AppendResult>;
+  prepare(dedupCutoffMs: number): Promise<void>;
+}
 
 export class KyselyEventLogRepository implements EventLogRepository {
   constructor(
@@ -18,7 +18,11 @@ export class KyselyEventLogRepository implements EventLogRepository {
 
   append(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<AppendResult> {
     if (events.length === 0) return Promise.resolve({ seqs: [] });
-    return this.appender(events, dedupCutoffMs);
+    return this.appender.append(events, dedupCutoffMs);
+  }
+
+  prepare(dedupCutoffMs: number): Promise<void> {
+    return this.appender.prepare(dedupCutoffMs);
   }
 
   async readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]> {

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import type { AppendResult } from '../../ingestion/event-log.port.ts';
+import type { AcceptedEvent } from '../../ingestion/message-types.ts';
 import type { EventAppender } from '../kysely/event-log.repository.ts';
 
 /**
@@ -30,43 +32,49 @@ SELECT * FROM unnest($1::text[], $2::bigint[])
 ON CONFLICT (workspace_id) DO UPDATE SET events = workspace_counters.events + excluded.events`;
 
 export function createPostgresAppender(pool: pg.Pool): EventAppender {
-  return async (events, cutoff) => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SET LOCAL synchronous_commit = on');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
-      const columns = [
-        events.map((e) => e.workspaceId),
-        events.map((e) => e.sourceId),
-        events.map((e) => e.messageId),
-        events.map((e) => e.type),
-        events.map((e) => e.event),
-        events.map((e) => e.userId),
-        events.map((e) => e.anonymousId),
-        events.map((e) => e.timestampMs),
-        events.map((e) => e.receivedMs),
-        events.map((e) => e.payload),
-      ];
-      const inserted = await client.query<{ seq: number; workspace_id: string; message_id: string }>(
-        APPEND_SQL,
-        [...columns, cutoff],
-      );
-      const seqByKey = new Map<string, number>();
-      const perWorkspace = new Map<string, number>();
-      for (const row of inserted.rows) {
-        seqByKey.set(`${row.workspace_id}\u0000${row.message_id}`, Number(row.seq));
-        perWorkspace.set(row.workspace_id, (perWorkspace.get(row.workspace_id) ?? 0) + 1);
-      }
-      if (perWorkspace.size > 0)
-        await client.query(COUNT_SQL, [[...perWorkspace.keys()], [...perWorkspace.values()]]);
-      await client.query('COMMIT');
-      return { seqs: events.map((e) => seqByKey.get(`${e.workspaceId}\u0000${e.messageId}`) ?? null) };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
+  return { append: (events, cutoff) => appendGroup(pool, events, cutoff), prepare: async () => undefined };
+}
+
+async function appendGroup(
+  pool: pg.Pool,
+  events: readonly AcceptedEvent[],
+  cutoff: number,
+): Promise<AppendResult> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SET LOCAL synchronous_commit = on');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+    const columns = [
+      events.map((e) => e.workspaceId),
+      events.map((e) => e.sourceId),
+      events.map((e) => e.messageId),
+      events.map((e) => e.type),
+      events.map((e) => e.event),
+      events.map((e) => e.userId),
+      events.map((e) => e.anonymousId),
+      events.map((e) => e.timestampMs),
+      events.map((e) => e.receivedMs),
+      events.map((e) => e.payload),
+    ];
+    const inserted = await client.query<{ seq: number; workspace_id: string; message_id: string }>(
+      APPEND_SQL,
+      [...columns, cutoff],
+    );
+    const seqByKey = new Map<string, number>();
+    const perWorkspace = new Map<string, number>();
+    for (const row of inserted.rows) {
+      seqByKey.set(`${row.workspace_id}\u0000${row.message_id}`, Number(row.seq));
+      perWorkspace.set(row.workspace_id, (perWorkspace.get(row.workspace_id) ?? 0) + 1);
     }
-  };
+    if (perWorkspace.size > 0)
+      await client.query(COUNT_SQL, [[...perWorkspace.keys()], [...perWorkspace.values()]]);
+    await client.query('COMMIT');
+    return { seqs: events.map((e) => seqByKey.get(`${e.workspaceId}\u0000${e.messageId}`) ?? null) };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }

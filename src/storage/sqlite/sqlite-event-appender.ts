@@ -24,11 +24,17 @@ interface LoggedKey {
 export function createSqliteAppender(db: Kysely<Database>, sqlite: SqliteDatabase): EventAppender {
   // Prepared on first use: the tables exist only after migrations ran.
   let append: AppendAll | undefined;
-  return (events, cutoff) =>
-    db.connection().execute(async () => {
-      append ??= prepareAppend(sqlite, events[0]?.receivedMs ?? Date.now(), cutoff);
-      return { seqs: append(events, cutoff) };
-    });
+  return {
+    append: (events, cutoff) =>
+      db.connection().execute(async () => {
+        append ??= prepareAppend(sqlite, events[0]?.receivedMs ?? Date.now(), cutoff);
+        return { seqs: append(events, cutoff) };
+      }),
+    prepare: (cutoff) =>
+      db.connection().execute(async () => {
+        append ??= prepareAppend(sqlite, Date.now(), cutoff);
+      }),
+  };
 }
 
 function prepareAppend(sqlite: SqliteDatabase, nowMs: number, firstCutoff: number): AppendAll {
