@@ -1,28 +1,80 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppServices } from '../app/app-services.ts';
 import { AppError } from '../errors/app-error.ts';
+import { isPermission, principalCan, type Permission } from '../governance/permissions.ts';
 import type { Principal, Workspace } from '../workspaces/workspace-types.ts';
+
+/** What an admin route needs: a permission of the matrix, or the instance owner. */
+export type RouteAccess = Permission | 'instance_owner';
+
+export interface AdminRoute {
+  readonly method: string;
+  readonly url: string;
+  readonly access: RouteAccess;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    workspace: Workspace | null;
+  }
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyInstance {
+    adminRoutes: readonly AdminRoute[];
   }
 }
 
-/** Every admin route needs a bearer token: the instance admin token or a workspace token. */
-export function registerAdminAuth(app: FastifyInstance, services: AppServices): void {
+/**
+ * Every admin route needs a bearer token and declares what it needs (`config.access`); a
+ * route without a declaration is refused at start, so no route can be left open by accident.
+ * The check runs before the handler: another workspace answers 404 (exactly like a missing
+ * one), a role without the permission 403.
+ */
+export function registerAdminAuth(app: FastifyInstance, services: AppServices, routes: AdminRoute[]): void {
   app.decorateRequest('principal', null);
+  app.decorateRequest('workspace', null);
+  app.addHook('onRoute', (route) => {
+    const access = (route.config as { access?: unknown } | undefined)?.access;
+    if (access !== 'instance_owner' && !isPermission(access)) {
+      throw new Error(`admin route ${String(route.method)} ${route.url} declares no access (config.access)`);
+    }
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') routes.push({ method, url: route.url, access });
+    }
+  });
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) throw new AppError('auth.missing_token', 'send "Authorization: Bearer <token>"');
     request.principal = await services.tokens.authenticate(match[1]);
   });
+  app.addHook('preHandler', async (request) => {
+    const principal = principalOf(request);
+    const access = request.routeOptions.config.access;
+    const ws = (request.params as { ws?: string } | undefined)?.ws;
+    if (ws !== undefined) request.workspace = await resolveWorkspace(principal, services, ws);
+    if (access === 'instance_owner') requireInstanceOwner(request);
+    else if (access === undefined || !principalCan(principal, access)) {
+      throw new AppError(
+        'auth.forbidden',
+        `this token's role may not do that (needs ${access ?? 'an access rule'})`,
+      );
+    }
+  });
 }
 
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new AppError('auth.missing_token');
   return request.principal;
+}
+
+/** For a permission that depends on the request body (e.g. minting an owner token). */
+export function requirePermission(request: FastifyRequest, permission: Permission): void {
+  if (!principalCan(principalOf(request), permission)) {
+    throw new AppError('auth.forbidden', `this token's role may not do that (needs ${permission})`);
+  }
 }
 
 export function requireInstanceOwner(request: FastifyRequest): void {
@@ -43,7 +95,17 @@ export async function workspaceFor(
   services: AppServices,
   idOrSlug: string,
 ): Promise<Workspace> {
-  const principal = principalOf(request);
+  // Already resolved (and checked) by the preHandler for this route's {ws}.
+  if (request.workspace && (request.workspace.id === idOrSlug || request.workspace.slug === idOrSlug))
+    return request.workspace;
+  return resolveWorkspace(principalOf(request), services, idOrSlug);
+}
+
+async function resolveWorkspace(
+  principal: Principal,
+  services: AppServices,
+  idOrSlug: string,
+): Promise<Workspace> {
   const workspace = await services.workspaces.get(idOrSlug);
   if (principal.kind === 'workspace_token' && principal.workspaceId !== workspace.id) {
     throw new AppError('workspace.not_found', `no workspace "${idOrSlug}"`);

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import swagger from '@fastify/swagger';
 import type { AppServices } from '../app/app-services.ts';
 import { AppError } from '../errors/app-error.ts';
-import { registerAdminAuth } from './admin-auth.ts';
+import { registerAdminAuth, type AdminRoute } from './admin-auth.ts';
 import { toErrorResponse } from './error-response.ts';
 import { consoleRoutes } from './routes/console.routes.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
@@ -32,6 +32,9 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
 
+  // Every admin route with what it requires: the authorization matrix test is generated from it.
+  const adminRoutes: AdminRoute[] = [];
+  app.decorate('adminRoutes', adminRoutes);
   app.addSchema(ErrorSchema);
   await app.register(swagger, {
     openapi: {
@@ -74,7 +77,7 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
   await app.register(async (scope) => operationsRoutes(scope, services));
   await app.register(async (scope) => consoleRoutes(scope));
   await app.register(async (scope) => {
-    registerAdminAuth(scope, services);
+    registerAdminAuth(scope, services, adminRoutes);
     await workspacesRoutes(scope, services);
     await sourcesRoutes(scope, services);
     await tokensRoutes(scope, services);

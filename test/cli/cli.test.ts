@@ -154,7 +154,9 @@ describeEachStore('cdp commands', (fixture) => {
         server = await startServerProcess({ env });
         assert.equal(await track(server.url, rotated), 200, 'the rotated key works');
         assert.equal(await track(server.url, source.writeKey), 401, 'the replaced key no longer works');
-        assert.equal(await getStatus(`${server.url}/api/v1/workspaces/acme-inc/events`, token), 200);
+        // An analyst reads stats, not raw events (they carry personal data: docs/PERMISSIONS.md).
+        assert.equal(await getStatus(`${server.url}/api/v1/workspaces/acme-inc/stats`, token), 200);
+        assert.equal(await getStatus(`${server.url}/api/v1/workspaces/acme-inc/events`, token), 403);
         assert.equal(await getStatus(`${server.url}/api/v1/workspaces/acme-inc`, viewer.token), 200);
 
         // Commands also work while a server runs on the same data, and it sees their result at once.

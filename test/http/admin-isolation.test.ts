@@ -154,7 +154,8 @@ describeEachStore('admin API workspace isolation', (fixture) => {
       await withApp(await store(), {}, async (b) => {
         await sendOk(b, 'track', { userId: 'u', event: 'Only B' });
         await sendOk(a, 'track', { userId: 'u', event: 'Only A' });
-        const { token } = await workspaceToken(a, a.workspace.slug, 'viewer');
+        // Raw events carry personal data: reading them needs a role with PII access.
+        const { token } = await workspaceToken(a, a.workspace.slug, 'marketer');
         const auth = { authorization: `Bearer ${token}` };
         const events = await admin(a, 'GET', `/api/v1/workspaces/${a.workspace.id}/events`, undefined, auth);
         assert.equal(events.statusCode, 200, events.body);

@@ -18,6 +18,7 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
   app.get(
     '/api/v1/workspaces/:ws/events',
     {
+      config: { access: 'events.read_pii' },
       schema: {
         tags,
         summary: 'Stored events, newest first',
@@ -54,6 +55,7 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
   app.get(
     '/api/v1/workspaces/:ws/events/stream',
     {
+      config: { access: 'events.read_pii' },
       schema: {
         tags,
         summary: 'Live event stream for the debugger (Server-Sent Events); resumes after Last-Event-ID',
@@ -99,6 +101,7 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
   app.get(
     '/api/v1/workspaces/:ws/stats',
     {
+      config: { access: 'workspace.read' },
       schema: {
         tags,
         summary: 'Counts of what is stored now',

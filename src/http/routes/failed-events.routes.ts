@@ -26,6 +26,7 @@ export async function failedEventsRoutes(fastify: FastifyInstance, services: App
   app.get(
     '/api/v1/workspaces/:ws/failed-events',
     {
+      config: { access: 'workspace.read' },
       schema: {
         tags,
         summary: 'Events a pipeline stage gave up on, newest first',
@@ -60,6 +61,7 @@ export async function failedEventsRoutes(fastify: FastifyInstance, services: App
   app.get(
     '/api/v1/workspaces/:ws/failed-events/:id',
     {
+      config: { access: 'workspace.read' },
       schema: {
         tags,
         summary: 'One failed event',
@@ -76,6 +78,7 @@ export async function failedEventsRoutes(fastify: FastifyInstance, services: App
   app.post(
     '/api/v1/workspaces/:ws/failed-events/:id/replay',
     {
+      config: { access: 'pipeline.manage' },
       schema: {
         tags,
         summary: 'Deliver a failed event to its stage again',
@@ -94,6 +97,7 @@ export async function failedEventsRoutes(fastify: FastifyInstance, services: App
   app.post(
     '/api/v1/workspaces/:ws/failed-events/replay',
     {
+      config: { access: 'pipeline.manage' },
       schema: {
         tags,
         summary: 'Replay every failed event of the workspace (optionally of one stage)',

@@ -17,6 +17,7 @@ export async function sourcesRoutes(fastify: FastifyInstance, services: AppServi
   app.post(
     '/api/v1/workspaces/:ws/sources',
     {
+      config: { access: 'sources.manage' },
       schema: {
         tags,
         summary: 'Create a source; the answer holds its write key, shown this once',
@@ -39,6 +40,7 @@ export async function sourcesRoutes(fastify: FastifyInstance, services: AppServi
   app.get(
     '/api/v1/workspaces/:ws/sources',
     {
+      config: { access: 'workspace.read' },
       schema: {
         tags,
         summary: 'List sources',
@@ -63,6 +65,7 @@ export async function sourcesRoutes(fastify: FastifyInstance, services: AppServi
   app.get(
     '/api/v1/workspaces/:ws/sources/:id',
     {
+      config: { access: 'workspace.read' },
       schema: {
         tags,
         summary: 'Get a source',
@@ -79,6 +82,7 @@ export async function sourcesRoutes(fastify: FastifyInstance, services: AppServi
   app.patch(
     '/api/v1/workspaces/:ws/sources/:id',
     {
+      config: { access: 'sources.manage' },
       schema: {
         tags,
         summary: 'Rename, enable/disable (a disabled source answers 401), or change settings',
@@ -100,6 +104,7 @@ export async function sourcesRoutes(fastify: FastifyInstance, services: AppServi
   app.post(
     '/api/v1/workspaces/:ws/sources/:id/rotate-key',
     {
+      config: { access: 'sources.manage' },
       schema: {
         tags,
         summary: 'Replace the write key; the old key stops working at once',

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppServices } from '../../app/app-services.ts';
-import { workspaceFor } from '../admin-auth.ts';
+import { requirePermission, workspaceFor } from '../admin-auth.ts';
 import { cursorString, decodeCursor, pageSize, toPage } from '../paging.ts';
 import { presentToken } from '../presenters.ts';
 import { errorResponses, PageQuery, pageOf, TokenSchema, WsIdParams, WsParams } from '../schemas.ts';
@@ -16,6 +16,7 @@ export async function tokensRoutes(fastify: FastifyInstance, services: AppServic
   app.post(
     '/api/v1/workspaces/:ws/tokens',
     {
+      config: { access: 'tokens.manage' },
       schema: {
         tags,
         summary: 'Mint an API token for the workspace; the answer holds the token, shown this once',
@@ -26,6 +27,7 @@ export async function tokensRoutes(fastify: FastifyInstance, services: AppServic
     },
     async (request, reply) => {
       const workspace = await workspaceFor(request, services, request.params.ws);
+      if (request.body.role === 'owner') requirePermission(request, 'tokens.mint_owner');
       const { token, secret } = await services.tokens.create(workspace.id, request.body);
       return reply.code(201).send({ ...presentToken(token), token: secret });
     },
@@ -34,6 +36,7 @@ export async function tokensRoutes(fastify: FastifyInstance, services: AppServic
   app.get(
     '/api/v1/workspaces/:ws/tokens',
     {
+      config: { access: 'tokens.read' },
       schema: {
         tags,
         summary: 'List tokens (never their secrets)',
@@ -58,6 +61,7 @@ export async function tokensRoutes(fastify: FastifyInstance, services: AppServic
   app.delete(
     '/api/v1/workspaces/:ws/tokens/:id',
     {
+      config: { access: 'tokens.manage' },
       schema: {
         tags,
         summary: 'Revoke a token',

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppServices } from '../../app/app-services.ts';
-import { principalOf, requireInstanceOwner, workspaceFor } from '../admin-auth.ts';
+import { principalOf, workspaceFor } from '../admin-auth.ts';
 import { cursorString, decodeCursor, pageSize, toPage } from '../paging.ts';
 import { presentWorkspace } from '../presenters.ts';
 import { errorResponses, PageQuery, pageOf, WorkspaceSchema, WsParams } from '../schemas.ts';
@@ -13,6 +13,7 @@ export async function workspacesRoutes(fastify: FastifyInstance, services: AppSe
   app.post(
     '/api/v1/workspaces',
     {
+      config: { access: 'instance_owner' },
       schema: {
         tags: ['workspaces'],
         summary: 'Create a workspace (instance owner)',
@@ -24,7 +25,6 @@ export async function workspacesRoutes(fastify: FastifyInstance, services: AppSe
       },
     },
     async (request, reply) => {
-      requireInstanceOwner(request);
       const workspace = await services.workspaces.create(request.body);
       return reply.code(201).send(presentWorkspace(workspace));
     },
@@ -33,6 +33,7 @@ export async function workspacesRoutes(fastify: FastifyInstance, services: AppSe
   app.get(
     '/api/v1/workspaces',
     {
+      config: { access: 'workspace.read' },
       schema: {
         tags: ['workspaces'],
         summary: 'List the workspaces the caller can see',
@@ -59,6 +60,7 @@ export async function workspacesRoutes(fastify: FastifyInstance, services: AppSe
   app.get(
     '/api/v1/workspaces/:ws',
     {
+      config: { access: 'workspace.read' },
       schema: {
         tags: ['workspaces'],
         summary: 'Get a workspace by id or slug',

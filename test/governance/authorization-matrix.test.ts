@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { principalCan, roleCan, type Permission } from '../../src/governance/permissions.ts';
+import type { RouteAccess } from '../../src/http/admin-auth.ts';
+import { createSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
+import { ROLES, type Role } from '../../src/workspaces/workspace-types.ts';
+import { createTestApp, type TestApp } from '../support/test-app.ts';
+
+/**
+ * Generated from the app's own route table: every admin route × every role × own and other
+ * workspace. A route added without an access rule does not even start (admin-auth refuses it).
+ */
+const allowed = (role: Role, access: RouteAccess): boolean =>
+  access !== 'instance_owner' && roleCan(role, access);
+
+describe('authorization matrix', () => {
+  let a: TestApp;
+  let otherSlug: string;
+  const tokens = new Map<Role, string>();
+
+  before(async () => {
+    const store = createSqliteStore({ filename: ':memory:' });
+    await store.migrate();
+    a = await createTestApp(store, { workspaceSlug: 'matrix-a' });
+    otherSlug = (await a.app.services.workspaces.create({ name: 'matrix-b', slug: 'matrix-b' })).slug;
+    for (const role of ROLES)
+      tokens.set(role, (await a.app.services.tokens.create(a.workspace.id, { name: role, role })).secret);
+  });
+  after(async () => {
+    await a.close();
+    await a.store.close();
+  });
+
+  const sample = (url: string, ws: string) => url.replace(':ws', ws).replace(':id', 'no_such_id');
+  const body = (method: string, url: string): Record<string, unknown> | undefined => {
+    if (method === 'GET' || method === 'DELETE') return undefined;
+    if (url.endsWith('/tokens')) return { name: 'matrix', role: 'viewer' };
+    if (url.endsWith('/sources')) return { name: 'matrix', type: 'http' };
+    if (url === '/api/v1/workspaces') return { name: 'matrix new' };
+    return {};
+  };
+
+  it('covers every admin route', () => {
+    const routes = a.app.http.adminRoutes;
+    assert.ok(routes.length >= 18, `only ${routes.length} routes registered`);
+    for (const route of routes) assert.ok(route.access, `${route.method} ${route.url}`);
+  });
+
+  it('answers each route for each role: 403 without the permission, 404 for another workspace', async () => {
+    const failures: string[] = [];
+    for (const route of a.app.http.adminRoutes) {
+      for (const role of ROLES) {
+        const headers = { authorization: `Bearer ${tokens.get(role)}` };
+        for (const ws of route.url.includes(':ws') ? [a.workspace.slug, otherSlug] : [a.workspace.slug]) {
+          // An allowed live stream never ends; admin-events.test.ts reads it over a socket.
+          if (route.url.endsWith('/events/stream') && ws === a.workspace.slug && allowed(role, route.access))
+            continue;
+          const response = await a.app.http.inject({
+            method: route.method as 'GET',
+            url: sample(route.url, ws),
+            headers,
+            ...(body(route.method, route.url) ? { payload: body(route.method, route.url) } : {}),
+          });
+          const own = ws === a.workspace.slug;
+          const expected = !own ? [404] : allowed(role, route.access) ? 'allowed' : [403];
+          const ok =
+            expected === 'allowed'
+              ? ![401, 403].includes(response.statusCode) && response.statusCode < 500
+              : expected.includes(response.statusCode);
+          if (!ok)
+            failures.push(
+              `${role} ${route.method} ${sample(route.url, ws)} → ${response.statusCode}, expected ${String(expected)}`,
+            );
+        }
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  it('lets only owners mint owner tokens', async () => {
+    for (const role of ROLES) {
+      const response = await a.app.http.inject({
+        method: 'POST',
+        url: `/api/v1/workspaces/${a.workspace.slug}/tokens`,
+        headers: { authorization: `Bearer ${tokens.get(role)}` },
+        payload: { name: 'new owner', role: 'owner' },
+      });
+      assert.equal(response.statusCode, role === 'owner' ? 201 : 403, `${role}: ${response.body}`);
+    }
+  });
+
+  it('gives the instance owner every permission and each role its documented set', () => {
+    const everything: Permission[] = [
+      'workspace.read',
+      'workspace.manage',
+      'sources.manage',
+      'tokens.read',
+      'tokens.manage',
+      'tokens.mint_owner',
+      'events.read_pii',
+      'pipeline.manage',
+    ];
+    for (const p of everything) assert.ok(principalCan({ kind: 'instance_owner', tokenId: null }, p));
+    assert.deepEqual(
+      everything.filter((p) => roleCan('admin', p)),
+      everything.filter((p) => p !== 'tokens.mint_owner'),
+    );
+    assert.deepEqual(
+      everything.filter((p) => roleCan('marketer', p)),
+      ['workspace.read', 'events.read_pii'],
+    );
+    assert.deepEqual(
+      everything.filter((p) => roleCan('viewer', p)),
+      ['workspace.read'],
+    );
+    assert.deepEqual(
+      everything.filter((p) => roleCan('analyst', p)),
+      ['workspace.read'],
+    );
+  });
+});
