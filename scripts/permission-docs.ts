@@ -10,6 +10,7 @@ const MEANING: Record<(typeof PERMISSIONS)[number], string> = {
   'tokens.mint_owner': 'mint owner tokens',
   'events.read_pii': 'read raw events (they carry personal data), incl. the live stream',
   'pipeline.manage': 'replay failed events',
+  'audit.read': 'read the audit log (who did what, when, from where)',
 };
 
 /** docs/PERMISSIONS.md is generated from src/governance/permissions.ts; a test keeps them equal. */

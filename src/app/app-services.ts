@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.ts';
 import type { EventQueryService } from '../events/event-query.service.ts';
+import type { AuditService } from '../governance/audit.service.ts';
 import type { IngestionService } from '../ingestion/ingestion.service.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -21,6 +22,7 @@ export interface AppServices {
   readonly ingestion: IngestionService;
   readonly events: EventQueryService;
   readonly failedEvents: FailedEventsService;
+  readonly audit: AuditService;
   /** False while starting and once shutdown began. */
   readonly isAcceptingTraffic: () => boolean;
   /** Aborted when shutdown begins: long-lived responses (live streams) end on it. */

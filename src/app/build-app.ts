@@ -3,6 +3,7 @@ import { InProcessBus } from '../bus/in-process-bus.ts';
 import type { Config } from '../config/config.ts';
 import { AppendNotifier } from '../events/append-notifier.ts';
 import { EventQueryService } from '../events/event-query.service.ts';
+import { AuditService } from '../governance/audit.service.ts';
 import { buildHttpApp } from '../http/build-http-app.ts';
 import { GroupCommitter } from '../ingestion/group-committer.ts';
 import { IngestionService } from '../ingestion/ingestion.service.ts';
@@ -119,6 +120,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       notifier,
     }),
     failedEvents: new FailedEventsService({ failedEvents: store.failedEvents, bus, clock }),
+    audit: new AuditService({ auditLog: store.auditLog, clock }),
     isAcceptingTraffic: () => accepting,
     shutdownSignal: shutdown.signal,
   };

@@ -6,6 +6,7 @@ import { SourceService } from '../workspaces/source.service.ts';
 import { TokenService } from '../workspaces/token.service.ts';
 import { InProcessBus } from '../bus/in-process-bus.ts';
 import { FailedEventsService } from '../pipeline/failed-events.service.ts';
+import { AuditService } from '../governance/audit.service.ts';
 import { WorkspaceService } from '../workspaces/workspace.service.ts';
 
 export interface CliContext {
@@ -15,6 +16,13 @@ export interface CliContext {
   readonly sources: SourceService;
   readonly tokens: TokenService;
   readonly failedEvents: FailedEventsService;
+  readonly audit: AuditService;
+  /** Records a change made from the command line in the audit log. */
+  readonly auditChange: (
+    action: string,
+    workspaceId: string | null,
+    target: Record<string, string>,
+  ) => Promise<void>;
   /** Migrations this command applied before running (every command migrates first). */
   readonly applied: readonly string[];
 }
@@ -29,6 +37,7 @@ export async function withCli<T>(
   try {
     const { applied } = await store.migrate();
     const clock = systemClock;
+    const audit = new AuditService({ auditLog: store.auditLog, clock });
     return await run({
       applied,
       config,
@@ -37,6 +46,17 @@ export async function withCli<T>(
       sources: new SourceService({ sources: store.sources, clock }),
       tokens: new TokenService({ tokens: store.tokens, clock, adminToken: config.adminToken }),
       // Replays go through the bus's durable redelivery schedule; a running server picks them up.
+      audit,
+      auditChange: async (action, workspaceId, target) => {
+        await audit.record({
+          workspaceId,
+          actor: { kind: 'cli', tokenId: null, role: 'owner' },
+          action: `cli ${action}`,
+          target: JSON.stringify(target),
+          ip: null,
+          details: { kind: 'change' },
+        });
+      },
       failedEvents: new FailedEventsService({
         failedEvents: store.failedEvents,
         bus: new InProcessBus({ log: store.events, state: store.consumerState, clock }),

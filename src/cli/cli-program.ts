@@ -59,8 +59,9 @@ export function buildCliProgram(io: CliIo): Command {
     .option('--slug <slug>', 'URL name (derived from the name when absent)')
     .option('--json', 'print JSON')
     .action(async (name: string, options: { slug?: string; json?: boolean }) =>
-      withCli(io.env, async ({ workspaces }) => {
+      withCli(io.env, async ({ workspaces, auditChange }) => {
         const created = await workspaces.create({ name, slug: options.slug });
+        await auditChange('workspace create', created.id, { ws: created.slug });
         show(
           io,
           options.json === true,
@@ -91,8 +92,9 @@ export function buildCliProgram(io: CliIo): Command {
     .option('--no-capture-ip', 'do not record the request IP into context.ip')
     .option('--json', 'print JSON')
     .action(async (ws: string, name: string, options: { captureIp: boolean; json?: boolean }) =>
-      withCli(io.env, async ({ workspaces, sources }) => {
+      withCli(io.env, async ({ workspaces, sources, auditChange }) => {
         const target = await workspaces.get(ws);
+        await auditChange('source create', target.id, { ws: target.slug, name });
         const created = await sources.create(target.id, {
           name,
           type: 'http',
@@ -111,9 +113,10 @@ export function buildCliProgram(io: CliIo): Command {
     .description("replace a source's write key; the old one stops working at once")
     .option('--json', 'print JSON')
     .action(async (ws: string, sourceId: string, options: { json?: boolean }) =>
-      withCli(io.env, async ({ workspaces, sources }) => {
+      withCli(io.env, async ({ workspaces, sources, auditChange }) => {
         const target = await workspaces.get(ws);
         const rotated = await sources.rotateKey(target.id, sourceId);
+        await auditChange('source rotate-key', target.id, { ws: target.slug, id: sourceId });
         show(
           io,
           options.json === true,
@@ -131,9 +134,14 @@ export function buildCliProgram(io: CliIo): Command {
     .addOption(new Option('--role <role>', 'role of the token').choices([...ROLES]).makeOptionMandatory())
     .option('--json', 'print JSON')
     .action(async (ws: string, name: string, options: { role: string; json?: boolean }) =>
-      withCli(io.env, async ({ workspaces, tokens }) => {
+      withCli(io.env, async ({ workspaces, tokens, auditChange }) => {
         const target = await workspaces.get(ws);
         const created = await tokens.create(target.id, { name, role: options.role });
+        await auditChange('token create', target.id, {
+          ws: target.slug,
+          id: created.token.id,
+          role: options.role,
+        });
         show(
           io,
           options.json === true,
@@ -187,6 +195,21 @@ export function buildCliProgram(io: CliIo): Command {
             `scheduled ${await failedEvents.replayAll(target.id, options.stage)} failed events for redelivery`,
           );
         }
+      }),
+    );
+  program
+    .command('audit')
+    .description('the tamper-evident audit log')
+    .command('verify')
+    .description('check the hash chain of the whole audit log; exits 1 when it was tampered with')
+    .action(async () =>
+      withCli(io.env, async ({ audit }) => {
+        const verdict = await audit.verify();
+        if (verdict.ok) {
+          io.out(`audit log intact: ${verdict.entries} entries`);
+          return;
+        }
+        throw new Error(`audit log broken at entry ${verdict.brokenAtSeq}: ${verdict.reason}`);
       }),
     );
   return program;

@@ -14,6 +14,7 @@ export const PERMISSIONS = [
   'tokens.mint_owner',
   'events.read_pii',
   'pipeline.manage',
+  'audit.read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

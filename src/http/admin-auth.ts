@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppServices } from '../app/app-services.ts';
 import { AppError } from '../errors/app-error.ts';
+import type { AuditActor } from '../governance/audit-log.ts';
 import { isPermission, principalCan, type Permission } from '../governance/permissions.ts';
 import type { Principal, Workspace } from '../workspaces/workspace-types.ts';
 
@@ -62,6 +63,44 @@ export function registerAdminAuth(app: FastifyInstance, services: AppServices, r
         `this token's role may not do that (needs ${access ?? 'an access rule'})`,
       );
     }
+    // Reading unmasked personal data is audited when it is allowed, before anything is sent.
+    if (access === 'events.read_pii') await audit(services, request, 'read');
+  });
+  // Every successful change is audited once it is done.
+  app.addHook('onResponse', async (request, reply) => {
+    if (
+      request.method === 'GET' ||
+      request.method === 'HEAD' ||
+      reply.statusCode >= 400 ||
+      !request.principal
+    )
+      return;
+    await audit(services, request, 'change').catch((error: unknown) =>
+      request.log.error({ err: error }, 'audit entry could not be written'),
+    );
+  });
+}
+
+function actorOf(principal: Principal): AuditActor {
+  return principal.kind === 'instance_owner'
+    ? { kind: 'instance_owner', tokenId: principal.tokenId, role: 'owner' }
+    : { kind: 'workspace_token', tokenId: principal.tokenId, role: principal.role };
+}
+
+async function audit(services: AppServices, request: FastifyRequest, kind: 'read' | 'change'): Promise<void> {
+  const principal = principalOf(request);
+  const params = { ...(request.params as Record<string, string> | undefined) };
+  await services.audit.record({
+    workspaceId: request.workspace?.id ?? null,
+    actor: actorOf(principal),
+    action: `${request.method} ${request.routeOptions.url ?? request.url}`,
+    target: JSON.stringify(params),
+    ip: request.ip ?? null,
+    // Which filters were used, not their values: the audit log must not become a copy of PII.
+    details: {
+      kind,
+      ...(kind === 'read' ? { filters: Object.keys((request.query as object | undefined) ?? {}) } : {}),
+    },
   });
 }
 

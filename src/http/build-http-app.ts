@@ -4,6 +4,7 @@ import type { AppServices } from '../app/app-services.ts';
 import { AppError } from '../errors/app-error.ts';
 import { registerAdminAuth, type AdminRoute } from './admin-auth.ts';
 import { toErrorResponse } from './error-response.ts';
+import { auditRoutes } from './routes/audit.routes.ts';
 import { consoleRoutes } from './routes/console.routes.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
 import { failedEventsRoutes } from './routes/failed-events.routes.ts';
@@ -83,6 +84,7 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
     await tokensRoutes(scope, services);
     await eventsRoutes(scope, services);
     await failedEventsRoutes(scope, services);
+    await auditRoutes(scope, services);
   });
   return app;
 }

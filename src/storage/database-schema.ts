@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Table shapes as Kysely sees them, identical on SQLite and PostgreSQL. Times are epoch
  * milliseconds in BIGINT columns and JSON is TEXT, so both dialects read back the same values.
@@ -55,4 +57,16 @@ export interface Database {
     replayed_ms: number | null;
   };
   instance_state: { key: string; value: string };
+  audit_log: {
+    seq: Generated<number>;
+    workspace_id: string | null;
+    at_ms: number;
+    actor: string;
+    action: string;
+    target: string;
+    ip: string | null;
+    details: string;
+    prev_hash: string;
+    hash: string;
+  };
 }

@@ -1,3 +1,4 @@
+import type { AuditLogRepository } from '../governance/audit-log.ts';
 import type { EventLogRepository } from '../ingestion/event-log.port.ts';
 import type { ConsumerStateRepository } from '../pipeline/consumer-state.port.ts';
 import type { FailedEventRepository } from '../pipeline/failed-events.port.ts';
@@ -22,6 +23,7 @@ export interface Store {
   readonly events: EventLogRepository;
   readonly failedEvents: FailedEventRepository;
   readonly consumerState: ConsumerStateRepository;
+  readonly auditLog: AuditLogRepository;
   migrate(): Promise<{ applied: string[] }>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -99,6 +99,7 @@ describe('authorization matrix', () => {
       'tokens.mint_owner',
       'events.read_pii',
       'pipeline.manage',
+      'audit.read',
     ];
     for (const p of everything) assert.ok(principalCan({ kind: 'instance_owner', tokenId: null }, p));
     assert.deepEqual(

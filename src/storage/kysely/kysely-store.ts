@@ -3,6 +3,7 @@ import type { Database } from '../database-schema.ts';
 import { migrationProvider } from '../migrations/migration-list.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import type { Store } from '../store.ts';
+import { KyselyAuditLogRepository } from './audit-log.repository.ts';
 import { KyselyConsumerStateRepository } from './consumer-state.repository.ts';
 import { KyselyEventLogRepository, type EventAppender } from './event-log.repository.ts';
 import { KyselyFailedEventRepository } from './failed-event.repository.ts';
@@ -27,6 +28,7 @@ export function createKyselyStore(options: {
     events: new KyselyEventLogRepository(db, options.appender),
     failedEvents: new KyselyFailedEventRepository(db),
     consumerState: new KyselyConsumerStateRepository(db),
+    auditLog: new KyselyAuditLogRepository(db, dialect),
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
       const { error, results } = await migrator.migrateToLatest();

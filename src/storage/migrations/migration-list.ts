@@ -1,6 +1,7 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import * as m001 from './001-event-log-and-workspaces.ts';
+import * as m002 from './002-audit-log.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -9,6 +10,7 @@ interface DialectMigration {
 /** Migrations are listed explicitly (no directory scan) so bundling and ordering are obvious. */
 const MIGRATIONS: Record<string, DialectMigration> = {
   '001-event-log-and-workspaces': m001,
+  '002-audit-log': m002,
 };
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {

@@ -1,0 +1,95 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { AuditEntry, AuditFacts, AuditLogRepository } from '../../governance/audit-log.ts';
+import { GENESIS_HASH } from '../../governance/audit-log.ts';
+import type { Database } from '../database-schema.ts';
+import type { SqlDialectName } from '../sql-dialect.ts';
+
+const HEAD_KEY = 'audit.head';
+const AUDIT_LOCK = 7_270_002;
+
+const toEntry = (row: Selectable<Database['audit_log']>): AuditEntry => ({
+  seq: Number(row.seq),
+  workspaceId: row.workspace_id,
+  atMs: Number(row.at_ms),
+  actor: JSON.parse(row.actor),
+  action: row.action,
+  target: row.target,
+  ip: row.ip,
+  details: JSON.parse(row.details),
+  prevHash: row.prev_hash,
+  hash: row.hash,
+});
+
+export class KyselyAuditLogRepository implements AuditLogRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialectName,
+  ) {}
+
+  async append(facts: AuditFacts, hash: (prevHash: string) => string): Promise<AuditEntry> {
+    return this.db.transaction().execute(async (trx) => {
+      // One appender at a time across processes, so the chain never forks.
+      if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${AUDIT_LOCK})`.execute(trx);
+      const last = await trx
+        .selectFrom('audit_log')
+        .select('hash')
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const prevHash = last?.hash ?? GENESIS_HASH;
+      const entryHash = hash(prevHash);
+      const inserted = await trx
+        .insertInto('audit_log')
+        .values({
+          workspace_id: facts.workspaceId,
+          at_ms: facts.atMs,
+          actor: JSON.stringify(facts.actor),
+          action: facts.action,
+          target: facts.target,
+          ip: facts.ip,
+          details: JSON.stringify(facts.details),
+          prev_hash: prevHash,
+          hash: entryHash,
+        })
+        .returning('seq')
+        .executeTakeFirstOrThrow();
+      const seq = Number(inserted.seq);
+      const head = JSON.stringify({ seq, hash: entryHash });
+      await trx
+        .insertInto('instance_state')
+        .values({ key: HEAD_KEY, value: head })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: head }))
+        .execute();
+      return { ...facts, seq, prevHash, hash: entryHash };
+    });
+  }
+
+  async head(): Promise<{ seq: number; hash: string } | undefined> {
+    const row = await this.db
+      .selectFrom('instance_state')
+      .select('value')
+      .where('key', '=', HEAD_KEY)
+      .executeTakeFirst();
+    return row ? (JSON.parse(row.value) as { seq: number; hash: string }) : undefined;
+  }
+
+  async list(
+    workspaceId: string,
+    options: { beforeSeq?: number | undefined; limit: number },
+  ): Promise<AuditEntry[]> {
+    let query = this.db.selectFrom('audit_log').selectAll().where('workspace_id', '=', workspaceId);
+    if (options.beforeSeq !== undefined) query = query.where('seq', '<', options.beforeSeq);
+    return (await query.orderBy('seq', 'desc').limit(options.limit).execute()).map(toEntry);
+  }
+
+  async readAll(afterSeq: number, limit: number): Promise<AuditEntry[]> {
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map(toEntry);
+  }
+}
