@@ -45,6 +45,7 @@ const ROUTES: readonly { method: Method; path: string; body?: (b: Target) => unk
   { method: 'GET', path: '/api/v1/workspaces/{ws}/failed-events/{id}' },
   { method: 'POST', path: '/api/v1/workspaces/{ws}/failed-events/{id}/replay' },
   { method: 'POST', path: '/api/v1/workspaces/{ws}/failed-events/replay', body: () => ({}) },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/audit-log' },
 ];
 
 function urlFor(path: string, target: Target): string {
