@@ -69,4 +69,96 @@ export interface Database {
     prev_hash: string;
     hash: string;
   };
+  workspace_settings: { workspace_id: string; name: string; value: string; updated_ms: number };
+  profiles: {
+    workspace_id: string;
+    id: string;
+    kind: string;
+    created_seq: number;
+    created_ts_ms: number;
+    first_seen_ms: number;
+    last_seen_ms: number;
+    updated_ms: number;
+    event_count: number;
+    /** JSON object: trait name → current value. */
+    traits: string;
+    /** JSON object: trait name → provenance (source, event, time, priority). */
+    trait_meta: string;
+    merged_into: string | null;
+  };
+  profile_identifiers: {
+    workspace_id: string;
+    id_key: string;
+    type: string;
+    value: string;
+    profile_id: string | null;
+    component_id: string;
+    linked_seq: number | null;
+    linked_message_id: string | null;
+    linked_ts_ms: number | null;
+  };
+  identity_components: {
+    workspace_id: string;
+    id: string;
+    last_ts_ms: number;
+    last_message_id: string;
+    last_content_key: string;
+    size: number;
+  };
+  profile_events: {
+    workspace_id: string;
+    profile_id: string;
+    seq: number;
+    ts_ms: number;
+    type: string;
+    event: string | null;
+  };
+  identity_merges: {
+    workspace_id: string;
+    merged_id: string;
+    survivor_id: string;
+    seq: number;
+    message_id: string;
+    ts_ms: number;
+    at_ms: number;
+  };
+  identity_decisions: {
+    workspace_id: string;
+    seq: number;
+    position: number;
+    kind: string;
+    type: string;
+    value: string;
+    reason: string;
+    limit_type: string | null;
+    profile_id: string | null;
+    at_ms: number;
+  };
+  identity_unlinked: {
+    workspace_id: string;
+    id_key: string;
+    type: string;
+    value: string;
+    profile_id: string;
+    actor: string;
+    at_ms: number;
+  };
+  trait_history: {
+    workspace_id: string;
+    profile_id: string;
+    trait: string;
+    seq: number;
+    ts_ms: number;
+    source_id: string;
+    old_value: string | null;
+    new_value: string | null;
+    at_ms: number;
+  };
+  profile_groups: {
+    workspace_id: string;
+    profile_id: string;
+    account_id: string;
+    seq: number;
+    ts_ms: number;
+  };
 }

@@ -2,6 +2,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import * as m001 from './001-event-log-and-workspaces.ts';
 import * as m002 from './002-audit-log.ts';
+import * as m003 from './003-identity-and-profiles.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -11,6 +12,7 @@ interface DialectMigration {
 const MIGRATIONS: Record<string, DialectMigration> = {
   '001-event-log-and-workspaces': m001,
   '002-audit-log': m002,
+  '003-identity-and-profiles': m003,
 };
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
