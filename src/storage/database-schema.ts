@@ -76,6 +76,8 @@ export interface Database {
     kind: string;
     created_seq: number;
     created_ts_ms: number;
+    created_message_id: string;
+    created_content_key: string;
     first_seen_ms: number;
     last_seen_ms: number;
     updated_ms: number;
@@ -103,7 +105,8 @@ export interface Database {
     last_ts_ms: number;
     last_message_id: string;
     last_content_key: string;
-    size: number;
+    events: number;
+    demotions: number;
   };
   profile_events: {
     workspace_id: string;
@@ -150,8 +153,9 @@ export interface Database {
     seq: number;
     ts_ms: number;
     source_id: string;
-    old_value: string | null;
-    new_value: string | null;
+    message_id: string;
+    /** JSON of the value the event set. */
+    value: string;
     at_ms: number;
   };
   profile_groups: {

@@ -23,6 +23,8 @@ export async function up(db: Kysely<unknown>, _dialect: SqlDialectName): Promise
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('created_seq', 'bigint', (c) => c.notNull())
     .addColumn('created_ts_ms', 'bigint', (c) => c.notNull())
+    .addColumn('created_message_id', 'text', (c) => c.notNull())
+    .addColumn('created_content_key', 'text', (c) => c.notNull())
     .addColumn('first_seen_ms', 'bigint', (c) => c.notNull())
     .addColumn('last_seen_ms', 'bigint', (c) => c.notNull())
     .addColumn('updated_ms', 'bigint', (c) => c.notNull())
@@ -73,7 +75,10 @@ export async function up(db: Kysely<unknown>, _dialect: SqlDialectName): Promise
     .addColumn('last_ts_ms', 'bigint', (c) => c.notNull())
     .addColumn('last_message_id', 'text', (c) => c.notNull())
     .addColumn('last_content_key', 'text', (c) => c.notNull())
-    .addColumn('size', 'bigint', (c) => c.notNull())
+    // Events applied to the component, and how many of them had an identifier demoted: order
+    // matters only where a limit was reached, so only such components are ever re-resolved.
+    .addColumn('events', 'bigint', (c) => c.notNull())
+    .addColumn('demotions', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('identity_components_pk', ['workspace_id', 'id'])
     .execute();
 
@@ -149,9 +154,10 @@ export async function up(db: Kysely<unknown>, _dialect: SqlDialectName): Promise
     .addColumn('seq', 'bigint', (c) => c.notNull())
     .addColumn('ts_ms', 'bigint', (c) => c.notNull())
     .addColumn('source_id', 'text', (c) => c.notNull())
-    .addColumn('old_value', 'text')
-    .addColumn('new_value', 'text')
+    .addColumn('message_id', 'text', (c) => c.notNull())
+    .addColumn('value', 'text', (c) => c.notNull())
     .addColumn('at_ms', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('trait_history_pk', ['workspace_id', 'seq', 'trait'])
     .execute();
   await db.schema
     .createIndex('trait_history_profile')
