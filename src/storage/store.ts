@@ -2,6 +2,7 @@ import type { AuditLogRepository } from '../governance/audit-log.ts';
 import type { EventLogRepository } from '../ingestion/event-log.port.ts';
 import type { ConsumerStateRepository } from '../pipeline/consumer-state.port.ts';
 import type { FailedEventRepository } from '../pipeline/failed-events.port.ts';
+import type { SegmentRepository } from '../segments/segments.port.ts';
 import type {
   InstanceStateRepository,
   SourceRepository,
@@ -24,6 +25,7 @@ export interface Store {
   readonly failedEvents: FailedEventRepository;
   readonly consumerState: ConsumerStateRepository;
   readonly auditLog: AuditLogRepository;
+  readonly segments: SegmentRepository;
   migrate(): Promise<{ applied: string[] }>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -7,6 +7,7 @@ import { KyselyAuditLogRepository } from './audit-log.repository.ts';
 import { KyselyConsumerStateRepository } from './consumer-state.repository.ts';
 import { KyselyEventLogRepository, type EventAppender } from './event-log.repository.ts';
 import { KyselyFailedEventRepository } from './failed-event.repository.ts';
+import { KyselySegmentRepository } from './segment.repository.ts';
 import { KyselySourceRepository } from './source.repository.ts';
 import { KyselyTokenRepository } from './token.repository.ts';
 import { KyselyInstanceStateRepository, KyselyWorkspaceRepository } from './workspace.repository.ts';
@@ -29,6 +30,7 @@ export function createKyselyStore(options: {
     failedEvents: new KyselyFailedEventRepository(db),
     consumerState: new KyselyConsumerStateRepository(db),
     auditLog: new KyselyAuditLogRepository(db, dialect),
+    segments: new KyselySegmentRepository(db, dialect),
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
       const { error, results } = await migrator.migrateToLatest();
