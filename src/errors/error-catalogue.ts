@@ -42,6 +42,10 @@ export const ERROR_CATALOGUE = {
   'token.not_found': spec(404, 'No such token'),
   'token.invalid_role': spec(400, 'Unknown role'),
   'failed_event.not_found': spec(404, 'No such failed event'),
+  'profile.not_found': spec(404, 'No such profile'),
+  'profile.invalid_identifier': spec(400, 'The identifier is not valid for its type'),
+  'profile.identifier_not_linked': spec(409, 'The identifier is not linked to this profile'),
+  'settings.invalid': spec(400, 'The settings are not valid'),
   // Runtime
   'storage.unavailable': spec(503, 'The store is not reachable', true),
   'pipeline.handler_failed': spec(500, 'A pipeline stage failed on an event', true),

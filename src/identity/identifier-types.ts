@@ -30,6 +30,14 @@ export function identifierKey(identifier: Identifier): string {
   return `${identifier.type}\u0000${identifier.value}`;
 }
 
+/**
+ * The key identifiers are stored under: `type:value`. Unambiguous because type names never
+ * contain `:`; values never contain NUL (refused by normalization), which PostgreSQL cannot store.
+ */
+export function storedIdentifierKey(identifier: Identifier): string {
+  return `${identifier.type}:${identifier.value}`;
+}
+
 export function sameIdentifier(a: Identifier, b: Identifier): boolean {
   return a.type === b.type && a.value === b.value;
 }

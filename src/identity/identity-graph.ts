@@ -50,6 +50,12 @@ export interface LinkOutcome {
   readonly demoted: readonly Demotion[];
 }
 
+/** Event order for link provenance: timestamp, then messageId, then log position. */
+export function compareRefs(a: EventRef, b: EventRef): number {
+  if (a.timestampMs !== b.timestampMs) return a.timestampMs < b.timestampMs ? -1 : 1;
+  return compareStrings(a.messageId, b.messageId) || a.seq - b.seq;
+}
+
 export class IdentityGraph {
   private readonly profiles = new Map<string, ProfileNode>();
   private readonly owners = new Map<string, string>();
@@ -64,6 +70,82 @@ export class IdentityGraph {
       current = next;
     }
     return this.profiles.has(current) ? current : undefined;
+  }
+
+  /**
+   * Seeds the graph with a persisted profile, so the incremental resolver can continue from
+   * stored state: only the profiles an event can reach need to be loaded.
+   */
+  restore(profile: {
+    readonly id: string;
+    readonly createdBy: EventRef;
+    readonly createdAt: CanonicalPosition;
+    readonly identifiers: readonly LinkedIdentifier[];
+  }): void {
+    if (this.profiles.has(profile.id)) return;
+    const node: ProfileNode = {
+      id: profile.id,
+      createdBy: profile.createdBy,
+      createdAt: profile.createdAt,
+      identifiers: new Map(),
+      mergedIds: [],
+    };
+    for (const linked of profile.identifiers) {
+      const key = identifierKey(linked.identifier);
+      node.identifiers.set(key, linked);
+      this.owners.set(key, node.id);
+    }
+    this.profiles.set(node.id, node);
+  }
+
+  /**
+   * True if linking these identifiers together with every profile they reach keeps each type
+   * within its limit. When it holds for a late event in a component that never reached a limit,
+   * no event of the component was ever demoted and none would be in canonical order either, so
+   * the clusters are plain unions and `linkLate` gives the reference's answer.
+   */
+  unionWithinLimits(identifiers: readonly Identifier[]): boolean {
+    const matched = this.matchedProfiles(identifiers);
+    for (const type of this.typesInvolved(matched, identifiers)) {
+      const limit = limitFor(this.settings, type);
+      if (limit.windowMs !== undefined) return false;
+      const values = new Set<string>();
+      for (const profile of matched)
+        for (const linked of profile.identifiers.values())
+          if (linked.identifier.type === type) values.add(linked.identifier.value);
+      for (const identifier of identifiers) if (identifier.type === type) values.add(identifier.value);
+      if (values.size > limit.max) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Links an event that arrives after later events of the same profiles (a late event), when
+   * `unionWithinLimits` holds: the result is the union; the survivor is the profile created by the
+   * canonically first event, which is this one if it predates them all (the older ids then
+   * resolve to it); each identifier keeps the earliest event that linked it.
+   */
+  linkLate(event: EventRef, position: CanonicalPosition, identifiers: readonly Identifier[]): LinkOutcome {
+    const candidates = this.byPriority(identifiers);
+    const [first] = candidates;
+    if (first === undefined) return { profileId: null, created: false, linked: [], merges: [], demoted: [] };
+    const matched = this.matchedProfiles(candidates);
+    const oldest = matched.length === 0 ? undefined : this.oldest(matched);
+    const created = oldest === undefined || compareCanonical(position, oldest.createdAt) < 0;
+    const survivor = created ? this.createProfile(event, position, first) : oldest;
+    const merges = matched.filter((p) => p !== survivor).map((p) => this.merge(survivor, p, event));
+    const linked: Identifier[] = [];
+    for (const identifier of candidates) {
+      if (this.attach(survivor, identifier, event)) {
+        linked.push(identifier);
+        continue;
+      }
+      const key = identifierKey(identifier);
+      const current = survivor.identifiers.get(key);
+      if (current !== undefined && compareRefs(event, current.linkedBy) < 0)
+        survivor.identifiers.set(key, { identifier, linkedBy: event });
+    }
+    return { profileId: survivor.id, created, linked, merges, demoted: [] };
   }
 
   ownerOf(identifier: Identifier): string | undefined {

@@ -21,6 +21,8 @@ export const IDENTITY_REASONS = {
   tooManyIdentifiers: 'identity.too_many_identifiers',
   /** Linking would push a profile over a per-type limit: demoted (Segment's semantics). */
   limitExceeded: 'identity.limit_exceeded',
+  /** An admin unlinked this identifier (unmerge): it no longer links anything in the workspace. */
+  unlinked: 'identity.unlinked',
 } as const;
 
 export type IdentityReason = (typeof IDENTITY_REASONS)[keyof typeof IDENTITY_REASONS];

@@ -25,6 +25,9 @@ export interface NormalizeContext {
  */
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
 export function normalizeIdentifier(type: string, raw: unknown, context: NormalizeContext): NormalizeResult {
   const text = rawText(raw);
   if (text === undefined) return fail(IDENTITY_REASONS.invalidShape);
@@ -37,6 +40,9 @@ export function normalizeIdentifier(type: string, raw: unknown, context: Normali
   if (context.blocked.isBlocked(trimmed)) return fail(IDENTITY_REASONS.blocked);
   const value = context.settings.normalize[type] === true ? normalizeValue(type, trimmed, context) : text;
   if (typeof value !== 'string') return value;
+  // Control characters are never part of a real identifier; refusing them keeps stored keys
+  // and content keys unambiguous, and PostgreSQL cannot store NUL in text at all.
+  if (CONTROL_CHARACTER.test(value)) return fail(IDENTITY_REASONS.invalidShape);
   if (context.blocked.isBlocked(value)) return fail(IDENTITY_REASONS.blocked);
   return { ok: true, identifier: { type, value } };
 }

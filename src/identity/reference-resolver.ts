@@ -8,7 +8,12 @@ import type { StoredEvent } from '../ingestion/message-types.ts';
 import { createBlockedValues } from './blocked-values.ts';
 import { compareCanonical, type CanonicalPosition } from './canonical-order.ts';
 import { extractIdentifiers, type ExtractedIdentifiers } from './extract-identifiers.ts';
-import { compareIdentifiers, compareStrings, identifierKey, type Identifier } from './identifier-types.ts';
+import {
+  compareIdentifiers,
+  compareStrings,
+  storedIdentifierKey,
+  type Identifier,
+} from './identifier-types.ts';
 import { IdentityGraph, type EventRef } from './identity-graph.ts';
 import { IDENTITY_REASONS, type IdentityReason } from './identity-reasons.ts';
 import type { IdentitySettings } from './identity-settings.ts';
@@ -127,7 +132,10 @@ function prepareEvents(events: Iterable<IdentityEvent>, settings: IdentitySettin
   const prepared: PreparedEvent[] = [];
   for (const event of events) {
     const extracted = extractIdentifiers(event, settings, blocked);
-    const contentKey = [...extracted.identifiers].sort(compareIdentifiers).map(identifierKey).join('\u0001');
+    const contentKey = [...extracted.identifiers]
+      .sort(compareIdentifiers)
+      .map(storedIdentifierKey)
+      .join('\u0001');
     const ref: EventRef = { seq: event.seq, messageId: event.messageId, timestampMs: event.timestampMs };
     prepared.push({
       ref,

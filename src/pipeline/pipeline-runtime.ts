@@ -78,6 +78,26 @@ export class PipelineRuntime {
   }
 
   async #handleBatch(stage: Stage, deliveries: readonly BusDelivery[]): Promise<DeliveryOutcome[]> {
+    if (stage.handleBatch !== undefined && deliveries.length > 1) {
+      const { clock, observer, logger } = this.#options;
+      const started = performance.now();
+      try {
+        const attempt = Math.max(...deliveries.map((d) => d.attempt));
+        await stage.handleBatch(
+          deliveries.map((d) => d.entry),
+          { clock, attempt },
+        );
+        const seconds = (performance.now() - started) / 1000 / deliveries.length;
+        for (let i = 0; i < deliveries.length; i += 1) observer?.processed(stage.name, 'ack', seconds);
+        return deliveries.map(() => ({ kind: 'ack' }));
+      } catch (error) {
+        // Entry by entry from here: the poison one fails alone, the others go through.
+        logger.warn(
+          { stage: stage.name, entries: deliveries.length, err: describe(error).reason },
+          'batch failed; processing its entries one by one',
+        );
+      }
+    }
     const outcomes: DeliveryOutcome[] = [];
     for (const delivery of deliveries) outcomes.push(await this.#handleOne(stage, delivery));
     return outcomes;

@@ -10,6 +10,11 @@ export interface Stage {
   readonly name: string;
   readonly maxBatch?: number;
   handle(event: StoredEvent, context: StageContext): Promise<void>;
+  /**
+   * Optional: the whole batch at once (one transaction instead of one per entry). If it throws,
+   * the runtime falls back to `handle` entry by entry, so a poison entry is still isolated.
+   */
+  handleBatch?(events: readonly StoredEvent[], context: StageContext): Promise<void>;
 }
 
 export interface StageContext {

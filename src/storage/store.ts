@@ -1,5 +1,7 @@
 import type { AuditLogRepository } from '../governance/audit-log.ts';
 import type { EventLogRepository } from '../ingestion/event-log.port.ts';
+import type { ProfileQueryRepository } from '../profiles/profile-query.port.ts';
+import type { ProfileStateStore } from '../profiles/profile-state.port.ts';
 import type { ConsumerStateRepository } from '../pipeline/consumer-state.port.ts';
 import type { FailedEventRepository } from '../pipeline/failed-events.port.ts';
 import type { SegmentRepository } from '../segments/segments.port.ts';
@@ -8,6 +10,7 @@ import type {
   SourceRepository,
   TokenRepository,
   WorkspaceRepository,
+  WorkspaceSettingsRepository,
 } from '../workspaces/workspaces.port.ts';
 import type { SqlDialectName } from './sql-dialect.ts';
 
@@ -25,6 +28,9 @@ export interface Store {
   readonly failedEvents: FailedEventRepository;
   readonly consumerState: ConsumerStateRepository;
   readonly auditLog: AuditLogRepository;
+  readonly profileState: ProfileStateStore;
+  readonly profiles: ProfileQueryRepository;
+  readonly workspaceSettings: WorkspaceSettingsRepository;
   readonly segments: SegmentRepository;
   migrate(): Promise<{ applied: string[] }>;
   ping(): Promise<void>;

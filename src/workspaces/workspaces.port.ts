@@ -45,3 +45,9 @@ export interface InstanceStateRepository {
   /** Sets only if absent; resolves true when this call set it. */
   setIfAbsent(key: string, value: string): Promise<boolean>;
 }
+
+/** Named JSON settings per workspace (identity, profiles, …), validated by their owners. */
+export interface WorkspaceSettingsRepository {
+  get(workspaceId: string, name: string): Promise<unknown>;
+  put(workspaceId: string, name: string, value: unknown, nowMs: number): Promise<void>;
+}

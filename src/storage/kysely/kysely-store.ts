@@ -7,6 +7,9 @@ import { KyselyAuditLogRepository } from './audit-log.repository.ts';
 import { KyselyConsumerStateRepository } from './consumer-state.repository.ts';
 import { KyselyEventLogRepository, type EventAppender } from './event-log.repository.ts';
 import { KyselyFailedEventRepository } from './failed-event.repository.ts';
+import { KyselyProfileQueryRepository } from './profile-query.repository.ts';
+import { KyselyProfileStateStore } from './profile-state.repository.ts';
+import { KyselyWorkspaceSettingsRepository } from './workspace-settings.repository.ts';
 import { KyselySegmentRepository } from './segment.repository.ts';
 import { KyselySourceRepository } from './source.repository.ts';
 import { KyselyTokenRepository } from './token.repository.ts';
@@ -30,6 +33,9 @@ export function createKyselyStore(options: {
     failedEvents: new KyselyFailedEventRepository(db),
     consumerState: new KyselyConsumerStateRepository(db),
     auditLog: new KyselyAuditLogRepository(db, dialect),
+    profileState: new KyselyProfileStateStore(db, dialect),
+    profiles: new KyselyProfileQueryRepository(db, dialect),
+    workspaceSettings: new KyselyWorkspaceSettingsRepository(db),
     segments: new KyselySegmentRepository(db, dialect),
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider(dialect) });

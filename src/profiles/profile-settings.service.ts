@@ -1,0 +1,58 @@
+import { AppError } from '../errors/app-error.ts';
+import {
+  identitySettings,
+  validateIdentitySettings,
+  type IdentitySettings,
+  type IdentitySettingsInput,
+} from '../identity/identity-settings.ts';
+import type { WorkspaceSettingsRepository } from '../workspaces/workspaces.port.ts';
+import {
+  DEFAULT_PROFILE_SETTINGS,
+  validateProfileSettings,
+  type ProfileSettings,
+} from './profile-settings.ts';
+
+export const IDENTITY_SETTINGS = 'identity';
+export const PROFILE_SETTINGS = 'profiles';
+
+/** Reads and validates the identity and profile settings of a workspace. */
+export class ProfileSettingsService {
+  constructor(private readonly repository: WorkspaceSettingsRepository) {}
+
+  async identityInput(workspaceId: string): Promise<IdentitySettingsInput> {
+    return ((await this.repository.get(workspaceId, IDENTITY_SETTINGS)) ?? {});
+  }
+
+  async identity(workspaceId: string): Promise<IdentitySettings> {
+    // Stored settings were validated when saved; defaults fill what is missing.
+    return identitySettings(await this.identityInput(workspaceId));
+  }
+
+  async profiles(workspaceId: string): Promise<ProfileSettings> {
+    const stored = await this.repository.get(workspaceId, PROFILE_SETTINGS);
+    if (stored === undefined) return DEFAULT_PROFILE_SETTINGS;
+    const result = validateProfileSettings(stored);
+    return result.ok ? result.settings : DEFAULT_PROFILE_SETTINGS;
+  }
+
+  async putIdentity(workspaceId: string, input: unknown, nowMs: number): Promise<IdentitySettingsInput> {
+    if (typeof input !== 'object' || input === null || Array.isArray(input))
+      throw new AppError('settings.invalid', 'identity settings must be an object');
+    const result = validateIdentitySettings(input);
+    if (!result.ok) throw invalid(result.problems);
+    await this.repository.put(workspaceId, IDENTITY_SETTINGS, input, nowMs);
+    return input;
+  }
+
+  async putProfiles(workspaceId: string, input: unknown, nowMs: number): Promise<ProfileSettings> {
+    const result = validateProfileSettings(input);
+    if (!result.ok) throw invalid(result.problems);
+    await this.repository.put(workspaceId, PROFILE_SETTINGS, result.settings, nowMs);
+    return result.settings;
+  }
+}
+
+function invalid(problems: readonly { path: string; message: string }[]): AppError {
+  const message = problems.map((p) => (p.path === '' ? p.message : `${p.path}: ${p.message}`)).join('; ');
+  return new AppError('settings.invalid', message, { problems });
+}

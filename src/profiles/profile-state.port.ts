@@ -1,0 +1,143 @@
+/**
+ * What the profile resolver reads and writes: the persisted identity graph and profiles of one
+ * workspace. One writer per workspace at a time (the stage and admin actions go through
+ * `ProfileStateStore.exclusive`), so a batch reads a state nobody else changes under it.
+ */
+import type { CanonicalPosition } from '../identity/canonical-order.ts';
+import type { EventRef } from '../identity/identity-graph.ts';
+import type { StoredEvent } from '../ingestion/message-types.ts';
+import type { JsonValue } from '../shared/json.ts';
+import type { TraitMap } from './trait-values.ts';
+
+export type ProfileKind = 'person' | 'account';
+
+export interface StoredIdentifier {
+  readonly key: string;
+  readonly type: string;
+  readonly value: string;
+  /** Null while the identifier never linked (it was only ever demoted). */
+  readonly profileId: string | null;
+  readonly componentId: string;
+  readonly linkedBy: EventRef | null;
+}
+
+export interface ProfileStats {
+  readonly firstSeenMs: number;
+  readonly lastSeenMs: number;
+  readonly eventCount: number;
+}
+
+export interface StoredProfile extends ProfileStats {
+  readonly id: string;
+  readonly kind: ProfileKind;
+  readonly createdBy: EventRef;
+  readonly createdAt: CanonicalPosition;
+  readonly traits: TraitMap;
+  readonly mergedInto: string | null;
+  readonly updatedMs: number;
+}
+
+export interface StoredComponent {
+  readonly id: string;
+  readonly last: CanonicalPosition;
+  readonly events: number;
+  readonly demotions: number;
+}
+
+export interface Assignment {
+  readonly seq: number;
+  readonly profileId: string;
+  readonly tsMs: number;
+  readonly type: string;
+  readonly event: string | null;
+}
+
+export interface MergeRow {
+  readonly survivorId: string;
+  readonly mergedId: string;
+  readonly event: EventRef;
+}
+
+export interface DecisionRow {
+  readonly seq: number;
+  readonly position: number;
+  readonly kind: 'rejected' | 'demoted' | 'trait_dropped';
+  readonly type: string;
+  readonly value: string;
+  readonly reason: string;
+  readonly limitType: string | null;
+  readonly profileId: string | null;
+}
+
+export interface TraitObservationRow {
+  readonly profileId: string;
+  readonly trait: string;
+  readonly seq: number;
+  readonly tsMs: number;
+  readonly sourceId: string;
+  readonly messageId: string;
+  readonly value: JsonValue;
+}
+
+export interface GroupMembershipRow {
+  readonly profileId: string;
+  readonly accountId: string;
+  readonly seq: number;
+  readonly tsMs: number;
+}
+
+/** Everything one batch (or one re-resolution) changes, written in one transaction. */
+export interface ProfileChanges {
+  readonly workspaceId: string;
+  /** Components absorbed by another: their identifiers are relabelled, their rows removed. */
+  readonly absorbedComponents: readonly { readonly id: string; readonly into: string }[];
+  readonly components: readonly StoredComponent[];
+  readonly identifiers: readonly StoredIdentifier[];
+  /** Live profiles and accounts, full state (upsert). */
+  readonly profiles: readonly StoredProfile[];
+  /** Profile ids that now resolve to another: their events, history and accounts move along. */
+  readonly mergedProfiles: readonly { readonly id: string; readonly into: string }[];
+  /** Profiles left without any identifier (an unlink took the last one): removed. */
+  readonly deletedProfiles: readonly string[];
+  readonly assignments: readonly Assignment[];
+  /** Events that no longer belong to any profile. */
+  readonly unassignedSeqs: readonly number[];
+  readonly merges: readonly MergeRow[];
+  /** Demotion decisions of these events are recomputed (re-resolution): old ones are removed. */
+  readonly clearDemotionsForSeqs: readonly number[];
+  readonly decisions: readonly DecisionRow[];
+  readonly traitObservations: readonly TraitObservationRow[];
+  /** Account memberships of these profiles are replaced by `groupMemberships` (re-resolution). */
+  readonly resetGroupsOf: readonly string[];
+  readonly groupMemberships: readonly GroupMembershipRow[];
+}
+
+/** Reads of one workspace's persisted state. */
+export interface ProfileStateReader {
+  assignedSeqs(seqs: readonly number[]): Promise<Set<number>>;
+  identifiersByKey(keys: readonly string[]): Promise<StoredIdentifier[]>;
+  identifiersOfProfiles(profileIds: readonly string[]): Promise<StoredIdentifier[]>;
+  identifiersOfComponents(componentIds: readonly string[]): Promise<StoredIdentifier[]>;
+  profiles(ids: readonly string[]): Promise<StoredProfile[]>;
+  components(ids: readonly string[]): Promise<StoredComponent[]>;
+  eventSeqsOfProfiles(profileIds: readonly string[]): Promise<number[]>;
+  readEvents(seqs: readonly number[]): Promise<StoredEvent[]>;
+  /** Keys of identifiers an admin unlinked. */
+  unlinkedKeys(): Promise<Set<string>>;
+}
+
+export interface ProfileStateSession extends ProfileStateReader {
+  write(changes: ProfileChanges): Promise<void>;
+}
+
+export interface ProfileStateStore {
+  /**
+   * Runs `work` as the only writer of the workspace's profile state (in-process mutex; on
+   * PostgreSQL also a transaction-scoped advisory lock, for several worker processes).
+   */
+  exclusive<T>(
+    workspaceId: string,
+    nowMs: number,
+    work: (session: ProfileStateSession) => Promise<T>,
+  ): Promise<T>;
+}

@@ -1,0 +1,294 @@
+import { sql, type Kysely } from 'kysely';
+import type {
+  AccountLink,
+  DecisionView,
+  MergeRecordView,
+  ProfileListQuery,
+  ProfileQueryRepository,
+  TimelineQuery,
+  TraitObservationView,
+} from '../../profiles/profile-query.port.ts';
+import type { ProfileKind, StoredIdentifier, StoredProfile } from '../../profiles/profile-state.port.ts';
+import type { StoredEvent } from '../../ingestion/message-types.ts';
+import type { JsonValue } from '../../shared/json.ts';
+import type { Database } from '../database-schema.ts';
+import type { SqlDialectName } from '../sql-dialect.ts';
+import { toProfile } from './profile-state.repository.ts';
+import { toStoredEvent } from './row-mappers.ts';
+
+const num = (v: number | string): number => Number(v);
+/** A merge chain longer than this is a bug, not data: stop instead of looping. */
+const MAX_CHAIN = 64;
+
+export class KyselyProfileQueryRepository implements ProfileQueryRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialectName,
+  ) {}
+
+  async resolve(workspaceId: string, id: string): Promise<string | undefined> {
+    let current = id;
+    for (let i = 0; i < MAX_CHAIN; i += 1) {
+      const row = await this.db
+        .selectFrom('profiles')
+        .select(['id', 'merged_into'])
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', current)
+        .executeTakeFirst();
+      if (row === undefined) return undefined;
+      if (row.merged_into === null) return row.id;
+      current = row.merged_into;
+    }
+    return undefined;
+  }
+
+  async ownerOf(workspaceId: string, identifierKey: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('profile_identifiers')
+      .select('profile_id')
+      .where('workspace_id', '=', workspaceId)
+      .where('id_key', '=', identifierKey)
+      .executeTakeFirst();
+    return row?.profile_id ?? undefined;
+  }
+
+  async get(workspaceId: string, id: string): Promise<StoredProfile | undefined> {
+    const row = await this.db
+      .selectFrom('profiles')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toProfile(row);
+  }
+
+  async identifiers(workspaceId: string, profileId: string): Promise<StoredIdentifier[]> {
+    const rows = await this.db
+      .selectFrom('profile_identifiers')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', profileId)
+      .orderBy('type')
+      .orderBy('value')
+      .execute();
+    return rows.map((row) => ({
+      key: row.id_key,
+      type: row.type,
+      value: row.value,
+      profileId: row.profile_id,
+      componentId: row.component_id,
+      linkedBy:
+        row.linked_seq === null || row.linked_message_id === null || row.linked_ts_ms === null
+          ? null
+          : {
+              seq: num(row.linked_seq),
+              messageId: row.linked_message_id,
+              timestampMs: num(row.linked_ts_ms),
+            },
+    }));
+  }
+
+  async list(workspaceId: string, query: ProfileListQuery): Promise<StoredProfile[]> {
+    let builder = this.db
+      .selectFrom('profiles')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('kind', '=', query.kind)
+      .where('merged_into', 'is', null);
+    if (query.afterId !== undefined) builder = builder.where('id', '>', query.afterId);
+    if (query.identifierPrefix !== undefined) {
+      const prefix = query.identifierPrefix;
+      const type = query.identifierType;
+      builder = builder.where('id', 'in', (eb) => {
+        let sub = eb
+          .selectFrom('profile_identifiers')
+          .select('profile_id')
+          .where('workspace_id', '=', workspaceId)
+          .where('profile_id', 'is not', null);
+        if (type !== undefined) {
+          // The key is `type:value`: a range scan on the primary key.
+          const low = `${type}:${prefix}`;
+          sub = sub.where('id_key', '>=', low).where('id_key', '<', `${low}\uffff`);
+        } else {
+          sub = sub.where(sql<boolean>`substr(value, 1, ${prefix.length}) = ${prefix}`);
+        }
+        return sub.$narrowType<{ profile_id: string }>();
+      });
+    }
+    for (const [name, value] of query.traitEquals ?? []) {
+      builder = builder.where(this.#traitEquals(name, value));
+    }
+    const rows = await builder.orderBy('id').limit(query.limit).execute();
+    return rows.map(toProfile);
+  }
+
+  #traitEquals(name: string, value: string | number | boolean) {
+    if (this.dialect === 'postgres')
+      return sql<boolean>`(traits::jsonb -> ${name}) = ${JSON.stringify(value)}::jsonb`;
+    // SQLite returns JSON true/false as 1/0 and numbers as numbers; type must match too.
+    const path = `$."${name}"`;
+    if (typeof value === 'boolean')
+      return sql<boolean>`(json_type(traits, ${path}) = ${value ? 'true' : 'false'})`;
+    if (typeof value === 'number')
+      return sql<boolean>`(json_type(traits, ${path}) in ('integer', 'real') and json_extract(traits, ${path}) = ${value})`;
+    return sql<boolean>`(json_type(traits, ${path}) = 'text' and json_extract(traits, ${path}) = ${value})`;
+  }
+
+  async timeline(workspaceId: string, query: TimelineQuery): Promise<StoredEvent[]> {
+    let builder = this.db
+      .selectFrom('profile_events as pe')
+      .innerJoin('events as e', 'e.seq', 'pe.seq')
+      .selectAll('e')
+      .where('pe.workspace_id', '=', workspaceId)
+      .where('pe.profile_id', '=', query.profileId);
+    if (query.type !== undefined) builder = builder.where('pe.type', '=', query.type);
+    if (query.event !== undefined) builder = builder.where('pe.event', '=', query.event);
+    if (query.sinceMs !== undefined) builder = builder.where('pe.ts_ms', '>=', query.sinceMs);
+    if (query.untilMs !== undefined) builder = builder.where('pe.ts_ms', '<', query.untilMs);
+    const before = query.before;
+    if (before !== undefined)
+      builder = builder.where((eb) =>
+        eb.or([
+          eb('pe.ts_ms', '<', before.tsMs),
+          eb.and([eb('pe.ts_ms', '=', before.tsMs), eb('pe.seq', '<', before.seq)]),
+        ]),
+      );
+    const rows = await builder
+      .orderBy('pe.ts_ms', 'desc')
+      .orderBy('pe.seq', 'desc')
+      .limit(query.limit)
+      .execute();
+    return rows.map(toStoredEvent);
+  }
+
+  async mergedIds(workspaceId: string, profileId: string): Promise<string[]> {
+    const out: string[] = [];
+    let frontier = [profileId];
+    for (let depth = 0; depth < MAX_CHAIN && frontier.length > 0; depth += 1) {
+      const rows = await this.db
+        .selectFrom('profiles')
+        .select('id')
+        .where('workspace_id', '=', workspaceId)
+        .where('merged_into', 'in', frontier)
+        .execute();
+      frontier = rows.map((r) => r.id).filter((id) => !out.includes(id) && id !== profileId);
+      out.push(...frontier);
+    }
+    return out.sort();
+  }
+
+  async merges(workspaceId: string, profileId: string): Promise<MergeRecordView[]> {
+    const ids = [profileId, ...(await this.mergedIds(workspaceId, profileId))];
+    const rows = await this.db
+      .selectFrom('identity_merges')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('survivor_id', 'in', ids)
+      .orderBy('ts_ms')
+      .orderBy('seq')
+      .execute();
+    return rows.map((row) => ({
+      survivorId: row.survivor_id,
+      mergedId: row.merged_id,
+      event: { seq: num(row.seq), messageId: row.message_id, timestampMs: num(row.ts_ms) },
+      atMs: num(row.at_ms),
+    }));
+  }
+
+  async decisions(workspaceId: string, profileId: string, limit: number): Promise<DecisionView[]> {
+    const rows = await this.db
+      .selectFrom('identity_decisions')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', profileId)
+      .orderBy('seq', 'desc')
+      .orderBy('position')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({
+      seq: num(row.seq),
+      kind: row.kind,
+      type: row.type,
+      value: row.value,
+      reason: row.reason,
+      limitType: row.limit_type,
+      atMs: num(row.at_ms),
+    }));
+  }
+
+  async traitHistory(
+    workspaceId: string,
+    profileId: string,
+    query: { trait?: string | undefined; limit: number; beforeTsMs?: number | undefined },
+  ): Promise<TraitObservationView[]> {
+    let builder = this.db
+      .selectFrom('trait_history')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', profileId);
+    if (query.trait !== undefined) builder = builder.where('trait', '=', query.trait);
+    if (query.beforeTsMs !== undefined) builder = builder.where('ts_ms', '<', query.beforeTsMs);
+    const rows = await builder
+      .orderBy('ts_ms', 'desc')
+      .orderBy('seq', 'desc')
+      .orderBy('trait')
+      .limit(query.limit)
+      .execute();
+    return rows.map((row) => ({
+      trait: row.trait,
+      value: JSON.parse(row.value) as JsonValue,
+      sourceId: row.source_id,
+      seq: num(row.seq),
+      messageId: row.message_id,
+      tsMs: num(row.ts_ms),
+    }));
+  }
+
+  async accountsOf(workspaceId: string, profileId: string): Promise<AccountLink[]> {
+    const rows = await this.db
+      .selectFrom('profile_groups')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', profileId)
+      .orderBy('account_id')
+      .execute();
+    return rows.map((row) => ({
+      accountId: row.account_id,
+      profileId: row.profile_id,
+      seq: num(row.seq),
+      tsMs: num(row.ts_ms),
+    }));
+  }
+
+  async membersOf(
+    workspaceId: string,
+    accountId: string,
+    limit: number,
+    afterId?: string,
+  ): Promise<AccountLink[]> {
+    let builder = this.db
+      .selectFrom('profile_groups')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('account_id', '=', accountId);
+    if (afterId !== undefined) builder = builder.where('profile_id', '>', afterId);
+    const rows = await builder.orderBy('profile_id').limit(limit).execute();
+    return rows.map((row) => ({
+      accountId: row.account_id,
+      profileId: row.profile_id,
+      seq: num(row.seq),
+      tsMs: num(row.ts_ms),
+    }));
+  }
+
+  async count(workspaceId: string, kind: ProfileKind): Promise<number> {
+    const row = await this.db
+      .selectFrom('profiles')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('workspace_id', '=', workspaceId)
+      .where('kind', '=', kind)
+      .where('merged_into', 'is', null)
+      .executeTakeFirstOrThrow();
+    return num(row.n);
+  }
+}
