@@ -11,6 +11,9 @@ const MEANING: Record<(typeof PERMISSIONS)[number], string> = {
   'events.read_pii': 'read raw events (they carry personal data), incl. the live stream',
   'pipeline.manage': 'replay failed events',
   'audit.read': 'read the audit log (who did what, when, from where)',
+  'segments.read':
+    'see segments, their size, members (profile ids) and history, computed traits; preview definitions',
+  'segments.manage': 'create, change and delete segments and computed traits (which recomputes them)',
 };
 
 /** docs/PERMISSIONS.md is generated from src/governance/permissions.ts; a test keeps them equal. */

@@ -1,3 +1,4 @@
+import type { ComputedTraitService } from '../computed-traits/computed-trait.service.ts';
 import type { Config } from '../config/config.ts';
 import type { EventQueryService } from '../events/event-query.service.ts';
 import type { AuditService } from '../governance/audit.service.ts';
@@ -5,6 +6,7 @@ import type { IngestionService } from '../ingestion/ingestion.service.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { FailedEventsService } from '../pipeline/failed-events.service.ts';
+import type { SegmentService } from '../segments/segment.service.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { SourceService } from '../workspaces/source.service.ts';
 import type { TokenService } from '../workspaces/token.service.ts';
@@ -23,6 +25,8 @@ export interface AppServices {
   readonly events: EventQueryService;
   readonly failedEvents: FailedEventsService;
   readonly audit: AuditService;
+  readonly segments: SegmentService;
+  readonly computedTraits: ComputedTraitService;
   /** False while starting and once shutdown began. */
   readonly isAcceptingTraffic: () => boolean;
   /** Aborted when shutdown begins: long-lived responses (live streams) end on it. */

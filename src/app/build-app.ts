@@ -22,6 +22,7 @@ import { SourceService } from '../workspaces/source.service.ts';
 import { TokenService } from '../workspaces/token.service.ts';
 import { WorkspaceService } from '../workspaces/workspace.service.ts';
 import type { AppServices } from './app-services.ts';
+import { buildSegmentServices } from './segment-services.ts';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -98,6 +99,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     config.ingestWorkers > 0
       ? new WorkerPoolRequestDecoder(config.ingestWorkers)
       : new InlineRequestDecoder();
+  const segmentServices = buildSegmentServices({ store, clock, logger });
   const services: AppServices = {
     config,
     clock,
@@ -121,6 +123,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     }),
     failedEvents: new FailedEventsService({ failedEvents: store.failedEvents, bus, clock }),
     audit: new AuditService({ auditLog: store.auditLog, clock }),
+    ...segmentServices,
     isAcceptingTraffic: () => accepting,
     shutdownSignal: shutdown.signal,
   };
@@ -138,6 +141,12 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     committer,
     start() {
       pipeline.start();
+      // Backfills a previous process left unfinished continue in the background.
+      for (const service of [services.segments, services.computedTraits]) {
+        service
+          .resumeUnfinished()
+          .catch((error: unknown) => logger.error({ err: error }, 'could not resume backfills'));
+      }
     },
     async close() {
       accepting = false;
@@ -153,6 +162,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       await committer.close();
       await decoder.close();
       await pipeline.stop();
+      await services.segments.close();
+      await services.computedTraits.close();
       await bus.close();
     },
   };

@@ -15,6 +15,8 @@ export const PERMISSIONS = [
   'events.read_pii',
   'pipeline.manage',
   'audit.read',
+  'segments.read',
+  'segments.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -23,11 +25,11 @@ const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   owner: ALL,
   // Everything but minting owner tokens (and, later, deleting the workspace).
   admin: ALL.filter((p) => p !== 'tokens.mint_owner'),
-  // Works with people's data (segments, destinations, imports come with later issues).
-  marketer: ['workspace.read', 'events.read_pii'],
+  // Works with people's data: segments and computed traits (destinations, imports come later).
+  marketer: ['workspace.read', 'events.read_pii', 'segments.read', 'segments.manage'],
   // Reads all but unmasked personal data; raw events carry PII until masking lands.
-  analyst: ['workspace.read'],
-  viewer: ['workspace.read'],
+  analyst: ['workspace.read', 'segments.read'],
+  viewer: ['workspace.read', 'segments.read'],
 };
 
 export function roleCan(role: Role, permission: Permission): boolean {

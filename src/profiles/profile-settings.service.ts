@@ -20,7 +20,7 @@ export class ProfileSettingsService {
   constructor(private readonly repository: WorkspaceSettingsRepository) {}
 
   async identityInput(workspaceId: string): Promise<IdentitySettingsInput> {
-    return ((await this.repository.get(workspaceId, IDENTITY_SETTINGS)) ?? {});
+    return (await this.repository.get(workspaceId, IDENTITY_SETTINGS)) ?? {};
   }
 
   async identity(workspaceId: string): Promise<IdentitySettings> {

@@ -43,6 +43,8 @@ export interface SegmentRepository {
   delete(workspaceId: string, id: string): Promise<boolean>;
   /** Records progress if the segment is still at `version`; false when it moved on. */
   setBackfill(workspaceId: string, id: string, version: number, progress: BackfillProgress): Promise<boolean>;
+  /** Every segment still being backfilled, in every workspace (to resume after a restart). */
+  listUnfinished(): Promise<Segment[]>;
 
   countMembers(workspaceId: string, segmentId: string): Promise<number>;
   listMembers(

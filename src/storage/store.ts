@@ -5,6 +5,7 @@ import type { ProfileStateStore } from '../profiles/profile-state.port.ts';
 import type { ConsumerStateRepository } from '../pipeline/consumer-state.port.ts';
 import type { FailedEventRepository } from '../pipeline/failed-events.port.ts';
 import type { SegmentRepository } from '../segments/segments.port.ts';
+import type { ComputedTraitRepository } from '../computed-traits/computed-traits.port.ts';
 import type {
   InstanceStateRepository,
   SourceRepository,
@@ -32,6 +33,7 @@ export interface Store {
   readonly profiles: ProfileQueryRepository;
   readonly workspaceSettings: WorkspaceSettingsRepository;
   readonly segments: SegmentRepository;
+  readonly computedTraits: ComputedTraitRepository;
   migrate(): Promise<{ applied: string[] }>;
   ping(): Promise<void>;
   close(): Promise<void>;

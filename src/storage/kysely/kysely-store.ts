@@ -11,6 +11,7 @@ import { KyselyProfileQueryRepository } from './profile-query.repository.ts';
 import { KyselyProfileStateStore } from './profile-state.repository.ts';
 import { KyselyWorkspaceSettingsRepository } from './workspace-settings.repository.ts';
 import { KyselySegmentRepository } from './segment.repository.ts';
+import { KyselyComputedTraitRepository } from './computed-trait.repository.ts';
 import { KyselySourceRepository } from './source.repository.ts';
 import { KyselyTokenRepository } from './token.repository.ts';
 import { KyselyInstanceStateRepository, KyselyWorkspaceRepository } from './workspace.repository.ts';
@@ -37,6 +38,7 @@ export function createKyselyStore(options: {
     profiles: new KyselyProfileQueryRepository(db, dialect),
     workspaceSettings: new KyselyWorkspaceSettingsRepository(db),
     segments: new KyselySegmentRepository(db, dialect),
+    computedTraits: new KyselyComputedTraitRepository(db),
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
       const { error, results } = await migrator.migrateToLatest();

@@ -80,12 +80,12 @@ export async function loadProfileSnapshot(
   };
 }
 
-function parseObject(text: string): JsonObject {
+export function parseObject(text: string): JsonObject {
   const value: unknown = JSON.parse(text);
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : {};
 }
 
-function objectAt(payload: JsonObject, key: string): JsonObject | undefined {
+export function objectAt(payload: JsonObject, key: string): JsonObject | undefined {
   if (!Object.hasOwn(payload, key)) return undefined;
   const value = payload[key];
   return typeof value === 'object' && value !== null && !Array.isArray(value)

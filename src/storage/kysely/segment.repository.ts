@@ -15,6 +15,7 @@ import type {
 import type { Database } from '../database-schema.ts';
 import { compileSegmentQuery } from '../segment-sql/compile-segment.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import { chunkBoundaries, countLivePersons } from './live-profiles.ts';
 import { loadProfileSnapshot } from './profile-snapshot.reader.ts';
 
 /** Rows per INSERT/DELETE statement: far below both dialects' parameter limits. */
@@ -141,6 +142,15 @@ export class KyselySegmentRepository implements SegmentRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  async listUnfinished(): Promise<Segment[]> {
+    const rows = await this.db
+      .selectFrom('segments')
+      .selectAll()
+      .where('status', '=', 'backfilling')
+      .execute();
+    return rows.map(toSegment);
+  }
+
   async countMembers(workspaceId: string, segmentId: string): Promise<number> {
     const row = await this.db
       .selectFrom('segment_memberships')
@@ -192,35 +202,12 @@ export class KyselySegmentRepository implements SegmentRepository {
     }));
   }
 
-  async countLivePersons(workspaceId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('profiles')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('workspace_id', '=', workspaceId)
-      .where('kind', '=', 'person')
-      .where('merged_into', 'is', null)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  countLivePersons(workspaceId: string): Promise<number> {
+    return countLivePersons(this.db, workspaceId);
   }
 
-  async chunkBoundaries(workspaceId: string, chunkSize: number): Promise<string[]> {
-    const boundaries: string[] = [];
-    for (;;) {
-      let query = this.db
-        .selectFrom('profiles')
-        .select('id')
-        .where('workspace_id', '=', workspaceId)
-        .where('kind', '=', 'person')
-        .where('merged_into', 'is', null)
-        .orderBy('id')
-        .limit(1)
-        .offset(chunkSize - 1);
-      const last = boundaries.at(-1);
-      if (last !== undefined) query = query.where('id', '>', last);
-      const row = await query.executeTakeFirst();
-      if (!row) return boundaries;
-      boundaries.push(row.id);
-    }
+  chunkBoundaries(workspaceId: string, chunkSize: number): Promise<string[]> {
+    return chunkBoundaries(this.db, workspaceId, chunkSize);
   }
 
   async countMatching(workspaceId: string, definition: Expression, query: MatchQuery): Promise<number> {
