@@ -99,7 +99,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     config.ingestWorkers > 0
       ? new WorkerPoolRequestDecoder(config.ingestWorkers)
       : new InlineRequestDecoder();
-  const segmentServices = buildSegmentServices({ store, clock, logger });
+  const segmentServices = buildSegmentServices({
+    store,
+    clock,
+    logError: (details, message) => logger.error(details, message),
+  });
   const services: AppServices = {
     config,
     clock,

@@ -1,5 +1,4 @@
 import { ComputedTraitService } from '../computed-traits/computed-trait.service.ts';
-import type { Logger } from '../observability/logger.ts';
 import { SegmentService } from '../segments/segment.service.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Store } from '../storage/store.ts';
@@ -8,10 +7,11 @@ import type { Store } from '../storage/store.ts';
 export function buildSegmentServices(deps: {
   store: Store;
   clock: Clock;
-  logger: Logger;
+  /** Where a background backfill that failed is reported (its status also says `failed`). */
+  logError: (details: Record<string, unknown>, message: string) => void;
   chunkSize?: number;
 }): { segments: SegmentService; computedTraits: ComputedTraitService } {
-  const { store, clock, logger } = deps;
+  const { store, clock, logError } = deps;
   const computedTraits: ComputedTraitService = new ComputedTraitService({
     computedTraits: store.computedTraits,
     clock,
@@ -20,15 +20,14 @@ export function buildSegmentServices(deps: {
         .filter((segment) => segment.dependencies.computed.includes(name))
         .map((segment) => segment.slug),
     onBackgroundError: (error, context) =>
-      logger.error({ err: error, ...context }, 'computed trait backfill failed'),
+      logError({ err: error, ...context }, 'computed trait backfill failed'),
     ...(deps.chunkSize !== undefined ? { chunkSize: deps.chunkSize } : {}),
   });
   const segments = new SegmentService({
     segments: store.segments,
     clock,
     computedTraitNames: (workspaceId) => computedTraits.names(workspaceId),
-    onBackgroundError: (error, context) =>
-      logger.error({ err: error, ...context }, 'segment backfill failed'),
+    onBackgroundError: (error, context) => logError({ err: error, ...context }, 'segment backfill failed'),
     ...(deps.chunkSize !== undefined ? { chunkSize: deps.chunkSize } : {}),
   });
   return { segments, computedTraits };

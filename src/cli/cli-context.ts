@@ -1,4 +1,7 @@
+import { buildSegmentServices } from '../app/segment-services.ts';
+import type { ComputedTraitService } from '../computed-traits/computed-trait.service.ts';
 import { parseConfig, type Config } from '../config/config.ts';
+import type { SegmentService } from '../segments/segment.service.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createStore } from '../storage/create-store.ts';
 import type { Store } from '../storage/store.ts';
@@ -17,6 +20,8 @@ export interface CliContext {
   readonly tokens: TokenService;
   readonly failedEvents: FailedEventsService;
   readonly audit: AuditService;
+  readonly segments: SegmentService;
+  readonly computedTraits: ComputedTraitService;
   /** Records a change made from the command line in the audit log. */
   readonly auditChange: (
     action: string,
@@ -47,6 +52,12 @@ export async function withCli<T>(
       tokens: new TokenService({ tokens: store.tokens, clock, adminToken: config.adminToken }),
       // Replays go through the bus's durable redelivery schedule; a running server picks them up.
       audit,
+      // Backfills run in this process: commands wait for them (`segments.idle()`).
+      ...buildSegmentServices({
+        store,
+        clock,
+        logError: (details, message) => process.stderr.write(`cdp: ${message}: ${String(details['err'])}\n`),
+      }),
       auditChange: async (action, workspaceId, target) => {
         await audit.record({
           workspaceId,

@@ -3,6 +3,7 @@ import { parseConfig } from '../config/config.ts';
 import { presentFailedEvent, presentSource, presentToken, presentWorkspace } from '../http/presenters.ts';
 import { ROLES } from '../workspaces/workspace-types.ts';
 import type { CliContext } from './cli-context.ts';
+import { registerSegmentCommands } from './segment-commands.ts';
 
 // The server and store modules load only when a command runs, so `--help` answers at once.
 async function withCli<T>(env: NodeJS.ProcessEnv, run: (context: CliContext) => Promise<T>): Promise<T> {
@@ -212,5 +213,6 @@ export function buildCliProgram(io: CliIo): Command {
         throw new Error(`audit log broken at entry ${verdict.brokenAtSeq}: ${verdict.reason}`);
       }),
     );
+  registerSegmentCommands(program, io, withCli);
   return program;
 }
