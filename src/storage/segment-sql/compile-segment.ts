@@ -97,7 +97,7 @@ class SegmentCompiler {
     const f = this.#f;
     switch (path.root) {
       case 'traits':
-        return truthy(compile({ doc: sql`p.traits`, keys: path.keys }));
+        return truthy(compile({ doc: this.#traitsDocument(), keys: path.keys }));
       case 'computed': {
         const [name, ...rest] = path.keys;
         if (name === undefined) return SQL_FALSE;
@@ -107,42 +107,57 @@ class SegmentCompiler {
           (a) =>
             sql`LEFT JOIN computed_trait_values AS ${a} ON ${a}.workspace_id = p.workspace_id AND ${a}.profile_id = p.id AND ${a}.name = ${name}`,
         );
-        return truthy(compile({ doc: sql`${alias}.value`, keys: rest }));
+        return truthy(compile({ doc: f.document(sql`${alias}.value`), keys: rest }));
       }
       case 'consent': {
         const [category] = path.keys;
         if (category === undefined || path.keys.length !== 1)
-          return truthy(compile({ doc: sql`NULL`, keys: [] }));
+          return truthy(compile({ doc: f.nullDocument, keys: [] }));
         const alias = this.#join(
           `consent:${category}`,
           'k',
           (a) =>
             sql`LEFT JOIN profile_consent AS ${a} ON ${a}.workspace_id = p.workspace_id AND ${a}.profile_id = p.id AND ${a}.category = ${category}`,
         );
-        return truthy(compile({ doc: f.booleanJson(sql`${alias}.granted`), keys: [] }));
+        return truthy(compile({ doc: f.booleanDocument(sql`${alias}.granted`), keys: [] }));
       }
       case 'group': {
         const accounts = sql`FROM profile_groups AS g JOIN profiles AS a ON a.workspace_id = g.workspace_id AND a.id = g.account_id AND a.kind = 'account' WHERE g.workspace_id = p.workspace_id AND g.profile_id = p.id`;
-        const some = sql`EXISTS (SELECT 1 ${accounts} AND ${truthy(compile({ doc: sql`a.traits`, keys: path.keys }))})`;
+        const account = compile({ doc: f.document(sql`a.traits`), keys: path.keys });
+        const some = sql`EXISTS (SELECT 1 ${accounts} AND ${truthy(account)})`;
         return onMissing(undefined) ? sql`(NOT EXISTS (SELECT 1 ${accounts}) OR ${some})` : sql`(${some})`;
       }
       default:
-        return truthy(compile({ doc: sql`NULL`, keys: [] }));
+        return truthy(compile({ doc: f.nullDocument, keys: [] }));
     }
+  }
+
+  /** The profile's traits, parsed once per row where the dialect needs it. */
+  #traitsDocument(): Sql {
+    const alias = sql.raw('pt');
+    const join = this.#f.lateralDocument(sql`p.traits`, alias);
+    if (join === null) return sql`p.traits`;
+    if (!this.#aliases.has('traits')) {
+      this.#aliases.set('traits', 'pt');
+      this.joins.push(join);
+    }
+    return sql`${alias}.doc`;
   }
 
   #did(node: DidNode): Sql {
     const alias = this.#join(`did:${JSON.stringify(node)}`, 'd', (a) => {
       const window = resolveWindow(node.window, this.#options.nowMs);
-      const needsPayload = node.where !== null;
-      const from = needsPayload
-        ? sql`profile_events AS pe JOIN events AS e ON e.seq = pe.seq`
-        : sql`profile_events AS pe`;
+      const payloadJoin = this.#f.lateralDocument(sql`e.payload`, sql.raw('ej'));
+      const payload = payloadJoin === null ? sql`e.payload` : sql`ej.doc`;
+      const from =
+        node.where === null
+          ? sql`profile_events AS pe`
+          : sql`profile_events AS pe JOIN events AS e ON e.seq = pe.seq ${payloadJoin ?? sql``}`;
       let filter = sql`pe.workspace_id = ${this.#options.workspaceId} AND pe.event = ${node.event} AND pe.type = 'track'`;
       if (window.fromMs !== null) filter = sql`${filter} AND pe.ts_ms >= ${this.#f.integer(window.fromMs)}`;
       if (window.toMs !== null) filter = sql`${filter} AND pe.ts_ms < ${this.#f.integer(window.toMs)}`;
       filter = sql`${filter}${rangeFilter(sql`pe.profile_id`, this.#options.range)}`;
-      if (node.where !== null) filter = sql`${filter} AND ${this.#eventCondition(node.where)}`;
+      if (node.where !== null) filter = sql`${filter} AND ${this.#eventCondition(node.where, payload)}`;
       return sql`LEFT JOIN (SELECT pe.profile_id AS profile_id, COUNT(*) AS n FROM ${from} WHERE ${filter} GROUP BY pe.profile_id) AS ${a} ON ${a}.profile_id = p.id`;
     });
     const n = sql`coalesce(${alias}.n, 0)`;
@@ -158,25 +173,25 @@ class SegmentCompiler {
   }
 
   /** A `where (…)` clause on the event's payload (`properties.*`, `context.*`). */
-  #eventCondition(node: Expression): Sql {
+  #eventCondition(node: Expression, payload: Sql): Sql {
     const f = this.#f;
     const ref = (path: PathNode): JsonRef =>
       path.root === 'properties' || path.root === 'context'
-        ? { doc: sql`e.payload`, keys: [path.root, ...path.keys] }
-        : { doc: sql`NULL`, keys: [] };
+        ? { doc: payload, keys: [path.root, ...path.keys] }
+        : { doc: f.nullDocument, keys: [] };
     switch (node.kind) {
       case 'and':
         return sql`(${sql.join(
-          node.operands.map((operand) => this.#eventCondition(operand)),
+          node.operands.map((operand) => this.#eventCondition(operand, payload)),
           sql` AND `,
         )})`;
       case 'or':
         return sql`(${sql.join(
-          node.operands.map((operand) => this.#eventCondition(operand)),
+          node.operands.map((operand) => this.#eventCondition(operand, payload)),
           sql` OR `,
         )})`;
       case 'not':
-        return sql`(NOT ${this.#eventCondition(node.operand)})`;
+        return sql`(NOT ${this.#eventCondition(node.operand, payload)})`;
       case 'compare':
         return truthy(compileComparison(f, ref(node.path), node.op, node.value));
       case 'in':

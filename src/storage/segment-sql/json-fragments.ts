@@ -7,9 +7,9 @@ import { sqliteJsonFragments } from './sqlite-json-fragments.ts';
 export type Sql = RawBuilder<unknown>;
 
 /**
- * A JSON value inside a document: `doc` is an expression holding JSON text (a TEXT column, or a
- * fixed JSON expression), `keys` the object keys below its root. Keys are bound parameters on
- * both dialects; they never become SQL text.
+ * A JSON value inside a document: `doc` is a document expression made by `document`,
+ * `lateralDocument`, `booleanDocument` or `nullDocument`, `keys` the object keys below its root.
+ * Keys are bound parameters on both dialects; they never become SQL text.
  */
 export interface JsonRef {
   readonly doc: Sql;
@@ -23,6 +23,17 @@ export interface JsonRef {
  */
 export interface JsonFragments {
   readonly dialect: SqlDialectName;
+  /** A TEXT column of JSON as a document, parsed where it is read. */
+  document(text: Sql): Sql;
+  /**
+   * A join that parses a TEXT column of JSON once per row, for documents many conditions read
+   * (`alias.doc` is the document); null when the dialect reads text directly.
+   */
+  lateralDocument(text: Sql, alias: Sql): Sql | null;
+  /** A missing document (roots of other scopes). */
+  readonly nullDocument: Sql;
+  /** A consent row's 0/1 column as the document `true`, `false`, or missing without a row. */
+  booleanDocument(column: Sql): Sql;
   /** Missing, or JSON null. */
   isAbsent(ref: JsonRef): Sql;
   /** The number, or NULL when the value is not a JSON number. */
@@ -48,8 +59,6 @@ export interface JsonFragments {
   isoFraction(stringExpr: Sql): Sql;
   /** The zone of an ISO instant of the right shape: '', 'Z' or '±hh:mm'. */
   isoZone(stringExpr: Sql): Sql;
-  /** JSON text for a consent row's 0/1 column: 'true', 'false', or NULL when there is no row. */
-  booleanJson(column: Sql): Sql;
 }
 
 export function jsonFragments(dialect: SqlDialectName): JsonFragments {

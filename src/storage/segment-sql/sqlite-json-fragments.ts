@@ -17,6 +17,11 @@ const DIGITS = '0123456789';
 
 export const sqliteJsonFragments: JsonFragments = {
   dialect: 'sqlite',
+  // SQLite keeps the last few parsed documents of a statement, so text is read directly.
+  document: (text) => text,
+  lateralDocument: () => null,
+  nullDocument: sql`NULL`,
+  booleanDocument: (column) => sql`(CASE ${column} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)`,
   isAbsent: (ref) => sql`(${extract(ref)} IS NULL)`,
   numberOf: (ref) => sql`(CASE WHEN ${type(ref)} IN ('integer', 'real') THEN ${extract(ref)} END)`,
   stringOf: (ref) => sql`(CASE WHEN ${type(ref)} = 'text' THEN ${extract(ref)} END)`,
@@ -41,7 +46,6 @@ export const sqliteJsonFragments: JsonFragments = {
   },
   isoFraction: (v) => sqliteFraction(v),
   isoZone: (v) => sqliteZone(v),
-  booleanJson: (column) => sql`(CASE ${column} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)`,
 };
 
 /** The digits right after position 20 when it holds '.', else ''. */
