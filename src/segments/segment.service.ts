@@ -175,6 +175,23 @@ export class SegmentService {
     return this.#repository.membershipHistory(workspaceId, profileId, page);
   }
 
+  /**
+   * The size at the end of each bucket in which members entered or left, from the membership
+   * history (complete since the segment was created: the backfill records every entry).
+   */
+  async sizeHistory(
+    workspaceId: string,
+    slug: string,
+    bucketMs: number,
+  ): Promise<{ atMs: number; size: number; entered: number; exited: number }[]> {
+    const segment = await this.get(workspaceId, slug);
+    let size = 0;
+    return (await this.#repository.membershipChanges(workspaceId, segment.id, bucketMs)).map((bucket) => {
+      size += bucket.entered - bucket.exited;
+      return { atMs: bucket.bucketStartMs, size, entered: bucket.entered, exited: bucket.exited };
+    });
+  }
+
   /** Size and first members of a draft definition, computed now, without saving anything. */
   async preview(workspaceId: string, definition: string, sampleSize: number): Promise<Preview> {
     const all = await this.#all(workspaceId);

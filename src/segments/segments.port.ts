@@ -59,6 +59,13 @@ export interface SegmentRepository {
     page: { beforeSeq?: number | undefined; limit: number },
   ): Promise<MembershipHistoryEntry[]>;
 
+  /** Entries and exits of a segment per time bucket (`bucketMs` long, from the epoch), in order. */
+  membershipChanges(
+    workspaceId: string,
+    segmentId: string,
+    bucketMs: number,
+  ): Promise<{ bucketStartMs: number; entered: number; exited: number }[]>;
+
   countLivePersons(workspaceId: string): Promise<number>;
   /** Ids of live person profiles at positions chunk, 2·chunk, … in id order: backfill chunk ends. */
   chunkBoundaries(workspaceId: string, chunkSize: number): Promise<string[]>;

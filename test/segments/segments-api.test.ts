@@ -175,6 +175,17 @@ describeEachStore('segments API', (fixture) => {
         ['entered', new Date(NOW).toISOString()],
       ],
     );
+    const sizes = await admin(t, 'GET', url('/segments/pro/size-history?interval=hour'));
+    assert.deepEqual(sizes.json(), {
+      items: [
+        {
+          at: new Date(Math.floor(NOW / 3_600_000) * 3_600_000).toISOString(),
+          size: 2,
+          entered: 3,
+          exited: 1,
+        },
+      ],
+    });
     const renamed = await admin(t, 'PATCH', url('/segments/pro'), { name: 'Big spenders' });
     assert.equal(renamed.json<{ status: string }>().status, 'ready', 'a rename does not backfill');
   });

@@ -211,6 +211,48 @@ export async function segmentsRoutes(fastify: FastifyInstance, services: AppServ
   );
 
   app.get(
+    '/api/v1/workspaces/:ws/segments/:slug/size-history',
+    {
+      config: { access: 'segments.read' },
+      schema: {
+        tags,
+        summary:
+          'Size over time: for each hour or day (UTC) in which members entered or left, the size at its end',
+        params: SlugParams,
+        querystring: Type.Object({
+          interval: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day')])),
+        }),
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object({
+                at: Type.String(),
+                size: Type.Integer(),
+                entered: Type.Integer(),
+                exited: Type.Integer(),
+              }),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const workspace = await workspaceFor(request, services, request.params.ws);
+      const bucketMs = request.query.interval === 'hour' ? 3_600_000 : 86_400_000;
+      const points = await segments.sizeHistory(workspace.id, request.params.slug, bucketMs);
+      return {
+        items: points.map((p) => ({
+          at: iso(p.atMs) as string,
+          size: p.size,
+          entered: p.entered,
+          exited: p.exited,
+        })),
+      };
+    },
+  );
+
+  app.get(
     '/api/v1/workspaces/:ws/profiles/:id/segment-history',
     {
       config: { access: 'segments.read' },

@@ -202,6 +202,31 @@ export class KyselySegmentRepository implements SegmentRepository {
     }));
   }
 
+  async membershipChanges(
+    workspaceId: string,
+    segmentId: string,
+    bucketMs: number,
+  ): Promise<{ bucketStartMs: number; entered: number; exited: number }[]> {
+    const size = sql.lit(Math.max(1, Math.trunc(bucketMs)));
+    const { rows } = await sql<{
+      bucket: number | string;
+      entered: number | string;
+      exited: number | string;
+    }>`
+      SELECT at_ms / ${size} AS bucket,
+        SUM(CASE WHEN change = 'entered' THEN 1 ELSE 0 END) AS entered,
+        SUM(CASE WHEN change = 'exited' THEN 1 ELSE 0 END) AS exited
+      FROM segment_membership_history
+      WHERE workspace_id = ${workspaceId} AND segment_id = ${segmentId}
+      GROUP BY at_ms / ${size}
+      ORDER BY bucket`.execute(this.db);
+    return rows.map((row) => ({
+      bucketStartMs: Number(row.bucket) * Math.trunc(bucketMs),
+      entered: Number(row.entered),
+      exited: Number(row.exited),
+    }));
+  }
+
   countLivePersons(workspaceId: string): Promise<number> {
     return countLivePersons(this.db, workspaceId);
   }
