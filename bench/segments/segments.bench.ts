@@ -33,6 +33,9 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     stores: { type: 'string', default: 'sqlite,postgres' },
     runs: { type: 'string', default: '3' },
+    // Development: keep the PostgreSQL database, or reuse a kept one (its segments are recreated).
+    keep: { type: 'boolean', default: false },
+    reuse: { type: 'string' },
   },
 });
 const PEOPLE = Number(values.people);
@@ -88,15 +91,19 @@ async function runStore(dialect: SqlDialectName): Promise<void> {
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
     load = (people) => loadSqlite(location, people, SEED);
   } else {
-    const database = await createBenchDatabase();
+    const database =
+      values.reuse !== undefined
+        ? { url: values.reuse, drop: async () => undefined }
+        : await createBenchDatabase();
     if (database === undefined) {
       log('PostgreSQL not reachable at 127.0.0.1:5432: skipped');
       return;
     }
     location = database.url;
     store = createPostgresStore({ connectionString: location, maxConnections: 2 });
-    cleanup = database.drop;
-    load = (people) => loadPostgres(location, people, SEED);
+    cleanup = values.keep || values.reuse !== undefined ? async () => log(`kept ${location}`) : database.drop;
+    load =
+      values.reuse !== undefined ? () => reset(location) : (people) => loadPostgres(location, people, SEED);
   }
   try {
     await store.migrate();
@@ -188,6 +195,22 @@ async function runStore(dialect: SqlDialectName): Promise<void> {
     await store.close();
     await cleanup();
   }
+}
+
+/** A kept database: drops the previous run's segments, keeps the loaded shop. */
+async function reset(url: string): Promise<LoadStats> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  for (const table of ['segment_memberships', 'segment_membership_history', 'segments'])
+    await client.query(`DELETE FROM ${table}`);
+  const count = async (q: string) => Number((await client.query<{ n: string }>(q)).rows[0]?.n);
+  const stats = {
+    people: await count("SELECT count(*) AS n FROM profiles WHERE kind = 'person'"),
+    events: await count('SELECT count(*) AS n FROM events'),
+    accounts: await count("SELECT count(*) AS n FROM profiles WHERE kind = 'account'"),
+  };
+  await client.end();
+  return stats;
 }
 
 function report(timings: readonly Timing[], backfillMs: ReadonlyMap<string, number>): void {

@@ -157,7 +157,16 @@ export class ComputedTraitService {
         const ids = await this.#repository.livePersonIds(workspaceId, range);
         const events = await this.#repository.eventsOf(workspaceId, range, check.compiled.definition.event);
         const values = computeAll(check.compiled, ids, events, startedMs);
-        await this.#repository.replaceValues(workspaceId, name, range, values, startedMs);
+        if (
+          !(await this.#repository.replaceValues(
+            workspaceId,
+            { id, name, version },
+            range,
+            values,
+            startedMs,
+          ))
+        )
+          return;
         progress = { ...progress, done: Math.min(total, progress.done + ids.length) };
         if (!(await this.#repository.setBackfill(workspaceId, id, version, progress))) return;
       }

@@ -53,13 +53,16 @@ export interface ComputedTraitRepository {
     range: ProfileIdRange,
     eventName: string,
   ): Promise<Map<string, SnapshotEvent[]>>;
-  /** Makes the stored values of `name` inside `range` exactly `values`. */
+  /**
+   * Makes the stored values of `name` inside `range` exactly `values`; false (nothing written)
+   * when the trait `id` is gone or no longer at `version`.
+   */
   replaceValues(
     workspaceId: string,
-    name: string,
+    trait: { readonly id: string; readonly name: string; readonly version: number },
     range: ProfileIdRange,
     values: readonly ComputedValue[],
     updatedMs: number,
-  ): Promise<void>;
+  ): Promise<boolean>;
   valuesOf(workspaceId: string, profileId: string): Promise<Record<string, JsonValue>>;
 }

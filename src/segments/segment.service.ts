@@ -264,7 +264,8 @@ export class SegmentService {
           references,
           range,
         });
-        await this.#repository.replaceMembers(workspaceId, id, range, ids, startedMs);
+        if ((await this.#repository.replaceMembers(workspaceId, id, version, range, ids, startedMs)) === null)
+          return;
         progress = { ...progress, done: Math.min(total, progress.done + this.#chunkSize) };
         if (!(await this.#repository.setBackfill(workspaceId, id, version, progress))) return;
       }

@@ -78,15 +78,17 @@ export interface SegmentRepository {
   ): Promise<string[]>;
   /**
    * Makes the memberships of `segmentId` inside `range` exactly `memberIds` (which must lie in
-   * the range), recording each entry and exit in the history, in one transaction.
+   * the range), recording each entry and exit in the history, in one transaction; null (and
+   * nothing written) when the segment is gone or no longer at `version`.
    */
   replaceMembers(
     workspaceId: string,
     segmentId: string,
+    version: number,
     range: ProfileIdRange,
     memberIds: readonly string[],
     nowMs: number,
-  ): Promise<{ entered: number; exited: number }>;
+  ): Promise<{ entered: number; exited: number } | null>;
 
   /** What the in-memory evaluator needs about one profile, read from the store. */
   loadSnapshot(workspaceId: string, profileId: string): Promise<ProfileSnapshot | undefined>;

@@ -9,13 +9,17 @@ import type { JsonValue, SnapshotEvent } from '../../segments/profile-snapshot.t
 import type { ProfileIdRange } from '../../segments/segments.port.ts';
 import type { BackfillProgress } from '../../segments/segment-types.ts';
 import type { Database } from '../database-schema.ts';
+import type { SqlDialectName } from '../sql-dialect.ts';
 import { chunkBoundaries, countLivePersons, livePersonIds } from './live-profiles.ts';
 import { objectAt, parseObject } from './profile-snapshot.reader.ts';
 
 const WRITE_BATCH = 500;
 
 export class KyselyComputedTraitRepository implements ComputedTraitRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialectName,
+  ) {}
 
   async create(trait: ComputedTrait): Promise<boolean> {
     const result = await this.db
@@ -99,17 +103,18 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
   }
 
   async delete(workspaceId: string, id: string, name: string): Promise<boolean> {
+    // The definition first: that waits for a recompute step holding it, and later steps find it gone.
     return this.db.transaction().execute(async (trx) => {
-      await trx
-        .deleteFrom('computed_trait_values')
-        .where('workspace_id', '=', workspaceId)
-        .where('name', '=', name)
-        .execute();
       const result = await trx
         .deleteFrom('computed_traits')
         .where('workspace_id', '=', workspaceId)
         .where('id', '=', id)
         .executeTakeFirst();
+      await trx
+        .deleteFrom('computed_trait_values')
+        .where('workspace_id', '=', workspaceId)
+        .where('name', '=', name)
+        .execute();
       return Number(result.numDeletedRows) === 1;
     });
   }
@@ -185,16 +190,24 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
 
   async replaceValues(
     workspaceId: string,
-    name: string,
+    trait: { readonly id: string; readonly name: string; readonly version: number },
     range: ProfileIdRange,
     values: readonly ComputedValue[],
     updatedMs: number,
-  ): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      let current = trx
+        .selectFrom('computed_traits')
+        .select('version')
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', trait.id);
+      if (this.dialect === 'postgres') current = current.forUpdate();
+      const row = await current.executeTakeFirst();
+      if (row === undefined || Number(row.version) !== trait.version) return false;
       let remove = trx
         .deleteFrom('computed_trait_values')
         .where('workspace_id', '=', workspaceId)
-        .where('name', '=', name);
+        .where('name', '=', trait.name);
       if (range.afterId !== undefined) remove = remove.where('profile_id', '>', range.afterId);
       if (range.untilId !== undefined) remove = remove.where('profile_id', '<=', range.untilId);
       await remove.execute();
@@ -205,7 +218,7 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
             values.slice(i, i + WRITE_BATCH).map((v) => ({
               workspace_id: workspaceId,
               profile_id: v.profileId,
-              name,
+              name: trait.name,
               value: JSON.stringify(v.value),
               updated_ms: updatedMs,
               next_change_ms: v.nextChangeMs,
@@ -213,6 +226,7 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
           )
           .execute();
       }
+      return true;
     });
   }
 

@@ -38,7 +38,7 @@ export function createKyselyStore(options: {
     profiles: new KyselyProfileQueryRepository(db, dialect),
     workspaceSettings: new KyselyWorkspaceSettingsRepository(db),
     segments: new KyselySegmentRepository(db, dialect),
-    computedTraits: new KyselyComputedTraitRepository(db),
+    computedTraits: new KyselyComputedTraitRepository(db, dialect),
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
       const { error, results } = await migrator.migrateToLatest();

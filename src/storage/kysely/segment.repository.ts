@@ -104,17 +104,18 @@ export class KyselySegmentRepository implements SegmentRepository {
   }
 
   async delete(workspaceId: string, id: string): Promise<boolean> {
+    // The definition first: that waits for a backfill step holding it, and later steps find it gone.
     return this.db.transaction().execute(async (trx) => {
-      await trx
-        .deleteFrom('segment_memberships')
-        .where('workspace_id', '=', workspaceId)
-        .where('segment_id', '=', id)
-        .execute();
       const result = await trx
         .deleteFrom('segments')
         .where('workspace_id', '=', workspaceId)
         .where('id', '=', id)
         .executeTakeFirst();
+      await trx
+        .deleteFrom('segment_memberships')
+        .where('workspace_id', '=', workspaceId)
+        .where('segment_id', '=', id)
+        .execute();
       return Number(result.numDeletedRows) === 1;
     });
   }
@@ -260,11 +261,22 @@ export class KyselySegmentRepository implements SegmentRepository {
   async replaceMembers(
     workspaceId: string,
     segmentId: string,
+    version: number,
     range: ProfileIdRange,
     memberIds: readonly string[],
     nowMs: number,
-  ): Promise<{ entered: number; exited: number }> {
+  ): Promise<{ entered: number; exited: number } | null> {
     return this.db.transaction().execute(async (trx) => {
+      // Locks the definition (PostgreSQL; SQLite has one writer) so a concurrent delete or
+      // redefinition cannot leave memberships of a segment that is gone or changed.
+      let current = trx
+        .selectFrom('segments')
+        .select('version')
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', segmentId);
+      if (this.dialect === 'postgres') current = current.forUpdate();
+      const row = await current.executeTakeFirst();
+      if (row === undefined || Number(row.version) !== version) return null;
       let existingQuery = trx
         .selectFrom('segment_memberships')
         .select('profile_id')

@@ -27,7 +27,8 @@ export function compileSegmentQuery(definition: Expression, options: CompileOpti
   const compiler = new SegmentCompiler(options);
   const condition = compiler.condition(definition);
   const range = rangeFilter(sql`p.id`, options.range);
-  return sql`SELECT p.id AS id FROM profiles AS p ${sql.join(compiler.joins, sql` `)} WHERE p.workspace_id = ${options.workspaceId} AND p.kind = 'person' AND p.merged_into IS NULL${range} AND ${condition}`;
+  const joins = compiler.joins.map((join) => sql` ${join}`);
+  return sql`SELECT p.id AS id FROM profiles AS p${sql.join(joins, sql``)} WHERE p.workspace_id = ${options.workspaceId} AND p.kind = 'person' AND p.merged_into IS NULL${range} AND ${condition}`;
 }
 
 function rangeFilter(column: Sql, range: CompileOptions['range']): Sql {

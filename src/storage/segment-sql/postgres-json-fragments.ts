@@ -2,8 +2,9 @@ import { sql } from 'kysely';
 import type { JsonFragments, JsonRef, Sql } from './json-fragments.ts';
 
 /**
- * PostgreSQL: TEXT columns are parsed to jsonb (once per row for the documents conditions share,
- * through a LATERAL subquery that OFFSET 0 keeps from being inlined back into every use) and
+ * PostgreSQL: TEXT columns are parsed to jsonb, once per row for the documents conditions share
+ * (a LATERAL `unnest(ARRAY[…])`: a function scan is neither inlined back into every use, as a
+ * plain subquery would be, nor a barrier to parallel plans, as `OFFSET 0` would be), and
  * walked with `->` and text keys bound as parameters (a text key never indexes an array, as in
  * the evaluator). `\u0000` escapes, which jsonb refuses, are read as U+FFFD so one odd value
  * cannot fail a whole query.
@@ -22,8 +23,7 @@ const ISO_SHAPE =
 export const postgresJsonFragments: JsonFragments = {
   dialect: 'postgres',
   document: parse,
-  lateralDocument: (text, alias) =>
-    sql`CROSS JOIN LATERAL (SELECT ${parse(text)} AS doc OFFSET 0) AS ${alias}`,
+  lateralDocument: (text, alias) => sql`CROSS JOIN LATERAL unnest(ARRAY[${parse(text)}]) AS ${alias}(doc)`,
   nullDocument: sql`NULL::jsonb`,
   booleanDocument: (column) => sql`(CASE ${column} WHEN 1 THEN 'true'::jsonb WHEN 0 THEN 'false'::jsonb END)`,
   isAbsent: (ref) => sql`(coalesce(jsonb_typeof(${value(ref)}), 'null') = 'null')`,
