@@ -12,6 +12,9 @@ export function buildSegmentServices(deps: {
   chunkSize?: number;
 }): { segments: SegmentService; computedTraits: ComputedTraitService } {
   const { store, clock, logError } = deps;
+  // SQLite has one connection: short steps let ingestion commit in between. PostgreSQL does not
+  // block writers, so fewer, larger steps.
+  const chunkSize = deps.chunkSize ?? (store.dialect === 'sqlite' ? 5000 : 25_000);
   const computedTraits: ComputedTraitService = new ComputedTraitService({
     computedTraits: store.computedTraits,
     clock,
@@ -21,14 +24,14 @@ export function buildSegmentServices(deps: {
         .map((segment) => segment.slug),
     onBackgroundError: (error, context) =>
       logError({ err: error, ...context }, 'computed trait backfill failed'),
-    ...(deps.chunkSize !== undefined ? { chunkSize: deps.chunkSize } : {}),
+    chunkSize: Math.max(1, Math.floor(chunkSize / 2)),
   });
   const segments = new SegmentService({
     segments: store.segments,
     clock,
     computedTraitNames: (workspaceId) => computedTraits.names(workspaceId),
     onBackgroundError: (error, context) => logError({ err: error, ...context }, 'segment backfill failed'),
-    ...(deps.chunkSize !== undefined ? { chunkSize: deps.chunkSize } : {}),
+    chunkSize,
   });
   return { segments, computedTraits };
 }
