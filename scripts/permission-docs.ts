@@ -8,9 +8,12 @@ const MEANING: Record<(typeof PERMISSIONS)[number], string> = {
   'tokens.read': 'list API tokens (never their secrets)',
   'tokens.manage': 'mint (non-owner) and revoke API tokens',
   'tokens.mint_owner': 'mint owner tokens',
-  'events.read_pii': 'read raw events (they carry personal data), incl. the live stream',
+  'events.read_pii':
+    'see personal data unmasked: raw events and the live stream, profile identities, PII traits (every such read is audited)',
   'pipeline.manage': 'replay failed events',
   'audit.read': 'read the audit log (who did what, when, from where)',
+  'identity.manage':
+    'identity and profile settings, unmerge (unlink an identifier), rebuild profiles from the log',
 };
 
 /** docs/PERMISSIONS.md is generated from src/governance/permissions.ts; a test keeps them equal. */

@@ -4,6 +4,8 @@ import type { AuditService } from '../governance/audit.service.ts';
 import type { IngestionService } from '../ingestion/ingestion.service.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { ProfileSettingsService } from '../profiles/profile-settings.service.ts';
+import type { ProfileService } from '../profiles/profile.service.ts';
 import type { FailedEventsService } from '../pipeline/failed-events.service.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { SourceService } from '../workspaces/source.service.ts';
@@ -23,6 +25,8 @@ export interface AppServices {
   readonly events: EventQueryService;
   readonly failedEvents: FailedEventsService;
   readonly audit: AuditService;
+  readonly profiles: ProfileService;
+  readonly profileSettings: ProfileSettingsService;
   /** False while starting and once shutdown began. */
   readonly isAcceptingTraffic: () => boolean;
   /** Aborted when shutdown begins: long-lived responses (live streams) end on it. */

@@ -15,6 +15,9 @@ import { createMetrics } from '../observability/metrics.ts';
 import { partitionKeyOf, type EventBus } from '../pipeline/bus.port.ts';
 import { FailedEventsService } from '../pipeline/failed-events.service.ts';
 import { PipelineRuntime } from '../pipeline/pipeline-runtime.ts';
+import { ProfileSettingsService } from '../profiles/profile-settings.service.ts';
+import { ProfileStage } from '../profiles/profile-stage.ts';
+import { ProfileService } from '../profiles/profile.service.ts';
 import type { RetryPolicy, Stage } from '../pipeline/stage.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Store } from '../storage/store.ts';
@@ -89,6 +92,15 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     observer: metrics.pipeline,
     ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
   });
+  const profileSettings = new ProfileSettingsService(store.workspaceSettings);
+  const profiles = new ProfileService({
+    profiles: store.profiles,
+    state: store.profileState,
+    settings: profileSettings,
+    events: store.events,
+    clock,
+  });
+  pipeline.register(new ProfileStage({ state: store.profileState, settings: profileSettings }));
   for (const stage of deps.stages ?? []) pipeline.register(stage);
 
   let accepting = true;
@@ -118,7 +130,10 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       failedEvents: store.failedEvents,
       sources: store.sources,
       notifier,
+      countProfiles: (workspaceId) => profiles.count(workspaceId),
     }),
+    profiles,
+    profileSettings,
     failedEvents: new FailedEventsService({ failedEvents: store.failedEvents, bus, clock }),
     audit: new AuditService({ auditLog: store.auditLog, clock }),
     isAcceptingTraffic: () => accepting,

@@ -15,6 +15,7 @@ export const PERMISSIONS = [
   'events.read_pii',
   'pipeline.manage',
   'audit.read',
+  'identity.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

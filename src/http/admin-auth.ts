@@ -104,6 +104,16 @@ async function audit(services: AppServices, request: FastifyRequest, kind: 'read
   });
 }
 
+/**
+ * For routes that show personal data masked or not depending on the caller: true (and the read
+ * audited) when the caller holds PII access.
+ */
+export async function piiAccess(request: FastifyRequest, services: AppServices): Promise<boolean> {
+  if (!principalCan(principalOf(request), 'events.read_pii')) return false;
+  await audit(services, request, 'read');
+  return true;
+}
+
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new AppError('auth.missing_token');
   return request.principal;

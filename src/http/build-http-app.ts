@@ -8,6 +8,7 @@ import { auditRoutes } from './routes/audit.routes.ts';
 import { consoleRoutes } from './routes/console.routes.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
 import { failedEventsRoutes } from './routes/failed-events.routes.ts';
+import { profilesRoutes } from './routes/profiles.routes.ts';
 import { operationsRoutes } from './routes/operations.routes.ts';
 import { sourcesRoutes } from './routes/sources.routes.ts';
 import { tokensRoutes } from './routes/tokens.routes.ts';
@@ -85,6 +86,7 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
     await eventsRoutes(scope, services);
     await failedEventsRoutes(scope, services);
     await auditRoutes(scope, services);
+    await profilesRoutes(scope, services);
   });
   return app;
 }

@@ -206,6 +206,22 @@ export async function resolveBatch(
   return builder.build();
 }
 
+/**
+ * Re-resolves whole components from the log (after an unlink, or to repair): the same code
+ * path a late event takes.
+ */
+export async function reresolveComponents(
+  reader: ProfileStateReader,
+  ctx: ResolveContext,
+  workspaceId: string,
+  componentIds: readonly string[],
+): Promise<ProfileChanges> {
+  const builder = new ChangeBuilder(workspaceId, ctx);
+  const components = await reader.components(componentIds);
+  if (components.length > 0) await reresolveGroup(reader, ctx, builder, [], components);
+  return builder.build();
+}
+
 /** Returns undefined when some late event needs a re-resolution of the group. */
 function linkIncrementally(
   ctx: ResolveContext,

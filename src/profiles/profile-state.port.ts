@@ -128,6 +128,16 @@ export interface ProfileStateReader {
 
 export interface ProfileStateSession extends ProfileStateReader {
   write(changes: ProfileChanges): Promise<void>;
+  /** Records an admin's unlink of an identifier (it never links again in the workspace). */
+  unlink(entry: {
+    key: string;
+    type: string;
+    value: string;
+    profileId: string;
+    actor: string;
+  }): Promise<void>;
+  /** Removes every piece of derived profile state of the workspace (before a rebuild). */
+  clear(): Promise<void>;
 }
 
 export interface ProfileStateStore {

@@ -76,7 +76,7 @@ export function expectError(
 
 export async function admin(
   t: TestApp,
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
   url: string,
   body?: unknown,
   auth: { authorization: string } = t.adminHeaders,

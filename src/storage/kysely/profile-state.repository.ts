@@ -159,6 +159,43 @@ class ProfileSession implements ProfileStateSession {
     await this.writer(changes);
   }
 
+  async unlink(entry: {
+    key: string;
+    type: string;
+    value: string;
+    profileId: string;
+    actor: string;
+  }): Promise<void> {
+    await this.db
+      .insertInto('identity_unlinked')
+      .values({
+        workspace_id: this.workspaceId,
+        id_key: entry.key,
+        type: entry.type,
+        value: entry.value,
+        profile_id: entry.profileId,
+        actor: entry.actor,
+        at_ms: this.nowMs,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  async clear(): Promise<void> {
+    const ws = this.workspaceId;
+    for (const table of [
+      'profiles',
+      'profile_identifiers',
+      'identity_components',
+      'profile_events',
+      'identity_merges',
+      'identity_decisions',
+      'trait_history',
+      'profile_groups',
+    ] as const)
+      await this.db.deleteFrom(table).where('workspace_id', '=', ws).execute();
+  }
+
   async assignedSeqs(seqs: readonly number[]): Promise<Set<number>> {
     const out = new Set<number>();
     for (const part of chunks(seqs, IN_CHUNK)) {
