@@ -31,12 +31,15 @@ describe('authorization matrix', () => {
     await a.store.close();
   });
 
-  const sample = (url: string, ws: string) => url.replace(':ws', ws).replace(':id', 'no_such_id');
+  // Valid requests: schema validation runs before the access check, so samples must pass it.
+  const sample = (url: string, ws: string) =>
+    url.replace(':ws', ws).replace(':id', 'no_such_id') + (url.endsWith('/lookup') ? '?type=user_id&value=x' : '');
   const body = (method: string, url: string): Record<string, unknown> | undefined => {
     if (method === 'GET' || method === 'DELETE') return undefined;
     if (url.endsWith('/tokens')) return { name: 'matrix', role: 'viewer' };
     if (url.endsWith('/sources')) return { name: 'matrix', type: 'http' };
     if (url === '/api/v1/workspaces') return { name: 'matrix new' };
+    if (url.endsWith('/unmerge')) return { identifier: { type: 'user_id', value: 'x' } };
     return {};
   };
 
