@@ -8,6 +8,8 @@ import { InProcessBus } from '../bus/in-process-bus.ts';
 import { FailedEventsService } from '../pipeline/failed-events.service.ts';
 import { AuditService } from '../governance/audit.service.ts';
 import { WorkspaceService } from '../workspaces/workspace.service.ts';
+import { ProfileSettingsService } from '../profiles/profile-settings.service.ts';
+import { ProfileService } from '../profiles/profile.service.ts';
 
 export interface CliContext {
   readonly config: Config;
@@ -17,6 +19,7 @@ export interface CliContext {
   readonly tokens: TokenService;
   readonly failedEvents: FailedEventsService;
   readonly audit: AuditService;
+  readonly profiles: ProfileService;
   /** Records a change made from the command line in the audit log. */
   readonly auditChange: (
     action: string,
@@ -57,6 +60,13 @@ export async function withCli<T>(
           details: { kind: 'change' },
         });
       },
+      profiles: new ProfileService({
+        profiles: store.profiles,
+        state: store.profileState,
+        settings: new ProfileSettingsService(store.workspaceSettings),
+        events: store.events,
+        clock,
+      }),
       failedEvents: new FailedEventsService({
         failedEvents: store.failedEvents,
         bus: new InProcessBus({ log: store.events, state: store.consumerState, clock }),

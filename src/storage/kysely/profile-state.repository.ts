@@ -93,11 +93,13 @@ function traitsJson(traits: TraitMap): { traits: string; meta: string } {
 }
 
 /**
- * Profile state over Kysely, both dialects. SQLite: one process owns the embedded store, so the
- * in-process mutex makes the stage the only writer; reads run outside the write transaction and
- * the transaction only writes, keeping the single connection free for ingestion in between.
- * PostgreSQL: the whole batch is one transaction under a per-workspace advisory lock, so any
- * number of worker processes can run the stage.
+ * Profile state over Kysely, both dialects. A batch reads the graph, resolves in memory, then
+ * writes: the whole of it is one transaction that excludes every other writer of the
+ * workspace, whichever process it runs in (the server's stage, `cdp profiles rebuild`, several
+ * workers). SQLite: `BEGIN IMMEDIATE` takes the database's write lock up front (a deferred
+ * transaction could fail to upgrade after another process wrote). PostgreSQL: a
+ * transaction-scoped advisory lock per workspace. In-process, a mutex per workspace queues
+ * callers instead of letting them contend for the lock.
  */
 export class KyselyProfileStateStore implements ProfileStateStore {
   readonly #locks = new Map<string, Promise<unknown>>();
@@ -126,24 +128,24 @@ export class KyselyProfileStateStore implements ProfileStateStore {
     }
   }
 
-  async #run<T>(
-    workspaceId: string,
-    nowMs: number,
-    work: (session: ProfileStateSession) => Promise<T>,
-  ): Promise<T> {
+  async #run<T>(workspaceId: string, nowMs: number, work: (session: ProfileStateSession) => Promise<T>): Promise<T> {
     if (this.dialect === 'postgres') {
       return this.db.transaction().execute(async (trx) => {
         await sql`select pg_advisory_xact_lock(7270003, hashtext(${workspaceId}))`.execute(trx);
-        return work(
-          new ProfileSession(trx, workspaceId, nowMs, async (changes) => writeChanges(trx, changes, nowMs)),
-        );
+        return work(new ProfileSession(trx, workspaceId, nowMs));
       });
     }
-    return work(
-      new ProfileSession(this.db, workspaceId, nowMs, async (changes) =>
-        this.db.transaction().execute((trx) => writeChanges(trx, changes, nowMs)),
-      ),
-    );
+    return this.db.connection().execute(async (connection) => {
+      await sql`begin immediate`.execute(connection);
+      try {
+        const result = await work(new ProfileSession(connection, workspaceId, nowMs));
+        await sql`commit`.execute(connection);
+        return result;
+      } catch (error) {
+        await sql`rollback`.execute(connection);
+        throw error;
+      }
+    });
   }
 }
 
@@ -152,11 +154,10 @@ class ProfileSession implements ProfileStateSession {
     private readonly db: Db,
     private readonly workspaceId: string,
     private readonly nowMs: number,
-    private readonly writer: (changes: ProfileChanges) => Promise<void>,
   ) {}
 
   async write(changes: ProfileChanges): Promise<void> {
-    await this.writer(changes);
+    await writeChanges(this.db, changes, this.nowMs);
   }
 
   async unlink(entry: {
