@@ -220,6 +220,10 @@ export class ProfileService {
     return this.#deps.profiles.membersOf(workspaceId, resolved, limit, afterId);
   }
 
+  async quality(workspaceId: string) {
+    return this.#deps.profiles.decisionCounts(workspaceId);
+  }
+
   async count(workspaceId: string, kind: ProfileKind = 'person'): Promise<number> {
     return this.#deps.profiles.count(workspaceId, kind);
   }

@@ -59,6 +59,7 @@ const ROUTES: readonly { method: Method; path: string; body?: (b: Target) => unk
     body: () => ({ identifier: { type: 'user_id', value: 'u' } }),
   },
   { method: 'POST', path: '/api/v1/workspaces/{ws}/profiles/rebuild' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/identity/quality' },
   ...(['identity', 'profiles', 'privacy'] as const).flatMap((name) => [
     { method: 'GET' as const, path: `/api/v1/workspaces/{ws}/settings/${name}` },
     { method: 'PUT' as const, path: `/api/v1/workspaces/{ws}/settings/${name}`, body: () => ({}) },

@@ -338,3 +338,66 @@ describeEachStore('profiles API', (fixture) => {
     });
   });
 });
+
+describeEachStore(
+  'profiles: bad input is bounded and recorded, never a crash or an over-merge',
+  (fixture) => {
+    const store = sharedStore(fixture);
+
+    it('thousands of identifiers, 2 KB values, hundreds of traits, wrong shapes', async () => {
+      await withApp(await store(), {}, async (t) => {
+        // About as many identifiers as fit in one 32 KB event, then hundreds of traits.
+        const externalIds = Array.from({ length: 800 }, (_, i) => ({ id: `d${i}`, type: 'anonymous_id' }));
+        await sendOk(t, 'identify', { userId: 'bounded', context: { externalIds } });
+        await sendOk(t, 'identify', {
+          userId: 'bounded',
+          traits: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`t${i}`, i])),
+        });
+        await sendOk(t, 'identify', {
+          userId: 'long-user',
+          traits: { email: `${'x'.repeat(2048)}@example.com` },
+        });
+        await sendOk(t, 'identify', {
+          anonymousId: 'shape-anon',
+          traits: { email: ['a@b.co'], phone: { n: 1 } },
+        });
+        await sendOk(t, 'identify', { userId: 'big-trait', traits: { blob: 'y'.repeat(20_000), ok: 1 } });
+        await drained(t);
+        const bounded = (await lookup(t, 'user_id', 'bounded')).json<Profile>();
+        assert.equal(Object.keys(bounded.traits).length, 200, 'traits bounded per event');
+        assert.ok(bounded.identities.length <= 25, `${bounded.identities.length} identifiers linked`);
+        expectError(
+          await lookup(t, 'email', `${'x'.repeat(2048)}@example.com`),
+          400,
+          'profile.invalid_identifier',
+        );
+        const long = (await lookup(t, 'user_id', 'long-user')).json<Profile>();
+        assert.deepEqual(
+          long.identities.map((i) => i.type),
+          ['user_id'],
+          'the 2 KB e-mail never links',
+        );
+        const shape = (await lookup(t, 'anonymous_id', 'shape-anon')).json<Profile>();
+        assert.deepEqual(
+          shape.identities.map((i) => i.type),
+          ['anonymous_id'],
+        );
+        const big = (await lookup(t, 'user_id', 'big-trait')).json<Profile>();
+        assert.deepEqual(Object.keys(big.traits), ['ok']);
+        const quality = (await admin(t, 'GET', url(t, '/identity/quality'))).json<{
+          items: { reason: string; count: number }[];
+        }>();
+        const reasons = new Map(quality.items.map((q) => [q.reason, q.count]));
+        for (const reason of [
+          'identity.too_many_identifiers',
+          'identity.too_long',
+          'identity.invalid_shape',
+          'traits.too_many',
+          'traits.value_too_large',
+        ])
+          assert.ok((reasons.get(reason) ?? 0) > 0, `${reason} counted: ${JSON.stringify(quality.items)}`);
+        assert.equal((await admin(t, 'GET', url(t, '/stats'))).json<{ profiles: number }>().profiles, 4);
+      });
+    });
+  },
+);

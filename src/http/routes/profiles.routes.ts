@@ -259,6 +259,31 @@ export async function profilesRoutes(fastify: FastifyInstance, services: AppServ
     },
   );
 
+  app.get(
+    '/api/v1/workspaces/:ws/identity/quality',
+    {
+      config: { access: 'workspace.read' },
+      schema: {
+        tags,
+        summary:
+          'Data quality of identity: identifiers rejected or demoted and traits dropped, counted by reason',
+        params: WsParams,
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object({ kind: Type.String(), reason: Type.String(), count: Type.Integer() }),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const workspace = await workspaceFor(request, services, request.params.ws);
+      return { items: await profiles.quality(workspace.id) };
+    },
+  );
+
   app.post(
     '/api/v1/workspaces/:ws/profiles/:id/unmerge',
     {

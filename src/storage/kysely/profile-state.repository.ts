@@ -128,7 +128,11 @@ export class KyselyProfileStateStore implements ProfileStateStore {
     }
   }
 
-  async #run<T>(workspaceId: string, nowMs: number, work: (session: ProfileStateSession) => Promise<T>): Promise<T> {
+  async #run<T>(
+    workspaceId: string,
+    nowMs: number,
+    work: (session: ProfileStateSession) => Promise<T>,
+  ): Promise<T> {
     if (this.dialect === 'postgres') {
       return this.db.transaction().execute(async (trx) => {
         await sql`select pg_advisory_xact_lock(7270003, hashtext(${workspaceId}))`.execute(trx);
