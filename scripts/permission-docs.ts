@@ -8,7 +8,11 @@ const MEANING: Record<(typeof PERMISSIONS)[number], string> = {
   'tokens.read': 'list API tokens (never their secrets)',
   'tokens.manage': 'mint (non-owner) and revoke API tokens',
   'tokens.mint_owner': 'mint owner tokens',
-  'events.read_pii': 'read raw events (they carry personal data), incl. the live stream',
+  'users.manage':
+    'add console users to the workspace, change their role and PII access, remove them; disable a user who belongs to this workspace only',
+  'users.grant_owner': 'give a user the owner role, or change or remove an owner member',
+  'events.read_pii':
+    'read raw events (they carry personal data), incl. the live stream; per user, grantable and withdrawable whatever the role',
   'pipeline.manage': 'replay failed events',
   'audit.read': 'read the audit log (who did what, when, from where)',
 };

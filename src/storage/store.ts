@@ -1,3 +1,10 @@
+import type {
+  LoginThrottleRepository,
+  MembershipRepository,
+  SessionRepository,
+  SetupCodeRepository,
+  UserRepository,
+} from '../access/access.port.ts';
 import type { AuditLogRepository } from '../governance/audit-log.ts';
 import type { EventLogRepository } from '../ingestion/event-log.port.ts';
 import type { ConsumerStateRepository } from '../pipeline/consumer-state.port.ts';
@@ -24,6 +31,11 @@ export interface Store {
   readonly failedEvents: FailedEventRepository;
   readonly consumerState: ConsumerStateRepository;
   readonly auditLog: AuditLogRepository;
+  readonly users: UserRepository;
+  readonly memberships: MembershipRepository;
+  readonly sessions: SessionRepository;
+  readonly loginThrottle: LoginThrottleRepository;
+  readonly setupCodes: SetupCodeRepository;
   migrate(): Promise<{ applied: string[] }>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -7,8 +7,13 @@ import { KyselyAuditLogRepository } from './audit-log.repository.ts';
 import { KyselyConsumerStateRepository } from './consumer-state.repository.ts';
 import { KyselyEventLogRepository, type EventAppender } from './event-log.repository.ts';
 import { KyselyFailedEventRepository } from './failed-event.repository.ts';
+import { KyselyLoginThrottleRepository } from './login-throttle.repository.ts';
+import { KyselyMembershipRepository } from './membership.repository.ts';
+import { KyselySessionRepository } from './session.repository.ts';
+import { KyselySetupCodeRepository } from './setup-code.repository.ts';
 import { KyselySourceRepository } from './source.repository.ts';
 import { KyselyTokenRepository } from './token.repository.ts';
+import { KyselyUserRepository } from './user.repository.ts';
 import { KyselyInstanceStateRepository, KyselyWorkspaceRepository } from './workspace.repository.ts';
 
 /** Assembles the shared repositories over one Kysely instance; adapters add the dialect bits. */
@@ -29,8 +34,19 @@ export function createKyselyStore(options: {
     failedEvents: new KyselyFailedEventRepository(db),
     consumerState: new KyselyConsumerStateRepository(db),
     auditLog: new KyselyAuditLogRepository(db, dialect),
+    users: new KyselyUserRepository(db),
+    memberships: new KyselyMembershipRepository(db),
+    sessions: new KyselySessionRepository(db),
+    loginThrottle: new KyselyLoginThrottleRepository(db, dialect),
+    setupCodes: new KyselySetupCodeRepository(db),
     async migrate() {
-      const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+      // Migrations are independent of each other's numbers (004 landed before 003), so a
+      // store that ran a later one still takes an earlier one that arrived afterwards.
+      const migrator = new Migrator({
+        db,
+        provider: migrationProvider(dialect),
+        allowUnorderedMigrations: true,
+      });
       const { error, results } = await migrator.migrateToLatest();
       if (error)
         throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);

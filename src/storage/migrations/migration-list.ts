@@ -2,6 +2,8 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import * as m001 from './001-event-log-and-workspaces.ts';
 import * as m002 from './002-audit-log.ts';
+// 003 (profiles) is reserved for the profiles work.
+import * as m004 from './004-users-and-sessions.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -11,6 +13,8 @@ interface DialectMigration {
 const MIGRATIONS: Record<string, DialectMigration> = {
   '001-event-log-and-workspaces': m001,
   '002-audit-log': m002,
+  // '003-…': profiles, reserved (does not exist yet; 004 does not depend on it).
+  '004-users-and-sessions': m004,
 };
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
