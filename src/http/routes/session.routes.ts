@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppServices } from '../../app/app-services.ts';
-import type { ClientInfo, SessionContext } from '../../access/session.service.ts';
+import type { ClientInfo, SessionContext, SignIn } from '../../access/session.service.ts';
 import { piiAccessOf } from '../../access/user-types.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { grantCan, PERMISSIONS } from '../../governance/permissions.ts';
@@ -89,12 +89,10 @@ export async function sessionRoutes(fastify: FastifyInstance, services: AppServi
     };
   };
 
-  const setCookie = (request: FastifyRequest, reply: FastifyReply, sessionId: string, expiresMs: number) => {
+  const setCookie = (request: FastifyRequest, reply: FastifyReply, signIn: SignIn) => {
     const mode = requireCookieMode(request);
-    void reply.header(
-      'Set-Cookie',
-      sessionCookie(mode, sessionId, (expiresMs - services.clock.now()) / 1000),
-    );
+    const lifetimeSeconds = (signIn.session.expiresMs - signIn.session.createdMs) / 1000;
+    void reply.header('Set-Cookie', sessionCookie(mode, signIn.sessionId, lifetimeSeconds));
   };
 
   app.post(
@@ -116,7 +114,7 @@ export async function sessionRoutes(fastify: FastifyInstance, services: AppServi
         { ...request.body, previousSessionId: sessionIdOf(request) },
         clientOf(request),
       );
-      setCookie(request, reply, signIn.sessionId, signIn.session.expiresMs);
+      setCookie(request, reply, signIn);
       return view(signIn);
     },
   );
@@ -213,7 +211,7 @@ export async function sessionRoutes(fastify: FastifyInstance, services: AppServi
         { code: request.body.setupCode, email: request.body.email, password: request.body.password },
         clientOf(request),
       );
-      setCookie(request, reply, signIn.sessionId, signIn.session.expiresMs);
+      setCookie(request, reply, signIn);
       return reply.code(201).send(await view(signIn));
     },
   );
