@@ -8,8 +8,6 @@ export interface SessionLifetime {
   readonly maxMs: number;
 }
 
-export const DEFAULT_SESSION_LIFETIME: SessionLifetime = { idleMs: 30 * 60_000, maxMs: 12 * 3_600_000 };
-
 /**
  * Activity is written at most once a minute per session (not on every request), so the idle
  * timeout is exact to within a minute, in the safe direction.

@@ -97,10 +97,6 @@ export class SessionService {
     this.#dummyHash.catch(() => undefined);
   }
 
-  get lifetime(): SessionLifetime {
-    return this.#lifetime;
-  }
-
   /**
    * Checks e-mail and password under the rate limit and starts a new session. An unknown
    * address, a wrong password and a disabled user fail alike: same error, same work (a
