@@ -1,3 +1,6 @@
+import type { SessionService } from '../access/session.service.ts';
+import type { SetupService } from '../access/setup.service.ts';
+import type { UserService } from '../access/user.service.ts';
 import type { Config } from '../config/config.ts';
 import type { EventQueryService } from '../events/event-query.service.ts';
 import type { AuditService } from '../governance/audit.service.ts';
@@ -27,6 +30,9 @@ export interface AppServices {
   readonly audit: AuditService;
   readonly profiles: ProfileService;
   readonly profileSettings: ProfileSettingsService;
+  readonly users: UserService;
+  readonly sessions: SessionService;
+  readonly setup: SetupService;
   /** False while starting and once shutdown began. */
   readonly isAcceptingTraffic: () => boolean;
   /** Aborted when shutdown begins: long-lived responses (live streams) end on it. */

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { Argon2idPasswordHasher } from '../access/argon2id-password-hasher.ts';
+import { createAccessServices } from '../access/access-services.ts';
 import { InProcessBus } from '../bus/in-process-bus.ts';
 import type { Config } from '../config/config.ts';
 import { AppendNotifier } from '../events/append-notifier.ts';
@@ -106,6 +108,14 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   let accepting = true;
   const shutdown = new AbortController();
   const sources = new SourceService({ sources: store.sources, clock });
+  const audit = new AuditService({ auditLog: store.auditLog, clock });
+  const access = createAccessServices({
+    store,
+    audit,
+    clock,
+    hasher: new Argon2idPasswordHasher(),
+    lifetime: { idleMs: config.sessionIdleMs, maxMs: config.sessionMaxMs },
+  });
   const decoder: RequestDecoder =
     config.ingestWorkers > 0
       ? new WorkerPoolRequestDecoder(config.ingestWorkers)
@@ -135,7 +145,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     profiles,
     profileSettings,
     failedEvents: new FailedEventsService({ failedEvents: store.failedEvents, bus, clock }),
-    audit: new AuditService({ auditLog: store.auditLog, clock }),
+    audit,
+    ...access,
     isAcceptingTraffic: () => accepting,
     shutdownSignal: shutdown.signal,
   };

@@ -1,3 +1,5 @@
+import { Argon2idPasswordHasher } from '../access/argon2id-password-hasher.ts';
+import { UserService } from '../access/user.service.ts';
 import { parseConfig, type Config } from '../config/config.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createStore } from '../storage/create-store.ts';
@@ -20,6 +22,7 @@ export interface CliContext {
   readonly failedEvents: FailedEventsService;
   readonly audit: AuditService;
   readonly profiles: ProfileService;
+  readonly users: UserService;
   /** Records a change made from the command line in the audit log. */
   readonly auditChange: (
     action: string,
@@ -50,6 +53,13 @@ export async function withCli<T>(
       tokens: new TokenService({ tokens: store.tokens, clock, adminToken: config.adminToken }),
       // Replays go through the bus's durable redelivery schedule; a running server picks them up.
       audit,
+      users: new UserService({
+        users: store.users,
+        memberships: store.memberships,
+        sessions: store.sessions,
+        hasher: new Argon2idPasswordHasher(),
+        clock,
+      }),
       auditChange: async (action, workspaceId, target) => {
         await audit.record({
           workspaceId,

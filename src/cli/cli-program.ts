@@ -2,22 +2,10 @@ import { Command, Option } from 'commander';
 import { parseConfig } from '../config/config.ts';
 import { presentFailedEvent, presentSource, presentToken, presentWorkspace } from '../http/presenters.ts';
 import { ROLES } from '../workspaces/workspace-types.ts';
-import type { CliContext } from './cli-context.ts';
+import { show, withCli, type CliIo } from './cli-io.ts';
+import { addUserCommands } from './user-commands.ts';
 
-// The server and store modules load only when a command runs, so `--help` answers at once.
-async function withCli<T>(env: NodeJS.ProcessEnv, run: (context: CliContext) => Promise<T>): Promise<T> {
-  const { withCli: open } = await import('./cli-context.ts');
-  return open(env, run);
-}
-
-export interface CliIo {
-  readonly env: NodeJS.ProcessEnv;
-  out(text: string): void;
-}
-
-function show(io: CliIo, json: boolean, value: Record<string, unknown>, human: string): void {
-  io.out(json ? JSON.stringify(value, null, 2) : human);
-}
+export type { CliIo };
 
 function describeProfile(profile: {
   id: string;
@@ -266,6 +254,7 @@ export function buildCliProgram(io: CliIo): Command {
         io.out(`rebuilt ${result.profiles} profiles from ${result.events} events`);
       }),
     );
+  addUserCommands(program, io);
   program
     .command('audit')
     .description('the tamper-evident audit log')

@@ -1,3 +1,10 @@
+import type {
+  LoginThrottleRepository,
+  MembershipRepository,
+  SessionRepository,
+  SetupCodeRepository,
+  UserRepository,
+} from '../access/access.port.ts';
 import type { AuditLogRepository } from '../governance/audit-log.ts';
 import type { EventLogRepository } from '../ingestion/event-log.port.ts';
 import type { ProfileQueryRepository } from '../profiles/profile-query.port.ts';
@@ -30,6 +37,11 @@ export interface Store {
   readonly profileState: ProfileStateStore;
   readonly profiles: ProfileQueryRepository;
   readonly workspaceSettings: WorkspaceSettingsRepository;
+  readonly users: UserRepository;
+  readonly memberships: MembershipRepository;
+  readonly sessions: SessionRepository;
+  readonly loginThrottle: LoginThrottleRepository;
+  readonly setupCodes: SetupCodeRepository;
   migrate(): Promise<{ applied: string[] }>;
   ping(): Promise<void>;
   close(): Promise<void>;

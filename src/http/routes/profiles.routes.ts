@@ -301,7 +301,11 @@ export async function profilesRoutes(fastify: FastifyInstance, services: AppServ
       const workspace = await workspaceFor(request, services, request.params.ws);
       const principal = principalOf(request);
       const actor =
-        principal.kind === 'instance_owner' ? `instance:${principal.tokenId}` : `token:${principal.tokenId}`;
+        principal.kind === 'user'
+          ? `user:${principal.userId}`
+          : principal.kind === 'instance_owner'
+            ? `instance:${principal.tokenId}`
+            : `token:${principal.tokenId}`;
       return profiles.unlink(workspace.id, request.params.id, request.body.identifier, actor);
     },
   );

@@ -10,8 +10,13 @@ import { KyselyFailedEventRepository } from './failed-event.repository.ts';
 import { KyselyProfileQueryRepository } from './profile-query.repository.ts';
 import { KyselyProfileStateStore } from './profile-state.repository.ts';
 import { KyselyWorkspaceSettingsRepository } from './workspace-settings.repository.ts';
+import { KyselyLoginThrottleRepository } from './login-throttle.repository.ts';
+import { KyselyMembershipRepository } from './membership.repository.ts';
+import { KyselySessionRepository } from './session.repository.ts';
+import { KyselySetupCodeRepository } from './setup-code.repository.ts';
 import { KyselySourceRepository } from './source.repository.ts';
 import { KyselyTokenRepository } from './token.repository.ts';
+import { KyselyUserRepository } from './user.repository.ts';
 import { KyselyInstanceStateRepository, KyselyWorkspaceRepository } from './workspace.repository.ts';
 
 /** Assembles the shared repositories over one Kysely instance; adapters add the dialect bits. */
@@ -35,8 +40,19 @@ export function createKyselyStore(options: {
     profileState: new KyselyProfileStateStore(db, dialect),
     profiles: new KyselyProfileQueryRepository(db, dialect),
     workspaceSettings: new KyselyWorkspaceSettingsRepository(db),
+    users: new KyselyUserRepository(db),
+    memberships: new KyselyMembershipRepository(db),
+    sessions: new KyselySessionRepository(db),
+    loginThrottle: new KyselyLoginThrottleRepository(db, dialect),
+    setupCodes: new KyselySetupCodeRepository(db),
     async migrate() {
-      const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+      // Migrations are independent of each other's numbers (004 landed before 003), so a
+      // store that ran a later one still takes an earlier one that arrived afterwards.
+      const migrator = new Migrator({
+        db,
+        provider: migrationProvider(dialect),
+        allowUnorderedMigrations: true,
+      });
       const { error, results } = await migrator.migrateToLatest();
       if (error)
         throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);

@@ -3,6 +3,7 @@ import type { SqlDialectName } from '../sql-dialect.ts';
 import * as m001 from './001-event-log-and-workspaces.ts';
 import * as m002 from './002-audit-log.ts';
 import * as m003 from './003-identity-and-profiles.ts';
+import * as m004 from './004-users-and-sessions.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '001-event-log-and-workspaces': m001,
   '002-audit-log': m002,
   '003-identity-and-profiles': m003,
+  '004-users-and-sessions': m004,
 };
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
