@@ -7,7 +7,7 @@ import { createBlockedValues } from '../identity/blocked-values.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
 import type { Stage, StageContext } from '../pipeline/stage.ts';
 import type { ProfileSettingsService } from './profile-settings.service.ts';
-import { resolveBatch } from './profile-resolver.ts';
+import { reresolveComponents, resolveBatch } from './profile-resolver.ts';
 import type { ProfileStateStore } from './profile-state.port.ts';
 
 export const PROFILES_STAGE = 'profiles';
@@ -17,11 +17,17 @@ export interface ProfileStageDeps {
   readonly settings: ProfileSettingsService;
   /** Told after each committed batch (e.g. to wake segment evaluation or the live console). */
   readonly onCommitted?: (workspaceId: string, profileIds: readonly string[]) => void;
+  /** See ResolveContext.maxInlineReresolveEvents. */
+  readonly maxInlineReresolveEvents?: number;
 }
+
+/** How often, at most, a workspace's stale components are re-resolved (one per round). */
+const RECONCILE_INTERVAL_MS = 2_000;
 
 export class ProfileStage implements Stage {
   readonly name = PROFILES_STAGE;
   readonly maxBatch = 500;
+  readonly #lastReconcile = new Map<string, number>();
 
   constructor(private readonly deps: ProfileStageDeps) {}
 
@@ -47,7 +53,16 @@ export class ProfileStage implements Stage {
       const unlinked = await session.unlinkedKeys();
       const changes = await resolveBatch(
         session,
-        { identity, blocked: createBlockedValues(identity), profiles, unlinked, nowMs },
+        {
+          identity,
+          blocked: createBlockedValues(identity),
+          profiles,
+          unlinked,
+          nowMs,
+          ...(this.deps.maxInlineReresolveEvents === undefined
+            ? {}
+            : { maxInlineReresolveEvents: this.deps.maxInlineReresolveEvents }),
+        },
         workspaceId,
         events,
       );
@@ -55,5 +70,26 @@ export class ProfileStage implements Stage {
       return changes.profiles.map((p) => p.id);
     });
     if (changed.length > 0) this.deps.onCommitted?.(workspaceId, changed);
+    await this.reconcile(workspaceId, nowMs);
+  }
+
+  /**
+   * Re-resolves one component whose late events were linked in arrival order (too large to
+   * re-resolve inline): eventual exactness for super-nodes at a bounded cost per batch.
+   */
+  async reconcile(workspaceId: string, nowMs: number, force = false): Promise<boolean> {
+    const last = this.#lastReconcile.get(workspaceId) ?? -Infinity;
+    if (!force && nowMs - last < RECONCILE_INTERVAL_MS) return false;
+    this.#lastReconcile.set(workspaceId, nowMs);
+    const identity = await this.deps.settings.identity(workspaceId);
+    const profiles = await this.deps.settings.profiles(workspaceId);
+    return this.deps.state.exclusive(workspaceId, nowMs, async (session) => {
+      const stale = await session.staleComponents(1);
+      if (stale.length === 0) return false;
+      const unlinked = await session.unlinkedKeys();
+      const ctx = { identity, blocked: createBlockedValues(identity), profiles, unlinked, nowMs };
+      await session.write(await reresolveComponents(session, ctx, workspaceId, stale));
+      return true;
+    });
   }
 }

@@ -42,6 +42,8 @@ export interface StoredComponent {
   readonly last: CanonicalPosition;
   readonly events: number;
   readonly demotions: number;
+  /** A late event was applied in arrival order (component too large to re-resolve inline). */
+  readonly stale: boolean;
 }
 
 export interface Assignment {
@@ -122,6 +124,8 @@ export interface ProfileStateReader {
   components(ids: readonly string[]): Promise<StoredComponent[]>;
   eventSeqsOfProfiles(profileIds: readonly string[]): Promise<number[]>;
   readEvents(seqs: readonly number[]): Promise<StoredEvent[]>;
+  /** Components waiting for a deferred re-resolution, oldest first. */
+  staleComponents(limit: number): Promise<string[]>;
   /** Keys of identifiers an admin unlinked. */
   unlinkedKeys(): Promise<Set<string>>;
 }

@@ -107,6 +107,7 @@ export interface Database {
     last_content_key: string;
     events: number;
     demotions: number;
+    stale: number;
   };
   profile_events: {
     workspace_id: string;

@@ -296,10 +296,23 @@ class ProfileSession implements ProfileStateSession {
           },
           events: num(row.events),
           demotions: num(row.demotions),
+          stale: num(row.stale) === 1,
         })),
       );
     }
     return out;
+  }
+
+  async staleComponents(limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('identity_components')
+      .select('id')
+      .where('workspace_id', '=', this.workspaceId)
+      .where('stale', '=', 1)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.id);
   }
 
   async eventSeqsOfProfiles(profileIds: readonly string[]): Promise<number[]> {
@@ -357,7 +370,7 @@ async function writeChanges(db: Db, changes: ProfileChanges, nowMs: number): Pro
       .execute();
     await db.deleteFrom('identity_components').where('workspace_id', '=', ws).where('id', '=', id).execute();
   }
-  for (const part of chunks(changes.components, rowsPer(7))) {
+  for (const part of chunks(changes.components, rowsPer(8))) {
     await db
       .insertInto('identity_components')
       .values(
@@ -369,6 +382,7 @@ async function writeChanges(db: Db, changes: ProfileChanges, nowMs: number): Pro
           last_content_key: c.last.contentKey,
           events: c.events,
           demotions: c.demotions,
+          stale: c.stale ? 1 : 0,
         })),
       )
       .onConflict((oc) =>
@@ -378,6 +392,7 @@ async function writeChanges(db: Db, changes: ProfileChanges, nowMs: number): Pro
           last_content_key: eb.ref('excluded.last_content_key'),
           events: eb.ref('excluded.events'),
           demotions: eb.ref('excluded.demotions'),
+          stale: eb.ref('excluded.stale'),
         })),
       )
       .execute();
