@@ -17,6 +17,9 @@ const MEANING: Record<(typeof PERMISSIONS)[number], string> = {
   'audit.read': 'read the audit log (who did what, when, from where)',
   'identity.manage':
     'identity and profile settings, unmerge (unlink an identifier), rebuild profiles from the log',
+  'segments.read':
+    'see segments, their size, members (profile ids) and history, computed traits; preview definitions',
+  'segments.manage': 'create, change and delete segments and computed traits (which recomputes them)',
 };
 
 /** docs/PERMISSIONS.md is generated from src/governance/permissions.ts; a test keeps them equal. */

@@ -1,6 +1,7 @@
 import type { SessionService } from '../access/session.service.ts';
 import type { SetupService } from '../access/setup.service.ts';
 import type { UserService } from '../access/user.service.ts';
+import type { ComputedTraitService } from '../computed-traits/computed-trait.service.ts';
 import type { Config } from '../config/config.ts';
 import type { EventQueryService } from '../events/event-query.service.ts';
 import type { AuditService } from '../governance/audit.service.ts';
@@ -10,6 +11,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { ProfileSettingsService } from '../profiles/profile-settings.service.ts';
 import type { ProfileService } from '../profiles/profile.service.ts';
 import type { FailedEventsService } from '../pipeline/failed-events.service.ts';
+import type { SegmentService } from '../segments/segment.service.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { SourceService } from '../workspaces/source.service.ts';
 import type { TokenService } from '../workspaces/token.service.ts';
@@ -33,6 +35,8 @@ export interface AppServices {
   readonly users: UserService;
   readonly sessions: SessionService;
   readonly setup: SetupService;
+  readonly segments: SegmentService;
+  readonly computedTraits: ComputedTraitService;
   /** False while starting and once shutdown began. */
   readonly isAcceptingTraffic: () => boolean;
   /** Aborted when shutdown begins: long-lived responses (live streams) end on it. */

@@ -27,6 +27,7 @@ import { SourceService } from '../workspaces/source.service.ts';
 import { TokenService } from '../workspaces/token.service.ts';
 import { WorkspaceService } from '../workspaces/workspace.service.ts';
 import type { AppServices } from './app-services.ts';
+import { buildSegmentServices } from './segment-services.ts';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -120,6 +121,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     config.ingestWorkers > 0
       ? new WorkerPoolRequestDecoder(config.ingestWorkers)
       : new InlineRequestDecoder();
+  const segmentServices = buildSegmentServices({
+    store,
+    clock,
+    logError: (details, message) => logger.error(details, message),
+  });
   const services: AppServices = {
     config,
     clock,
@@ -147,6 +153,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     failedEvents: new FailedEventsService({ failedEvents: store.failedEvents, bus, clock }),
     audit,
     ...access,
+    ...segmentServices,
     isAcceptingTraffic: () => accepting,
     shutdownSignal: shutdown.signal,
   };
@@ -164,6 +171,12 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     committer,
     start() {
       pipeline.start();
+      // Backfills a previous process left unfinished continue in the background.
+      for (const service of [services.segments, services.computedTraits]) {
+        service
+          .resumeUnfinished()
+          .catch((error: unknown) => logger.error({ err: error }, 'could not resume backfills'));
+      }
     },
     async close() {
       accepting = false;
@@ -179,6 +192,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       await committer.close();
       await decoder.close();
       await pipeline.stop();
+      await services.segments.close();
+      await services.computedTraits.close();
       await bus.close();
     },
   };

@@ -1,6 +1,9 @@
 import { Argon2idPasswordHasher } from '../access/argon2id-password-hasher.ts';
 import { UserService } from '../access/user.service.ts';
+import { buildSegmentServices } from '../app/segment-services.ts';
+import type { ComputedTraitService } from '../computed-traits/computed-trait.service.ts';
 import { parseConfig, type Config } from '../config/config.ts';
+import type { SegmentService } from '../segments/segment.service.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createStore } from '../storage/create-store.ts';
 import type { Store } from '../storage/store.ts';
@@ -23,6 +26,8 @@ export interface CliContext {
   readonly audit: AuditService;
   readonly profiles: ProfileService;
   readonly users: UserService;
+  readonly segments: SegmentService;
+  readonly computedTraits: ComputedTraitService;
   /** Records a change made from the command line in the audit log. */
   readonly auditChange: (
     action: string,
@@ -59,6 +64,12 @@ export async function withCli<T>(
         sessions: store.sessions,
         hasher: new Argon2idPasswordHasher(),
         clock,
+      }),
+      // Backfills run in this process: commands wait for them (`segments.idle()`).
+      ...buildSegmentServices({
+        store,
+        clock,
+        logError: (details, message) => process.stderr.write(`cdp: ${message}: ${String(details['err'])}\n`),
       }),
       auditChange: async (action, workspaceId, target) => {
         await audit.record({

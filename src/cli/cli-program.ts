@@ -4,6 +4,8 @@ import { presentFailedEvent, presentSource, presentToken, presentWorkspace } fro
 import { ROLES } from '../workspaces/workspace-types.ts';
 import { show, withCli, type CliIo } from './cli-io.ts';
 import { addUserCommands } from './user-commands.ts';
+import type { CliContext } from './cli-context.ts';
+import { registerSegmentCommands } from './segment-commands.ts';
 
 export type { CliIo };
 
@@ -270,5 +272,6 @@ export function buildCliProgram(io: CliIo): Command {
         throw new Error(`audit log broken at entry ${verdict.brokenAtSeq}: ${verdict.reason}`);
       }),
     );
+  registerSegmentCommands(program, io, withCli);
   return program;
 }

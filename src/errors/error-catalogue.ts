@@ -1,3 +1,5 @@
+import { SEGMENT_ERROR_CATALOGUE, type SegmentErrorCode } from '../segment-language/index.ts';
+
 /**
  * Every error code the platform can answer with, in one place. Codes are a public contract:
  * clients branch on them, so a code is never renamed or reused for another meaning.
@@ -10,6 +12,14 @@ export interface ErrorSpec {
 }
 
 const spec = (status: number, title: string, retryable = false): ErrorSpec => ({ status, title, retryable });
+
+/** A definition that does not parse or validate: 400 with the language's own code, line and column. */
+type DefinitionErrorCode = Exclude<SegmentErrorCode, 'segment.trivial_count'>;
+const SEGMENT_DEFINITION_ERRORS = Object.fromEntries(
+  Object.entries(SEGMENT_ERROR_CATALOGUE)
+    .filter(([code]) => code !== 'segment.trivial_count')
+    .map(([code, title]) => [code, spec(400, title)]),
+) as Record<DefinitionErrorCode, ErrorSpec>;
 
 export const ERROR_CATALOGUE = {
   // Request shape
@@ -63,6 +73,18 @@ export const ERROR_CATALOGUE = {
   'token.not_found': spec(404, 'No such token'),
   'token.invalid_role': spec(400, 'Unknown role'),
   'failed_event.not_found': spec(404, 'No such failed event'),
+  'segment.not_found': spec(404, 'No such segment'),
+  'segment.slug_taken': spec(409, 'A segment of the workspace already has that slug'),
+  'segment.in_use': spec(409, 'Other segments refer to this segment with `in segment`'),
+  'computed_trait.not_found': spec(404, 'No such computed trait'),
+  'computed_trait.name_taken': spec(409, 'A computed trait of the workspace already has that name'),
+  'computed_trait.invalid_definition': spec(
+    400,
+    'The computed trait definition is not valid; details list each problem',
+  ),
+  'computed_trait.in_use': spec(409, 'Segments read this computed trait'),
+  // Segment definitions (the segment language's codes)
+  ...SEGMENT_DEFINITION_ERRORS,
   'profile.not_found': spec(404, 'No such profile'),
   'profile.invalid_identifier': spec(400, 'The identifier is not valid for its type'),
   'profile.identifier_not_linked': spec(409, 'The identifier is not linked to this profile'),

@@ -19,6 +19,8 @@ export const PERMISSIONS = [
   'pipeline.manage',
   'audit.read',
   'identity.manage',
+  'segments.read',
+  'segments.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -30,11 +32,11 @@ const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   owner: ALL,
   // Everything but making owners (and, later, deleting the workspace).
   admin: ALL.filter((p) => !OWNER_ONLY.includes(p)),
-  // Works with people's data (segments, destinations, imports come with later issues).
-  marketer: ['workspace.read', 'events.read_pii'],
+  // Works with people's data: segments and computed traits (destinations, imports come later).
+  marketer: ['workspace.read', 'events.read_pii', 'segments.read', 'segments.manage'],
   // Reads all but unmasked personal data; raw events carry PII until masking lands.
-  analyst: ['workspace.read'],
-  viewer: ['workspace.read'],
+  analyst: ['workspace.read', 'segments.read'],
+  viewer: ['workspace.read', 'segments.read'],
 };
 
 export function roleCan(role: Role, permission: Permission): boolean {

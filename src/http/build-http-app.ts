@@ -5,12 +5,14 @@ import { AppError } from '../errors/app-error.ts';
 import { registerAdminAuth, type AdminRoute } from './admin-auth.ts';
 import { toErrorResponse } from './error-response.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
+import { computedTraitsRoutes } from './routes/computed-traits.routes.ts';
 import { consoleRoutes } from './routes/console.routes.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
 import { failedEventsRoutes } from './routes/failed-events.routes.ts';
 import { profilesRoutes } from './routes/profiles.routes.ts';
 import { operationsRoutes } from './routes/operations.routes.ts';
 import { sessionRoutes } from './routes/session.routes.ts';
+import { segmentsRoutes } from './routes/segments.routes.ts';
 import { sourcesRoutes } from './routes/sources.routes.ts';
 import { tokensRoutes } from './routes/tokens.routes.ts';
 import { trackingRoutes } from './routes/tracking.routes.ts';
@@ -98,6 +100,8 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
     await auditRoutes(scope, services);
     await profilesRoutes(scope, services);
     await usersRoutes(scope, services);
+    await segmentsRoutes(scope, services);
+    await computedTraitsRoutes(scope, services);
   });
   return app;
 }

@@ -204,4 +204,69 @@ export interface Database {
     lockouts: number;
     updated_ms: number;
   };
+  segments: {
+    workspace_id: string;
+    id: string;
+    slug: string;
+    name: string;
+    description: string;
+    /** The definition as written (segment language). */
+    definition: string;
+    /** JSON: SegmentDependencies of the definition, for the real-time dependency index. */
+    dependencies: string;
+    version: number;
+    created_ms: number;
+    updated_ms: number;
+    /** backfilling | ready | failed */
+    status: string;
+    backfill_total: number;
+    backfill_done: number;
+    backfill_started_ms: number | null;
+    backfill_finished_ms: number | null;
+    backfill_error: string | null;
+  };
+  segment_memberships: { workspace_id: string; segment_id: string; profile_id: string; entered_ms: number };
+  segment_membership_history: {
+    seq: Generated<number>;
+    workspace_id: string;
+    segment_id: string;
+    profile_id: string;
+    /** entered | exited */
+    change: string;
+    at_ms: number;
+  };
+  computed_traits: {
+    workspace_id: string;
+    id: string;
+    name: string;
+    /** JSON: the ComputedTraitDefinition. */
+    definition: string;
+    version: number;
+    created_ms: number;
+    updated_ms: number;
+    status: string;
+    backfill_total: number;
+    backfill_done: number;
+    backfill_started_ms: number | null;
+    backfill_finished_ms: number | null;
+    backfill_error: string | null;
+  };
+  computed_trait_values: {
+    workspace_id: string;
+    profile_id: string;
+    name: string;
+    /** JSON value. */
+    value: string;
+    updated_ms: number;
+    next_change_ms: number | null;
+  };
+  profile_consent: {
+    workspace_id: string;
+    profile_id: string;
+    category: string;
+    /** 1 granted, 0 refused. */
+    granted: number;
+    source: string;
+    ts_ms: number;
+  };
 }

@@ -11,6 +11,8 @@ import type { ProfileQueryRepository } from '../profiles/profile-query.port.ts';
 import type { ProfileStateStore } from '../profiles/profile-state.port.ts';
 import type { ConsumerStateRepository } from '../pipeline/consumer-state.port.ts';
 import type { FailedEventRepository } from '../pipeline/failed-events.port.ts';
+import type { SegmentRepository } from '../segments/segments.port.ts';
+import type { ComputedTraitRepository } from '../computed-traits/computed-traits.port.ts';
 import type {
   InstanceStateRepository,
   SourceRepository,
@@ -42,6 +44,8 @@ export interface Store {
   readonly sessions: SessionRepository;
   readonly loginThrottle: LoginThrottleRepository;
   readonly setupCodes: SetupCodeRepository;
+  readonly segments: SegmentRepository;
+  readonly computedTraits: ComputedTraitRepository;
   migrate(): Promise<{ applied: string[] }>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -53,6 +53,11 @@ describe('authorization matrix', () => {
     if (url.endsWith('/sources')) return { name: 'matrix', type: 'http' };
     if (url === '/api/v1/workspaces') return { name: 'matrix new' };
     if (url.endsWith('/unmerge')) return { identifier: { type: 'user_id', value: 'x' } };
+    if (url.endsWith('/segments')) return { name: 'matrix', slug: 'matrix', definition: 'traits.plan = "x"' };
+    if (url.endsWith('/segments/preview')) return { definition: 'traits.plan = "x"' };
+    if (url.endsWith('/computed-traits'))
+      return { name: 'matrix', definition: { kind: 'event_count', event: 'X' } };
+    if (url.endsWith('/computed-traits/:name')) return { definition: { kind: 'event_count', event: 'X' } };
     return {};
   };
 
@@ -143,6 +148,8 @@ describe('authorization matrix', () => {
       'events.read_pii',
       'pipeline.manage',
       'audit.read',
+      'segments.read',
+      'segments.manage',
     ];
     for (const p of everything) assert.ok(principalCan({ kind: 'instance_owner', tokenId: null }, p));
     assert.deepEqual(
@@ -151,15 +158,15 @@ describe('authorization matrix', () => {
     );
     assert.deepEqual(
       everything.filter((p) => roleCan('marketer', p)),
-      ['workspace.read', 'events.read_pii'],
+      ['workspace.read', 'events.read_pii', 'segments.read', 'segments.manage'],
     );
     assert.deepEqual(
       everything.filter((p) => roleCan('viewer', p)),
-      ['workspace.read'],
+      ['workspace.read', 'segments.read'],
     );
     assert.deepEqual(
       everything.filter((p) => roleCan('analyst', p)),
-      ['workspace.read'],
+      ['workspace.read', 'segments.read'],
     );
   });
 });

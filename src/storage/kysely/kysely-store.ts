@@ -14,6 +14,8 @@ import { KyselyLoginThrottleRepository } from './login-throttle.repository.ts';
 import { KyselyMembershipRepository } from './membership.repository.ts';
 import { KyselySessionRepository } from './session.repository.ts';
 import { KyselySetupCodeRepository } from './setup-code.repository.ts';
+import { KyselySegmentRepository } from './segment.repository.ts';
+import { KyselyComputedTraitRepository } from './computed-trait.repository.ts';
 import { KyselySourceRepository } from './source.repository.ts';
 import { KyselyTokenRepository } from './token.repository.ts';
 import { KyselyUserRepository } from './user.repository.ts';
@@ -45,6 +47,8 @@ export function createKyselyStore(options: {
     sessions: new KyselySessionRepository(db),
     loginThrottle: new KyselyLoginThrottleRepository(db, dialect),
     setupCodes: new KyselySetupCodeRepository(db),
+    segments: new KyselySegmentRepository(db, dialect),
+    computedTraits: new KyselyComputedTraitRepository(db),
     async migrate() {
       // Migrations are independent of each other's numbers (004 landed before 003), so a
       // store that ran a later one still takes an earlier one that arrived afterwards.

@@ -4,6 +4,7 @@ import * as m001 from './001-event-log-and-workspaces.ts';
 import * as m002 from './002-audit-log.ts';
 import * as m003 from './003-identity-and-profiles.ts';
 import * as m004 from './004-users-and-sessions.ts';
+import * as m005 from './005-segments-and-computed-traits.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '002-audit-log': m002,
   '003-identity-and-profiles': m003,
   '004-users-and-sessions': m004,
+  '005-segments-and-computed-traits': m005,
 };
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {

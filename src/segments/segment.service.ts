@@ -1,0 +1,325 @@
+import { AppError } from '../errors/app-error.ts';
+import {
+  analyzeSegmentDefinition,
+  findSegmentCycle,
+  parseSegmentDefinition,
+  type Expression,
+  type SegmentAnalysis,
+  type ValidationProblem,
+} from '../segment-language/index.ts';
+import type { Clock } from '../shared/clock.ts';
+import { generateId } from '../shared/secrets.ts';
+import { BackgroundTasks, chunkRanges } from './background-tasks.ts';
+import { definitionError } from './segment-definition-errors.ts';
+import type { BackfillProgress, MembershipHistoryEntry, Segment, SegmentMember } from './segment-types.ts';
+import type { SegmentReferenceMode, SegmentRepository } from './segments.port.ts';
+
+/** Slugs are URL path segments and `in segment "…"` references: lower case, digits, `-`, `_`. */
+export const SEGMENT_SLUG_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const DEFAULT_CHUNK = 5000;
+
+type CheckedDefinition = Extract<SegmentAnalysis, { ok: true }>;
+const MAX_SEGMENTS = 10_000;
+
+export interface SegmentServiceDeps {
+  readonly segments: SegmentRepository;
+  /** Names of the workspace's computed traits, so `computed.<name>` of a missing one is a 400. */
+  readonly computedTraitNames: (workspaceId: string) => Promise<ReadonlySet<string>>;
+  readonly clock: Clock;
+  readonly onBackgroundError: (error: unknown, context: { segmentId: string }) => void;
+  /** Profiles per backfill step; each step is one short query, so ingestion keeps flowing. */
+  readonly chunkSize?: number;
+}
+
+export interface SegmentInput {
+  readonly name: string;
+  readonly slug: string;
+  readonly definition: string;
+  readonly description?: string | undefined;
+}
+
+export interface Preview {
+  readonly size: number;
+  /** Profile ids of the first members in id order. */
+  readonly sample: readonly string[];
+  readonly warnings: readonly ValidationProblem[];
+}
+
+/**
+ * Segments: definitions checked against the workspace (segments, computed traits, cycles), kept
+ * with their dependencies, backfilled over every profile in chunks through the store's compiled
+ * queries. Emitting Audience Entered/Exited and keeping memberships live is the real-time stage's
+ * job; this service computes and stores the memberships.
+ */
+export class SegmentService {
+  readonly #repository: SegmentRepository;
+  readonly #computedTraitNames: SegmentServiceDeps['computedTraitNames'];
+  readonly #clock: Clock;
+  readonly #chunkSize: number;
+  readonly #tasks: BackgroundTasks;
+
+  constructor(deps: SegmentServiceDeps) {
+    this.#repository = deps.segments;
+    this.#computedTraitNames = deps.computedTraitNames;
+    this.#clock = deps.clock;
+    this.#chunkSize = deps.chunkSize ?? DEFAULT_CHUNK;
+    this.#tasks = new BackgroundTasks((segmentId, error) => deps.onBackgroundError(error, { segmentId }));
+  }
+
+  /** Creates the segment and starts its backfill in the background. */
+  async create(
+    workspaceId: string,
+    input: SegmentInput,
+  ): Promise<{ segment: Segment; warnings: readonly ValidationProblem[] }> {
+    const name = requireName(input.name);
+    if (!SEGMENT_SLUG_PATTERN.test(input.slug)) {
+      throw new AppError(
+        'request.invalid_body',
+        'slug must be 1–64 lower-case letters, digits, "-" or "_", starting with a letter or digit',
+      );
+    }
+    const all = await this.#all(workspaceId);
+    if (all.some((segment) => segment.slug === input.slug))
+      throw new AppError('segment.slug_taken', `a segment with slug "${input.slug}" exists`);
+    const analysis = await this.#analyze(workspaceId, input.definition, input.slug, all);
+    const now = this.#clock.now();
+    const segment: Segment = {
+      id: generateId('seg'),
+      workspaceId,
+      slug: input.slug,
+      name,
+      description: input.description ?? '',
+      definition: input.definition,
+      dependencies: analysis.dependencies,
+      version: 1,
+      createdMs: now,
+      updatedMs: now,
+      backfill: { status: 'backfilling', total: 0, done: 0, startedMs: null, finishedMs: null, error: null },
+    };
+    if (!(await this.#repository.create(segment)))
+      throw new AppError('segment.slug_taken', `a segment with slug "${input.slug}" exists`);
+    void this.#schedule(segment);
+    return { segment, warnings: analysis.warnings };
+  }
+
+  async get(workspaceId: string, slug: string): Promise<Segment> {
+    const segment = await this.#repository.find(workspaceId, slug);
+    if (!segment) throw new AppError('segment.not_found', `no segment "${slug}"`);
+    return segment;
+  }
+
+  list(workspaceId: string, page: { afterSlug?: string | undefined; limit: number }): Promise<Segment[]> {
+    return this.#repository.list(workspaceId, page);
+  }
+
+  size(segment: Segment): Promise<number> {
+    return this.#repository.countMembers(segment.workspaceId, segment.id);
+  }
+
+  /** Renames or redefines; a new definition is checked like a new segment and backfilled again. */
+  async update(
+    workspaceId: string,
+    slug: string,
+    changes: { name?: string | undefined; description?: string | undefined; definition?: string | undefined },
+  ): Promise<{ segment: Segment; warnings: readonly ValidationProblem[] }> {
+    const current = await this.get(workspaceId, slug);
+    let analysis: CheckedDefinition | undefined;
+    if (changes.definition !== undefined) {
+      analysis = await this.#analyze(workspaceId, changes.definition, slug, await this.#all(workspaceId));
+    }
+    const updated = await this.#repository.update(workspaceId, current.id, {
+      ...(changes.name !== undefined ? { name: requireName(changes.name) } : {}),
+      ...(changes.description !== undefined ? { description: changes.description } : {}),
+      ...(changes.definition !== undefined && analysis
+        ? { definition: changes.definition, dependencies: analysis.dependencies }
+        : {}),
+      updatedMs: this.#clock.now(),
+    });
+    if (!updated) throw new AppError('segment.not_found', `no segment "${slug}"`);
+    if (updated.version !== current.version) void this.#schedule(updated);
+    return { segment: updated, warnings: analysis?.warnings ?? [] };
+  }
+
+  /** Refused while another segment refers to it. */
+  async delete(workspaceId: string, slug: string): Promise<void> {
+    const segment = await this.get(workspaceId, slug);
+    const users = (await this.#all(workspaceId)).filter((other) =>
+      other.dependencies.segments.includes(slug),
+    );
+    if (users.length > 0) {
+      throw new AppError(
+        'segment.in_use',
+        `segments ${users.map((u) => `"${u.slug}"`).join(', ')} use "${slug}"`,
+        {
+          usedBy: users.map((u) => u.slug),
+        },
+      );
+    }
+    await this.#repository.delete(workspaceId, segment.id);
+  }
+
+  async members(
+    workspaceId: string,
+    slug: string,
+    page: { afterProfileId?: string | undefined; limit: number },
+  ): Promise<SegmentMember[]> {
+    const segment = await this.get(workspaceId, slug);
+    return this.#repository.listMembers(workspaceId, segment.id, page);
+  }
+
+  history(
+    workspaceId: string,
+    profileId: string,
+    page: { beforeSeq?: number | undefined; limit: number },
+  ): Promise<MembershipHistoryEntry[]> {
+    return this.#repository.membershipHistory(workspaceId, profileId, page);
+  }
+
+  /** Size and first members of a draft definition, computed now, without saving anything. */
+  async preview(workspaceId: string, definition: string, sampleSize: number): Promise<Preview> {
+    const all = await this.#all(workspaceId);
+    const analysis = await this.#analyze(workspaceId, definition, undefined, all);
+    const query = { nowMs: this.#clock.now(), references: referencesOf(all) };
+    let size = 0;
+    const sample: string[] = [];
+    for (const range of chunkRanges(await this.#repository.chunkBoundaries(workspaceId, this.#chunkSize))) {
+      size += await this.#repository.countMatching(workspaceId, analysis.ast, { ...query, range });
+      if (sample.length < sampleSize) {
+        const ids = await this.#repository.matchingIds(workspaceId, analysis.ast, {
+          ...query,
+          range,
+          limit: sampleSize - sample.length,
+        });
+        sample.push(...ids);
+      }
+    }
+    return { size, sample, warnings: analysis.warnings };
+  }
+
+  /**
+   * Computes the members over every live person profile, chunk by chunk, and stores them with
+   * their history; progress is visible on the segment. Superseded by a newer version, it stops.
+   */
+  backfill(segment: Segment): Promise<void> {
+    return this.#schedule(segment);
+  }
+
+  /** Restarts the backfills a previous process left unfinished. */
+  async resumeUnfinished(): Promise<void> {
+    for (const segment of await this.#repository.listUnfinished()) void this.#schedule(segment);
+  }
+
+  /** Settles when every background backfill queued so far is done (tests, CLI). */
+  idle(): Promise<void> {
+    return this.#tasks.idle();
+  }
+
+  close(): Promise<void> {
+    return this.#tasks.close();
+  }
+
+  #schedule(segment: Segment): Promise<void> {
+    return this.#tasks.run(segment.id, () => this.#runBackfill(segment));
+  }
+
+  async #runBackfill(segment: Segment): Promise<void> {
+    const { workspaceId, id, version } = segment;
+    const startedMs = this.#clock.now();
+    const total = await this.#repository.countLivePersons(workspaceId);
+    let progress: BackfillProgress = {
+      status: 'backfilling',
+      total,
+      done: 0,
+      startedMs,
+      finishedMs: null,
+      error: null,
+    };
+    if (!(await this.#repository.setBackfill(workspaceId, id, version, progress))) return;
+    try {
+      const parsed = parseSegmentDefinition(segment.definition);
+      if (!parsed.ok) throw new Error(`stored definition does not parse: ${parsed.error.message}`);
+      const references = referencesOf(await this.#all(workspaceId));
+      const ranges = chunkRanges(await this.#repository.chunkBoundaries(workspaceId, this.#chunkSize));
+      for (const range of ranges) {
+        if (this.#tasks.closing) return;
+        const ids = await this.#repository.matchingIds(workspaceId, parsed.ast, {
+          nowMs: startedMs,
+          references,
+          range,
+        });
+        await this.#repository.replaceMembers(workspaceId, id, range, ids, startedMs);
+        progress = { ...progress, done: Math.min(total, progress.done + this.#chunkSize) };
+        if (!(await this.#repository.setBackfill(workspaceId, id, version, progress))) return;
+      }
+      await this.#repository.setBackfill(workspaceId, id, version, {
+        ...progress,
+        status: 'ready',
+        done: total,
+        finishedMs: this.#clock.now(),
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await this.#repository.setBackfill(workspaceId, id, version, {
+        ...progress,
+        status: 'failed',
+        finishedMs: this.#clock.now(),
+        error: message,
+      });
+      throw error;
+    }
+  }
+
+  async #all(workspaceId: string): Promise<Segment[]> {
+    return this.#repository.list(workspaceId, { limit: MAX_SEGMENTS });
+  }
+
+  async #analyze(
+    workspaceId: string,
+    text: string,
+    selfSlug: string | undefined,
+    all: readonly Segment[],
+  ): Promise<CheckedDefinition> {
+    const analysis = analyzeSegmentDefinition(text, {
+      knownSegments: new Set(all.map((segment) => segment.slug)),
+      knownComputed: await this.#computedTraitNames(workspaceId),
+      ...(selfSlug !== undefined ? { selfSlug } : {}),
+    });
+    if (!analysis.ok) throw definitionError(analysis.errors);
+    if (selfSlug !== undefined) {
+      const definitions = new Map<string, Expression>();
+      for (const segment of all) {
+        const parsed = parseSegmentDefinition(segment.definition);
+        if (parsed.ok) definitions.set(segment.slug, parsed.ast);
+      }
+      definitions.set(selfSlug, analysis.ast);
+      const found = findSegmentCycle(definitions);
+      if (found !== undefined) {
+        const cycle = startingAt(found, selfSlug);
+        throw new AppError('segment.cycle', `segments refer to each other in a loop: ${cycle.join(' → ')}`, {
+          cycle,
+        });
+      }
+    }
+    return analysis;
+  }
+}
+
+/** The loop `[a, b, a]` told from `slug` when it is on it: `[b, a, b]`. */
+function startingAt(cycle: readonly string[], slug: string): readonly string[] {
+  const at = cycle.indexOf(slug);
+  if (at <= 0) return cycle;
+  const loop = cycle.slice(0, -1);
+  return [...loop.slice(at), ...loop.slice(0, at), slug];
+}
+
+/** `in segment` reads the stored memberships of the workspace's segments. */
+function referencesOf(all: readonly Segment[]): SegmentReferenceMode {
+  return { kind: 'membership', segmentIds: new Map(all.map((segment) => [segment.slug, segment.id])) };
+}
+
+function requireName(raw: string): string {
+  const name = raw.trim();
+  if (name === '' || name.length > 200)
+    throw new AppError('request.invalid_body', 'name must be 1–200 characters');
+  return name;
+}

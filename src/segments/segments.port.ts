@@ -1,0 +1,86 @@
+import type { Expression } from '../segment-language/index.ts';
+import type { ProfileSnapshot } from './profile-snapshot.ts';
+import type { BackfillProgress, MembershipHistoryEntry, Segment, SegmentMember } from './segment-types.ts';
+
+/** How `in segment "x"` is read when a definition is evaluated in the store. */
+export type SegmentReferenceMode =
+  | { readonly kind: 'membership'; readonly segmentIds: ReadonlyMap<string, string> }
+  | { readonly kind: 'inline'; readonly definitions: ReadonlyMap<string, Expression> };
+
+/** Evaluating a definition over the stored profiles, at one instant. */
+export interface MatchQuery {
+  readonly nowMs: number;
+  readonly references: SegmentReferenceMode;
+  /** Only profiles with `afterId < id <= untilId`. */
+  readonly range?: ProfileIdRange;
+}
+
+export interface ProfileIdRange {
+  readonly afterId?: string | undefined;
+  readonly untilId?: string | undefined;
+}
+
+export interface SegmentDefinitionChanges {
+  readonly name?: string;
+  readonly description?: string;
+  readonly definition?: string;
+  readonly dependencies?: Segment['dependencies'];
+  readonly updatedMs: number;
+}
+
+/**
+ * Segment definitions, memberships and evaluation in the store. Evaluation methods take the
+ * parsed, validated tree; the adapter compiles it to SQL for its dialect.
+ */
+export interface SegmentRepository {
+  /** Resolves false when the slug is taken in the workspace. */
+  create(segment: Segment): Promise<boolean>;
+  find(workspaceId: string, slug: string): Promise<Segment | undefined>;
+  list(workspaceId: string, page: { afterSlug?: string | undefined; limit: number }): Promise<Segment[]>;
+  /** Applies changes; a new definition bumps the version and resets progress to `backfilling`. */
+  update(workspaceId: string, id: string, changes: SegmentDefinitionChanges): Promise<Segment | undefined>;
+  /** Deletes the definition and its memberships (history stays). */
+  delete(workspaceId: string, id: string): Promise<boolean>;
+  /** Records progress if the segment is still at `version`; false when it moved on. */
+  setBackfill(workspaceId: string, id: string, version: number, progress: BackfillProgress): Promise<boolean>;
+  /** Every segment still being backfilled, in every workspace (to resume after a restart). */
+  listUnfinished(): Promise<Segment[]>;
+
+  countMembers(workspaceId: string, segmentId: string): Promise<number>;
+  listMembers(
+    workspaceId: string,
+    segmentId: string,
+    page: { afterProfileId?: string | undefined; limit: number },
+  ): Promise<SegmentMember[]>;
+  /** A profile's membership changes, newest first. */
+  membershipHistory(
+    workspaceId: string,
+    profileId: string,
+    page: { beforeSeq?: number | undefined; limit: number },
+  ): Promise<MembershipHistoryEntry[]>;
+
+  countLivePersons(workspaceId: string): Promise<number>;
+  /** Ids of live person profiles at positions chunk, 2·chunk, … in id order: backfill chunk ends. */
+  chunkBoundaries(workspaceId: string, chunkSize: number): Promise<string[]>;
+  countMatching(workspaceId: string, definition: Expression, query: MatchQuery): Promise<number>;
+  /** Matching profile ids in id order, at most `limit` (all when absent). */
+  matchingIds(
+    workspaceId: string,
+    definition: Expression,
+    query: MatchQuery & { readonly limit?: number },
+  ): Promise<string[]>;
+  /**
+   * Makes the memberships of `segmentId` inside `range` exactly `memberIds` (which must lie in
+   * the range), recording each entry and exit in the history, in one transaction.
+   */
+  replaceMembers(
+    workspaceId: string,
+    segmentId: string,
+    range: ProfileIdRange,
+    memberIds: readonly string[],
+    nowMs: number,
+  ): Promise<{ entered: number; exited: number }>;
+
+  /** What the in-memory evaluator needs about one profile, read from the store. */
+  loadSnapshot(workspaceId: string, profileId: string): Promise<ProfileSnapshot | undefined>;
+}

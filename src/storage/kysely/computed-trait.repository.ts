@@ -1,0 +1,262 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { ComputedTraitDefinition } from '../../computed-traits/computed-trait-definition.ts';
+import type {
+  ComputedTrait,
+  ComputedTraitRepository,
+  ComputedValue,
+} from '../../computed-traits/computed-traits.port.ts';
+import type { JsonValue, SnapshotEvent } from '../../segments/profile-snapshot.ts';
+import type { ProfileIdRange } from '../../segments/segments.port.ts';
+import type { BackfillProgress } from '../../segments/segment-types.ts';
+import type { Database } from '../database-schema.ts';
+import { chunkBoundaries, countLivePersons, livePersonIds } from './live-profiles.ts';
+import { objectAt, parseObject } from './profile-snapshot.reader.ts';
+
+const WRITE_BATCH = 500;
+
+export class KyselyComputedTraitRepository implements ComputedTraitRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(trait: ComputedTrait): Promise<boolean> {
+    const result = await this.db
+      .insertInto('computed_traits')
+      .values({
+        workspace_id: trait.workspaceId,
+        id: trait.id,
+        name: trait.name,
+        definition: JSON.stringify(trait.definition),
+        version: trait.version,
+        created_ms: trait.createdMs,
+        updated_ms: trait.updatedMs,
+        ...progressColumns(trait.backfill),
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async find(workspaceId: string, name: string): Promise<ComputedTrait | undefined> {
+    const row = await this.db
+      .selectFrom('computed_traits')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row ? toComputedTrait(row) : undefined;
+  }
+
+  async list(
+    workspaceId: string,
+    page: { afterName?: string | undefined; limit: number },
+  ): Promise<ComputedTrait[]> {
+    let query = this.db
+      .selectFrom('computed_traits')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .orderBy('name')
+      .limit(page.limit);
+    if (page.afterName !== undefined) query = query.where('name', '>', page.afterName);
+    return (await query.execute()).map(toComputedTrait);
+  }
+
+  async redefine(
+    workspaceId: string,
+    id: string,
+    definition: ComputedTraitDefinition,
+    updatedMs: number,
+  ): Promise<ComputedTrait | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('computed_traits')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const next: Selectable<Database['computed_traits']> = {
+        ...row,
+        definition: JSON.stringify(definition),
+        version: Number(row.version) + 1,
+        updated_ms: updatedMs,
+        ...progressColumns({
+          status: 'backfilling',
+          total: 0,
+          done: 0,
+          startedMs: null,
+          finishedMs: null,
+          error: null,
+        }),
+      };
+      const { workspace_id: _ws, id: _id, ...values } = next;
+      await trx
+        .updateTable('computed_traits')
+        .set(values)
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .execute();
+      return toComputedTrait(next);
+    });
+  }
+
+  async delete(workspaceId: string, id: string, name: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('computed_trait_values')
+        .where('workspace_id', '=', workspaceId)
+        .where('name', '=', name)
+        .execute();
+      const result = await trx
+        .deleteFrom('computed_traits')
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    });
+  }
+
+  async setBackfill(
+    workspaceId: string,
+    id: string,
+    version: number,
+    progress: BackfillProgress,
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('computed_traits')
+      .set(progressColumns(progress))
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async listUnfinished(): Promise<ComputedTrait[]> {
+    const rows = await this.db
+      .selectFrom('computed_traits')
+      .selectAll()
+      .where('status', '=', 'backfilling')
+      .execute();
+    return rows.map(toComputedTrait);
+  }
+
+  countLivePersons(workspaceId: string): Promise<number> {
+    return countLivePersons(this.db, workspaceId);
+  }
+
+  chunkBoundaries(workspaceId: string, chunkSize: number): Promise<string[]> {
+    return chunkBoundaries(this.db, workspaceId, chunkSize);
+  }
+
+  livePersonIds(workspaceId: string, range: ProfileIdRange): Promise<string[]> {
+    return livePersonIds(this.db, workspaceId, range);
+  }
+
+  async eventsOf(
+    workspaceId: string,
+    range: ProfileIdRange,
+    eventName: string,
+  ): Promise<Map<string, SnapshotEvent[]>> {
+    let query = this.db
+      .selectFrom('profile_events as pe')
+      .innerJoin('events as e', 'e.seq', 'pe.seq')
+      .select(['pe.profile_id', 'pe.type', 'pe.event', 'pe.ts_ms', 'pe.seq', 'e.payload'])
+      .where('pe.workspace_id', '=', workspaceId)
+      .where('pe.event', '=', eventName)
+      .where('pe.type', '=', 'track');
+    if (range.afterId !== undefined) query = query.where('pe.profile_id', '>', range.afterId);
+    if (range.untilId !== undefined) query = query.where('pe.profile_id', '<=', range.untilId);
+    const byProfile = new Map<string, SnapshotEvent[]>();
+    for (const row of await query.execute()) {
+      const payload = parseObject(row.payload);
+      const event: SnapshotEvent = {
+        type: row.type,
+        event: row.event,
+        timestampMs: Number(row.ts_ms),
+        seq: Number(row.seq),
+        properties: objectAt(payload, 'properties'),
+        context: objectAt(payload, 'context'),
+      };
+      const list = byProfile.get(row.profile_id);
+      if (list === undefined) byProfile.set(row.profile_id, [event]);
+      else list.push(event);
+    }
+    return byProfile;
+  }
+
+  async replaceValues(
+    workspaceId: string,
+    name: string,
+    range: ProfileIdRange,
+    values: readonly ComputedValue[],
+    updatedMs: number,
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      let remove = trx
+        .deleteFrom('computed_trait_values')
+        .where('workspace_id', '=', workspaceId)
+        .where('name', '=', name);
+      if (range.afterId !== undefined) remove = remove.where('profile_id', '>', range.afterId);
+      if (range.untilId !== undefined) remove = remove.where('profile_id', '<=', range.untilId);
+      await remove.execute();
+      for (let i = 0; i < values.length; i += WRITE_BATCH) {
+        await trx
+          .insertInto('computed_trait_values')
+          .values(
+            values.slice(i, i + WRITE_BATCH).map((v) => ({
+              workspace_id: workspaceId,
+              profile_id: v.profileId,
+              name,
+              value: JSON.stringify(v.value),
+              updated_ms: updatedMs,
+              next_change_ms: v.nextChangeMs,
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async valuesOf(workspaceId: string, profileId: string): Promise<Record<string, JsonValue>> {
+    const rows = await this.db
+      .selectFrom('computed_trait_values')
+      .select(['name', 'value'])
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', profileId)
+      .orderBy('name')
+      .execute();
+    return Object.fromEntries(rows.map((row) => [row.name, JSON.parse(row.value) as JsonValue]));
+  }
+}
+
+function progressColumns(progress: BackfillProgress) {
+  return {
+    status: progress.status,
+    backfill_total: progress.total,
+    backfill_done: progress.done,
+    backfill_started_ms: progress.startedMs,
+    backfill_finished_ms: progress.finishedMs,
+    backfill_error: progress.error,
+  };
+}
+
+const optNum = (value: number | string | null): number | null => (value === null ? null : Number(value));
+
+function toComputedTrait(row: Selectable<Database['computed_traits']>): ComputedTrait {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    name: row.name,
+    definition: JSON.parse(row.definition),
+    version: Number(row.version),
+    createdMs: Number(row.created_ms),
+    updatedMs: Number(row.updated_ms),
+    backfill: {
+      status: row.status as BackfillProgress['status'],
+      total: Number(row.backfill_total),
+      done: Number(row.backfill_done),
+      startedMs: optNum(row.backfill_started_ms),
+      finishedMs: optNum(row.backfill_finished_ms),
+      error: row.backfill_error,
+    },
+  };
+}

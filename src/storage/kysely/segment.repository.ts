@@ -1,0 +1,354 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Expression } from '../../segment-language/index.ts';
+import type {
+  MatchQuery,
+  ProfileIdRange,
+  SegmentDefinitionChanges,
+  SegmentRepository,
+} from '../../segments/segments.port.ts';
+import type {
+  BackfillProgress,
+  MembershipHistoryEntry,
+  Segment,
+  SegmentMember,
+} from '../../segments/segment-types.ts';
+import type { Database } from '../database-schema.ts';
+import { compileSegmentQuery } from '../segment-sql/compile-segment.ts';
+import type { SqlDialectName } from '../sql-dialect.ts';
+import { chunkBoundaries, countLivePersons } from './live-profiles.ts';
+import { loadProfileSnapshot } from './profile-snapshot.reader.ts';
+
+/** Rows per INSERT/DELETE statement: far below both dialects' parameter limits. */
+const WRITE_BATCH = 500;
+
+export class KyselySegmentRepository implements SegmentRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialectName,
+  ) {}
+
+  async create(segment: Segment): Promise<boolean> {
+    const result = await this.db
+      .insertInto('segments')
+      .values(toRow(segment))
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async find(workspaceId: string, slug: string): Promise<Segment | undefined> {
+    const row = await this.db
+      .selectFrom('segments')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('slug', '=', slug)
+      .executeTakeFirst();
+    return row ? toSegment(row) : undefined;
+  }
+
+  async list(
+    workspaceId: string,
+    page: { afterSlug?: string | undefined; limit: number },
+  ): Promise<Segment[]> {
+    let query = this.db
+      .selectFrom('segments')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .orderBy('slug')
+      .limit(page.limit);
+    if (page.afterSlug !== undefined) query = query.where('slug', '>', page.afterSlug);
+    return (await query.execute()).map(toSegment);
+  }
+
+  async update(
+    workspaceId: string,
+    id: string,
+    changes: SegmentDefinitionChanges,
+  ): Promise<Segment | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('segments')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const redefined = changes.definition !== undefined && changes.definition !== row.definition;
+      const next: Selectable<Database['segments']> = {
+        ...row,
+        name: changes.name ?? row.name,
+        description: changes.description ?? row.description,
+        definition: changes.definition ?? row.definition,
+        dependencies: changes.dependencies ? JSON.stringify(changes.dependencies) : row.dependencies,
+        updated_ms: changes.updatedMs,
+        ...(redefined
+          ? {
+              version: Number(row.version) + 1,
+              status: 'backfilling',
+              backfill_done: 0,
+              backfill_started_ms: null,
+              backfill_finished_ms: null,
+              backfill_error: null,
+            }
+          : {}),
+      };
+      const { workspace_id: _ws, id: _id, ...values } = next;
+      await trx
+        .updateTable('segments')
+        .set(values)
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .execute();
+      return toSegment(next);
+    });
+  }
+
+  async delete(workspaceId: string, id: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('segment_memberships')
+        .where('workspace_id', '=', workspaceId)
+        .where('segment_id', '=', id)
+        .execute();
+      const result = await trx
+        .deleteFrom('segments')
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    });
+  }
+
+  async setBackfill(
+    workspaceId: string,
+    id: string,
+    version: number,
+    progress: BackfillProgress,
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('segments')
+      .set({
+        status: progress.status,
+        backfill_total: progress.total,
+        backfill_done: progress.done,
+        backfill_started_ms: progress.startedMs,
+        backfill_finished_ms: progress.finishedMs,
+        backfill_error: progress.error,
+      })
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async listUnfinished(): Promise<Segment[]> {
+    const rows = await this.db
+      .selectFrom('segments')
+      .selectAll()
+      .where('status', '=', 'backfilling')
+      .execute();
+    return rows.map(toSegment);
+  }
+
+  async countMembers(workspaceId: string, segmentId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('segment_memberships')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('workspace_id', '=', workspaceId)
+      .where('segment_id', '=', segmentId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async listMembers(
+    workspaceId: string,
+    segmentId: string,
+    page: { afterProfileId?: string | undefined; limit: number },
+  ): Promise<SegmentMember[]> {
+    let query = this.db
+      .selectFrom('segment_memberships')
+      .select(['profile_id', 'entered_ms'])
+      .where('workspace_id', '=', workspaceId)
+      .where('segment_id', '=', segmentId)
+      .orderBy('profile_id')
+      .limit(page.limit);
+    if (page.afterProfileId !== undefined) query = query.where('profile_id', '>', page.afterProfileId);
+    return (await query.execute()).map((row) => ({
+      profileId: row.profile_id,
+      enteredMs: Number(row.entered_ms),
+    }));
+  }
+
+  async membershipHistory(
+    workspaceId: string,
+    profileId: string,
+    page: { beforeSeq?: number | undefined; limit: number },
+  ): Promise<MembershipHistoryEntry[]> {
+    let query = this.db
+      .selectFrom('segment_membership_history')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', profileId)
+      .orderBy('seq', 'desc')
+      .limit(page.limit);
+    if (page.beforeSeq !== undefined) query = query.where('seq', '<', page.beforeSeq);
+    return (await query.execute()).map((row) => ({
+      seq: Number(row.seq),
+      segmentId: row.segment_id,
+      profileId: row.profile_id,
+      change: row.change as MembershipHistoryEntry['change'],
+      atMs: Number(row.at_ms),
+    }));
+  }
+
+  countLivePersons(workspaceId: string): Promise<number> {
+    return countLivePersons(this.db, workspaceId);
+  }
+
+  chunkBoundaries(workspaceId: string, chunkSize: number): Promise<string[]> {
+    return chunkBoundaries(this.db, workspaceId, chunkSize);
+  }
+
+  async countMatching(workspaceId: string, definition: Expression, query: MatchQuery): Promise<number> {
+    const compiled = this.#compile(workspaceId, definition, query);
+    const { rows } = await sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM (${compiled}) AS m`.execute(
+      this.db,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async matchingIds(
+    workspaceId: string,
+    definition: Expression,
+    query: MatchQuery & { readonly limit?: number },
+  ): Promise<string[]> {
+    const compiled = this.#compile(workspaceId, definition, query);
+    const limit =
+      query.limit === undefined ? sql`` : sql` LIMIT ${sql.lit(Math.max(0, Math.trunc(query.limit)))}`;
+    const { rows } = await sql<{
+      id: string;
+    }>`SELECT m.id AS id FROM (${compiled}) AS m ORDER BY m.id${limit}`.execute(this.db);
+    return rows.map((row) => row.id);
+  }
+
+  async replaceMembers(
+    workspaceId: string,
+    segmentId: string,
+    range: ProfileIdRange,
+    memberIds: readonly string[],
+    nowMs: number,
+  ): Promise<{ entered: number; exited: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      let existingQuery = trx
+        .selectFrom('segment_memberships')
+        .select('profile_id')
+        .where('workspace_id', '=', workspaceId)
+        .where('segment_id', '=', segmentId);
+      if (range.afterId !== undefined) existingQuery = existingQuery.where('profile_id', '>', range.afterId);
+      if (range.untilId !== undefined) existingQuery = existingQuery.where('profile_id', '<=', range.untilId);
+      const existing = new Set((await existingQuery.execute()).map((row) => row.profile_id));
+      const wanted = new Set(memberIds);
+      const entered = [...wanted].filter((id) => !existing.has(id));
+      const exited = [...existing].filter((id) => !wanted.has(id));
+      for (const batch of batches(exited)) {
+        await trx
+          .deleteFrom('segment_memberships')
+          .where('workspace_id', '=', workspaceId)
+          .where('segment_id', '=', segmentId)
+          .where('profile_id', 'in', batch)
+          .execute();
+      }
+      for (const batch of batches(entered)) {
+        await trx
+          .insertInto('segment_memberships')
+          .values(
+            batch.map((profileId) => ({
+              workspace_id: workspaceId,
+              segment_id: segmentId,
+              profile_id: profileId,
+              entered_ms: nowMs,
+            })),
+          )
+          .execute();
+      }
+      const history = [
+        ...entered.map((profileId) => ({ profileId, change: 'entered' })),
+        ...exited.map((profileId) => ({ profileId, change: 'exited' })),
+      ];
+      for (const batch of batches(history)) {
+        await trx
+          .insertInto('segment_membership_history')
+          .values(
+            batch.map(({ profileId, change }) => ({
+              workspace_id: workspaceId,
+              segment_id: segmentId,
+              profile_id: profileId,
+              change,
+              at_ms: nowMs,
+            })),
+          )
+          .execute();
+      }
+      return { entered: entered.length, exited: exited.length };
+    });
+  }
+
+  loadSnapshot(workspaceId: string, profileId: string) {
+    return loadProfileSnapshot(this.db, workspaceId, profileId);
+  }
+
+  #compile(workspaceId: string, definition: Expression, query: MatchQuery) {
+    return compileSegmentQuery(definition, { ...query, dialect: this.dialect, workspaceId });
+  }
+}
+
+function* batches<T>(items: readonly T[]): Generator<T[]> {
+  for (let i = 0; i < items.length; i += WRITE_BATCH) yield items.slice(i, i + WRITE_BATCH);
+}
+
+function toRow(segment: Segment): Database['segments'] {
+  return {
+    workspace_id: segment.workspaceId,
+    id: segment.id,
+    slug: segment.slug,
+    name: segment.name,
+    description: segment.description,
+    definition: segment.definition,
+    dependencies: JSON.stringify(segment.dependencies),
+    version: segment.version,
+    created_ms: segment.createdMs,
+    updated_ms: segment.updatedMs,
+    status: segment.backfill.status,
+    backfill_total: segment.backfill.total,
+    backfill_done: segment.backfill.done,
+    backfill_started_ms: segment.backfill.startedMs,
+    backfill_finished_ms: segment.backfill.finishedMs,
+    backfill_error: segment.backfill.error,
+  };
+}
+
+const optNum = (value: number | string | null): number | null => (value === null ? null : Number(value));
+
+function toSegment(row: Selectable<Database['segments']>): Segment {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    slug: row.slug,
+    name: row.name,
+    description: row.description,
+    definition: row.definition,
+    dependencies: JSON.parse(row.dependencies),
+    version: Number(row.version),
+    createdMs: Number(row.created_ms),
+    updatedMs: Number(row.updated_ms),
+    backfill: {
+      status: row.status as BackfillProgress['status'],
+      total: Number(row.backfill_total),
+      done: Number(row.backfill_done),
+      startedMs: optNum(row.backfill_started_ms),
+      finishedMs: optNum(row.backfill_finished_ms),
+      error: row.backfill_error,
+    },
+  };
+}
