@@ -4,7 +4,6 @@ import { presentFailedEvent, presentSource, presentToken, presentWorkspace } fro
 import { ROLES } from '../workspaces/workspace-types.ts';
 import { show, withCli, type CliIo } from './cli-io.ts';
 import { addUserCommands } from './user-commands.ts';
-import type { CliContext } from './cli-context.ts';
 import { registerSegmentCommands } from './segment-commands.ts';
 
 export type { CliIo };
