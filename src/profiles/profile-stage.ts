@@ -8,15 +8,15 @@ import type { StoredEvent } from '../ingestion/message-types.ts';
 import type { Stage, StageContext } from '../pipeline/stage.ts';
 import type { ProfileSettingsService } from './profile-settings.service.ts';
 import { reresolveComponents, resolveBatch } from './profile-resolver.ts';
-import type { ProfileStateStore } from './profile-state.port.ts';
+import type { ProfileBatchChange, ProfileChangeListener, ProfileStateStore } from './profile-state.port.ts';
 
 export const PROFILES_STAGE = 'profiles';
 
 export interface ProfileStageDeps {
   readonly state: ProfileStateStore;
   readonly settings: ProfileSettingsService;
-  /** Told after each committed batch (e.g. to wake segment evaluation or the live console). */
-  readonly onCommitted?: (workspaceId: string, profileIds: readonly string[]) => void;
+  /** Called after each committed batch, in order (consent, computed traits, segments…). */
+  readonly listeners?: readonly ProfileChangeListener[];
   /** See ResolveContext.maxInlineReresolveEvents. */
   readonly maxInlineReresolveEvents?: number;
 }
@@ -49,7 +49,7 @@ export class ProfileStage implements Stage {
   async processWorkspace(workspaceId: string, events: readonly StoredEvent[], nowMs: number): Promise<void> {
     const identity = await this.deps.settings.identity(workspaceId);
     const profiles = await this.deps.settings.profiles(workspaceId);
-    const changed = await this.deps.state.exclusive(workspaceId, nowMs, async (session) => {
+    const change = await this.deps.state.exclusive(workspaceId, nowMs, async (session): Promise<ProfileBatchChange> => {
       const unlinked = await session.unlinkedKeys();
       const changes = await resolveBatch(
         session,
@@ -67,9 +67,17 @@ export class ProfileStage implements Stage {
         events,
       );
       await session.write(changes);
-      return changes.profiles.map((p) => p.id);
+      return {
+        workspaceId,
+        nowMs,
+        events: [...events].sort((a, b) => a.seq - b.seq),
+        profileOf: await session.assignmentsOf(events.map((e) => e.seq)),
+        changedProfiles: changes.profiles.map((p) => p.id),
+        mergedProfiles: changes.mergedProfiles,
+        deletedProfiles: changes.deletedProfiles,
+      };
     });
-    if (changed.length > 0) this.deps.onCommitted?.(workspaceId, changed);
+    await this.#notify(change);
     await this.reconcile(workspaceId, nowMs);
   }
 
@@ -85,11 +93,28 @@ export class ProfileStage implements Stage {
     const profiles = await this.deps.settings.profiles(workspaceId);
     return this.deps.state.exclusive(workspaceId, nowMs, async (session) => {
       const stale = await session.staleComponents(1);
-      if (stale.length === 0) return false;
+      if (stale.length === 0) return false as const;
       const unlinked = await session.unlinkedKeys();
       const ctx = { identity, blocked: createBlockedValues(identity), profiles, unlinked, nowMs };
-      await session.write(await reresolveComponents(session, ctx, workspaceId, stale));
+      const changes = await reresolveComponents(session, ctx, workspaceId, stale);
+      await session.write(changes);
+      return changes;
+    }).then(async (changes) => {
+      if (changes === false) return false;
+      await this.#notify({
+        workspaceId,
+        nowMs,
+        events: [],
+        profileOf: new Map(),
+        changedProfiles: changes.profiles.map((p) => p.id),
+        mergedProfiles: changes.mergedProfiles,
+        deletedProfiles: changes.deletedProfiles,
+      });
       return true;
     });
+  }
+
+  async #notify(change: ProfileBatchChange): Promise<void> {
+    for (const listener of this.deps.listeners ?? []) await listener.profilesChanged(change);
   }
 }

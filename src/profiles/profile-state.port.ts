@@ -117,6 +117,8 @@ export interface ProfileChanges {
 /** Reads of one workspace's persisted state. */
 export interface ProfileStateReader {
   assignedSeqs(seqs: readonly number[]): Promise<Set<number>>;
+  /** seq → the profile each event belongs to now (events without a profile are absent). */
+  assignmentsOf(seqs: readonly number[]): Promise<Map<number, string>>;
   identifiersByKey(keys: readonly string[]): Promise<StoredIdentifier[]>;
   identifiersOfProfiles(profileIds: readonly string[]): Promise<StoredIdentifier[]>;
   identifiersOfComponents(componentIds: readonly string[]): Promise<StoredIdentifier[]>;
@@ -142,6 +144,30 @@ export interface ProfileStateSession extends ProfileStateReader {
   }): Promise<void>;
   /** Removes every piece of derived profile state of the workspace (before a rebuild). */
   clear(): Promise<void>;
+}
+
+/** What a batch of the profiles stage did, for the modules that react to profile changes. */
+export interface ProfileBatchChange {
+  readonly workspaceId: string;
+  readonly nowMs: number;
+  /** The batch's events (also those a redelivery had already applied), in log order. */
+  readonly events: readonly StoredEvent[];
+  /** seq → profile, for the batch's events that belong to a profile. */
+  readonly profileOf: ReadonlyMap<number, string>;
+  /** Profiles (and accounts) whose state was written. */
+  readonly changedProfiles: readonly string[];
+  readonly mergedProfiles: readonly { readonly id: string; readonly into: string }[];
+  readonly deletedProfiles: readonly string[];
+}
+
+/**
+ * Reacts after the profiles stage committed a batch (consent, computed traits, segments…). It
+ * is called again with the same events if the batch is redelivered: it must be idempotent.
+ * Throwing makes the stage retry the batch.
+ */
+export interface ProfileChangeListener {
+  readonly name: string;
+  profilesChanged(change: ProfileBatchChange): Promise<void>;
 }
 
 export interface ProfileStateStore {

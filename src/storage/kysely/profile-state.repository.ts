@@ -216,6 +216,21 @@ class ProfileSession implements ProfileStateSession {
     return out;
   }
 
+  async assignmentsOf(seqs: readonly number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (const part of chunks(seqs, IN_CHUNK)) {
+      if (part.length === 0) continue;
+      const rows = await this.db
+        .selectFrom('profile_events')
+        .select(['seq', 'profile_id'])
+        .where('workspace_id', '=', this.workspaceId)
+        .where('seq', 'in', part)
+        .execute();
+      for (const row of rows) out.set(num(row.seq), row.profile_id);
+    }
+    return out;
+  }
+
   async identifiersByKey(keys: readonly string[]): Promise<StoredIdentifier[]> {
     const out: StoredIdentifier[] = [];
     for (const part of chunks(keys, IN_CHUNK)) {
