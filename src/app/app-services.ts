@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ProfileSettingsService } from '../profiles/profile-settings.service.ts';
 import type { ProfileService } from '../profiles/profile.service.ts';
+import type { ProfileChangeFanout } from '../profiles/profile-change-fanout.ts';
 import type { FailedEventsService } from '../pipeline/failed-events.service.ts';
 import type { SegmentService } from '../segments/segment.service.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -32,6 +33,8 @@ export interface AppServices {
   readonly audit: AuditService;
   readonly profiles: ProfileService;
   readonly profileSettings: ProfileSettingsService;
+  /** Register here to react to profile changes (consent, computed traits, segments…). */
+  readonly profileChanges: ProfileChangeFanout;
   readonly users: UserService;
   readonly sessions: SessionService;
   readonly setup: SetupService;

@@ -18,6 +18,7 @@ import { partitionKeyOf, type EventBus } from '../pipeline/bus.port.ts';
 import { FailedEventsService } from '../pipeline/failed-events.service.ts';
 import { PipelineRuntime } from '../pipeline/pipeline-runtime.ts';
 import { ProfileSettingsService } from '../profiles/profile-settings.service.ts';
+import { ProfileChangeFanout } from '../profiles/profile-change-fanout.ts';
 import { ProfileStage } from '../profiles/profile-stage.ts';
 import { ProfileService } from '../profiles/profile.service.ts';
 import type { RetryPolicy, Stage } from '../pipeline/stage.ts';
@@ -96,14 +97,18 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
   });
   const profileSettings = new ProfileSettingsService(store.workspaceSettings);
+  const profileChanges = new ProfileChangeFanout();
   const profiles = new ProfileService({
     profiles: store.profiles,
     state: store.profileState,
     settings: profileSettings,
     events: store.events,
     clock,
+    listener: profileChanges,
   });
-  pipeline.register(new ProfileStage({ state: store.profileState, settings: profileSettings }));
+  pipeline.register(
+    new ProfileStage({ state: store.profileState, settings: profileSettings, listeners: [profileChanges] }),
+  );
   for (const stage of deps.stages ?? []) pipeline.register(stage);
 
   let accepting = true;
@@ -150,6 +155,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     }),
     profiles,
     profileSettings,
+    profileChanges,
     failedEvents: new FailedEventsService({ failedEvents: store.failedEvents, bus, clock }),
     audit,
     ...access,

@@ -49,34 +49,38 @@ export class ProfileStage implements Stage {
   async processWorkspace(workspaceId: string, events: readonly StoredEvent[], nowMs: number): Promise<void> {
     const identity = await this.deps.settings.identity(workspaceId);
     const profiles = await this.deps.settings.profiles(workspaceId);
-    const change = await this.deps.state.exclusive(workspaceId, nowMs, async (session): Promise<ProfileBatchChange> => {
-      const unlinked = await session.unlinkedKeys();
-      const changes = await resolveBatch(
-        session,
-        {
-          identity,
-          blocked: createBlockedValues(identity),
-          profiles,
-          unlinked,
+    const change = await this.deps.state.exclusive(
+      workspaceId,
+      nowMs,
+      async (session): Promise<ProfileBatchChange> => {
+        const unlinked = await session.unlinkedKeys();
+        const changes = await resolveBatch(
+          session,
+          {
+            identity,
+            blocked: createBlockedValues(identity),
+            profiles,
+            unlinked,
+            nowMs,
+            ...(this.deps.maxInlineReresolveEvents === undefined
+              ? {}
+              : { maxInlineReresolveEvents: this.deps.maxInlineReresolveEvents }),
+          },
+          workspaceId,
+          events,
+        );
+        await session.write(changes);
+        return {
+          workspaceId,
           nowMs,
-          ...(this.deps.maxInlineReresolveEvents === undefined
-            ? {}
-            : { maxInlineReresolveEvents: this.deps.maxInlineReresolveEvents }),
-        },
-        workspaceId,
-        events,
-      );
-      await session.write(changes);
-      return {
-        workspaceId,
-        nowMs,
-        events: [...events].sort((a, b) => a.seq - b.seq),
-        profileOf: await session.assignmentsOf(events.map((e) => e.seq)),
-        changedProfiles: changes.profiles.map((p) => p.id),
-        mergedProfiles: changes.mergedProfiles,
-        deletedProfiles: changes.deletedProfiles,
-      };
-    });
+          events: [...events].sort((a, b) => a.seq - b.seq),
+          profileOf: await session.assignmentsOf(events.map((e) => e.seq)),
+          changedProfiles: changes.profiles.map((p) => p.id),
+          mergedProfiles: changes.mergedProfiles,
+          deletedProfiles: changes.deletedProfiles,
+        };
+      },
+    );
     await this.#notify(change);
     await this.reconcile(workspaceId, nowMs);
   }
@@ -91,27 +95,29 @@ export class ProfileStage implements Stage {
     this.#lastReconcile.set(workspaceId, nowMs);
     const identity = await this.deps.settings.identity(workspaceId);
     const profiles = await this.deps.settings.profiles(workspaceId);
-    return this.deps.state.exclusive(workspaceId, nowMs, async (session) => {
-      const stale = await session.staleComponents(1);
-      if (stale.length === 0) return false as const;
-      const unlinked = await session.unlinkedKeys();
-      const ctx = { identity, blocked: createBlockedValues(identity), profiles, unlinked, nowMs };
-      const changes = await reresolveComponents(session, ctx, workspaceId, stale);
-      await session.write(changes);
-      return changes;
-    }).then(async (changes) => {
-      if (changes === false) return false;
-      await this.#notify({
-        workspaceId,
-        nowMs,
-        events: [],
-        profileOf: new Map(),
-        changedProfiles: changes.profiles.map((p) => p.id),
-        mergedProfiles: changes.mergedProfiles,
-        deletedProfiles: changes.deletedProfiles,
+    return this.deps.state
+      .exclusive(workspaceId, nowMs, async (session) => {
+        const stale = await session.staleComponents(1);
+        if (stale.length === 0) return false as const;
+        const unlinked = await session.unlinkedKeys();
+        const ctx = { identity, blocked: createBlockedValues(identity), profiles, unlinked, nowMs };
+        const changes = await reresolveComponents(session, ctx, workspaceId, stale);
+        await session.write(changes);
+        return changes;
+      })
+      .then(async (changes) => {
+        if (changes === false) return false;
+        await this.#notify({
+          workspaceId,
+          nowMs,
+          events: [],
+          profileOf: new Map(),
+          changedProfiles: changes.profiles.map((p) => p.id),
+          mergedProfiles: changes.mergedProfiles,
+          deletedProfiles: changes.deletedProfiles,
+        });
+        return true;
       });
-      return true;
-    });
   }
 
   async #notify(change: ProfileBatchChange): Promise<void> {

@@ -27,6 +27,7 @@ import type {
 } from './profile-query.port.ts';
 import { reresolveComponents, resolveBatch, type ResolveContext } from './profile-resolver.ts';
 import type {
+  ProfileChangeListener,
   ProfileKind,
   ProfileStateStore,
   StoredIdentifier,
@@ -89,6 +90,8 @@ export interface ProfileServiceDeps {
   readonly events: EventLogRepository;
   readonly clock: Clock;
   readonly extensions?: readonly ProfileViewExtension[];
+  /** Told about the profiles an unmerge or a rebuild changed. */
+  readonly listener?: ProfileChangeListener;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -243,7 +246,8 @@ export class ProfileService {
     const profileId = await this.resolve(workspaceId, id);
     const key = storedIdentifierKey(identifier);
     const ctx = await this.#context(workspaceId);
-    return this.#deps.state.exclusive(workspaceId, this.#deps.clock.now(), async (session) => {
+    const nowMs = this.#deps.clock.now();
+    const result = await this.#deps.state.exclusive(workspaceId, nowMs, async (session) => {
       const [row] = await session.identifiersByKey([key]);
       if (row?.profileId !== profileId)
         throw new AppError(
@@ -256,14 +260,24 @@ export class ProfileService {
         row.componentId,
       ]);
       await session.write(changes);
-      return {
-        profileId,
-        profiles: changes.profiles
-          .filter((p) => p.kind === 'person')
-          .map((p) => p.id)
-          .sort(),
-      };
+      return changes;
     });
+    await this.#deps.listener?.profilesChanged({
+      workspaceId,
+      nowMs,
+      events: [],
+      profileOf: new Map(),
+      changedProfiles: result.profiles.map((p) => p.id),
+      mergedProfiles: result.mergedProfiles,
+      deletedProfiles: result.deletedProfiles,
+    });
+    return {
+      profileId,
+      profiles: result.profiles
+        .filter((p) => p.kind === 'person')
+        .map((p) => p.id)
+        .sort(),
+    };
   }
 
   /**
