@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { JsonObject } from '../shared/json.ts';
 import { Argon2idPasswordHasher } from '../access/argon2id-password-hasher.ts';
 import { createAccessServices } from '../access/access-services.ts';
 import { InProcessBus } from '../bus/in-process-bus.ts';
@@ -29,6 +30,8 @@ import { TokenService } from '../workspaces/token.service.ts';
 import { WorkspaceService } from '../workspaces/workspace.service.ts';
 import type { AppServices } from './app-services.ts';
 import { buildSegmentServices } from './segment-services.ts';
+import { AudienceScheduler } from '../segments/audience-scheduler.ts';
+import { RealtimeAudiences } from '../segments/realtime-audiences.ts';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -45,6 +48,9 @@ export interface AppDependencies {
 
 export interface App {
   readonly http: FastifyInstance;
+  /** Real-time computed traits and segment memberships (tests drive them directly). */
+  readonly audiences: RealtimeAudiences;
+  readonly scheduler: AudienceScheduler;
   readonly services: AppServices;
   readonly pipeline: PipelineRuntime;
   readonly committer: GroupCommitter;
@@ -131,6 +137,37 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     clock,
     logError: (details, message) => logger.error(details, message),
   });
+  const audiences = new RealtimeAudiences({
+    segments: store.segments,
+    computedTraits: store.computedTraits,
+    state: store.audienceState,
+    clock,
+    identityOf: async (workspaceId, profileId) => {
+      const ids = await store.profiles.identifiers(workspaceId, profileId);
+      return {
+        userId: ids.find((i) => i.type === 'user_id')?.value ?? null,
+        anonymousId: ids.find((i) => i.type === 'anonymous_id')?.value ?? null,
+      };
+    },
+    emit: async (events) => {
+      await committer.append(events);
+    },
+    onScheduled: (dueMs) => scheduler.poke(dueMs),
+  });
+  const scheduler = new AudienceScheduler({
+    state: store.audienceState,
+    audiences,
+    now: () => clock.now(),
+    onError: (error) => logger.error({ err: error }, 'audience scheduler failed; retrying'),
+  });
+  profileChanges.add(audiences);
+  profiles.addExtension({
+    extend: async (workspaceId, profileId) => ({
+      // Values are plain JSON read from the store; the snapshot type is only more read-only.
+      computed: (await store.computedTraits.valuesOf(workspaceId, profileId)) as JsonObject,
+      segments: await store.audienceState.membershipsOf(workspaceId, profileId),
+    }),
+  });
   const services: AppServices = {
     config,
     clock,
@@ -175,8 +212,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     services,
     pipeline,
     committer,
+    audiences,
+    scheduler,
     start() {
       pipeline.start();
+      scheduler.start();
       // Backfills a previous process left unfinished continue in the background.
       for (const service of [services.segments, services.computedTraits]) {
         service
@@ -197,6 +237,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       clearTimeout(grace);
       await committer.close();
       await decoder.close();
+      await scheduler.stop();
       await pipeline.stop();
       await services.segments.close();
       await services.computedTraits.close();

@@ -269,4 +269,5 @@ export interface Database {
     source: string;
     ts_ms: number;
   };
+  profile_schedule: { workspace_id: string; profile_id: string; due_ms: number };
 }

@@ -7,6 +7,7 @@ import type {
 } from '../access/access.port.ts';
 import type { AuditLogRepository } from '../governance/audit-log.ts';
 import type { EventLogRepository } from '../ingestion/event-log.port.ts';
+import type { AudienceStateRepository } from '../segments/audience-state.port.ts';
 import type { ProfileQueryRepository } from '../profiles/profile-query.port.ts';
 import type { ProfileStateStore } from '../profiles/profile-state.port.ts';
 import type { ConsumerStateRepository } from '../pipeline/consumer-state.port.ts';
@@ -38,6 +39,7 @@ export interface Store {
   readonly auditLog: AuditLogRepository;
   readonly profileState: ProfileStateStore;
   readonly profiles: ProfileQueryRepository;
+  readonly audienceState: AudienceStateRepository;
   readonly workspaceSettings: WorkspaceSettingsRepository;
   readonly users: UserRepository;
   readonly memberships: MembershipRepository;

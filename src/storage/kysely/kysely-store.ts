@@ -7,6 +7,7 @@ import { KyselyAuditLogRepository } from './audit-log.repository.ts';
 import { KyselyConsumerStateRepository } from './consumer-state.repository.ts';
 import { KyselyEventLogRepository, type EventAppender } from './event-log.repository.ts';
 import { KyselyFailedEventRepository } from './failed-event.repository.ts';
+import { KyselyAudienceStateRepository } from './audience-state.repository.ts';
 import { KyselyProfileQueryRepository } from './profile-query.repository.ts';
 import { KyselyProfileStateStore } from './profile-state.repository.ts';
 import { KyselyWorkspaceSettingsRepository } from './workspace-settings.repository.ts';
@@ -41,6 +42,7 @@ export function createKyselyStore(options: {
     auditLog: new KyselyAuditLogRepository(db, dialect),
     profileState: new KyselyProfileStateStore(db, dialect),
     profiles: new KyselyProfileQueryRepository(db, dialect),
+    audienceState: new KyselyAudienceStateRepository(db),
     workspaceSettings: new KyselyWorkspaceSettingsRepository(db),
     users: new KyselyUserRepository(db),
     memberships: new KyselyMembershipRepository(db),
