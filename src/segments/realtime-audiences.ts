@@ -168,7 +168,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
     const members = new Set(snapshot.segments);
     const changedSegments = new Set<string>();
     const memberships: { segmentId: string; member: boolean; segment: Segment }[] = [];
-    const current: ProfileSnapshot = { ...snapshot, computed: computedNow as JsonObject, segments: members };
+    const current: ProfileSnapshot = { ...snapshot, computed: computedNow, segments: members };
     for (const { segment, ast, dependencies } of segments) {
       const relevant =
         touch.all ||
