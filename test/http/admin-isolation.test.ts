@@ -62,6 +62,35 @@ const ROUTES: readonly { method: Method; path: string; body?: (b: Target) => unk
   },
   { method: 'POST', path: '/api/v1/workspaces/{ws}/profiles/rebuild' },
   { method: 'GET', path: '/api/v1/workspaces/{ws}/identity/quality' },
+  {
+    method: 'POST',
+    path: '/api/v1/workspaces/{ws}/segments',
+    body: () => ({ name: 'intruder', slug: 'intruder', definition: 'traits.plan = "x"' }),
+  },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/segments' },
+  {
+    method: 'POST',
+    path: '/api/v1/workspaces/{ws}/segments/preview',
+    body: () => ({ definition: 'traits.plan = "x"' }),
+  },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/segments/{slug}' },
+  { method: 'PATCH', path: '/api/v1/workspaces/{ws}/segments/{slug}', body: () => ({ name: 'hijacked' }) },
+  { method: 'DELETE', path: '/api/v1/workspaces/{ws}/segments/{slug}' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/segments/{slug}/members' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/profiles/{id}/segment-history' },
+  {
+    method: 'POST',
+    path: '/api/v1/workspaces/{ws}/computed-traits',
+    body: () => ({ name: 'intruder', definition: { kind: 'event_count', event: 'X' } }),
+  },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/computed-traits' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/computed-traits/{name}' },
+  {
+    method: 'PATCH',
+    path: '/api/v1/workspaces/{ws}/computed-traits/{name}',
+    body: () => ({ definition: { kind: 'event_count', event: 'X' } }),
+  },
+  { method: 'DELETE', path: '/api/v1/workspaces/{ws}/computed-traits/{name}' },
   ...(['identity', 'profiles', 'privacy'] as const).flatMap((name) => [
     { method: 'GET' as const, path: `/api/v1/workspaces/{ws}/settings/${name}` },
     { method: 'PUT' as const, path: `/api/v1/workspaces/{ws}/settings/${name}`, body: () => ({}) },
@@ -89,7 +118,7 @@ function urlFor(path: string, target: Target): string {
       : path.includes('/users/')
         ? target.userId
         : 'fe_1';
-  return path.replace('{ws}', target.ws).replace('{id}', id);
+  return path.replace('{ws}', target.ws).replace('{id}', id).replace('{slug}', 'seg').replace('{name}', 'ct');
 }
 
 async function workspaceToken(t: TestApp, ws: string, role: string): Promise<{ id: string; token: string }> {
