@@ -24,7 +24,7 @@ import type { Clock } from '../shared/clock.ts';
 import type { AudienceStateRepository } from './audience-state.port.ts';
 import { evaluateSegment } from './evaluate-segment.ts';
 import { nextChangeAt } from './next-change.ts';
-import type { JsonObject, JsonValue, ProfileSnapshot } from './profile-snapshot.ts';
+import type { JsonValue, ProfileSnapshot } from './profile-snapshot.ts';
 import type { Segment } from './segment-types.ts';
 import type { SegmentRepository } from './segments.port.ts';
 
