@@ -1,3 +1,6 @@
+import type { SessionService } from '../access/session.service.ts';
+import type { SetupService } from '../access/setup.service.ts';
+import type { UserService } from '../access/user.service.ts';
 import type { ComputedTraitService } from '../computed-traits/computed-trait.service.ts';
 import type { Config } from '../config/config.ts';
 import type { EventQueryService } from '../events/event-query.service.ts';
@@ -5,6 +8,9 @@ import type { AuditService } from '../governance/audit.service.ts';
 import type { IngestionService } from '../ingestion/ingestion.service.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { ProfileSettingsService } from '../profiles/profile-settings.service.ts';
+import type { ProfileService } from '../profiles/profile.service.ts';
+import type { ProfileChangeFanout } from '../profiles/profile-change-fanout.ts';
 import type { FailedEventsService } from '../pipeline/failed-events.service.ts';
 import type { SegmentService } from '../segments/segment.service.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -25,6 +31,13 @@ export interface AppServices {
   readonly events: EventQueryService;
   readonly failedEvents: FailedEventsService;
   readonly audit: AuditService;
+  readonly profiles: ProfileService;
+  readonly profileSettings: ProfileSettingsService;
+  /** Register here to react to profile changes (consent, computed traits, segments…). */
+  readonly profileChanges: ProfileChangeFanout;
+  readonly users: UserService;
+  readonly sessions: SessionService;
+  readonly setup: SetupService;
   readonly segments: SegmentService;
   readonly computedTraits: ComputedTraitService;
   /** False while starting and once shutdown began. */

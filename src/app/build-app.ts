@@ -1,4 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import type { JsonObject } from '../shared/json.ts';
+import { Argon2idPasswordHasher } from '../access/argon2id-password-hasher.ts';
+import { createAccessServices } from '../access/access-services.ts';
 import { InProcessBus } from '../bus/in-process-bus.ts';
 import type { Config } from '../config/config.ts';
 import { AppendNotifier } from '../events/append-notifier.ts';
@@ -15,6 +18,10 @@ import { createMetrics } from '../observability/metrics.ts';
 import { partitionKeyOf, type EventBus } from '../pipeline/bus.port.ts';
 import { FailedEventsService } from '../pipeline/failed-events.service.ts';
 import { PipelineRuntime } from '../pipeline/pipeline-runtime.ts';
+import { ProfileSettingsService } from '../profiles/profile-settings.service.ts';
+import { ProfileChangeFanout } from '../profiles/profile-change-fanout.ts';
+import { ProfileStage } from '../profiles/profile-stage.ts';
+import { ProfileService } from '../profiles/profile.service.ts';
 import type { RetryPolicy, Stage } from '../pipeline/stage.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Store } from '../storage/store.ts';
@@ -23,6 +30,8 @@ import { TokenService } from '../workspaces/token.service.ts';
 import { WorkspaceService } from '../workspaces/workspace.service.ts';
 import type { AppServices } from './app-services.ts';
 import { buildSegmentServices } from './segment-services.ts';
+import { AudienceScheduler } from '../segments/audience-scheduler.ts';
+import { RealtimeAudiences } from '../segments/realtime-audiences.ts';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -39,6 +48,9 @@ export interface AppDependencies {
 
 export interface App {
   readonly http: FastifyInstance;
+  /** Real-time computed traits and segment memberships (tests drive them directly). */
+  readonly audiences: RealtimeAudiences;
+  readonly scheduler: AudienceScheduler;
   readonly services: AppServices;
   readonly pipeline: PipelineRuntime;
   readonly committer: GroupCommitter;
@@ -90,11 +102,32 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     observer: metrics.pipeline,
     ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
   });
+  const profileSettings = new ProfileSettingsService(store.workspaceSettings);
+  const profileChanges = new ProfileChangeFanout();
+  const profiles = new ProfileService({
+    profiles: store.profiles,
+    state: store.profileState,
+    settings: profileSettings,
+    events: store.events,
+    clock,
+    listener: profileChanges,
+  });
+  pipeline.register(
+    new ProfileStage({ state: store.profileState, settings: profileSettings, listeners: [profileChanges] }),
+  );
   for (const stage of deps.stages ?? []) pipeline.register(stage);
 
   let accepting = true;
   const shutdown = new AbortController();
   const sources = new SourceService({ sources: store.sources, clock });
+  const audit = new AuditService({ auditLog: store.auditLog, clock });
+  const access = createAccessServices({
+    store,
+    audit,
+    clock,
+    hasher: new Argon2idPasswordHasher(),
+    lifetime: { idleMs: config.sessionIdleMs, maxMs: config.sessionMaxMs },
+  });
   const decoder: RequestDecoder =
     config.ingestWorkers > 0
       ? new WorkerPoolRequestDecoder(config.ingestWorkers)
@@ -103,6 +136,37 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     store,
     clock,
     logError: (details, message) => logger.error(details, message),
+  });
+  const audiences = new RealtimeAudiences({
+    segments: store.segments,
+    computedTraits: store.computedTraits,
+    state: store.audienceState,
+    clock,
+    identityOf: async (workspaceId, profileId) => {
+      const ids = await store.profiles.identifiers(workspaceId, profileId);
+      return {
+        userId: ids.find((i) => i.type === 'user_id')?.value ?? null,
+        anonymousId: ids.find((i) => i.type === 'anonymous_id')?.value ?? null,
+      };
+    },
+    emit: async (events) => {
+      await committer.append(events);
+    },
+    onScheduled: (dueMs) => scheduler.poke(dueMs),
+  });
+  const scheduler = new AudienceScheduler({
+    state: store.audienceState,
+    audiences,
+    now: () => clock.now(),
+    onError: (error) => logger.error({ err: error }, 'audience scheduler failed; retrying'),
+  });
+  profileChanges.add(audiences);
+  profiles.addExtension({
+    extend: async (workspaceId, profileId) => ({
+      // Values are plain JSON read from the store; the snapshot type is only more read-only.
+      computed: (await store.computedTraits.valuesOf(workspaceId, profileId)) as JsonObject,
+      segments: await store.audienceState.membershipsOf(workspaceId, profileId),
+    }),
   });
   const services: AppServices = {
     config,
@@ -124,9 +188,14 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       failedEvents: store.failedEvents,
       sources: store.sources,
       notifier,
+      countProfiles: (workspaceId) => profiles.count(workspaceId),
     }),
+    profiles,
+    profileSettings,
+    profileChanges,
     failedEvents: new FailedEventsService({ failedEvents: store.failedEvents, bus, clock }),
-    audit: new AuditService({ auditLog: store.auditLog, clock }),
+    audit,
+    ...access,
     ...segmentServices,
     isAcceptingTraffic: () => accepting,
     shutdownSignal: shutdown.signal,
@@ -143,8 +212,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     services,
     pipeline,
     committer,
+    audiences,
+    scheduler,
     start() {
       pipeline.start();
+      scheduler.start();
       // Backfills a previous process left unfinished continue in the background.
       for (const service of [services.segments, services.computedTraits]) {
         service
@@ -165,6 +237,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       clearTimeout(grace);
       await committer.close();
       await decoder.close();
+      await scheduler.stop();
       await pipeline.stop();
       await services.segments.close();
       await services.computedTraits.close();

@@ -35,6 +35,8 @@ export async function startServer(
   await store.events.prepare(Date.now() - config.dedupWindowMs);
   const app = await buildApp({ config, store, clock: systemClock, logger });
   const boot = await bootstrapInstance({ instance: store.instance, ...app.services });
+  // While no console user exists, every start prints a fresh one-time code (the older is void).
+  const setupCode = await app.services.setup.issueIfNeeded();
   app.start();
   const address = await app.http.listen({ port: config.port, host: config.host });
   const storeLine =
@@ -53,6 +55,13 @@ export async function startServer(
       lines.push(
         `Write key:      ${boot.source.writeKeyPrefix}…   (shown at first start; \`cdp source rotate-key ${boot.workspace.slug} ${boot.source.id}\` makes a new one)`,
       );
+  }
+  if (setupCode !== undefined) {
+    lines.push(
+      `Setup code:     ${setupCode}`,
+      'No console user yet: create the first owner with this one-time code (POST /api/v1/setup),',
+      'or with `cdp user create --email <you> --role owner`. A restart prints a new code.',
+    );
   }
   lines.push(
     `Try:  curl -u '<write key>:' ${address}/v1/track -H 'content-type: application/json' -d '{"userId":"u1","event":"Hello"}'`,

@@ -1,3 +1,5 @@
+import { Argon2idPasswordHasher } from '../access/argon2id-password-hasher.ts';
+import { UserService } from '../access/user.service.ts';
 import { buildSegmentServices } from '../app/segment-services.ts';
 import type { ComputedTraitService } from '../computed-traits/computed-trait.service.ts';
 import { parseConfig, type Config } from '../config/config.ts';
@@ -11,6 +13,8 @@ import { InProcessBus } from '../bus/in-process-bus.ts';
 import { FailedEventsService } from '../pipeline/failed-events.service.ts';
 import { AuditService } from '../governance/audit.service.ts';
 import { WorkspaceService } from '../workspaces/workspace.service.ts';
+import { ProfileSettingsService } from '../profiles/profile-settings.service.ts';
+import { ProfileService } from '../profiles/profile.service.ts';
 
 export interface CliContext {
   readonly config: Config;
@@ -20,6 +24,8 @@ export interface CliContext {
   readonly tokens: TokenService;
   readonly failedEvents: FailedEventsService;
   readonly audit: AuditService;
+  readonly profiles: ProfileService;
+  readonly users: UserService;
   readonly segments: SegmentService;
   readonly computedTraits: ComputedTraitService;
   /** Records a change made from the command line in the audit log. */
@@ -52,6 +58,13 @@ export async function withCli<T>(
       tokens: new TokenService({ tokens: store.tokens, clock, adminToken: config.adminToken }),
       // Replays go through the bus's durable redelivery schedule; a running server picks them up.
       audit,
+      users: new UserService({
+        users: store.users,
+        memberships: store.memberships,
+        sessions: store.sessions,
+        hasher: new Argon2idPasswordHasher(),
+        clock,
+      }),
       // Backfills run in this process: commands wait for them (`segments.idle()`).
       ...buildSegmentServices({
         store,
@@ -68,6 +81,13 @@ export async function withCli<T>(
           details: { kind: 'change' },
         });
       },
+      profiles: new ProfileService({
+        profiles: store.profiles,
+        state: store.profileState,
+        settings: new ProfileSettingsService(store.workspaceSettings),
+        events: store.events,
+        clock,
+      }),
       failedEvents: new FailedEventsService({
         failedEvents: store.failedEvents,
         bus: new InProcessBus({ log: store.events, state: store.consumerState, clock }),

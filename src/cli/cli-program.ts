@@ -2,22 +2,25 @@ import { Command, Option } from 'commander';
 import { parseConfig } from '../config/config.ts';
 import { presentFailedEvent, presentSource, presentToken, presentWorkspace } from '../http/presenters.ts';
 import { ROLES } from '../workspaces/workspace-types.ts';
-import type { CliContext } from './cli-context.ts';
+import { show, withCli, type CliIo } from './cli-io.ts';
+import { addUserCommands } from './user-commands.ts';
 import { registerSegmentCommands } from './segment-commands.ts';
 
-// The server and store modules load only when a command runs, so `--help` answers at once.
-async function withCli<T>(env: NodeJS.ProcessEnv, run: (context: CliContext) => Promise<T>): Promise<T> {
-  const { withCli: open } = await import('./cli-context.ts');
-  return open(env, run);
-}
+export type { CliIo };
 
-export interface CliIo {
-  readonly env: NodeJS.ProcessEnv;
-  out(text: string): void;
-}
-
-function show(io: CliIo, json: boolean, value: Record<string, unknown>, human: string): void {
-  io.out(json ? JSON.stringify(value, null, 2) : human);
+function describeProfile(profile: {
+  id: string;
+  identities: readonly { type: string; value: string }[];
+  traits: Record<string, unknown>;
+  eventCount: number;
+  firstSeenAt: string;
+  lastSeenAt: string;
+}): string {
+  return [
+    `profile ${profile.id}  (${profile.eventCount} events, ${profile.firstSeenAt} → ${profile.lastSeenAt})`,
+    ...profile.identities.map((i) => `  ${i.type}: ${i.value}`),
+    ...Object.entries(profile.traits).map(([k, v]) => `  traits.${k} = ${JSON.stringify(v)}`),
+  ].join('\n');
 }
 
 /** The `cdp` command line. Every command reads the same environment as the server. */
@@ -198,6 +201,61 @@ export function buildCliProgram(io: CliIo): Command {
         }
       }),
     );
+  const profiles = program
+    .command('profiles')
+    .description('unified profiles: look up, inspect, unmerge, rebuild');
+  profiles
+    .command('lookup <workspace> <type> <value>')
+    .description('the profile holding an identifier (user_id, anonymous_id, email, phone or a custom type)')
+    .option('--json', 'print JSON')
+    .action(async (ws: string, type: string, value: string, options: { json?: boolean }) =>
+      withCli(io.env, async ({ workspaces, profiles: service, auditChange }) => {
+        const target = await workspaces.get(ws);
+        const profile = await service.lookup(target.id, type, value, { pii: true });
+        await auditChange('profiles lookup (PII read)', target.id, { profile: profile.id });
+        io.out(options.json === true ? JSON.stringify(profile, null, 2) : describeProfile(profile));
+      }),
+    );
+  profiles
+    .command('get <workspace> <id>')
+    .description('a profile by id (a merged id shows the profile it was merged into)')
+    .option('--json', 'print JSON')
+    .action(async (ws: string, id: string, options: { json?: boolean }) =>
+      withCli(io.env, async ({ workspaces, profiles: service, auditChange }) => {
+        const target = await workspaces.get(ws);
+        const profile = await service.get(target.id, id, { pii: true });
+        await auditChange('profiles get (PII read)', target.id, { profile: profile.id });
+        io.out(options.json === true ? JSON.stringify(profile, null, 2) : describeProfile(profile));
+      }),
+    );
+  profiles
+    .command('unmerge <workspace> <id> <type> <value>')
+    .description('unlink an identifier from a profile: it never links again; the profile splits')
+    .action(async (ws: string, id: string, type: string, value: string) =>
+      withCli(io.env, async ({ workspaces, profiles: service, auditChange }) => {
+        const target = await workspaces.get(ws);
+        const result = await service.unlink(target.id, id, { type, value }, 'cli');
+        await auditChange('profiles unmerge', target.id, { profile: result.profileId, type });
+        io.out(
+          `unlinked ${type} from ${result.profileId}; profiles now: ${result.profiles.join(', ') || 'none'}`,
+        );
+      }),
+    );
+  profiles
+    .command('rebuild <workspace>')
+    .description('rebuild every profile of a workspace from its event log (after changing identity settings)')
+    .action(async (ws: string) =>
+      withCli(io.env, async ({ workspaces, profiles: service, auditChange }) => {
+        const target = await workspaces.get(ws);
+        const { progressBar } = await import('./progress.ts');
+        const bar = progressBar('rebuilding profiles');
+        const result = await service.rebuild(target.id, (done, total) => bar.update(done, total));
+        bar.stop();
+        await auditChange('profiles rebuild', target.id, {});
+        io.out(`rebuilt ${result.profiles} profiles from ${result.events} events`);
+      }),
+    );
+  addUserCommands(program, io);
   program
     .command('audit')
     .description('the tamper-evident audit log')

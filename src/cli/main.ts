@@ -2,8 +2,14 @@ import { CommanderError } from 'commander';
 import { AppError } from '../errors/app-error.ts';
 import { ConfigError } from '../config/config.ts';
 import { buildCliProgram } from './cli-program.ts';
+import { promptHidden, readStdin } from './password-input.ts';
 
-const program = buildCliProgram({ env: process.env, out: (text) => process.stdout.write(`${text}\n`) });
+const program = buildCliProgram({
+  env: process.env,
+  out: (text) => process.stdout.write(`${text}\n`),
+  readStdin: () => readStdin(),
+  promptHidden,
+});
 
 try {
   await program.parseAsync(process.argv);

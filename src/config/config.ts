@@ -24,6 +24,10 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** Worker threads that parse and enrich ingested bodies; 0 runs that on the main thread. */
   readonly ingestWorkers: number;
+  /** A console session ends after this long without a request. */
+  readonly sessionIdleMs: number;
+  /** A console session ends this long after sign-in, however active. */
+  readonly sessionMaxMs: number;
 }
 
 export class ConfigError extends Error {
@@ -124,6 +128,10 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     throw new ConfigError('CDP_ADMIN_TOKEN', 'must be at least 16 characters long');
   }
   const host = read(env, 'HOST') ?? '127.0.0.1';
+  const sessionIdleMs = integer(env, 'CDP_SESSION_IDLE_MINUTES', 30, 1, 24 * 60) * 60_000;
+  const sessionMaxMs = integer(env, 'CDP_SESSION_MAX_HOURS', 12, 1, 24 * 30) * 3_600_000;
+  if (sessionIdleMs > sessionMaxMs)
+    throw new ConfigError('CDP_SESSION_IDLE_MINUTES', 'must not exceed CDP_SESSION_MAX_HOURS');
   if (!/^[a-zA-Z0-9.\-:[\]]+$/.test(host))
     throw new ConfigError('HOST', `"${host}" is not a host name or IP address`);
   return Object.freeze({
@@ -147,5 +155,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
       0,
       64,
     ),
+    sessionIdleMs,
+    sessionMaxMs,
   });
 }

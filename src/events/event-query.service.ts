@@ -17,13 +17,16 @@ export class EventQueryService {
   readonly #failed: FailedEventRepository;
   readonly #sources: SourceRepository;
   readonly #notifier: AppendNotifier;
+  readonly #countProfiles: (workspaceId: string) => Promise<number>;
 
   constructor(deps: {
     events: EventLogRepository;
     failedEvents: FailedEventRepository;
     sources: SourceRepository;
     notifier: AppendNotifier;
+    countProfiles: (workspaceId: string) => Promise<number>;
   }) {
+    this.#countProfiles = deps.countProfiles;
     this.#log = deps.events;
     this.#failed = deps.failedEvents;
     this.#sources = deps.sources;
@@ -57,12 +60,12 @@ export class EventQueryService {
   }
 
   async stats(workspaceId: string): Promise<WorkspaceStats> {
-    const [events, failedEvents, sources] = await Promise.all([
+    const [events, failedEvents, sources, profiles] = await Promise.all([
       this.#log.countByWorkspace(workspaceId),
       this.#failed.countFailed(workspaceId),
       this.#sources.list(workspaceId, { limit: 10_000 }),
+      this.#countProfiles(workspaceId),
     ]);
-    // Profiles arrive with identity resolution; until then there are none to count.
-    return { events, profiles: 0, sources: sources.length, failedEvents };
+    return { events, profiles, sources: sources.length, failedEvents };
   }
 }

@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
 
-/** Who did something: a token (or the instance admin token), later also console users. */
+/**
+ * Who did something: a token (or the instance admin token), a console user, the command line,
+ * or nobody known yet (a failed sign-in).
+ */
 export interface AuditActor {
-  readonly kind: 'instance_owner' | 'workspace_token' | 'cli';
+  readonly kind: 'instance_owner' | 'workspace_token' | 'cli' | 'user' | 'anonymous';
   readonly tokenId: string | null;
   readonly role: string | null;
+  /** The console user, for `user` (and for an instance owner acting through a session). */
+  readonly userId?: string;
 }
 
 export interface AuditFacts {
@@ -34,7 +39,10 @@ export function chainHash(prevHash: string, facts: AuditFacts): string {
     prevHash,
     facts.workspaceId,
     facts.atMs,
-    [facts.actor.kind, facts.actor.tokenId, facts.actor.role],
+    // userId joined the actor later: entries without one hash exactly as before.
+    facts.actor.userId === undefined
+      ? [facts.actor.kind, facts.actor.tokenId, facts.actor.role]
+      : [facts.actor.kind, facts.actor.tokenId, facts.actor.role, facts.actor.userId],
     facts.action,
     facts.target,
     facts.ip,
@@ -87,8 +95,9 @@ export interface AuditLogRepository {
    */
   append(facts: AuditFacts, hash: (prevHash: string) => string): Promise<AuditEntry>;
   head(): Promise<{ seq: number; hash: string } | undefined>;
+  /** Newest first; `null` lists the instance-level entries (sign-ins, setup, users, workspaces). */
   list(
-    workspaceId: string,
+    workspaceId: string | null,
     options: { beforeSeq?: number | undefined; limit: number },
   ): Promise<AuditEntry[]>;
   /** Every entry, oldest first, in pages (for verification). */

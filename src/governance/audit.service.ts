@@ -24,7 +24,7 @@ export class AuditService {
   }
 
   list(
-    workspaceId: string,
+    workspaceId: string | null,
     options: { beforeSeq?: number | undefined; limit: number },
   ): Promise<AuditEntry[]> {
     return this.#repository.list(workspaceId, options);

@@ -1,9 +1,17 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppServices } from '../app/app-services.ts';
 import { AppError } from '../errors/app-error.ts';
+import type { SessionContext } from '../access/session.service.ts';
 import type { AuditActor } from '../governance/audit-log.ts';
-import { isPermission, principalCan, type Permission } from '../governance/permissions.ts';
+import {
+  isInstanceOwner,
+  isPermission,
+  principalCan,
+  roleIn,
+  type Permission,
+} from '../governance/permissions.ts';
 import type { Principal, Workspace } from '../workspaces/workspace-types.ts';
+import { authenticateRequest } from './request-auth.ts';
 
 /** What an admin route needs: a permission of the matrix, or the instance owner. */
 export type RouteAccess = Permission | 'instance_owner';
@@ -18,6 +26,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
     workspace: Workspace | null;
+    /** The console session, when the caller authenticated with the session cookie. */
+    session: SessionContext | null;
+    /** What a route adds to the audit entry's target (e.g. the id of what it created). */
+    auditNote: Record<string, string> | null;
   }
   interface FastifyContextConfig {
     access?: RouteAccess;
@@ -28,14 +40,17 @@ declare module 'fastify' {
 }
 
 /**
- * Every admin route needs a bearer token and declares what it needs (`config.access`); a
- * route without a declaration is refused at start, so no route can be left open by accident.
- * The check runs before the handler: another workspace answers 404 (exactly like a missing
- * one), a role without the permission 403.
+ * Every admin route needs a bearer token or a console session (http/request-auth.ts) and
+ * declares what it needs (`config.access`); a route without a declaration is refused at start,
+ * so no route can be left open by accident. The check runs before the handler, the same for
+ * tokens and users: another workspace answers 404 (exactly like a missing one), a role without
+ * the permission 403.
  */
 export function registerAdminAuth(app: FastifyInstance, services: AppServices, routes: AdminRoute[]): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('workspace', null);
+  app.decorateRequest('session', null);
+  app.decorateRequest('auditNote', null);
   app.addHook('onRoute', (route) => {
     const access = (route.config as { access?: unknown } | undefined)?.access;
     if (access !== 'instance_owner' && !isPermission(access)) {
@@ -46,10 +61,9 @@ export function registerAdminAuth(app: FastifyInstance, services: AppServices, r
     }
   });
   app.addHook('onRequest', async (request) => {
-    const header = request.headers.authorization;
-    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) throw new AppError('auth.missing_token', 'send "Authorization: Bearer <token>"');
-    request.principal = await services.tokens.authenticate(match[1]);
+    const identity = await authenticateRequest(request, services);
+    request.principal = identity.principal;
+    request.session = identity.session;
   });
   app.addHook('preHandler', async (request) => {
     const principal = principalOf(request);
@@ -57,11 +71,8 @@ export function registerAdminAuth(app: FastifyInstance, services: AppServices, r
     const ws = (request.params as { ws?: string } | undefined)?.ws;
     if (ws !== undefined) request.workspace = await resolveWorkspace(principal, services, ws);
     if (access === 'instance_owner') requireInstanceOwner(request);
-    else if (access === undefined || !principalCan(principal, access)) {
-      throw new AppError(
-        'auth.forbidden',
-        `this token's role may not do that (needs ${access ?? 'an access rule'})`,
-      );
+    else if (access === undefined || !principalCan(principal, access, request.workspace?.id)) {
+      throw new AppError('auth.forbidden', `your role may not do that (needs ${access ?? 'an access rule'})`);
     }
     // Reading unmasked personal data is audited when it is allowed, before anything is sent.
     if (access === 'events.read_pii') await audit(services, request, 'read');
@@ -81,10 +92,15 @@ export function registerAdminAuth(app: FastifyInstance, services: AppServices, r
   });
 }
 
-function actorOf(principal: Principal): AuditActor {
-  return principal.kind === 'instance_owner'
-    ? { kind: 'instance_owner', tokenId: principal.tokenId, role: 'owner' }
-    : { kind: 'workspace_token', tokenId: principal.tokenId, role: principal.role };
+function actorOf(principal: Principal, workspaceId: string | undefined): AuditActor {
+  switch (principal.kind) {
+    case 'instance_owner':
+      return { kind: 'instance_owner', tokenId: principal.tokenId, role: 'owner' };
+    case 'workspace_token':
+      return { kind: 'workspace_token', tokenId: principal.tokenId, role: principal.role };
+    case 'user':
+      return { kind: 'user', tokenId: null, role: roleIn(principal, workspaceId), userId: principal.userId };
+  }
 }
 
 async function audit(services: AppServices, request: FastifyRequest, kind: 'read' | 'change'): Promise<void> {
@@ -92,9 +108,9 @@ async function audit(services: AppServices, request: FastifyRequest, kind: 'read
   const params = { ...(request.params as Record<string, string> | undefined) };
   await services.audit.record({
     workspaceId: request.workspace?.id ?? null,
-    actor: actorOf(principal),
+    actor: actorOf(principal, request.workspace?.id),
     action: `${request.method} ${request.routeOptions.url ?? request.url}`,
-    target: JSON.stringify(params),
+    target: JSON.stringify({ ...params, ...request.auditNote }),
     ip: request.ip ?? null,
     // Which filters were used, not their values: the audit log must not become a copy of PII.
     details: {
@@ -104,6 +120,16 @@ async function audit(services: AppServices, request: FastifyRequest, kind: 'read
   });
 }
 
+/**
+ * For routes that show personal data masked or not depending on the caller: true (and the read
+ * audited) when the caller holds PII access.
+ */
+export async function piiAccess(request: FastifyRequest, services: AppServices): Promise<boolean> {
+  if (!principalCan(principalOf(request), 'events.read_pii', request.workspace?.id)) return false;
+  await audit(services, request, 'read');
+  return true;
+}
+
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new AppError('auth.missing_token');
   return request.principal;
@@ -111,23 +137,31 @@ export function principalOf(request: FastifyRequest): Principal {
 
 /** For a permission that depends on the request body (e.g. minting an owner token). */
 export function requirePermission(request: FastifyRequest, permission: Permission): void {
-  if (!principalCan(principalOf(request), permission)) {
-    throw new AppError('auth.forbidden', `this token's role may not do that (needs ${permission})`);
+  if (!principalCan(principalOf(request), permission, request.workspace?.id)) {
+    throw new AppError('auth.forbidden', `your role may not do that (needs ${permission})`);
   }
 }
 
 export function requireInstanceOwner(request: FastifyRequest): void {
-  if (principalOf(request).kind !== 'instance_owner') {
+  if (!isInstanceOwner(principalOf(request))) {
     throw new AppError(
       'auth.forbidden',
-      'only the instance owner (CDP_ADMIN_TOKEN or an instance token) may do this',
+      'only the instance owner (CDP_ADMIN_TOKEN, an instance token or an instance-owner user) may do this',
     );
   }
 }
 
+/** The workspaces the caller may see: every one for the instance owner, else its own. */
+export function visibleWorkspaceIds(principal: Principal): readonly string[] | 'all' {
+  if (isInstanceOwner(principal)) return 'all';
+  if (principal.kind === 'workspace_token') return [principal.workspaceId];
+  return principal.kind === 'user' ? principal.grants.map((g) => g.workspaceId) : [];
+}
+
 /**
- * Resolves `{ws}` for the caller. A workspace token sees only its own workspace: any other
- * answers 404, exactly as a workspace that does not exist, so tokens cannot probe for others.
+ * Resolves `{ws}` for the caller. A workspace token sees only its own workspace, a user only
+ * those they are a member of: any other answers 404, exactly as a workspace that does not
+ * exist, so nobody can probe for others.
  */
 export async function workspaceFor(
   request: FastifyRequest,
@@ -146,7 +180,8 @@ async function resolveWorkspace(
   idOrSlug: string,
 ): Promise<Workspace> {
   const workspace = await services.workspaces.get(idOrSlug);
-  if (principal.kind === 'workspace_token' && principal.workspaceId !== workspace.id) {
+  const visible = visibleWorkspaceIds(principal);
+  if (visible !== 'all' && !visible.includes(workspace.id)) {
     throw new AppError('workspace.not_found', `no workspace "${idOrSlug}"`);
   }
   return workspace;

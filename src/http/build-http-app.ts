@@ -9,11 +9,14 @@ import { computedTraitsRoutes } from './routes/computed-traits.routes.ts';
 import { consoleRoutes } from './routes/console.routes.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
 import { failedEventsRoutes } from './routes/failed-events.routes.ts';
+import { profilesRoutes } from './routes/profiles.routes.ts';
 import { operationsRoutes } from './routes/operations.routes.ts';
+import { sessionRoutes } from './routes/session.routes.ts';
 import { segmentsRoutes } from './routes/segments.routes.ts';
 import { sourcesRoutes } from './routes/sources.routes.ts';
 import { tokensRoutes } from './routes/tokens.routes.ts';
 import { trackingRoutes } from './routes/tracking.routes.ts';
+import { usersRoutes } from './routes/users.routes.ts';
 import { workspacesRoutes } from './routes/workspaces.routes.ts';
 import { ErrorSchema } from './schemas.ts';
 
@@ -47,8 +50,15 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
         version: '1',
         description: "Admin API of the platform. Ingestion follows Segment's HTTP Tracking API at /v1/*.",
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          // The console's session cookie (`cdp_session` on plain-HTTP localhost); writes made
+          // with it also need the X-CSRF-Token header.
+          session: { type: 'apiKey', in: 'cookie', name: '__Host-cdp_session' },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
     },
   });
 
@@ -79,6 +89,7 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
   await app.register(async (scope) => trackingRoutes(scope, services));
   await app.register(async (scope) => operationsRoutes(scope, services));
   await app.register(async (scope) => consoleRoutes(scope));
+  await app.register(async (scope) => sessionRoutes(scope, services));
   await app.register(async (scope) => {
     registerAdminAuth(scope, services, adminRoutes);
     await workspacesRoutes(scope, services);
@@ -87,6 +98,8 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
     await eventsRoutes(scope, services);
     await failedEventsRoutes(scope, services);
     await auditRoutes(scope, services);
+    await profilesRoutes(scope, services);
+    await usersRoutes(scope, services);
     await segmentsRoutes(scope, services);
     await computedTraitsRoutes(scope, services);
   });

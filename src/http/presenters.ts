@@ -1,3 +1,6 @@
+import type { Member } from '../access/user.service.ts';
+import { piiAccessOf, type Membership, type User } from '../access/user-types.ts';
+import { grantCan } from '../governance/permissions.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
 import type { FailedEvent } from '../pipeline/failed-events.port.ts';
 import type { ApiToken, Source, Workspace } from '../workspaces/workspace-types.ts';
@@ -46,4 +49,28 @@ export const presentFailedEvent = (f: FailedEvent) => ({
   status: f.status,
   failedAt: new Date(f.failedMs).toISOString(),
   replayedAt: iso(f.replayedMs),
+});
+
+/** A user as a member of one workspace (never a password hash). */
+export const presentMember = ({ user, membership }: Member) => ({
+  id: user.id,
+  email: user.email,
+  role: membership.role,
+  piiAccess: piiAccessOf(membership.pii),
+  readsPii: user.instanceOwner || grantCan(membership, 'events.read_pii'),
+  disabled: user.disabledMs !== null,
+  createdAt: new Date(user.createdMs).toISOString(),
+  lastLoginAt: iso(user.lastLoginMs),
+});
+
+export const presentUser = (user: User, memberships: readonly Membership[]) => ({
+  id: user.id,
+  email: user.email,
+  instanceOwner: user.instanceOwner,
+  disabled: user.disabledMs !== null,
+  createdAt: new Date(user.createdMs).toISOString(),
+  lastLoginAt: iso(user.lastLoginMs),
+  memberships: memberships
+    .filter((m) => m.userId === user.id)
+    .map((m) => ({ workspaceId: m.workspaceId, role: m.role, piiAccess: piiAccessOf(m.pii) })),
 });

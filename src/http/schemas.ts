@@ -55,3 +55,34 @@ export const TokenSchema = Type.Object({
   createdAt: Type.String(),
   revokedAt: Type.Union([Type.String(), Type.Null()]),
 });
+
+export const PiiAccessSchema = Type.Union(
+  [Type.Literal('role'), Type.Literal('grant'), Type.Literal('withdraw')],
+  {
+    description: 'PII access beyond the role: as the role says, granted, or withdrawn',
+  },
+);
+
+export const MemberSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  role: Type.String(),
+  piiAccess: PiiAccessSchema,
+  /** Whether the user may read PII here: the role, or the override. */
+  readsPii: Type.Boolean(),
+  disabled: Type.Boolean(),
+  createdAt: Type.String(),
+  lastLoginAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const UserSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  instanceOwner: Type.Boolean(),
+  disabled: Type.Boolean(),
+  createdAt: Type.String(),
+  lastLoginAt: Type.Union([Type.String(), Type.Null()]),
+  memberships: Type.Array(
+    Type.Object({ workspaceId: Type.String(), role: Type.String(), piiAccess: PiiAccessSchema }),
+  ),
+});

@@ -4,8 +4,8 @@ import type { Config } from '../config/config.ts';
 export type { Logger };
 
 /**
- * Structured JSON logs. Secrets must never reach them: authorization headers and write keys
- * are redacted wherever they appear.
+ * Structured JSON logs. Secrets must never reach them: authorization headers, cookies, write
+ * keys, tokens and passwords are redacted wherever they appear.
  */
 export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
   return pino(
@@ -22,6 +22,16 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
           '*.token',
           'secret',
           '*.secret',
+          // Console sign-in: never log a password, a setup code or a session id.
+          'password',
+          '*.password',
+          'currentPassword',
+          'newPassword',
+          'setupCode',
+          '*.setupCode',
+          'sessionId',
+          '*.sessionId',
+          'req.headers["x-csrf-token"]',
         ],
         censor: '[redacted]',
       },

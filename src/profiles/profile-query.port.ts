@@ -80,4 +80,6 @@ export interface ProfileQueryRepository {
   accountsOf(workspaceId: string, profileId: string): Promise<AccountLink[]>;
   membersOf(workspaceId: string, accountId: string, limit: number, afterId?: string): Promise<AccountLink[]>;
   count(workspaceId: string, kind: ProfileKind): Promise<number>;
+  /** Data quality: how many identifiers were rejected or demoted, and traits dropped, by reason. */
+  decisionCounts(workspaceId: string): Promise<{ kind: string; reason: string; count: number }[]>;
 }

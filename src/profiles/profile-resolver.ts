@@ -45,7 +45,15 @@ export interface ResolveContext {
   readonly profiles: ProfileSettings;
   readonly unlinked: ReadonlySet<string>;
   readonly nowMs: number;
+  /**
+   * A late event needing a re-resolution of a component with more events than this is linked
+   * in arrival order instead, and the component marked stale for a deferred re-resolution: a
+   * shared kiosk id must not make every late event re-read thousands of events.
+   */
+  readonly maxInlineReresolveEvents?: number;
 }
+
+export const DEFAULT_MAX_INLINE_RERESOLVE_EVENTS = 5_000;
 
 export const ACCOUNT_ID_PREFIX = 'acc_';
 
@@ -181,6 +189,7 @@ export async function resolveBatch(
     const groupOwners = [
       ...new Set(events.flatMap((p) => p.keys.flatMap((k) => stored.get(k)?.profileId ?? []))),
     ].flatMap((id) => owners.get(id) ?? []);
+    const size = groupComponents.reduce((n, c) => n + c.events, 0);
     const incremental = linkIncrementally(
       ctx,
       events,
@@ -188,6 +197,7 @@ export async function resolveBatch(
       groupComponents,
       groupOwners,
       ownerIdentifiers,
+      size > (ctx.maxInlineReresolveEvents ?? DEFAULT_MAX_INLINE_RERESOLVE_EVENTS),
     );
     if (incremental !== undefined) {
       builder.incrementalGroup(
@@ -197,6 +207,7 @@ export async function resolveBatch(
         groupComponents,
         groupOwners,
         stored,
+        incremental.approximate,
       );
     } else {
       await reresolveGroup(reader, ctx, builder, events, groupComponents);
@@ -206,7 +217,26 @@ export async function resolveBatch(
   return builder.build();
 }
 
-/** Returns undefined when some late event needs a re-resolution of the group. */
+/**
+ * Re-resolves whole components from the log (after an unlink, or to repair): the same code
+ * path a late event takes.
+ */
+export async function reresolveComponents(
+  reader: ProfileStateReader,
+  ctx: ResolveContext,
+  workspaceId: string,
+  componentIds: readonly string[],
+): Promise<ProfileChanges> {
+  const builder = new ChangeBuilder(workspaceId, ctx);
+  const components = await reader.components(componentIds);
+  if (components.length > 0) await reresolveGroup(reader, ctx, builder, [], components);
+  return builder.build();
+}
+
+/**
+ * Returns undefined when some late event needs a re-resolution of the group, unless `defer`
+ * (the group is large): then such events are linked in arrival order and `approximate` is set.
+ */
 function linkIncrementally(
   ctx: ResolveContext,
   events: readonly Prepared[],
@@ -214,7 +244,9 @@ function linkIncrementally(
   components: readonly StoredComponent[],
   owners: readonly StoredProfile[],
   ownerIdentifiers: ReadonlyMap<string, StoredIdentifier[]>,
-): { graph: IdentityGraph; recorded: Recorded[] } | undefined {
+  defer: boolean,
+): { graph: IdentityGraph; recorded: Recorded[]; approximate: boolean } | undefined {
+  let approximate = false;
   const graph = new IdentityGraph(ctx.identity);
   for (const owner of owners) {
     graph.restore({
@@ -255,7 +287,10 @@ function linkIncrementally(
     if (!late) outcome = graph.link(p.ref, p.position, p.identifiers);
     else if (!anyDemotion && graph.unionWithinLimits(p.identifiers))
       outcome = graph.linkLate(p.ref, p.position, p.identifiers);
-    else return undefined;
+    else if (defer) {
+      outcome = graph.link(p.ref, p.position, p.identifiers);
+      approximate = true;
+    } else return undefined;
     const [first, ...rest] = nodes;
     if (first !== undefined) {
       let root = partition.find(first);
@@ -273,7 +308,7 @@ function linkIncrementally(
     }
     recorded.push({ prepared: p, outcome });
   }
-  return { graph, recorded };
+  return { graph, recorded, approximate };
 }
 
 async function reresolveGroup(
@@ -358,6 +393,7 @@ class ChangeBuilder {
     components: readonly StoredComponent[],
     owners: readonly StoredProfile[],
     stored: ReadonlyMap<string, StoredIdentifier>,
+    approximate: boolean,
   ): void {
     const final = (id: string): string => graph.resolveProfileId(id) ?? id;
     const componentId = this.#componentFor(components, recorded, events);
@@ -397,6 +433,7 @@ class ChangeBuilder {
       demotions:
         components.reduce((n, c) => n + c.demotions, 0) +
         recorded.filter((r) => r.outcome.demoted.length > 0).length,
+      stale: approximate || components.some((c) => c.stale),
     });
   }
 
@@ -470,6 +507,7 @@ class ChangeBuilder {
       last: positions.at(-1) as CanonicalPosition,
       events: recorded.length,
       demotions: recorded.filter((r) => r.outcome.demoted.length > 0).length,
+      stale: false,
     });
   }
 

@@ -14,6 +14,14 @@ import {
 
 export const IDENTITY_SETTINGS = 'identity';
 export const PROFILE_SETTINGS = 'profiles';
+export const PRIVACY_SETTINGS = 'privacy';
+
+export interface PrivacySettings {
+  /** Traits the workspace classifies as personal data, besides the defaults (pii-masking.ts). */
+  readonly piiTraits: readonly string[];
+}
+
+const MAX_PII_TRAITS = 500;
 
 /** Reads and validates the identity and profile settings of a workspace. */
 export class ProfileSettingsService {
@@ -33,6 +41,30 @@ export class ProfileSettingsService {
     if (stored === undefined) return DEFAULT_PROFILE_SETTINGS;
     const result = validateProfileSettings(stored);
     return result.ok ? result.settings : DEFAULT_PROFILE_SETTINGS;
+  }
+
+  async privacy(workspaceId: string): Promise<PrivacySettings> {
+    const stored = (await this.repository.get(workspaceId, PRIVACY_SETTINGS)) as
+      Partial<PrivacySettings> | undefined;
+    return { piiTraits: Array.isArray(stored?.piiTraits) ? stored.piiTraits : [] };
+  }
+
+  async putPrivacy(workspaceId: string, input: unknown, nowMs: number): Promise<PrivacySettings> {
+    const traits = (input as { piiTraits?: unknown } | null)?.piiTraits;
+    if (
+      typeof input !== 'object' ||
+      input === null ||
+      !Array.isArray(traits) ||
+      traits.length > MAX_PII_TRAITS ||
+      !traits.every((t) => typeof t === 'string' && t.length > 0 && t.length <= 256)
+    )
+      throw new AppError(
+        'settings.invalid',
+        `piiTraits must be a list of at most ${MAX_PII_TRAITS} trait names`,
+      );
+    const settings: PrivacySettings = { piiTraits: traits as string[] };
+    await this.repository.put(workspaceId, PRIVACY_SETTINGS, settings, nowMs);
+    return settings;
   }
 
   async putIdentity(workspaceId: string, input: unknown, nowMs: number): Promise<IdentitySettingsInput> {

@@ -7,21 +7,27 @@ import { createBlockedValues } from '../identity/blocked-values.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
 import type { Stage, StageContext } from '../pipeline/stage.ts';
 import type { ProfileSettingsService } from './profile-settings.service.ts';
-import { resolveBatch } from './profile-resolver.ts';
-import type { ProfileStateStore } from './profile-state.port.ts';
+import { reresolveComponents, resolveBatch } from './profile-resolver.ts';
+import type { ProfileBatchChange, ProfileChangeListener, ProfileStateStore } from './profile-state.port.ts';
 
 export const PROFILES_STAGE = 'profiles';
 
 export interface ProfileStageDeps {
   readonly state: ProfileStateStore;
   readonly settings: ProfileSettingsService;
-  /** Told after each committed batch (e.g. to wake segment evaluation or the live console). */
-  readonly onCommitted?: (workspaceId: string, profileIds: readonly string[]) => void;
+  /** Called after each committed batch, in order (consent, computed traits, segments…). */
+  readonly listeners?: readonly ProfileChangeListener[];
+  /** See ResolveContext.maxInlineReresolveEvents. */
+  readonly maxInlineReresolveEvents?: number;
 }
+
+/** How often, at most, a workspace's stale components are re-resolved (one per round). */
+const RECONCILE_INTERVAL_MS = 2_000;
 
 export class ProfileStage implements Stage {
   readonly name = PROFILES_STAGE;
   readonly maxBatch = 500;
+  readonly #lastReconcile = new Map<string, number>();
 
   constructor(private readonly deps: ProfileStageDeps) {}
 
@@ -43,17 +49,78 @@ export class ProfileStage implements Stage {
   async processWorkspace(workspaceId: string, events: readonly StoredEvent[], nowMs: number): Promise<void> {
     const identity = await this.deps.settings.identity(workspaceId);
     const profiles = await this.deps.settings.profiles(workspaceId);
-    const changed = await this.deps.state.exclusive(workspaceId, nowMs, async (session) => {
-      const unlinked = await session.unlinkedKeys();
-      const changes = await resolveBatch(
-        session,
-        { identity, blocked: createBlockedValues(identity), profiles, unlinked, nowMs },
-        workspaceId,
-        events,
-      );
-      await session.write(changes);
-      return changes.profiles.map((p) => p.id);
-    });
-    if (changed.length > 0) this.deps.onCommitted?.(workspaceId, changed);
+    const change = await this.deps.state.exclusive(
+      workspaceId,
+      nowMs,
+      async (session): Promise<ProfileBatchChange> => {
+        const unlinked = await session.unlinkedKeys();
+        const changes = await resolveBatch(
+          session,
+          {
+            identity,
+            blocked: createBlockedValues(identity),
+            profiles,
+            unlinked,
+            nowMs,
+            ...(this.deps.maxInlineReresolveEvents === undefined
+              ? {}
+              : { maxInlineReresolveEvents: this.deps.maxInlineReresolveEvents }),
+          },
+          workspaceId,
+          events,
+        );
+        await session.write(changes);
+        return {
+          workspaceId,
+          nowMs,
+          events: [...events].sort((a, b) => a.seq - b.seq),
+          profileOf: await session.assignmentsOf(events.map((e) => e.seq)),
+          changedProfiles: changes.profiles.map((p) => p.id),
+          mergedProfiles: changes.mergedProfiles,
+          deletedProfiles: changes.deletedProfiles,
+        };
+      },
+    );
+    await this.#notify(change);
+    await this.reconcile(workspaceId, nowMs);
+  }
+
+  /**
+   * Re-resolves one component whose late events were linked in arrival order (too large to
+   * re-resolve inline): eventual exactness for super-nodes at a bounded cost per batch.
+   */
+  async reconcile(workspaceId: string, nowMs: number, force = false): Promise<boolean> {
+    const last = this.#lastReconcile.get(workspaceId) ?? -Infinity;
+    if (!force && nowMs - last < RECONCILE_INTERVAL_MS) return false;
+    this.#lastReconcile.set(workspaceId, nowMs);
+    const identity = await this.deps.settings.identity(workspaceId);
+    const profiles = await this.deps.settings.profiles(workspaceId);
+    return this.deps.state
+      .exclusive(workspaceId, nowMs, async (session) => {
+        const stale = await session.staleComponents(1);
+        if (stale.length === 0) return false as const;
+        const unlinked = await session.unlinkedKeys();
+        const ctx = { identity, blocked: createBlockedValues(identity), profiles, unlinked, nowMs };
+        const changes = await reresolveComponents(session, ctx, workspaceId, stale);
+        await session.write(changes);
+        return changes;
+      })
+      .then(async (changes) => {
+        if (changes === false) return false;
+        await this.#notify({
+          workspaceId,
+          nowMs,
+          events: [],
+          profileOf: new Map(),
+          changedProfiles: changes.profiles.map((p) => p.id),
+          mergedProfiles: changes.mergedProfiles,
+          deletedProfiles: changes.deletedProfiles,
+        });
+        return true;
+      });
+  }
+
+  async #notify(change: ProfileBatchChange): Promise<void> {
+    for (const listener of this.deps.listeners ?? []) await listener.profilesChanged(change);
   }
 }

@@ -42,6 +42,8 @@ export interface StoredComponent {
   readonly last: CanonicalPosition;
   readonly events: number;
   readonly demotions: number;
+  /** A late event was applied in arrival order (component too large to re-resolve inline). */
+  readonly stale: boolean;
 }
 
 export interface Assignment {
@@ -115,6 +117,8 @@ export interface ProfileChanges {
 /** Reads of one workspace's persisted state. */
 export interface ProfileStateReader {
   assignedSeqs(seqs: readonly number[]): Promise<Set<number>>;
+  /** seq → the profile each event belongs to now (events without a profile are absent). */
+  assignmentsOf(seqs: readonly number[]): Promise<Map<number, string>>;
   identifiersByKey(keys: readonly string[]): Promise<StoredIdentifier[]>;
   identifiersOfProfiles(profileIds: readonly string[]): Promise<StoredIdentifier[]>;
   identifiersOfComponents(componentIds: readonly string[]): Promise<StoredIdentifier[]>;
@@ -122,12 +126,48 @@ export interface ProfileStateReader {
   components(ids: readonly string[]): Promise<StoredComponent[]>;
   eventSeqsOfProfiles(profileIds: readonly string[]): Promise<number[]>;
   readEvents(seqs: readonly number[]): Promise<StoredEvent[]>;
+  /** Components waiting for a deferred re-resolution, oldest first. */
+  staleComponents(limit: number): Promise<string[]>;
   /** Keys of identifiers an admin unlinked. */
   unlinkedKeys(): Promise<Set<string>>;
 }
 
 export interface ProfileStateSession extends ProfileStateReader {
   write(changes: ProfileChanges): Promise<void>;
+  /** Records an admin's unlink of an identifier (it never links again in the workspace). */
+  unlink(entry: {
+    key: string;
+    type: string;
+    value: string;
+    profileId: string;
+    actor: string;
+  }): Promise<void>;
+  /** Removes every piece of derived profile state of the workspace (before a rebuild). */
+  clear(): Promise<void>;
+}
+
+/** What a batch of the profiles stage did, for the modules that react to profile changes. */
+export interface ProfileBatchChange {
+  readonly workspaceId: string;
+  readonly nowMs: number;
+  /** The batch's events (also those a redelivery had already applied), in log order. */
+  readonly events: readonly StoredEvent[];
+  /** seq → profile, for the batch's events that belong to a profile. */
+  readonly profileOf: ReadonlyMap<number, string>;
+  /** Profiles (and accounts) whose state was written. */
+  readonly changedProfiles: readonly string[];
+  readonly mergedProfiles: readonly { readonly id: string; readonly into: string }[];
+  readonly deletedProfiles: readonly string[];
+}
+
+/**
+ * Reacts after the profiles stage committed a batch (consent, computed traits, segments…). It
+ * is called again with the same events if the batch is redelivered: it must be idempotent.
+ * Throwing makes the stage retry the batch.
+ */
+export interface ProfileChangeListener {
+  readonly name: string;
+  profilesChanged(change: ProfileBatchChange): Promise<void>;
 }
 
 export interface ProfileStateStore {

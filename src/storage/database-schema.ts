@@ -107,6 +107,7 @@ export interface Database {
     last_content_key: string;
     events: number;
     demotions: number;
+    stale: number;
   };
   profile_events: {
     workspace_id: string;
@@ -164,6 +165,44 @@ export interface Database {
     account_id: string;
     seq: number;
     ts_ms: number;
+  };
+  // Console users (004-users-and-sessions). Booleans are integers 0/1 on both dialects.
+  users: {
+    id: string;
+    email: string;
+    password_hash: string;
+    instance_owner: number;
+    created_ms: number;
+    updated_ms: number;
+    disabled_ms: number | null;
+    last_login_ms: number | null;
+  };
+  user_memberships: {
+    user_id: string;
+    workspace_id: string;
+    role: string;
+    /** 'grant' | 'withdraw' | null (as the role says). */
+    pii: string | null;
+    created_ms: number;
+    updated_ms: number;
+  };
+  user_sessions: {
+    /** SHA-256 of the session id; the id itself is only in the cookie. */
+    id_hash: string;
+    user_id: string;
+    created_ms: number;
+    last_seen_ms: number;
+    expires_ms: number;
+    ip: string | null;
+    user_agent: string | null;
+  };
+  login_throttle: {
+    key: string;
+    failures: number;
+    window_start_ms: number;
+    locked_until_ms: number;
+    lockouts: number;
+    updated_ms: number;
   };
   segments: {
     workspace_id: string;
@@ -230,4 +269,5 @@ export interface Database {
     source: string;
     ts_ms: number;
   };
+  profile_schedule: { workspace_id: string; profile_id: string; due_ms: number };
 }

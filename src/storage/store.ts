@@ -1,5 +1,13 @@
+import type {
+  LoginThrottleRepository,
+  MembershipRepository,
+  SessionRepository,
+  SetupCodeRepository,
+  UserRepository,
+} from '../access/access.port.ts';
 import type { AuditLogRepository } from '../governance/audit-log.ts';
 import type { EventLogRepository } from '../ingestion/event-log.port.ts';
+import type { AudienceStateRepository } from '../segments/audience-state.port.ts';
 import type { ProfileQueryRepository } from '../profiles/profile-query.port.ts';
 import type { ProfileStateStore } from '../profiles/profile-state.port.ts';
 import type { ConsumerStateRepository } from '../pipeline/consumer-state.port.ts';
@@ -31,7 +39,13 @@ export interface Store {
   readonly auditLog: AuditLogRepository;
   readonly profileState: ProfileStateStore;
   readonly profiles: ProfileQueryRepository;
+  readonly audienceState: AudienceStateRepository;
   readonly workspaceSettings: WorkspaceSettingsRepository;
+  readonly users: UserRepository;
+  readonly memberships: MembershipRepository;
+  readonly sessions: SessionRepository;
+  readonly loginThrottle: LoginThrottleRepository;
+  readonly setupCodes: SetupCodeRepository;
   readonly segments: SegmentRepository;
   readonly computedTraits: ComputedTraitRepository;
   migrate(): Promise<{ applied: string[] }>;

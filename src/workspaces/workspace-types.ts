@@ -44,6 +44,19 @@ export interface ApiToken {
   readonly revokedMs: number | null;
 }
 
+/**
+ * A console user's PII access in one workspace beyond their role: granted, withdrawn, or as the
+ * role says (null). PII access is a permission of its own (events.read_pii).
+ */
+export type PiiOverride = 'grant' | 'withdraw' | null;
+
+/** What a console user may do in one workspace: a role, and the PII override. */
+export interface WorkspaceGrant {
+  readonly workspaceId: string;
+  readonly role: Role;
+  readonly pii: PiiOverride;
+}
+
 /** Who is calling the admin API. */
 export type Principal =
   | { readonly kind: 'instance_owner'; readonly tokenId: string | null }
@@ -52,4 +65,12 @@ export type Principal =
       readonly tokenId: string;
       readonly workspaceId: string;
       readonly role: Role;
+    }
+  | {
+      /** A console user signed in with a session cookie; grants are read per request. */
+      readonly kind: 'user';
+      readonly userId: string;
+      /** An instance-level owner user: may do everything, like CDP_ADMIN_TOKEN. */
+      readonly instanceOwner: boolean;
+      readonly grants: readonly WorkspaceGrant[];
     };

@@ -57,7 +57,7 @@ describe(
         await page.getByText('healthy').waitFor();
         await page.fill('#token', ADMIN_TOKEN);
         await page.fill('#workspace', t.workspace.slug);
-        await page.click('button[type=submit]');
+        await page.click('#connect button[type=submit]');
         await page.getByText(/events stored/).waitFor();
         // Stats are read first; give the stream a moment to open before sending.
         await page.waitForTimeout(300);
@@ -68,6 +68,67 @@ describe(
         });
         assert.equal(sent.status, 200);
         await page.locator('#events li', { hasText: 'Debugger Saw Me' }).waitFor({ timeout: 10_000 });
+        assert.deepEqual(problems, []);
+        await page.close();
+      },
+    );
+
+    it(
+      'profile explorer: looks a person up by e-mail, shows identities, traits, activity chart and timeline',
+      { timeout: 60_000 },
+      async () => {
+        for (const body of [
+          { anonymousId: 'anon-br', event: 'Product Viewed', timestamp: '2026-01-01T10:00:00Z' },
+          { anonymousId: 'anon-br', event: 'Order Completed', timestamp: '2026-01-02T10:00:00Z' },
+        ]) {
+          const sent = await fetch(`${base}/v1/track`, {
+            method: 'POST',
+            headers: { ...basicAuth(t.writeKey), 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
+          assert.equal(sent.status, 200);
+        }
+        const identified = await fetch(`${base}/v1/identify`, {
+          method: 'POST',
+          headers: { ...basicAuth(t.writeKey), 'content-type': 'application/json' },
+          body: JSON.stringify({
+            anonymousId: 'anon-br',
+            userId: 'br-1',
+            traits: { email: 'Browser@Example.com', name: '<img src=x onerror=alert(1)>' },
+            timestamp: '2026-01-03T10:00:00Z',
+          }),
+        });
+        assert.equal(identified.status, 200);
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        page.on('console', (message) => {
+          // A lookup of a profile that does not exist (yet) is a 404 by design.
+          if (message.type() === 'error' && !/status of 404/.test(message.text()))
+            problems.push(message.text());
+        });
+        page.on('pageerror', (error) => problems.push(error.message));
+        page.on('dialog', (dialog) => {
+          problems.push(`dialog: ${dialog.message()}`);
+          void dialog.dismiss();
+        });
+        await page.goto(`${base}/`);
+        await page.fill('#token', ADMIN_TOKEN);
+        await page.fill('#workspace', t.workspace.slug);
+        await page.fill('#id-value', 'browser@example.com');
+        // The pipeline runs after the ack: look up until the profile has its three events.
+        for (let i = 0; i < 100; i += 1) {
+          await page.click('#lookup button[type=submit]');
+          await page.waitForTimeout(100);
+          if ((await page.locator('#timeline li').count()) === 3) break;
+        }
+        await page.locator('#identities li', { hasText: 'email: browser@example.com' }).waitFor();
+        await page.locator('#identities li', { hasText: 'anonymous_id: anon-br' }).waitFor();
+        await page.locator('#traits td', { hasText: '<img src=x onerror=alert(1)>' }).waitFor();
+        assert.equal(await page.locator('#activity rect').count(), 3, 'one bar per active day');
+        assert.equal(await page.locator('#timeline li').count(), 3);
+        await page.fill('#id-value', 'nobody@example.com');
+        await page.click('#lookup button[type=submit]');
+        await page.getByText('no profile has this email').waitFor();
         assert.deepEqual(problems, []);
         await page.close();
       },

@@ -11,6 +11,8 @@ describe('parseConfig', () => {
     assert.equal(config.databaseUrl, undefined);
     assert.equal(config.natsUrl, undefined);
     assert.equal(config.dedupWindowMs, 24 * 3_600_000);
+    assert.equal(config.sessionIdleMs, 30 * 60_000, 'console sessions: 30 idle minutes');
+    assert.equal(config.sessionMaxMs, 12 * 3_600_000, 'and 12 hours at most');
     assert.deepEqual(config.egressAllow, []);
     assert.ok(Object.isFrozen(config));
   });
@@ -27,6 +29,8 @@ describe('parseConfig', () => {
         CDP_ENCRYPTION_KEY: 'ab'.repeat(32),
         CDP_EGRESS_ALLOW: 'hooks.internal, 10.0.0.0/8 ,::1',
         CDP_DEDUP_WINDOW_HOURS: '48',
+        CDP_SESSION_IDLE_MINUTES: '15',
+        CDP_SESSION_MAX_HOURS: '8',
       },
       '/',
     );
@@ -36,9 +40,17 @@ describe('parseConfig', () => {
     assert.equal(config.encryptionKey?.length, 32);
     assert.deepEqual(config.egressAllow, ['hooks.internal', '10.0.0.0/8', '::1']);
     assert.equal(config.dedupWindowMs, 48 * 3_600_000);
+    assert.equal(config.sessionIdleMs, 15 * 60_000);
+    assert.equal(config.sessionMaxMs, 8 * 3_600_000);
   });
 
   const bad: [Record<string, string>, string, RegExp][] = [
+    [{ CDP_SESSION_IDLE_MINUTES: '0' }, 'CDP_SESSION_IDLE_MINUTES', /out of range/],
+    [
+      { CDP_SESSION_IDLE_MINUTES: '600', CDP_SESSION_MAX_HOURS: '2' },
+      'CDP_SESSION_IDLE_MINUTES',
+      /must not exceed CDP_SESSION_MAX_HOURS/,
+    ],
     [{ PORT: 'abc' }, 'PORT', /whole number/],
     [{ PORT: '70000' }, 'PORT', /out of range/],
     [{ CDP_DATABASE_URL: 'mysql://x/y' }, 'CDP_DATABASE_URL', /postgres/],

@@ -60,19 +60,22 @@ export interface RunResult extends ExitInfo {
   readonly stderr: string;
 }
 
-/** Runs `node bin/cdp.mjs …args` to completion (killed after `timeoutMs`). */
+/** Runs `node bin/cdp.mjs …args` to completion (killed after `timeoutMs`); `input` is piped to stdin. */
 export async function runCdp(
   args: readonly string[],
   env: Record<string, string>,
   timeoutMs = 60_000,
+  input?: string,
 ): Promise<RunResult> {
   const started = performance.now();
   const child = spawn(process.execPath, [CDP_BIN, ...args], {
     cwd: REPO_ROOT,
     env: childEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   live.add(child);
+  // No input: stdin ends at once, as /dev/null would.
+  child.stdin.end(input ?? '');
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -3,16 +3,18 @@ import { it } from 'node:test';
 import { admin, expectError, sendOk, sharedStore, stats, withApp } from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { basicAuth, type TestApp } from '../support/test-app.ts';
+import { GOOD_PASSWORD, memberUser, signIn, uniqueEmail } from '../support/console-users.ts';
 
-// A token of workspace A sees workspace B exactly as a workspace that does not exist: 404 on
-// every route, by B's slug and by B's id, and nothing of B changes.
+// A token or console user of workspace A sees workspace B exactly as a workspace that does not
+// exist: 404 on every route, by B's slug and by B's id, and nothing of B changes.
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
 interface Target {
   readonly ws: string;
   readonly sourceId: string;
   readonly tokenId: string;
+  readonly userId: string;
 }
 
 /** Every admin route under a workspace, with a body valid enough to reach the workspace check. */
@@ -46,6 +48,66 @@ const ROUTES: readonly { method: Method; path: string; body?: (b: Target) => unk
   { method: 'POST', path: '/api/v1/workspaces/{ws}/failed-events/{id}/replay' },
   { method: 'POST', path: '/api/v1/workspaces/{ws}/failed-events/replay', body: () => ({}) },
   { method: 'GET', path: '/api/v1/workspaces/{ws}/audit-log' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/profiles/lookup?type=user_id&value=u' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/profiles' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/profiles/{id}' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/profiles/{id}/events' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/profiles/{id}/graph' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/profiles/{id}/traits/history' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/accounts/{id}/members' },
+  {
+    method: 'POST',
+    path: '/api/v1/workspaces/{ws}/profiles/{id}/unmerge',
+    body: () => ({ identifier: { type: 'user_id', value: 'u' } }),
+  },
+  { method: 'POST', path: '/api/v1/workspaces/{ws}/profiles/rebuild' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/identity/quality' },
+  {
+    method: 'POST',
+    path: '/api/v1/workspaces/{ws}/segments',
+    body: () => ({ name: 'intruder', slug: 'intruder', definition: 'traits.plan = "x"' }),
+  },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/segments' },
+  {
+    method: 'POST',
+    path: '/api/v1/workspaces/{ws}/segments/preview',
+    body: () => ({ definition: 'traits.plan = "x"' }),
+  },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/segments/{slug}' },
+  { method: 'PATCH', path: '/api/v1/workspaces/{ws}/segments/{slug}', body: () => ({ name: 'hijacked' }) },
+  { method: 'DELETE', path: '/api/v1/workspaces/{ws}/segments/{slug}' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/segments/{slug}/members' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/profiles/{id}/segment-history' },
+  {
+    method: 'POST',
+    path: '/api/v1/workspaces/{ws}/computed-traits',
+    body: () => ({ name: 'intruder', definition: { kind: 'event_count', event: 'X' } }),
+  },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/computed-traits' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/computed-traits/{name}' },
+  {
+    method: 'PATCH',
+    path: '/api/v1/workspaces/{ws}/computed-traits/{name}',
+    body: () => ({ definition: { kind: 'event_count', event: 'X' } }),
+  },
+  { method: 'DELETE', path: '/api/v1/workspaces/{ws}/computed-traits/{name}' },
+  ...(['identity', 'profiles', 'privacy'] as const).flatMap((name) => [
+    { method: 'GET' as const, path: `/api/v1/workspaces/{ws}/settings/${name}` },
+    { method: 'PUT' as const, path: `/api/v1/workspaces/{ws}/settings/${name}`, body: () => ({}) },
+  ]),
+  {
+    method: 'POST',
+    path: '/api/v1/workspaces/{ws}/users',
+    body: () => ({ email: uniqueEmail('intruder'), role: 'owner', password: GOOD_PASSWORD }),
+  },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/users' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/users/{id}' },
+  {
+    method: 'PATCH',
+    path: '/api/v1/workspaces/{ws}/users/{id}',
+    body: () => ({ role: 'viewer', disabled: true }),
+  },
+  { method: 'DELETE', path: '/api/v1/workspaces/{ws}/users/{id}' },
 ];
 
 function urlFor(path: string, target: Target): string {
@@ -53,8 +115,10 @@ function urlFor(path: string, target: Target): string {
     ? target.tokenId
     : path.includes('/sources/')
       ? target.sourceId
-      : 'fe_1';
-  return path.replace('{ws}', target.ws).replace('{id}', id);
+      : path.includes('/users/')
+        ? target.userId
+        : 'fe_1';
+  return path.replace('{ws}', target.ws).replace('{id}', id).replace('{slug}', 'seg').replace('{name}', 'ct');
 }
 
 async function workspaceToken(t: TestApp, ws: string, role: string): Promise<{ id: string; token: string }> {
@@ -75,13 +139,17 @@ describeEachStore('admin API workspace isolation', (fixture) => {
         .filter(([path]) => path.includes('{ws}'))
         .flatMap(([path, operations]) => Object.keys(operations).map((m) => `${m.toUpperCase()} ${path}`))
         .sort();
-      const covered = ROUTES.map((r) => `${r.method} ${r.path}`).sort();
+      const covered = ROUTES.map((r) => `${r.method} ${r.path.split('?')[0] ?? r.path}`).sort();
       assert.deepEqual(covered, documented, 'add new workspace routes to ROUTES in this file');
     });
   });
 
-  for (const role of ['owner', 'viewer'] as const) {
-    it(`a ${role} token of workspace A gets 404 on every route of workspace B`, async () => {
+  for (const [role, kind] of [
+    ['owner', 'token'],
+    ['viewer', 'token'],
+    ['owner', 'user'],
+  ] as const) {
+    it(`a ${role} ${kind} of workspace A gets 404 on every route of workspace B`, async () => {
       await withApp(await store(), {}, async (a) => {
         const b = await admin(a, 'POST', '/api/v1/workspaces', { name: 'Workspace B' });
         const bWs = b.json<{ id: string; slug: string }>();
@@ -92,21 +160,23 @@ describeEachStore('admin API workspace isolation', (fixture) => {
           writeKey: string;
         }>();
         const bToken = await workspaceToken(a, bWs.slug, 'owner');
+        const bUser = await memberUser(a, 'viewer', { workspaceId: bWs.id });
         await sendOk(
           a,
           'track',
           { userId: 'u', event: 'B' },
           { auth: basicAuth(bSource.writeKey).authorization },
         );
-        const aToken = await workspaceToken(a, a.workspace.slug, role);
+        const auth =
+          kind === 'token'
+            ? { authorization: `Bearer ${(await workspaceToken(a, a.workspace.slug, role)).token}` }
+            : (await signIn(a, (await memberUser(a, role)).email)).headers;
 
         for (const ws of [bWs.slug, bWs.id]) {
-          const target = { ws, sourceId: bSource.id, tokenId: bToken.id };
+          const target = { ws, sourceId: bSource.id, tokenId: bToken.id, userId: bUser.id };
           for (const route of ROUTES) {
             const url = urlFor(route.path, target);
-            const res = await admin(a, route.method, url, route.body?.(target), {
-              authorization: `Bearer ${aToken.token}`,
-            });
+            const res = await admin(a, route.method, url, route.body?.(target), auth);
             assert.equal(
               res.statusCode,
               404,
@@ -146,6 +216,19 @@ describeEachStore('admin API workspace isolation', (fixture) => {
         assert.equal(sources.items.length, 1, 'a source was created in B');
         const bStats = await admin(a, 'GET', `/api/v1/workspaces/${bWs.id}/stats`, undefined, asB);
         assert.equal(bStats.json<{ events: number }>().events, 2);
+        const bMembers = await admin(a, 'GET', `/api/v1/workspaces/${bWs.id}/users`);
+        assert.deepEqual(
+          bMembers.json<{ items: { id: string; role: string; disabled: boolean }[] }>().items,
+          [
+            {
+              ...bMembers.json<{ items: object[] }>().items[0],
+              id: bUser.id,
+              role: 'viewer',
+              disabled: false,
+            },
+          ],
+          'a member was added to, changed in or removed from B',
+        );
       });
     });
   }

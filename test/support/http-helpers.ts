@@ -76,10 +76,11 @@ export function expectError(
 
 export async function admin(
   t: TestApp,
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
   url: string,
   body?: unknown,
-  auth: { authorization: string } = t.adminHeaders,
+  /** `{authorization}` for a token, or a console session's cookie and CSRF headers. */
+  auth: Readonly<Record<string, string>> = t.adminHeaders,
 ): Promise<LightMyRequestResponse> {
   return t.app.http.inject({
     method,

@@ -28,6 +28,27 @@ Operations: <a href="/health">/health</a>, <a href="/metrics">/metrics</a>.</p>
 <p id="stats"></p>
 <ol id="events" reversed></ol>
 </section>
+<section>
+<h2>Profile explorer</h2>
+<form id="lookup">
+<label>Identifier type <select id="id-type"><option>email</option><option>user_id</option><option>anonymous_id</option><option>phone</option></select></label>
+<label>Value <input id="id-value" required></label>
+<button type="submit">Look up</button>
+</form>
+<p id="profile-status"></p>
+<div id="profile" hidden>
+<h3 id="profile-id"></h3>
+<p id="profile-summary"></p>
+<h4>Identities</h4>
+<ul id="identities"></ul>
+<h4>Traits</h4>
+<table id="traits"><thead><tr><th>trait</th><th>value</th><th>source</th><th>as of</th></tr></thead><tbody></tbody></table>
+<h4>Activity (events per day)</h4>
+<svg id="activity" width="720" height="90" role="img" aria-label="events per day"></svg>
+<h4>Timeline</h4>
+<ol id="timeline"></ol>
+</div>
+</section>
 </main>
 <script type="module" src="/console/debugger.js"></script>
 </body>
@@ -43,7 +64,12 @@ form { display: flex; gap: 1rem; flex-wrap: wrap; align-items: end; }
 label { display: flex; flex-direction: column; font-size: .85rem; }
 input { font: inherit; padding: .3rem .5rem; }
 #events { font: 13px/1.4 ui-monospace, monospace; padding-left: 2.5rem; }
-#events li { margin: .3rem 0; padding: .4rem .6rem; background: #fff; border-left: 3px solid #4b7bec; }
+#events li, #timeline li { margin: .3rem 0; padding: .4rem .6rem; background: #fff; border-left: 3px solid #4b7bec; }
+#timeline { font: 13px/1.4 ui-monospace, monospace; }
+table { border-collapse: collapse; background: #fff; }
+td, th { border: 1px solid #dde1e7; padding: .25rem .5rem; text-align: left; font-size: .9rem; }
+#activity rect { fill: #4b7bec; }
+#activity text { font-size: 10px; fill: #5b6475; }
 .error { color: #b3261e; }
 `;
 
@@ -87,4 +113,67 @@ async function watch(event) {
   }
 }
 $('connect').addEventListener('submit', (event) => { watch(event).catch((error) => { if (error.name !== 'AbortError') show(String(error), true); }); });
+
+// Profile explorer: every value goes through textContent, never innerHTML (profiles hold client data).
+function el(tag, text) { const node = document.createElement(tag); if (text !== undefined) node.textContent = text; return node; }
+function status(text, isError) { $('profile-status').textContent = text; $('profile-status').className = isError ? 'error' : ''; }
+function drawActivity(events) {
+  const svg = $('activity');
+  while (svg.firstChild) svg.firstChild.remove();
+  const days = new Map();
+  for (const e of events) { const day = String(e.timestamp).slice(0, 10); days.set(day, (days.get(day) || 0) + 1); }
+  const entries = [...days].sort((a, b) => (a[0] < b[0] ? -1 : 1)).slice(-60);
+  const max = Math.max(1, ...entries.map((d) => d[1]));
+  const width = 720 / Math.max(entries.length, 1);
+  const ns = 'http://www.w3.org/2000/svg';
+  entries.forEach(([day, count], i) => {
+    const rect = document.createElementNS(ns, 'rect');
+    const h = Math.max(2, Math.round((count / max) * 70));
+    rect.setAttribute('x', String(i * width + 1));
+    rect.setAttribute('y', String(75 - h));
+    rect.setAttribute('width', String(Math.max(1, width - 2)));
+    rect.setAttribute('height', String(h));
+    const title = document.createElementNS(ns, 'title');
+    title.textContent = day + ': ' + count + ' events';
+    rect.append(title);
+    svg.append(rect);
+  });
+  if (entries.length > 0) {
+    for (const [x, anchor, label] of [[0, 'start', entries[0][0]], [720, 'end', entries[entries.length - 1][0]]]) {
+      const text = document.createElementNS(ns, 'text');
+      text.setAttribute('x', String(x)); text.setAttribute('y', '88'); text.setAttribute('text-anchor', anchor);
+      text.textContent = label;
+      svg.append(text);
+    }
+  }
+}
+async function lookup(event) {
+  event.preventDefault();
+  const bearer = $('token').value.trim();
+  if (!bearer) { status('enter a token above first', true); return; }
+  const ws = encodeURIComponent($('workspace').value.trim());
+  const headers = { authorization: 'Bearer ' + bearer };
+  const query = new URLSearchParams({ type: $('id-type').value, value: $('id-value').value });
+  const response = await fetch('/api/v1/workspaces/' + ws + '/profiles/lookup?' + query, { headers });
+  const body = await response.json();
+  if (!response.ok) { $('profile').hidden = true; status(body.error.message, true); return; }
+  status('', false);
+  $('profile').hidden = false;
+  $('profile-id').textContent = body.id;
+  $('profile-summary').textContent = body.eventCount + ' events, first seen ' + body.firstSeenAt + ', last seen ' + body.lastSeenAt +
+    (body.mergedIds.length ? ', merged from ' + body.mergedIds.length + ' other profile(s)' : '');
+  $('identities').replaceChildren(...body.identities.map((i) => el('li', i.type + ': ' + i.value)));
+  $('traits').tBodies[0].replaceChildren(...Object.entries(body.traits).map(([name, value]) => {
+    const row = el('tr');
+    const source = body.traitSources[name] || {};
+    row.append(el('td', name), el('td', JSON.stringify(value)), el('td', source.sourceId || ''), el('td', source.timestamp || ''));
+    return row;
+  }));
+  const timeline = await fetch('/api/v1/workspaces/' + ws + '/profiles/' + encodeURIComponent(body.id) + '/events?limit=500', { headers });
+  const page = await timeline.json();
+  const items = timeline.ok ? page.items : [];
+  drawActivity(items);
+  $('timeline').replaceChildren(...items.slice(0, 50).map((e) => el('li', e.timestamp + '  ' + e.type + (e.event ? ' ' + e.event : e.name ? ' ' + e.name : ''))));
+}
+$('lookup').addEventListener('submit', (event) => { lookup(event).catch((error) => status(String(error), true)); });
 `;

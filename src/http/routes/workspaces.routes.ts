@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppServices } from '../../app/app-services.ts';
-import { principalOf, workspaceFor } from '../admin-auth.ts';
+import { principalOf, visibleWorkspaceIds, workspaceFor } from '../admin-auth.ts';
 import { cursorString, decodeCursor, pageSize, toPage } from '../paging.ts';
 import { presentWorkspace } from '../presenters.ts';
 import { errorResponses, PageQuery, pageOf, WorkspaceSchema, WsParams } from '../schemas.ts';
@@ -42,12 +42,10 @@ export async function workspacesRoutes(fastify: FastifyInstance, services: AppSe
       },
     },
     async (request) => {
-      const principal = principalOf(request);
-      if (principal.kind === 'workspace_token') {
-        return {
-          items: [presentWorkspace(await services.workspaces.get(principal.workspaceId))],
-          nextCursor: null,
-        };
+      const visible = visibleWorkspaceIds(principalOf(request));
+      if (visible !== 'all') {
+        const own = await Promise.all(visible.map((id) => services.workspaces.get(id)));
+        return { items: own.map(presentWorkspace), nextCursor: null };
       }
       const limit = pageSize(request.query.limit);
       const afterId = cursorString(decodeCursor(request.query.cursor), 'id');

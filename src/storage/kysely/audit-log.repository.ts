@@ -83,10 +83,13 @@ export class KyselyAuditLogRepository implements AuditLogRepository {
   }
 
   async list(
-    workspaceId: string,
+    workspaceId: string | null,
     options: { beforeSeq?: number | undefined; limit: number },
   ): Promise<AuditEntry[]> {
-    let query = this.db.selectFrom('audit_log').selectAll().where('workspace_id', '=', workspaceId);
+    let query = this.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('workspace_id', workspaceId === null ? 'is' : '=', workspaceId);
     if (options.beforeSeq !== undefined) query = query.where('seq', '<', options.beforeSeq);
     return (await query.orderBy('seq', 'desc').limit(options.limit).execute()).map(toEntry);
   }

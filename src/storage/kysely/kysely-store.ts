@@ -7,13 +7,19 @@ import { KyselyAuditLogRepository } from './audit-log.repository.ts';
 import { KyselyConsumerStateRepository } from './consumer-state.repository.ts';
 import { KyselyEventLogRepository, type EventAppender } from './event-log.repository.ts';
 import { KyselyFailedEventRepository } from './failed-event.repository.ts';
+import { KyselyAudienceStateRepository } from './audience-state.repository.ts';
 import { KyselyProfileQueryRepository } from './profile-query.repository.ts';
 import { KyselyProfileStateStore } from './profile-state.repository.ts';
 import { KyselyWorkspaceSettingsRepository } from './workspace-settings.repository.ts';
+import { KyselyLoginThrottleRepository } from './login-throttle.repository.ts';
+import { KyselyMembershipRepository } from './membership.repository.ts';
+import { KyselySessionRepository } from './session.repository.ts';
+import { KyselySetupCodeRepository } from './setup-code.repository.ts';
 import { KyselySegmentRepository } from './segment.repository.ts';
 import { KyselyComputedTraitRepository } from './computed-trait.repository.ts';
 import { KyselySourceRepository } from './source.repository.ts';
 import { KyselyTokenRepository } from './token.repository.ts';
+import { KyselyUserRepository } from './user.repository.ts';
 import { KyselyInstanceStateRepository, KyselyWorkspaceRepository } from './workspace.repository.ts';
 
 /** Assembles the shared repositories over one Kysely instance; adapters add the dialect bits. */
@@ -36,11 +42,23 @@ export function createKyselyStore(options: {
     auditLog: new KyselyAuditLogRepository(db, dialect),
     profileState: new KyselyProfileStateStore(db, dialect),
     profiles: new KyselyProfileQueryRepository(db, dialect),
+    audienceState: new KyselyAudienceStateRepository(db),
     workspaceSettings: new KyselyWorkspaceSettingsRepository(db),
+    users: new KyselyUserRepository(db),
+    memberships: new KyselyMembershipRepository(db),
+    sessions: new KyselySessionRepository(db),
+    loginThrottle: new KyselyLoginThrottleRepository(db, dialect),
+    setupCodes: new KyselySetupCodeRepository(db),
     segments: new KyselySegmentRepository(db, dialect),
     computedTraits: new KyselyComputedTraitRepository(db, dialect),
     async migrate() {
-      const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+      // Migrations are independent of each other's numbers (004 landed before 003), so a
+      // store that ran a later one still takes an earlier one that arrived afterwards.
+      const migrator = new Migrator({
+        db,
+        provider: migrationProvider(dialect),
+        allowUnorderedMigrations: true,
+      });
       const { error, results } = await migrator.migrateToLatest();
       if (error)
         throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);

@@ -291,4 +291,16 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
       .executeTakeFirstOrThrow();
     return num(row.n);
   }
+
+  async decisionCounts(workspaceId: string): Promise<{ kind: string; reason: string; count: number }[]> {
+    const rows = await this.db
+      .selectFrom('identity_decisions')
+      .select(['kind', 'reason', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('workspace_id', '=', workspaceId)
+      .groupBy(['kind', 'reason'])
+      .orderBy('kind')
+      .orderBy('reason')
+      .execute();
+    return rows.map((row) => ({ kind: row.kind, reason: row.reason, count: num(row.n) }));
+  }
 }

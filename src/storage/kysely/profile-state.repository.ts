@@ -93,11 +93,13 @@ function traitsJson(traits: TraitMap): { traits: string; meta: string } {
 }
 
 /**
- * Profile state over Kysely, both dialects. SQLite: one process owns the embedded store, so the
- * in-process mutex makes the stage the only writer; reads run outside the write transaction and
- * the transaction only writes, keeping the single connection free for ingestion in between.
- * PostgreSQL: the whole batch is one transaction under a per-workspace advisory lock, so any
- * number of worker processes can run the stage.
+ * Profile state over Kysely, both dialects. A batch reads the graph, resolves in memory, then
+ * writes: the whole of it is one transaction that excludes every other writer of the
+ * workspace, whichever process it runs in (the server's stage, `cdp profiles rebuild`, several
+ * workers). SQLite: `BEGIN IMMEDIATE` takes the database's write lock up front (a deferred
+ * transaction could fail to upgrade after another process wrote). PostgreSQL: a
+ * transaction-scoped advisory lock per workspace. In-process, a mutex per workspace queues
+ * callers instead of letting them contend for the lock.
  */
 export class KyselyProfileStateStore implements ProfileStateStore {
   readonly #locks = new Map<string, Promise<unknown>>();
@@ -134,16 +136,20 @@ export class KyselyProfileStateStore implements ProfileStateStore {
     if (this.dialect === 'postgres') {
       return this.db.transaction().execute(async (trx) => {
         await sql`select pg_advisory_xact_lock(7270003, hashtext(${workspaceId}))`.execute(trx);
-        return work(
-          new ProfileSession(trx, workspaceId, nowMs, async (changes) => writeChanges(trx, changes, nowMs)),
-        );
+        return work(new ProfileSession(trx, workspaceId, nowMs));
       });
     }
-    return work(
-      new ProfileSession(this.db, workspaceId, nowMs, async (changes) =>
-        this.db.transaction().execute((trx) => writeChanges(trx, changes, nowMs)),
-      ),
-    );
+    return this.db.connection().execute(async (connection) => {
+      await sql`begin immediate`.execute(connection);
+      try {
+        const result = await work(new ProfileSession(connection, workspaceId, nowMs));
+        await sql`commit`.execute(connection);
+        return result;
+      } catch (error) {
+        await sql`rollback`.execute(connection);
+        throw error;
+      }
+    });
   }
 }
 
@@ -152,11 +158,47 @@ class ProfileSession implements ProfileStateSession {
     private readonly db: Db,
     private readonly workspaceId: string,
     private readonly nowMs: number,
-    private readonly writer: (changes: ProfileChanges) => Promise<void>,
   ) {}
 
   async write(changes: ProfileChanges): Promise<void> {
-    await this.writer(changes);
+    await writeChanges(this.db, changes, this.nowMs);
+  }
+
+  async unlink(entry: {
+    key: string;
+    type: string;
+    value: string;
+    profileId: string;
+    actor: string;
+  }): Promise<void> {
+    await this.db
+      .insertInto('identity_unlinked')
+      .values({
+        workspace_id: this.workspaceId,
+        id_key: entry.key,
+        type: entry.type,
+        value: entry.value,
+        profile_id: entry.profileId,
+        actor: entry.actor,
+        at_ms: this.nowMs,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  async clear(): Promise<void> {
+    const ws = this.workspaceId;
+    for (const table of [
+      'profiles',
+      'profile_identifiers',
+      'identity_components',
+      'profile_events',
+      'identity_merges',
+      'identity_decisions',
+      'trait_history',
+      'profile_groups',
+    ] as const)
+      await this.db.deleteFrom(table).where('workspace_id', '=', ws).execute();
   }
 
   async assignedSeqs(seqs: readonly number[]): Promise<Set<number>> {
@@ -170,6 +212,21 @@ class ProfileSession implements ProfileStateSession {
         .where('seq', 'in', part)
         .execute();
       for (const row of rows) out.add(num(row.seq));
+    }
+    return out;
+  }
+
+  async assignmentsOf(seqs: readonly number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (const part of chunks(seqs, IN_CHUNK)) {
+      if (part.length === 0) continue;
+      const rows = await this.db
+        .selectFrom('profile_events')
+        .select(['seq', 'profile_id'])
+        .where('workspace_id', '=', this.workspaceId)
+        .where('seq', 'in', part)
+        .execute();
+      for (const row of rows) out.set(num(row.seq), row.profile_id);
     }
     return out;
   }
@@ -254,10 +311,23 @@ class ProfileSession implements ProfileStateSession {
           },
           events: num(row.events),
           demotions: num(row.demotions),
+          stale: num(row.stale) === 1,
         })),
       );
     }
     return out;
+  }
+
+  async staleComponents(limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('identity_components')
+      .select('id')
+      .where('workspace_id', '=', this.workspaceId)
+      .where('stale', '=', 1)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.id);
   }
 
   async eventSeqsOfProfiles(profileIds: readonly string[]): Promise<number[]> {
@@ -315,7 +385,7 @@ async function writeChanges(db: Db, changes: ProfileChanges, nowMs: number): Pro
       .execute();
     await db.deleteFrom('identity_components').where('workspace_id', '=', ws).where('id', '=', id).execute();
   }
-  for (const part of chunks(changes.components, rowsPer(7))) {
+  for (const part of chunks(changes.components, rowsPer(8))) {
     await db
       .insertInto('identity_components')
       .values(
@@ -327,6 +397,7 @@ async function writeChanges(db: Db, changes: ProfileChanges, nowMs: number): Pro
           last_content_key: c.last.contentKey,
           events: c.events,
           demotions: c.demotions,
+          stale: c.stale ? 1 : 0,
         })),
       )
       .onConflict((oc) =>
@@ -336,6 +407,7 @@ async function writeChanges(db: Db, changes: ProfileChanges, nowMs: number): Pro
           last_content_key: eb.ref('excluded.last_content_key'),
           events: eb.ref('excluded.events'),
           demotions: eb.ref('excluded.demotions'),
+          stale: eb.ref('excluded.stale'),
         })),
       )
       .execute();

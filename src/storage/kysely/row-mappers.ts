@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import type { Membership, Session, User } from '../../access/user-types.ts';
 import type { StoredEvent } from '../../ingestion/message-types.ts';
 import type { FailedEvent } from '../../pipeline/failed-events.port.ts';
 import type { ApiToken, Role, Source, SourceType, Workspace } from '../../workspaces/workspace-types.ts';
@@ -64,4 +65,33 @@ export const toFailedEvent = (row: Row<'failed_events'>): FailedEvent => ({
   failedMs: num(row.failed_ms),
   status: row.status as FailedEvent['status'],
   replayedMs: optNum(row.replayed_ms),
+});
+
+export const toUser = (row: Omit<Row<'users'>, 'password_hash'>): User => ({
+  id: row.id,
+  email: row.email,
+  instanceOwner: num(row.instance_owner) === 1,
+  createdMs: num(row.created_ms),
+  updatedMs: num(row.updated_ms),
+  disabledMs: optNum(row.disabled_ms),
+  lastLoginMs: optNum(row.last_login_ms),
+});
+
+export const toMembership = (row: Row<'user_memberships'>): Membership => ({
+  userId: row.user_id,
+  workspaceId: row.workspace_id,
+  role: row.role as Role,
+  pii: row.pii === 'grant' || row.pii === 'withdraw' ? row.pii : null,
+  createdMs: num(row.created_ms),
+  updatedMs: num(row.updated_ms),
+});
+
+export const toSession = (row: Row<'user_sessions'>): Session => ({
+  idHash: row.id_hash,
+  userId: row.user_id,
+  createdMs: num(row.created_ms),
+  lastSeenMs: num(row.last_seen_ms),
+  expiresMs: num(row.expires_ms),
+  ip: row.ip,
+  userAgent: row.user_agent,
 });

@@ -79,7 +79,16 @@ export async function up(db: Kysely<unknown>, _dialect: SqlDialectName): Promise
     // matters only where a limit was reached, so only such components are ever re-resolved.
     .addColumn('events', 'bigint', (c) => c.notNull())
     .addColumn('demotions', 'bigint', (c) => c.notNull())
+    // 1 while a late event was linked in arrival order because the component was too large to
+    // re-resolve at once: the stage re-resolves it shortly after (eventual exactness).
+    .addColumn('stale', 'integer', (c) => c.notNull().defaultTo(0))
     .addPrimaryKeyConstraint('identity_components_pk', ['workspace_id', 'id'])
+    .execute();
+
+  await db.schema
+    .createIndex('identity_components_stale')
+    .on('identity_components')
+    .columns(['workspace_id', 'stale'])
     .execute();
 
   // Which profile each event belongs to (always the surviving id): the timeline.

@@ -3,8 +3,10 @@ import type { SqlDialectName } from '../sql-dialect.ts';
 import * as m001 from './001-event-log-and-workspaces.ts';
 import * as m002 from './002-audit-log.ts';
 import * as m003 from './003-identity-and-profiles.ts';
-// 004 is reserved for another branch (it lands with its own import here).
+import * as m004 from './004-users-and-sessions.ts';
 import * as m005 from './005-segments-and-computed-traits.ts';
+// 006 (consent and privacy) lands from another branch.
+import * as m007 from './007-audience-schedule.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -15,8 +17,9 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '001-event-log-and-workspaces': m001,
   '002-audit-log': m002,
   '003-identity-and-profiles': m003,
-  // '004-…': m004, (reserved; 005 does not depend on it)
+  '004-users-and-sessions': m004,
   '005-segments-and-computed-traits': m005,
+  '007-audience-schedule': m007,
 };
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {

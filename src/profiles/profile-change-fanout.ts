@@ -1,0 +1,19 @@
+import type { ProfileBatchChange, ProfileChangeListener } from './profile-state.port.ts';
+
+/**
+ * One listener that calls the others in registration order: the profiles stage and the profile
+ * service (unmerge) both report through it, and modules (consent, segments…) register on it
+ * when the app is built.
+ */
+export class ProfileChangeFanout implements ProfileChangeListener {
+  readonly name = 'fanout';
+  readonly #listeners: ProfileChangeListener[] = [];
+
+  add(listener: ProfileChangeListener): void {
+    this.#listeners.push(listener);
+  }
+
+  async profilesChanged(change: ProfileBatchChange): Promise<void> {
+    for (const listener of this.#listeners) await listener.profilesChanged(change);
+  }
+}

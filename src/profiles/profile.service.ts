@@ -1,0 +1,388 @@
+/**
+ * Profiles as the API, console and CLI see them: lookups by any identifier, the timeline, the
+ * identity graph, trait history, and the admin actions (unlink/unmerge, rebuild from the log).
+ * Personal data is masked unless the caller may read it.
+ */
+import { AppError } from '../errors/app-error.ts';
+import { maskString, maskTraits, maskValue, piiPolicy, type PiiPolicy } from '../governance/pii-masking.ts';
+import { createBlockedValues } from '../identity/blocked-values.ts';
+import {
+  isBuiltInIdentifierType,
+  storedIdentifierKey,
+  type Identifier,
+} from '../identity/identifier-types.ts';
+import { normalizeIdentifier } from '../identity/normalize-identifier.ts';
+import type { EventLogRepository } from '../ingestion/event-log.port.ts';
+import type { StoredEvent } from '../ingestion/message-types.ts';
+import type { Clock } from '../shared/clock.ts';
+import { isJsonObject, type JsonObject, type JsonValue } from '../shared/json.ts';
+import type { ProfileSettingsService } from './profile-settings.service.ts';
+import type {
+  DecisionView,
+  MergeRecordView,
+  ProfileListQuery,
+  ProfileQueryRepository,
+  TimelineQuery,
+  TraitObservationView,
+} from './profile-query.port.ts';
+import { reresolveComponents, resolveBatch, type ResolveContext } from './profile-resolver.ts';
+import type {
+  ProfileChangeListener,
+  ProfileKind,
+  ProfileStateStore,
+  StoredIdentifier,
+  StoredProfile,
+} from './profile-state.port.ts';
+import { traitValues } from './trait-values.ts';
+
+export interface ProfileView {
+  readonly id: string;
+  readonly kind: ProfileKind;
+  readonly identities: readonly Identifier[];
+  readonly traits: JsonObject;
+  /** Where each current trait value came from. */
+  readonly traitSources: Readonly<Record<string, { sourceId: string; messageId: string; timestamp: string }>>;
+  readonly computed: JsonObject;
+  readonly segments: readonly string[];
+  readonly consent: JsonObject;
+  readonly accounts: readonly string[];
+  /** Ids merged into this profile: they resolve here. */
+  readonly mergedIds: readonly string[];
+  readonly eventCount: number;
+  readonly firstSeenAt: string;
+  readonly lastSeenAt: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** Extensions (computed traits, segments, consent) contribute their part of the profile view. */
+export interface ProfileViewExtension {
+  extend(
+    workspaceId: string,
+    profileId: string,
+  ): Promise<Partial<Pick<ProfileView, 'computed' | 'segments' | 'consent'>>>;
+}
+
+export interface IdentityGraphView {
+  readonly profileId: string;
+  readonly identifiers: readonly {
+    readonly type: string;
+    readonly value: string;
+    readonly linkedBy: { seq: number; messageId: string; timestamp: string } | null;
+  }[];
+  readonly mergedIds: readonly string[];
+  readonly merges: readonly (Omit<MergeRecordView, 'event' | 'atMs'> & {
+    event: { seq: number; messageId: string; timestamp: string };
+    at: string;
+  })[];
+  readonly decisions: readonly (Omit<DecisionView, 'atMs'> & { at: string })[];
+}
+
+export interface ReadOptions {
+  /** May the caller see personal data unmasked? */
+  readonly pii: boolean;
+}
+
+export interface ProfileServiceDeps {
+  readonly profiles: ProfileQueryRepository;
+  readonly state: ProfileStateStore;
+  readonly settings: ProfileSettingsService;
+  readonly events: EventLogRepository;
+  readonly clock: Clock;
+  readonly extensions?: readonly ProfileViewExtension[];
+  /** Told about the profiles an unmerge or a rebuild changed. */
+  readonly listener?: ProfileChangeListener;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const REBUILD_PAGE = 2_000;
+
+export class ProfileService {
+  readonly #deps: ProfileServiceDeps;
+  readonly #extensions: ProfileViewExtension[];
+
+  constructor(deps: ProfileServiceDeps) {
+    this.#deps = deps;
+    this.#extensions = [...(deps.extensions ?? [])];
+  }
+
+  /** Later modules (segments, consent) add their parts of the view. */
+  addExtension(extension: ProfileViewExtension): void {
+    this.#extensions.push(extension);
+  }
+
+  async normalize(workspaceId: string, type: string, value: string): Promise<Identifier> {
+    const settings = await this.#deps.settings.identity(workspaceId);
+    if (!isBuiltInIdentifierType(type) && !settings.customTypes.includes(type))
+      throw new AppError(
+        'profile.invalid_identifier',
+        `unknown identifier type "${type.slice(0, 64)}" (built-in: user_id, anonymous_id, email, phone; custom: ${settings.customTypes.join(', ') || 'none declared'})`,
+      );
+    const result = normalizeIdentifier(type, value, { settings, blocked: createBlockedValues(settings) });
+    if (!result.ok)
+      throw new AppError(
+        'profile.invalid_identifier',
+        `the ${type} value cannot be used as an identifier (${result.reason})`,
+        {
+          reason: result.reason,
+        },
+      );
+    return result.identifier;
+  }
+
+  async lookup(workspaceId: string, type: string, value: string, options: ReadOptions): Promise<ProfileView> {
+    const identifier = await this.normalize(workspaceId, type, value);
+    const owner = await this.#deps.profiles.ownerOf(workspaceId, storedIdentifierKey(identifier));
+    if (owner === undefined) throw new AppError('profile.not_found', `no profile has this ${type}`);
+    return this.get(workspaceId, owner, options);
+  }
+
+  /** The id a (possibly merged) profile id resolves to; 404 if it never existed. */
+  async resolve(workspaceId: string, id: string): Promise<string> {
+    const resolved = await this.#deps.profiles.resolve(workspaceId, id);
+    if (resolved === undefined) throw new AppError('profile.not_found', `no profile "${id.slice(0, 64)}"`);
+    return resolved;
+  }
+
+  async get(workspaceId: string, id: string, options: ReadOptions): Promise<ProfileView> {
+    const resolved = await this.resolve(workspaceId, id);
+    const profile = await this.#deps.profiles.get(workspaceId, resolved);
+    if (profile === undefined) throw new AppError('profile.not_found', `no profile "${id.slice(0, 64)}"`);
+    return this.#view(workspaceId, profile, options);
+  }
+
+  async list(workspaceId: string, query: ProfileListQuery, options: ReadOptions): Promise<ProfileView[]> {
+    const rows = await this.#deps.profiles.list(workspaceId, query);
+    return Promise.all(rows.map((row) => this.#view(workspaceId, row, options)));
+  }
+
+  async timeline(
+    workspaceId: string,
+    id: string,
+    query: Omit<TimelineQuery, 'profileId'>,
+    options: ReadOptions,
+  ): Promise<StoredEvent[]> {
+    const profileId = await this.resolve(workspaceId, id);
+    const events = await this.#deps.profiles.timeline(workspaceId, { ...query, profileId });
+    if (options.pii) return events;
+    const policy = await this.#policy(workspaceId);
+    return events.map((event) => ({ ...event, message: maskMessage(event.message, policy) }));
+  }
+
+  async graph(workspaceId: string, id: string, options: ReadOptions): Promise<IdentityGraphView> {
+    const profileId = await this.resolve(workspaceId, id);
+    const policy = await this.#policy(workspaceId);
+    const [identifiers, mergedIds, merges, decisions] = await Promise.all([
+      this.#deps.profiles.identifiers(workspaceId, profileId),
+      this.#deps.profiles.mergedIds(workspaceId, profileId),
+      this.#deps.profiles.merges(workspaceId, profileId),
+      this.#deps.profiles.decisions(workspaceId, profileId, 200),
+    ]);
+    const show = (type: string, value: string): string =>
+      options.pii || !policy.isPiiIdentifierType(type) ? value : maskString(value);
+    return {
+      profileId,
+      identifiers: identifiers.map((i) => ({
+        type: i.type,
+        value: show(i.type, i.value),
+        linkedBy:
+          i.linkedBy === null
+            ? null
+            : {
+                seq: i.linkedBy.seq,
+                messageId: i.linkedBy.messageId,
+                timestamp: iso(i.linkedBy.timestampMs),
+              },
+      })),
+      mergedIds,
+      merges: merges.map((m) => ({
+        survivorId: m.survivorId,
+        mergedId: m.mergedId,
+        event: { seq: m.event.seq, messageId: m.event.messageId, timestamp: iso(m.event.timestampMs) },
+        at: iso(m.atMs),
+      })),
+      decisions: decisions.map(({ atMs, ...d }) => ({ ...d, value: show(d.type, d.value), at: iso(atMs) })),
+    };
+  }
+
+  async traitHistory(
+    workspaceId: string,
+    id: string,
+    query: { trait?: string | undefined; limit: number; beforeTsMs?: number | undefined },
+    options: ReadOptions,
+  ): Promise<TraitObservationView[]> {
+    const profileId = await this.resolve(workspaceId, id);
+    const rows = await this.#deps.profiles.traitHistory(workspaceId, profileId, query);
+    if (options.pii) return rows;
+    const policy = await this.#policy(workspaceId);
+    return rows.map((row) => (policy.isPiiTrait(row.trait) ? { ...row, value: maskValue(row.value) } : row));
+  }
+
+  async members(workspaceId: string, accountId: string, limit: number, afterId?: string) {
+    const resolved = await this.resolve(workspaceId, accountId);
+    return this.#deps.profiles.membersOf(workspaceId, resolved, limit, afterId);
+  }
+
+  async quality(workspaceId: string) {
+    return this.#deps.profiles.decisionCounts(workspaceId);
+  }
+
+  async count(workspaceId: string, kind: ProfileKind = 'person'): Promise<number> {
+    return this.#deps.profiles.count(workspaceId, kind);
+  }
+
+  /**
+   * Unmerge: the identifier stops linking anything in the workspace (a shared device, a family
+   * e-mail), and its component is re-resolved from the log: the profile splits along the
+   * remaining links and every side's traits are recomputed from its own events.
+   */
+  async unlink(
+    workspaceId: string,
+    id: string,
+    raw: { type: string; value: string },
+    actor: string,
+  ): Promise<{ profileId: string; profiles: string[] }> {
+    const identifier = await this.normalize(workspaceId, raw.type, raw.value);
+    const profileId = await this.resolve(workspaceId, id);
+    const key = storedIdentifierKey(identifier);
+    const ctx = await this.#context(workspaceId);
+    const nowMs = this.#deps.clock.now();
+    const result = await this.#deps.state.exclusive(workspaceId, nowMs, async (session) => {
+      const [row] = await session.identifiersByKey([key]);
+      if (row?.profileId !== profileId)
+        throw new AppError(
+          'profile.identifier_not_linked',
+          `this ${identifier.type} is not linked to profile ${profileId}`,
+        );
+      await session.unlink({ key, ...identifier, profileId, actor });
+      const unlinked = await session.unlinkedKeys();
+      const changes = await reresolveComponents(session, { ...ctx, unlinked }, workspaceId, [
+        row.componentId,
+      ]);
+      await session.write(changes);
+      return changes;
+    });
+    await this.#deps.listener?.profilesChanged({
+      workspaceId,
+      nowMs,
+      events: [],
+      profileOf: new Map(),
+      changedProfiles: result.profiles.map((p) => p.id),
+      mergedProfiles: result.mergedProfiles,
+      deletedProfiles: result.deletedProfiles,
+    });
+    return {
+      profileId,
+      profiles: result.profiles
+        .filter((p) => p.kind === 'person')
+        .map((p) => p.id)
+        .sort(),
+    };
+  }
+
+  /**
+   * Replays the workspace's log from zero into fresh profile state: the result is the same as
+   * the incremental pipeline's (the property tests prove it), so this repairs or re-applies
+   * changed identity settings.
+   */
+  async rebuild(
+    workspaceId: string,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<{ events: number; profiles: number }> {
+    const total = await this.#deps.events.countByWorkspace(workspaceId);
+    await this.#deps.state.exclusive(workspaceId, this.#deps.clock.now(), (session) => session.clear());
+    let done = 0;
+    let after = 0;
+    for (;;) {
+      const page = await this.#deps.events.tail(workspaceId, after, REBUILD_PAGE);
+      const last = page.at(-1);
+      if (last === undefined) break;
+      const ctx = await this.#context(workspaceId);
+      await this.#deps.state.exclusive(workspaceId, this.#deps.clock.now(), async (session) => {
+        const unlinked = await session.unlinkedKeys();
+        await session.write(await resolveBatch(session, { ...ctx, unlinked }, workspaceId, page));
+      });
+      done += page.length;
+      after = last.seq;
+      onProgress?.(done, Math.max(total, done));
+    }
+    return { events: done, profiles: await this.count(workspaceId) };
+  }
+
+  async #context(workspaceId: string): Promise<Omit<ResolveContext, 'unlinked'>> {
+    const identity = await this.#deps.settings.identity(workspaceId);
+    return {
+      identity,
+      blocked: createBlockedValues(identity),
+      profiles: await this.#deps.settings.profiles(workspaceId),
+      nowMs: this.#deps.clock.now(),
+    };
+  }
+
+  async #policy(workspaceId: string): Promise<PiiPolicy> {
+    const privacy = await this.#deps.settings.privacy(workspaceId);
+    return piiPolicy(privacy.piiTraits);
+  }
+
+  async #view(workspaceId: string, profile: StoredProfile, options: ReadOptions): Promise<ProfileView> {
+    const [identifiers, mergedIds, accounts, policy] = await Promise.all([
+      this.#deps.profiles.identifiers(workspaceId, profile.id),
+      this.#deps.profiles.mergedIds(workspaceId, profile.id),
+      profile.kind === 'person'
+        ? this.#deps.profiles.accountsOf(workspaceId, profile.id)
+        : Promise.resolve([]),
+      this.#policy(workspaceId),
+    ]);
+    const parts = await Promise.all(this.#extensions.map((e) => e.extend(workspaceId, profile.id)));
+    const traits = traitValues(profile.traits);
+    const traitSources: Record<string, { sourceId: string; messageId: string; timestamp: string }> = {};
+    for (const name of Object.keys(profile.traits)) {
+      const value = profile.traits[name];
+      if (value !== undefined)
+        Object.defineProperty(traitSources, name, {
+          value: { sourceId: value.sourceId, messageId: value.messageId, timestamp: iso(value.tsMs) },
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+    }
+    return {
+      id: profile.id,
+      kind: profile.kind,
+      identities: identifiers.map((i: StoredIdentifier) => ({
+        type: i.type,
+        value: options.pii || !policy.isPiiIdentifierType(i.type) ? i.value : maskString(i.value),
+      })),
+      traits: options.pii ? traits : maskTraits(traits, policy),
+      traitSources,
+      computed: Object.assign({}, ...parts.map((p) => p.computed ?? {})) as JsonObject,
+      segments: parts.flatMap((p) => p.segments ?? []),
+      consent: Object.assign({}, ...parts.map((p) => p.consent ?? {})) as JsonObject,
+      accounts: accounts.map((a) => a.accountId),
+      mergedIds,
+      eventCount: profile.eventCount,
+      firstSeenAt: iso(profile.firstSeenMs),
+      lastSeenAt: iso(profile.lastSeenMs),
+      createdAt: iso(profile.firstSeenMs),
+      updatedAt: iso(profile.updatedMs),
+    };
+  }
+}
+
+/** Timeline events for someone without PII access: traits and the IP masked. */
+function maskMessage(message: JsonObject, policy: PiiPolicy): JsonObject {
+  const out: JsonObject = { ...message };
+  const traits = Object.hasOwn(message, 'traits') ? message['traits'] : undefined;
+  if (isJsonObject(traits)) out['traits'] = maskTraits(traits, policy);
+  const context = Object.hasOwn(message, 'context') ? message['context'] : undefined;
+  if (isJsonObject(context)) {
+    const masked: JsonObject = { ...context };
+    const contextTraits = Object.hasOwn(context, 'traits') ? context['traits'] : undefined;
+    if (isJsonObject(contextTraits)) masked['traits'] = maskTraits(contextTraits, policy);
+    if (typeof context['ip'] === 'string') masked['ip'] = maskString(context['ip']);
+    out['context'] = masked;
+  }
+  const properties = Object.hasOwn(message, 'properties') ? message['properties'] : undefined;
+  if (isJsonObject(properties)) out['properties'] = maskTraits(properties, policy);
+  return out satisfies Record<string, JsonValue>;
+}

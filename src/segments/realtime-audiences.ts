@@ -1,0 +1,286 @@
+/**
+ * Real-time computed traits and segment memberships. After the profiles stage commits a batch,
+ * only the touched profiles are re-evaluated, and for each only the segments whose dependencies
+ * (event names, traits, computed traits, referenced segments) the batch touched. Every
+ * membership change is written with its history and emitted as an `Audience Entered` /
+ * `Audience Exited` track event into the log, where destinations, timelines and analytics read
+ * it like any event. Conditions that change with the clock alone (`in last 7 days`) are
+ * re-evaluated by the scheduler at the exact instant they can flip (`nextChangeAt`).
+ */
+import {
+  checkComputedTraitDefinition,
+  type CompiledComputedTrait,
+} from '../computed-traits/computed-trait-definition.ts';
+import { computeTraitValue, nextValueChangeAt } from '../computed-traits/compute-trait.ts';
+import type { ComputedTraitRepository } from '../computed-traits/computed-traits.port.ts';
+import type { AcceptedEvent, StoredEvent } from '../ingestion/message-types.ts';
+import type { ProfileBatchChange, ProfileChangeListener } from '../profiles/profile-state.port.ts';
+import {
+  parseSegmentDefinition,
+  type Expression,
+  type SegmentDependencies,
+} from '../segment-language/index.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { AudienceStateRepository } from './audience-state.port.ts';
+import { evaluateSegment } from './evaluate-segment.ts';
+import { nextChangeAt } from './next-change.ts';
+import type { JsonValue, ProfileSnapshot } from './profile-snapshot.ts';
+import type { Segment } from './segment-types.ts';
+import type { SegmentRepository } from './segments.port.ts';
+
+export const AUDIENCE_SOURCE_ID = 'system:audiences';
+export const AUDIENCE_ENTERED = 'Audience Entered';
+export const AUDIENCE_EXITED = 'Audience Exited';
+
+export interface RealtimeAudiencesDeps {
+  readonly segments: SegmentRepository;
+  readonly computedTraits: ComputedTraitRepository;
+  readonly state: AudienceStateRepository;
+  readonly clock: Clock;
+  /** The ids an emitted event carries, so it lands on the same profile. */
+  readonly identityOf: (
+    workspaceId: string,
+    profileId: string,
+  ) => Promise<{ userId: string | null; anonymousId: string | null }>;
+  /** Durably appends to the event log (and announces to the bus). */
+  readonly emit: (events: readonly AcceptedEvent[]) => Promise<void>;
+  /** Told when a profile gets an earlier due instant than the scheduler knows. */
+  readonly onScheduled?: (dueMs: number) => void;
+}
+
+interface CompiledSegment {
+  readonly segment: Segment;
+  readonly ast: Expression;
+  readonly dependencies: SegmentDependencies;
+}
+
+/** What changed for one profile, deciding which segments must be evaluated again. */
+interface Touch {
+  /** Everything (a merge, the clock, a definition change): evaluate every segment. */
+  all: boolean;
+  readonly eventNames: Set<string>;
+  traits: boolean;
+  groups: boolean;
+}
+
+export class RealtimeAudiences implements ProfileChangeListener {
+  readonly name = 'audiences';
+  readonly #deps: RealtimeAudiencesDeps;
+
+  constructor(deps: RealtimeAudiencesDeps) {
+    this.#deps = deps;
+  }
+
+  async profilesChanged(change: ProfileBatchChange): Promise<void> {
+    const { workspaceId, nowMs } = change;
+    for (const id of [...change.mergedProfiles.map((m) => m.id), ...change.deletedProfiles])
+      await this.#removed(workspaceId, id, nowMs);
+    const touches = new Map<string, Touch>();
+    const touch = (id: string): Touch => {
+      let t = touches.get(id);
+      if (t === undefined) {
+        t = { all: false, eventNames: new Set(), traits: false, groups: false };
+        touches.set(id, t);
+      }
+      return t;
+    };
+    const eventsById = new Map<number, StoredEvent>(change.events.map((e) => [e.seq, e]));
+    for (const [seq, profileId] of change.profileOf) {
+      const event = eventsById.get(seq);
+      if (event === undefined) continue;
+      const t = touch(profileId);
+      if (event.event !== null) t.eventNames.add(event.event);
+      if (event.type === 'identify') t.traits = true;
+      if (event.type === 'group') t.groups = true;
+    }
+    // Survivors of merges and profiles re-resolved without an event of this batch: everything
+    // about them may have changed.
+    const merged = new Set(change.mergedProfiles.map((m) => m.into));
+    for (const id of change.changedProfiles) {
+      if (id.startsWith('acc_')) continue;
+      if (merged.has(id) || !touches.has(id)) touches.set(id, { ...touch(id), all: true });
+    }
+    if (touches.size === 0) return;
+    await this.evaluate(workspaceId, touches, nowMs);
+  }
+
+  /** Re-evaluates profiles whose scheduled instant came (the clock moved a window). */
+  async evaluateDue(workspaceId: string, profileIds: readonly string[], nowMs: number): Promise<void> {
+    const touches = new Map<string, Touch>(
+      profileIds.map((id) => [
+        id,
+        { all: true, eventNames: new Set<string>(), traits: false, groups: false },
+      ]),
+    );
+    await this.evaluate(workspaceId, touches, nowMs);
+  }
+
+  async evaluate(workspaceId: string, touches: ReadonlyMap<string, Touch>, nowMs: number): Promise<void> {
+    const [segments, computed] = await Promise.all([
+      this.#segments(workspaceId),
+      this.#computed(workspaceId),
+    ]);
+    if (segments.length === 0 && computed.length === 0) return;
+    for (const [profileId, touch] of touches) {
+      const snapshot = await this.#deps.segments.loadSnapshot(workspaceId, profileId);
+      if (snapshot === undefined) {
+        await this.#removed(workspaceId, profileId, nowMs);
+        continue;
+      }
+      await this.#evaluateProfile(workspaceId, profileId, snapshot, touch, segments, computed, nowMs);
+    }
+  }
+
+  async #evaluateProfile(
+    workspaceId: string,
+    profileId: string,
+    snapshot: ProfileSnapshot,
+    touch: Touch,
+    segments: readonly CompiledSegment[],
+    computed: readonly { name: string; compiled: CompiledComputedTrait }[],
+    nowMs: number,
+  ): Promise<void> {
+    // Computed traits first: segments read them.
+    const values: { name: string; value: JsonValue | undefined; nextChangeMs: number | null }[] = [];
+    const computedNow: Record<string, JsonValue> = { ...snapshot.computed };
+    const changedComputed = new Set<string>();
+    let due: number | null = null;
+    const earliest = (instant: number | null): void => {
+      if (instant !== null && (due === null || instant < due)) due = instant;
+    };
+    for (const { name, compiled } of computed) {
+      const value = computeTraitValue(compiled, snapshot.events, nowMs);
+      const next = nextValueChangeAt(compiled, snapshot.events, nowMs);
+      earliest(next);
+      const before = Object.hasOwn(snapshot.computed, name) ? snapshot.computed[name] : undefined;
+      if (
+        JSON.stringify(before ?? null) !== JSON.stringify(value ?? null) ||
+        (before === undefined) !== (value === undefined)
+      ) {
+        values.push({ name, value, nextChangeMs: next });
+        changedComputed.add(name);
+        if (value === undefined) delete computedNow[name];
+        else computedNow[name] = value;
+      }
+    }
+    await this.#deps.state.setComputedValues(workspaceId, profileId, values, nowMs);
+
+    const members = new Set(snapshot.segments);
+    const changedSegments = new Set<string>();
+    const memberships: { segmentId: string; member: boolean; segment: Segment }[] = [];
+    const current: ProfileSnapshot = { ...snapshot, computed: computedNow, segments: members };
+    for (const { segment, ast, dependencies } of segments) {
+      const relevant =
+        touch.all ||
+        dependencies.events.some((e) => touch.eventNames.has(e)) ||
+        (touch.traits && dependencies.traitPaths.length > 0) ||
+        (touch.groups && dependencies.groupTraitPaths.length > 0) ||
+        dependencies.computed.some((c) => changedComputed.has(c)) ||
+        dependencies.segments.some((s) => changedSegments.has(s));
+      if (dependencies.hasRelativeWindow) earliest(nextChangeAt(ast, current, nowMs));
+      if (!relevant) continue;
+      const member = evaluateSegment(ast, current, nowMs);
+      if (member === members.has(segment.slug)) continue;
+      if (member) members.add(segment.slug);
+      else members.delete(segment.slug);
+      changedSegments.add(segment.slug);
+      memberships.push({ segmentId: segment.id, member, segment });
+    }
+    await this.#deps.state.setMemberships(workspaceId, profileId, memberships, nowMs);
+    await this.#deps.state.schedule(workspaceId, profileId, due);
+    if (due !== null) this.#deps.onScheduled?.(due);
+    if (memberships.length > 0) await this.#emit(workspaceId, profileId, memberships, nowMs);
+  }
+
+  async #removed(workspaceId: string, profileId: string, nowMs: number): Promise<void> {
+    await this.#deps.state.removeProfile(workspaceId, profileId, nowMs);
+  }
+
+  async #emit(
+    workspaceId: string,
+    profileId: string,
+    changes: readonly { member: boolean; segment: Segment }[],
+    nowMs: number,
+  ): Promise<void> {
+    const { userId, anonymousId } = await this.#deps.identityOf(workspaceId, profileId);
+    if (userId === null && anonymousId === null) return;
+    const timestamp = new Date(nowMs).toISOString();
+    await this.#deps.emit(
+      changes.map(({ member, segment }) => {
+        const event = member ? AUDIENCE_ENTERED : AUDIENCE_EXITED;
+        // Deterministic: a redelivered batch emits the same ids, which the log's dedup drops.
+        const messageId = `aud-${segment.id}-${profileId}-${member ? 'in' : 'out'}-${nowMs}`;
+        const message = {
+          type: 'track',
+          event,
+          messageId,
+          ...(userId === null ? {} : { userId }),
+          ...(anonymousId === null ? {} : { anonymousId }),
+          timestamp,
+          receivedAt: timestamp,
+          properties: {
+            audience_key: segment.slug,
+            audience_name: segment.name,
+            audience_id: segment.id,
+            profile_id: profileId,
+          },
+          context: { library: { name: 'cdp-audiences', version: '1' } },
+        };
+        return {
+          workspaceId,
+          sourceId: AUDIENCE_SOURCE_ID,
+          messageId,
+          type: 'track' as const,
+          event,
+          userId,
+          anonymousId,
+          timestampMs: nowMs,
+          receivedMs: nowMs,
+          payload: JSON.stringify(message),
+        };
+      }),
+    );
+  }
+
+  /** The workspace's segments, parsed, referenced segments before the segments that use them. */
+  async #segments(workspaceId: string): Promise<CompiledSegment[]> {
+    const all: Segment[] = [];
+    for (let after: string | undefined; ;) {
+      const page = await this.#deps.segments.list(workspaceId, { afterSlug: after, limit: 500 });
+      all.push(...page);
+      if (page.length < 500) break;
+      after = page.at(-1)?.slug;
+    }
+    const compiled = new Map<string, CompiledSegment>();
+    for (const segment of all) {
+      const parsed = parseSegmentDefinition(segment.definition);
+      if (parsed.ok)
+        compiled.set(segment.slug, { segment, ast: parsed.ast, dependencies: segment.dependencies });
+    }
+    const ordered: CompiledSegment[] = [];
+    const placed = new Set<string>();
+    const visit = (slug: string, depth: number): void => {
+      const entry = compiled.get(slug);
+      if (entry === undefined || placed.has(slug) || depth > compiled.size) return;
+      for (const ref of entry.dependencies.segments) visit(ref, depth + 1);
+      placed.add(slug);
+      ordered.push(entry);
+    };
+    for (const slug of [...compiled.keys()].sort()) visit(slug, 0);
+    return ordered;
+  }
+
+  async #computed(workspaceId: string): Promise<{ name: string; compiled: CompiledComputedTrait }[]> {
+    const out: { name: string; compiled: CompiledComputedTrait }[] = [];
+    for (let after: string | undefined; ;) {
+      const page = await this.#deps.computedTraits.list(workspaceId, { afterName: after, limit: 500 });
+      for (const trait of page) {
+        const check = checkComputedTraitDefinition(trait.definition);
+        if (check.ok) out.push({ name: trait.name, compiled: check.compiled });
+      }
+      if (page.length < 500) break;
+      after = page.at(-1)?.name;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import type { AcceptedEvent } from '../../src/ingestion/message-types.ts';
+import { runCdp } from '../e2e/server-process.ts';
+import { describeEachStore } from '../support/stores.ts';
+
+const AT = Date.parse('2026-03-01T00:00:00Z');
+
+function event(i: number, message: Record<string, unknown>): AcceptedEvent {
+  const full: Record<string, unknown> = {
+    messageId: `cli-${i}`,
+    timestamp: new Date(AT + i * 1000).toISOString(),
+    ...message,
+  };
+  return {
+    workspaceId: 'ws_prof',
+    sourceId: 'src_1',
+    messageId: `cli-${i}`,
+    type: full['type'] as AcceptedEvent['type'],
+    event: typeof full['event'] === 'string' ? full['event'] : null,
+    userId: typeof full['userId'] === 'string' ? full['userId'] : null,
+    anonymousId: typeof full['anonymousId'] === 'string' ? full['anonymousId'] : null,
+    timestampMs: AT + i * 1000,
+    receivedMs: AT,
+    payload: JSON.stringify(full),
+  };
+}
+
+describeEachStore('cdp profiles', (fixture) => {
+  it('rebuilds profiles from the log, looks them up, unmerges', { timeout: 120_000 }, async () => {
+    const handle = await fixture.fresh();
+    const { store } = handle;
+    await store.workspaces.create({ id: 'ws_prof', slug: 'prof', name: 'Profiles', createdMs: AT });
+    await store.events.append(
+      [
+        event(1, { type: 'track', anonymousId: 'kiosk', event: 'Viewed' }),
+        event(2, {
+          type: 'identify',
+          anonymousId: 'kiosk',
+          traits: { email: 'Ann@Example.com', plan: 'pro' },
+        }),
+        event(3, { type: 'identify', anonymousId: 'kiosk', traits: { email: 'bob@example.com' } }),
+      ],
+      0,
+    );
+    await store.close();
+
+    const rebuilt = await runCdp(['profiles', 'rebuild', 'prof'], handle.env);
+    assert.equal(rebuilt.code, 0, rebuilt.stderr);
+    assert.match(rebuilt.stdout, /rebuilt 1 profiles from 3 events/);
+
+    const found = await runCdp(
+      ['profiles', 'lookup', 'prof', 'email', ' ANN@example.com', '--json'],
+      handle.env,
+    );
+    assert.equal(found.code, 0, found.stderr);
+    const profile = JSON.parse(found.stdout) as {
+      id: string;
+      eventCount: number;
+      traits: Record<string, unknown>;
+    };
+    assert.equal(profile.eventCount, 3);
+    assert.equal(profile.traits['plan'], 'pro');
+
+    const human = await runCdp(['profiles', 'get', 'prof', profile.id], handle.env);
+    assert.match(human.stdout, /email: ann@example\.com/);
+
+    const split = await runCdp(
+      ['profiles', 'unmerge', 'prof', profile.id, 'anonymous_id', 'kiosk'],
+      handle.env,
+    );
+    assert.equal(split.code, 0, split.stderr);
+    assert.match(split.stdout, /unlinked anonymous_id/);
+    const ann = JSON.parse(
+      (await runCdp(['profiles', 'lookup', 'prof', 'email', 'ann@example.com', '--json'], handle.env)).stdout,
+    ) as { id: string };
+    const bob = JSON.parse(
+      (await runCdp(['profiles', 'lookup', 'prof', 'email', 'bob@example.com', '--json'], handle.env)).stdout,
+    ) as { id: string };
+    assert.notEqual(ann.id, bob.id);
+
+    const missing = await runCdp(['profiles', 'lookup', 'prof', 'email', 'nobody@example.com'], handle.env);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /no profile has this email/);
+    const bad = await runCdp(['profiles', 'lookup', 'prof', 'shoe_size', '42'], handle.env);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /unknown identifier type "shoe_size"/);
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * Real-time memberships end to end: events in through the Tracking API, the profiles stage,
+ * the audience listener; the clock alone moving a window; Audience Entered/Exited in the log.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { admin, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
+import { describeEachStore } from '../support/stores.ts';
+import { createManualClock, type TestApp } from '../support/test-app.ts';
+
+const START = Date.parse('2026-06-01T12:00:00Z');
+const DAY = 86_400_000;
+
+const url = (t: TestApp, rest: string) => `/api/v1/workspaces/${t.workspace.slug}${rest}`;
+
+async function eventually<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+interface Profile {
+  id: string;
+  segments: string[];
+  computed: Record<string, unknown>;
+}
+
+async function profileOf(t: TestApp, userId: string): Promise<Profile | undefined> {
+  const res = await admin(t, 'GET', url(t, `/profiles/lookup?type=user_id&value=${userId}`));
+  return res.statusCode === 200 ? res.json<Profile>() : undefined;
+}
+
+describeEachStore('real-time audiences', (fixture) => {
+  const store = sharedStore(fixture);
+
+  it('enters on the event, exits at the exact instant the window expires, emits both events', async () => {
+    const clock = createManualClock(START);
+    await withApp(await store(), { clock }, async (t) => {
+      const created = await admin(t, 'POST', url(t, '/segments'), {
+        name: 'Recent buyers',
+        slug: 'recent-buyers',
+        definition: 'did "Order Completed" in last 7 days',
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const trait = await admin(t, 'POST', url(t, '/computed-traits'), {
+        name: 'orders_7d',
+        definition: { kind: 'event_count', event: 'Order Completed', window: { days: 7 } },
+      });
+      assert.equal(trait.statusCode, 201, trait.body);
+      const bought = START - DAY;
+      await sendOk(t, 'track', {
+        userId: 'rt-1',
+        event: 'Order Completed',
+        properties: { revenue: 10 },
+        timestamp: new Date(bought).toISOString(),
+      });
+      await sendOk(t, 'track', {
+        userId: 'rt-2',
+        event: 'Product Viewed',
+        timestamp: new Date(bought).toISOString(),
+      });
+      const member = await eventually(async () => {
+        const p = await profileOf(t, 'rt-1');
+        return p?.segments.includes('recent-buyers') ? p : undefined;
+      }, 'rt-1 entering');
+      assert.equal(member.computed['orders_7d'], 1);
+      const other = await eventually(() => profileOf(t, 'rt-2'), 'rt-2');
+      assert.deepEqual(other.segments, []);
+      const entered = await eventually(async () => {
+        const res = await admin(t, 'GET', url(t, `/profiles/${member.id}/events?event=Audience%20Entered`));
+        const items = res.json<{ items: { properties: { audience_key: string } }[] }>().items;
+        return items.length > 0 ? items : undefined;
+      }, 'Audience Entered in the timeline');
+      assert.equal(entered[0]?.properties.audience_key, 'recent-buyers');
+
+      // One millisecond before the window ends nothing changes; at the instant, it exits.
+      const expiry = bought + 7 * DAY + 1;
+      clock.set(expiry - 1);
+      await t.app.scheduler.runDue();
+      assert.deepEqual((await profileOf(t, 'rt-1'))?.segments, ['recent-buyers']);
+      clock.set(expiry);
+      assert.ok((await t.app.scheduler.runDue()) >= 1, 'the profile was due at the expiry instant');
+      const after = await profileOf(t, 'rt-1');
+      assert.deepEqual(after?.segments, []);
+      assert.equal(after?.computed['orders_7d'], 0);
+      await eventually(async () => {
+        const res = await admin(t, 'GET', url(t, `/profiles/${member.id}/events?event=Audience%20Exited`));
+        return res.json<{ items: unknown[] }>().items.length > 0 ? true : undefined;
+      }, 'Audience Exited in the timeline');
+      const members = await admin(t, 'GET', url(t, '/segments/recent-buyers/members'));
+      assert.deepEqual(members.json<{ items: unknown[] }>().items, []);
+    });
+  });
+
+  it('trait segments follow identify calls; nested segments follow their references; merges re-evaluate', async () => {
+    const clock = createManualClock(START);
+    await withApp(await store(), { clock }, async (t) => {
+      for (const [slug, definition] of [
+        ['pro', 'traits.plan = "pro"'],
+        ['pro-in-fr', 'in segment "pro" and traits.country = "FR"'],
+      ] as const) {
+        const res = await admin(t, 'POST', url(t, '/segments'), { name: slug, slug, definition });
+        assert.equal(res.statusCode, 201, res.body);
+      }
+      await sendOk(t, 'identify', { userId: 'rt-3', traits: { plan: 'pro', country: 'FR' } });
+      await eventually(async () => {
+        const p = await profileOf(t, 'rt-3');
+        return p?.segments.join(',') === 'pro,pro-in-fr' ? p : undefined;
+      }, 'both segments');
+      await sendOk(t, 'identify', {
+        userId: 'rt-3',
+        traits: { plan: 'free' },
+        timestamp: new Date(START + 1000).toISOString(),
+      });
+      await eventually(async () => {
+        const p = await profileOf(t, 'rt-3');
+        return p?.segments.length === 0 ? p : undefined;
+      }, 'leaving both');
+      // An anonymous visitor with pro traits merges into rt-3 when it identifies.
+      await sendOk(t, 'identify', {
+        anonymousId: 'anon-rt',
+        traits: { plan: 'pro' },
+        timestamp: new Date(START + 2000).toISOString(),
+      });
+      await sendOk(t, 'track', {
+        anonymousId: 'anon-rt',
+        userId: 'rt-3',
+        event: 'Signed In',
+        timestamp: new Date(START + 3000).toISOString(),
+      });
+      await eventually(async () => {
+        const p = await profileOf(t, 'rt-3');
+        return p?.segments.join(',') === 'pro,pro-in-fr' ? p : undefined;
+      }, 'the merged profile in both segments');
+    });
+  });
+});
