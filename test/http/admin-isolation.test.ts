@@ -77,6 +77,7 @@ const ROUTES: readonly { method: Method; path: string; body?: (b: Target) => unk
   { method: 'PATCH', path: '/api/v1/workspaces/{ws}/segments/{slug}', body: () => ({ name: 'hijacked' }) },
   { method: 'DELETE', path: '/api/v1/workspaces/{ws}/segments/{slug}' },
   { method: 'GET', path: '/api/v1/workspaces/{ws}/segments/{slug}/members' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/segments/{slug}/size-history' },
   { method: 'GET', path: '/api/v1/workspaces/{ws}/profiles/{id}/segment-history' },
   {
     method: 'POST',
