@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../shared/worker-script.ts';
 import { AppError } from '../../errors/app-error.ts';
-import type { AcceptOutcome, EnvelopeBase } from '../decode-request.ts';
+import type { BatchOutcome, EnvelopeBase } from '../decode-request.ts';
 import { InlineRequestDecoder } from '../inline-request-decoder.ts';
 import type { DecodeStep, DecodeTicket, RawIngestRequest, RequestDecoder } from '../request-decoder.port.ts';
 import type { DecoderRequestMessage } from './decoder-worker.ts';
@@ -42,10 +42,10 @@ export class WorkerPoolRequestDecoder implements RequestDecoder {
     // idle time between commits, and the request would otherwise only wait.
     if ((this.#slots[index]?.pending.size ?? 0) >= STEAL_AT_PENDING)
       return this.#inline.decode(request, envelope);
-    return this.#send(index, { op: 'decode', request, envelope });
+    return this.#send(index, { op: 'decode', request, envelope }, ownBuffer(request.raw));
   }
 
-  resume(ticket: DecodeTicket, envelope: EnvelopeBase): Promise<AcceptOutcome> {
+  resume(ticket: DecodeTicket, envelope: EnvelopeBase): Promise<BatchOutcome> {
     if (ticket.worker === INLINE) return this.#inline.resume(ticket, envelope);
     return this.#send(ticket.worker, { op: 'resume', ticketId: ticket.id, envelope });
   }
@@ -107,13 +107,24 @@ export class WorkerPoolRequestDecoder implements RequestDecoder {
     return best;
   }
 
-  #send<T>(index: number, message: WithoutId<Request>): Promise<T> {
+  #send<T>(index: number, message: WithoutId<Request>, transfer: ArrayBuffer[] = []): Promise<T> {
     const slot = this.#slots[index];
     if (!slot || this.#closed) return Promise.reject(new AppError('server.shutting_down'));
     const id = this.#next++;
     return new Promise<T>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ ...message, id });
+      slot.worker.postMessage({ ...message, id }, transfer);
     });
   }
+}
+
+/**
+ * The body's memory when the body is all of it (a large body read by the HTTP layer has its
+ * own), so it moves to the worker instead of being copied; a slice of a shared pool is copied.
+ */
+function ownBuffer(raw: Uint8Array): ArrayBuffer[] {
+  const { buffer } = raw;
+  return buffer instanceof ArrayBuffer && raw.byteOffset === 0 && raw.byteLength === buffer.byteLength
+    ? [buffer]
+    : [];
 }
