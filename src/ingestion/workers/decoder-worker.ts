@@ -16,11 +16,14 @@ export type DecoderRequestMessage =
 /** A decoder worker: the inline decoder behind a message port. */
 if (parentPort) {
   const port = parentPort;
-  const index = (workerData as { data: { index: number } }).data.index;
+  const { index, done } = (workerData as { data: { index: number; done: Int32Array } }).data;
   const decoder = new InlineRequestDecoder(index);
   // The payload buffer of an accepted batch moves to the main thread instead of being copied.
+  // `done` counts finished requests, so the main thread sees this worker's real backlog even
+  // before it gets round to collecting the answers.
   const reply = (id: number, result: DecodeStep): void => {
     const transfer = result.ok === true ? [result.batch.payloads.buffer as ArrayBuffer] : [];
+    Atomics.add(done, 0, 1);
     port.postMessage({ id, result }, transfer);
   };
   port.on('message', (message: DecoderRequestMessage) => {
