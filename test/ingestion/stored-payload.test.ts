@@ -182,6 +182,21 @@ describe('spliceStoredMessage', () => {
     ['a repeated enriched key', `{"type":"track","userId":"a","event":"E","userId":"b"}`, false],
     ['a repeated writeKey', `{"writeKey":"a","type":"track","userId":"a","event":"E","writeKey":"b"}`, false],
     ['an escaped top-level key', `{"type":"track","user\\u0049d":"a","event":"E"}`, false],
+    [
+      'a write key between two fields',
+      `{"type":"track","userId":"u","writeKey":"k","event":"E","context":{}}`,
+      true,
+    ],
+    [
+      'a write key after an edited context',
+      `{"type":"track","userId":"u","event":"E","context":{"a":1},"writeKey":"k"}`,
+      true,
+    ],
+    [
+      'a write key before an edited context',
+      `{"writeKey":"k","context":{ },"type":"track","userId":"u","event":"E"}`,
+      true,
+    ],
     ['only a write key besides the call', `{"writeKey":"k","userId":"u","event":"E"}`, true],
     ['a number with an exponent', `{"type":"track","userId":"u","event":"E","properties":{"n":1e5}}`, false],
     ['an infinite number', `{"type":"track","userId":"u","event":"E","properties":{"n":1e400}}`, false],
