@@ -1,9 +1,19 @@
 import { gunzipSync } from 'node:zlib';
 import type { ErrorCode } from '../errors/error-catalogue.ts';
-import { isJsonObject, ownField, type JsonObject } from '../shared/json.ts';
+import { isJsonObject, ownField, type JsonObject, type JsonValue } from '../shared/json.ts';
+import { AcceptedBatchBuilder, type AcceptedBatch } from './accepted-batch.ts';
 import { INGESTION_LIMITS } from './ingestion-limits.ts';
+import { MESSAGE_INTS, scanBody, type BodyStructure } from './json-structure.ts';
 import type { AcceptedEvent, MessageType } from './message-types.ts';
-import { normalizeMessage, type MessageEnvelope } from './normalize-message.ts';
+import {
+  isProblem,
+  normalizeMessage,
+  renderMessage,
+  validateMessage,
+  type MessageEnvelope,
+  type ValidatedMessage,
+} from './normalize-message.ts';
+import { spliceStoredMessage } from './stored-payload.ts';
 
 export type IngestRoute = MessageType | 'batch';
 
@@ -23,6 +33,7 @@ export interface DecodeFailure {
 export type ParseOutcome =
   { readonly ok: true; readonly body: JsonObject; readonly bytes: number } | DecodeFailure;
 export type AcceptOutcome = { readonly ok: true; readonly events: AcceptedEvent[] } | DecodeFailure;
+export type BatchOutcome = { readonly ok: true; readonly batch: AcceptedBatch } | DecodeFailure;
 
 const failure = (code: ErrorCode, message: string, details?: Record<string, unknown>): DecodeFailure =>
   details ? { ok: false, code, message, details } : { ok: false, code, message };
@@ -33,6 +44,15 @@ const failure = (code: ErrorCode, message: string, details?: Record<string, unkn
  * JSON.parse keeps "__proto__" as an own data key, so client data never reaches a prototype.
  */
 export function parseRawBody(raw: Uint8Array, contentEncoding: string | undefined): ParseOutcome {
+  const inflated = inflate(raw, contentEncoding);
+  return inflated.ok ? parseBytes(inflated.bytes) : inflated;
+}
+
+/** The body's bytes, gzip inflated with the cap. */
+function inflate(
+  raw: Uint8Array,
+  contentEncoding: string | undefined,
+): { readonly ok: true; readonly bytes: Buffer } | DecodeFailure {
   const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
   let bytes: Uint8Array = raw;
   if (encoding === 'gzip' || encoding === 'x-gzip') {
@@ -53,7 +73,12 @@ export function parseRawBody(raw: Uint8Array, contentEncoding: string | undefine
       `Content-Encoding "${encoding}" is not supported; use gzip or none`,
     );
   }
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  return { ok: true, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+}
+
+/** The general path: the whole body as one string, depth-checked, then parsed. */
+function parseBytes(bytes: Buffer): ParseOutcome {
+  const text = bytes.toString('utf8');
   if (text.trim() === '') return failure('request.invalid_json', 'the body is empty; expected a JSON object');
   if (exceedsNesting(text, INGESTION_LIMITS.maxJsonDepth)) {
     return failure(
@@ -174,4 +199,149 @@ export function acceptMessages(
   return failure(first.code, `batch item ${first.index}: ${first.message}${more}; nothing was stored`, {
     rejected: rejected.slice(0, 100),
   });
+}
+
+/**
+ * A body parsed and held until its source is known: either scanned (the fast path: its
+ * messages parsed one by one, positions known for the splice) or parsed whole (the general
+ * path, which also gives the exact answer to every bad input).
+ */
+export type PreparedBody =
+  | {
+      readonly kind: 'scanned';
+      readonly route: IngestRoute;
+      readonly bytes: Buffer;
+      readonly structure: BodyStructure;
+      readonly messages: readonly unknown[];
+      readonly top: ReadonlyMap<string, JsonValue>;
+    }
+  | {
+      readonly kind: 'parsed';
+      readonly route: IngestRoute;
+      readonly body: JsonObject;
+      readonly bytes: number;
+    };
+
+export type PrepareOutcome = { readonly ok: true; readonly prepared: PreparedBody } | DecodeFailure;
+
+/** Inflates and parses a body: scanned when it can be, else parsed whole. */
+export function prepareBody(
+  raw: Uint8Array,
+  contentEncoding: string | undefined,
+  route: IngestRoute,
+): PrepareOutcome {
+  const inflated = inflate(raw, contentEncoding);
+  if (!inflated.ok) return inflated;
+  const scanned = scanPrepared(inflated.bytes, route);
+  if (scanned) return { ok: true, prepared: scanned };
+  const parsed = parseBytes(inflated.bytes);
+  return parsed.ok
+    ? { ok: true, prepared: { kind: 'parsed', route, body: parsed.body, bytes: parsed.bytes } }
+    : parsed;
+}
+
+function scanPrepared(bytes: Buffer, route: IngestRoute): PreparedBody | undefined {
+  const structure = scanBody(bytes, route === 'batch', INGESTION_LIMITS.maxJsonDepth);
+  if (!structure) return undefined;
+  const messages: unknown[] = [];
+  const top = new Map<string, JsonValue>();
+  try {
+    for (let i = 0; i < structure.messageCount; i++) {
+      const at = i * MESSAGE_INTS;
+      messages.push(JSON.parse(bytes.toString('utf8', structure.messages[at], structure.messages[at + 1])));
+    }
+    for (const [key, [start, end]] of structure.top) {
+      top.set(key, JSON.parse(bytes.toString('utf8', start, end)) as JsonValue);
+    }
+  } catch {
+    return undefined;
+  }
+  return { kind: 'scanned', route, bytes, structure, messages, top };
+}
+
+/** The write key a prepared body carries (see `writeKeyOfBody`). */
+export function writeKeyOfPrepared(prepared: PreparedBody): string | undefined {
+  if (prepared.kind === 'parsed') return writeKeyOfBody(prepared.body);
+  const [first] = prepared.messages;
+  if (prepared.route !== 'batch') return isJsonObject(first) ? writeKeyOfBody(first) : undefined;
+  const direct = prepared.top.get('writeKey');
+  if (typeof direct === 'string') return direct;
+  const nested = isJsonObject(first) ? ownField(first, 'writeKey') : undefined;
+  return typeof nested === 'string' ? nested : undefined;
+}
+
+/**
+ * Validates and enriches the messages of a prepared body (see `acceptMessages`), their stored
+ * form written as UTF-8 JSON into one buffer. The scanned path splices each stored message
+ * from the client's bytes; whatever it does not handle (any rejected message, a message near
+ * the size limit) goes through the general path, so answers are the same either way.
+ */
+export function acceptPrepared(prepared: PreparedBody, base: EnvelopeBase): BatchOutcome {
+  if (prepared.kind === 'scanned') {
+    const accepted = acceptScanned(prepared, base);
+    if (accepted) return { ok: true, batch: accepted };
+  }
+  let body: JsonObject;
+  let size: number;
+  if (prepared.kind === 'parsed') ({ body, bytes: size } = prepared);
+  else {
+    const parsed = parseBytes(prepared.bytes);
+    if (!parsed.ok) return parsed; // not expected: the scan accepted it
+    ({ body, bytes: size } = parsed);
+  }
+  const outcome = acceptMessages(body, size, prepared.route, base);
+  if (!outcome.ok) return outcome;
+  const builder = new AcceptedBatchBuilder(base, outcome.events.length * 1024);
+  for (const event of outcome.events) builder.addEvent(event);
+  return { ok: true, batch: builder.build() };
+}
+
+/** The scanned path, or undefined when the general path must answer. */
+function acceptScanned(
+  prepared: Extract<PreparedBody, { kind: 'scanned' }>,
+  base: EnvelopeBase,
+): AcceptedBatch | undefined {
+  const { bytes, messages, structure, top, route } = prepared;
+  const receivedAtIso = new Date(base.receivedMs).toISOString();
+  let env: MessageEnvelope;
+  if (route === 'batch') {
+    if (bytes.length > INGESTION_LIMITS.maxBatchBytes || messages.length > INGESTION_LIMITS.maxBatchEvents)
+      return undefined;
+    const context = top.get('context');
+    const integrations = top.get('integrations');
+    env = {
+      ...base,
+      receivedAtIso,
+      batchContext: isJsonObject(context) ? context : undefined,
+      batchIntegrations: isJsonObject(integrations) ? integrations : undefined,
+      batchSentAt: top.get('sentAt'),
+    };
+  } else {
+    if (bytes.length > INGESTION_LIMITS.maxEventBytes) return undefined;
+    env = {
+      ...base,
+      receivedAtIso,
+      batchContext: undefined,
+      batchIntegrations: undefined,
+      batchSentAt: undefined,
+    };
+  }
+  const routeType = route === 'batch' ? undefined : route;
+  const validated: ValidatedMessage[] = [];
+  for (const message of messages) {
+    const v = validateMessage(message, routeType, env);
+    if (isProblem(v)) return undefined;
+    validated.push(v);
+  }
+  const builder = new AcceptedBatchBuilder(env, bytes.length + validated.length * 256);
+  for (let i = 0; i < validated.length; i++) {
+    const v = validated[i] as ValidatedMessage;
+    if (!spliceStoredMessage(builder.writer, bytes, structure, i, v, env)) {
+      const rendered = renderMessage(v, env);
+      if (!rendered.ok) return undefined;
+      builder.writer.text(rendered.event.payload);
+    }
+    builder.add(v);
+  }
+  return builder.build();
 }

@@ -1,7 +1,8 @@
 import { AppError } from '../errors/app-error.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Source } from '../workspaces/workspace-types.ts';
-import type { AcceptOutcome, EnvelopeBase, IngestRoute } from './decode-request.ts';
+import { acceptedEvents } from './accepted-batch.ts';
+import type { BatchOutcome, EnvelopeBase, IngestRoute } from './decode-request.ts';
 import type { GroupCommitter } from './group-committer.ts';
 import type { AcceptedEvent } from './message-types.ts';
 import type { RequestDecoder } from './request-decoder.port.ts';
@@ -102,7 +103,7 @@ export class IngestionService {
   }
 }
 
-function unwrap(outcome: AcceptOutcome): AcceptedEvent[] {
-  if (outcome.ok) return outcome.events;
+function unwrap(outcome: BatchOutcome): AcceptedEvent[] {
+  if (outcome.ok) return acceptedEvents(outcome.batch);
   throw new AppError(outcome.code, outcome.message, outcome.details);
 }

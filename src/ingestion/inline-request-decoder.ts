@@ -1,22 +1,16 @@
 import {
-  acceptMessages,
-  parseRawBody,
-  writeKeyOfBody,
-  type AcceptOutcome,
+  acceptPrepared,
+  prepareBody,
+  writeKeyOfPrepared,
+  type BatchOutcome,
   type EnvelopeBase,
+  type PreparedBody,
 } from './decode-request.ts';
-import type { JsonObject } from '../shared/json.ts';
 import type { DecodeStep, DecodeTicket, RawIngestRequest, RequestDecoder } from './request-decoder.port.ts';
-
-interface Held {
-  readonly body: JsonObject;
-  readonly bytes: number;
-  readonly route: RawIngestRequest['route'];
-}
 
 /** The decoder on the calling thread (CDP_INGEST_WORKERS=0, and inside each decoder worker). */
 export class InlineRequestDecoder implements RequestDecoder {
-  readonly #held = new Map<number, Held>();
+  readonly #held = new Map<number, PreparedBody>();
   readonly #worker: number;
   #next = 1;
 
@@ -25,31 +19,31 @@ export class InlineRequestDecoder implements RequestDecoder {
   }
 
   decodeSync(request: RawIngestRequest, envelope: EnvelopeBase | undefined): DecodeStep {
-    const parsed = parseRawBody(request.raw, request.contentEncoding);
-    if (!parsed.ok) return parsed;
-    if (envelope) return acceptMessages(parsed.body, parsed.bytes, request.route, envelope);
+    const prepared = prepareBody(request.raw, request.contentEncoding, request.route);
+    if (!prepared.ok) return prepared;
+    if (envelope) return acceptPrepared(prepared.prepared, envelope);
     const id = this.#next++;
-    this.#held.set(id, { body: parsed.body, bytes: parsed.bytes, route: request.route });
+    this.#held.set(id, prepared.prepared);
     return {
       ok: 'needs_source',
-      writeKey: writeKeyOfBody(parsed.body),
+      writeKey: writeKeyOfPrepared(prepared.prepared),
       ticket: { id, worker: this.#worker },
     };
   }
 
-  resumeSync(ticket: DecodeTicket, envelope: EnvelopeBase): AcceptOutcome {
+  resumeSync(ticket: DecodeTicket, envelope: EnvelopeBase): BatchOutcome {
     const held = this.#held.get(ticket.id);
     this.#held.delete(ticket.id);
     if (!held)
       return { ok: false, code: 'internal.error', message: 'the request body is no longer available; retry' };
-    return acceptMessages(held.body, held.bytes, held.route, envelope);
+    return acceptPrepared(held, envelope);
   }
 
   async decode(request: RawIngestRequest, envelope: EnvelopeBase | undefined): Promise<DecodeStep> {
     return this.decodeSync(request, envelope);
   }
 
-  async resume(ticket: DecodeTicket, envelope: EnvelopeBase): Promise<AcceptOutcome> {
+  async resume(ticket: DecodeTicket, envelope: EnvelopeBase): Promise<BatchOutcome> {
     return this.resumeSync(ticket, envelope);
   }
 

@@ -24,8 +24,11 @@ export interface EventHeader {
 
 /** A message that passed validation and enrichment, ready to be appended to the event log. */
 export interface AcceptedEvent extends EventHeader {
-  /** The stored message as JSON text: what every consumer reads back. */
-  readonly payload: string;
+  /**
+   * The stored message as JSON text, or as that text's UTF-8 bytes (what the decoder hands
+   * over): what every consumer reads back, as text.
+   */
+  readonly payload: string | Uint8Array;
 }
 
 /** One entry of the log, as consumers and the admin API see it. */

@@ -26,8 +26,11 @@ export interface MessageProblem {
   readonly message: string;
 }
 
+/** An event rendered by the general path: its payload is JSON text. */
+export type RenderedEvent = AcceptedEvent & { readonly payload: string };
+
 export type NormalizeResult =
-  | { readonly ok: true; readonly event: AcceptedEvent }
+  | { readonly ok: true; readonly event: RenderedEvent }
   | { readonly ok: false; readonly problem: MessageProblem };
 
 const fail = (code: ErrorCode, message: string): NormalizeResult => ({
@@ -66,7 +69,7 @@ function readTime(raw: JsonValue | undefined, field: string): number | undefined
   return ms;
 }
 
-const isProblem = (value: unknown): value is MessageProblem =>
+export const isProblem = (value: unknown): value is MessageProblem =>
   typeof value === 'object' &&
   value !== null &&
   'code' in value &&
@@ -159,14 +162,146 @@ function readIds(raw: JsonObject, type: MessageType): Ids | MessageProblem {
   return { userId, anonymousId };
 }
 
-function buildContext(raw: JsonObject, env: MessageEnvelope): JsonObject | MessageProblem {
-  const own = readObject(raw, 'context');
-  if (isProblem(own)) return own;
+/**
+ * What validation decided about one message: the client's object and every value that
+ * enrichment assigns. Both renderings of the stored message (the object below, and the byte
+ * splice of the client's own text in `stored-payload.ts`) are built from it.
+ */
+export interface ValidatedMessage {
+  readonly raw: JsonObject;
+  readonly type: MessageType;
+  readonly userId: string | null;
+  readonly anonymousId: string | null;
+  readonly messageId: string;
+  /** The client's own `context` object (absent or null: undefined). */
+  readonly ownContext: JsonObject | undefined;
+  /** The value assigned to `integrations` (the client's, else the batch's), if any. */
+  readonly integrations: JsonValue | undefined;
+  readonly originalTimestamp: string | undefined;
+  readonly sentAt: string | undefined;
+  readonly timestamp: string;
+  readonly timestampMs: number;
+  /** The track event, or the page/screen name. */
+  readonly event: string | null;
+}
+
+/**
+ * Validates one Segment message: required fields per type, ids as strings, a messageId,
+ * clock-skew-corrected timestamp. Nothing is copied: the result says what enrichment assigns.
+ */
+export function validateMessage(
+  raw: unknown,
+  routeType: MessageType | undefined,
+  env: MessageEnvelope,
+): ValidatedMessage | MessageProblem {
+  if (!isJsonObject(raw))
+    return { code: 'request.invalid_body', message: 'each message must be a JSON object' };
+  const declared = ownField(raw, 'type');
+  const type = routeType ?? (typeof declared === 'string' ? declared.toLowerCase() : declared);
+  if (!isMessageType(type)) {
+    return {
+      code: 'ingest.unknown_type',
+      message: `unknown type ${JSON.stringify(declared ?? null)}; expected one of identify, track, page, screen, group, alias`,
+    };
+  }
+  const ids = readIds(raw, type);
+  if (isProblem(ids)) return ids;
+  const typeProblem = checkTypeFields(type, raw, ids);
+  if (typeProblem) return typeProblem;
+  for (const field of ['properties', 'traits', 'integrations']) {
+    const value = readObject(raw, field);
+    if (isProblem(value)) return value;
+  }
+  const ownContext = readObject(raw, 'context');
+  if (isProblem(ownContext)) return ownContext;
+  const messageId = readId(raw, 'messageId');
+  if (isProblem(messageId)) return messageId;
+
+  const originalField = ownField(raw, 'originalTimestamp') ?? ownField(raw, 'timestamp');
+  const original = readTime(originalField, 'timestamp');
+  if (isProblem(original)) return original;
+  const sentAtField = ownField(raw, 'sentAt') ?? env.batchSentAt;
+  const sentAt = readTime(sentAtField, 'sentAt');
+  if (isProblem(sentAt)) return sentAt;
+  const times = resolveTimestamp(env.receivedMs, original, sentAt);
+
+  const originalTimestamp =
+    times.originalTimestampMs === undefined
+      ? undefined
+      : canonicalIso(originalField, times.originalTimestampMs);
+  const timestamp =
+    originalTimestamp !== undefined && times.timestampMs === times.originalTimestampMs
+      ? originalTimestamp
+      : times.timestampMs === env.receivedMs
+        ? env.receivedAtIso
+        : new Date(times.timestampMs).toISOString();
+  // The log indexes a name per event: the track event, or the page/screen name.
+  const name =
+    type === 'track'
+      ? ownField(raw, 'event')
+      : type === 'page' || type === 'screen'
+        ? ownField(raw, 'name')
+        : null;
+  return {
+    raw,
+    type,
+    userId: ids.userId,
+    anonymousId: ids.anonymousId,
+    messageId: messageId ?? generateMessageId(),
+    ownContext,
+    integrations: ownField(raw, 'integrations') ?? env.batchIntegrations,
+    originalTimestamp,
+    sentAt: sentAt === undefined ? undefined : canonicalIso(sentAtField, sentAt),
+    timestamp,
+    timestampMs: times.timestampMs,
+    event: typeof name === 'string' && name !== '' ? name : null,
+  };
+}
+
+/** The stored context: the batch's, overridden by the message's own, with the request IP rule. */
+export function storedContext(own: JsonObject | undefined, env: MessageEnvelope): JsonObject {
   // Spread defines own data properties, so a "__proto__" key stays a plain key.
   const context: JsonObject = { ...env.batchContext, ...own };
   if (!env.captureIp) delete context['ip'];
   else if (typeof ownField(context, 'ip') !== 'string' && env.ip !== null) context['ip'] = env.ip;
   return context;
+}
+
+/**
+ * The stored message as an object: the client's fields as sent (including `integrations` and
+ * unknown fields), the write key removed, then the enrichment assigned in this order (a field
+ * the client sent keeps its place, a new one goes last).
+ */
+export function storedMessage(v: ValidatedMessage, env: MessageEnvelope): JsonObject {
+  const message: JsonObject = { ...v.raw };
+  delete message['writeKey'];
+  message['type'] = v.type;
+  message['messageId'] = v.messageId;
+  if (v.userId !== null) message['userId'] = v.userId;
+  if (v.anonymousId !== null) message['anonymousId'] = v.anonymousId;
+  message['context'] = storedContext(v.ownContext, env);
+  if (v.integrations !== undefined) message['integrations'] = v.integrations;
+  if (v.originalTimestamp !== undefined) message['originalTimestamp'] = v.originalTimestamp;
+  if (v.sentAt !== undefined) message['sentAt'] = v.sentAt;
+  message['timestamp'] = v.timestamp;
+  message['receivedAt'] = env.receivedAtIso;
+  return message;
+}
+
+/** The log entry of a validated message with its payload text. */
+export function acceptedEvent(v: ValidatedMessage, env: MessageEnvelope, payload: string): RenderedEvent {
+  return {
+    workspaceId: env.workspaceId,
+    sourceId: env.sourceId,
+    messageId: v.messageId,
+    type: v.type,
+    event: v.event,
+    userId: v.userId,
+    anonymousId: v.anonymousId,
+    timestampMs: v.timestampMs,
+    receivedMs: env.receivedMs,
+    payload,
+  };
 }
 
 /**
@@ -180,87 +315,20 @@ export function normalizeMessage(
   routeType: MessageType | undefined,
   env: MessageEnvelope,
 ): NormalizeResult {
-  if (!isJsonObject(raw)) return fail('request.invalid_body', 'each message must be a JSON object');
-  const declared = ownField(raw, 'type');
-  const type = routeType ?? (typeof declared === 'string' ? declared.toLowerCase() : declared);
-  if (!isMessageType(type)) {
-    return fail(
-      'ingest.unknown_type',
-      `unknown type ${JSON.stringify(declared ?? null)}; expected one of identify, track, page, screen, group, alias`,
-    );
-  }
-  const ids = readIds(raw, type);
-  if (isProblem(ids)) return { ok: false, problem: ids };
-  const typeProblem = checkTypeFields(type, raw, ids);
-  if (typeProblem) return { ok: false, problem: typeProblem };
-  for (const field of ['properties', 'traits', 'integrations']) {
-    const value = readObject(raw, field);
-    if (isProblem(value)) return { ok: false, problem: value };
-  }
-  const context = buildContext(raw, env);
-  if (isProblem(context)) return { ok: false, problem: context };
-  const messageId = readId(raw, 'messageId');
-  if (isProblem(messageId)) return { ok: false, problem: messageId };
+  const validated = validateMessage(raw, routeType, env);
+  if (isProblem(validated)) return { ok: false, problem: validated };
+  return renderMessage(validated, env);
+}
 
-  const originalField = ownField(raw, 'originalTimestamp') ?? ownField(raw, 'timestamp');
-  const original = readTime(originalField, 'timestamp');
-  if (isProblem(original)) return { ok: false, problem: original };
-  const sentAt = readTime(ownField(raw, 'sentAt') ?? env.batchSentAt, 'sentAt');
-  if (isProblem(sentAt)) return { ok: false, problem: sentAt };
-  const times = resolveTimestamp(env.receivedMs, original, sentAt);
-
-  const message: JsonObject = { ...raw };
-  delete message['writeKey'];
-  message['type'] = type;
-  const finalMessageId = messageId ?? generateMessageId();
-  message['messageId'] = finalMessageId;
-  if (ids.userId !== null) message['userId'] = ids.userId;
-  if (ids.anonymousId !== null) message['anonymousId'] = ids.anonymousId;
-  message['context'] = context;
-  const integrations = ownField(raw, 'integrations') ?? env.batchIntegrations;
-  if (integrations !== undefined) message['integrations'] = integrations;
-  if (times.originalTimestampMs !== undefined) {
-    message['originalTimestamp'] = canonicalIso(originalField, times.originalTimestampMs);
-  }
-  if (sentAt !== undefined)
-    message['sentAt'] = canonicalIso(ownField(raw, 'sentAt') ?? env.batchSentAt, sentAt);
-  message['timestamp'] =
-    times.timestampMs === times.originalTimestampMs
-      ? message['originalTimestamp']!
-      : times.timestampMs === env.receivedMs
-        ? env.receivedAtIso
-        : new Date(times.timestampMs).toISOString();
-  message['receivedAt'] = env.receivedAtIso;
-
-  const payload = serialize(message);
+/** The stored message of a validated one as JSON text, with the 32 KB limit applied. */
+export function renderMessage(v: ValidatedMessage, env: MessageEnvelope): NormalizeResult {
+  const payload = serialize(storedMessage(v, env));
   if (payload === undefined) return fail('ingest.invalid_field', 'the event is nested too deeply');
-  if (exceedsEventLimit(raw, payload)) {
+  if (exceedsEventLimit(v.raw, payload)) {
     return fail(
       'ingest.event_too_large',
       `the event is larger than 32 KB (${INGESTION_LIMITS.maxEventBytes} bytes)`,
     );
   }
-  // The log indexes a name per event: the track event, or the page/screen name.
-  const name =
-    type === 'track'
-      ? ownField(raw, 'event')
-      : type === 'page' || type === 'screen'
-        ? ownField(raw, 'name')
-        : null;
-  const event = typeof name === 'string' && name !== '' ? name : null;
-  return {
-    ok: true,
-    event: {
-      workspaceId: env.workspaceId,
-      sourceId: env.sourceId,
-      messageId: finalMessageId,
-      type,
-      event,
-      userId: ids.userId,
-      anonymousId: ids.anonymousId,
-      timestampMs: times.timestampMs,
-      receivedMs: env.receivedMs,
-      payload,
-    },
-  };
+  return { ok: true, event: acceptedEvent(v, env, payload) };
 }

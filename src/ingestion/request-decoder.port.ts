@@ -1,6 +1,7 @@
-import type { AcceptOutcome, DecodeFailure, EnvelopeBase, IngestRoute } from './decode-request.ts';
+import type { BatchOutcome, DecodeFailure, EnvelopeBase, IngestRoute } from './decode-request.ts';
 
 export interface RawIngestRequest {
+  /** The body as received; the decoder takes it over (its memory may move to a worker thread). */
   readonly raw: Uint8Array;
   readonly contentEncoding: string | undefined;
   readonly route: IngestRoute;
@@ -13,11 +14,12 @@ export interface DecodeTicket {
 }
 
 export type DecodeStep =
-  | AcceptOutcome
+  | BatchOutcome
   | { readonly ok: 'needs_source'; readonly writeKey: string | undefined; readonly ticket: DecodeTicket };
 
 /**
- * Turns raw Tracking API bodies into accepted events: inflate, parse, validate, enrich. It is
+ * Turns raw Tracking API bodies into accepted events (in columns, payloads as UTF-8 JSON in one
+ * buffer: see `accepted-batch.ts`): inflate, parse, validate, enrich. It is
  * CPU work on the ack path, so the default adapter runs it in worker threads while the main
  * thread serves HTTP and commits; the inline adapter runs the same pure functions in-process.
  */
@@ -25,7 +27,7 @@ export interface RequestDecoder {
   /** With an envelope (source known from the header) the answer is final; without, the body's key is returned with a ticket. */
   decode(request: RawIngestRequest, envelope: EnvelopeBase | undefined): Promise<DecodeStep>;
   /** Finishes a decode that waited for its source. */
-  resume(ticket: DecodeTicket, envelope: EnvelopeBase): Promise<AcceptOutcome>;
+  resume(ticket: DecodeTicket, envelope: EnvelopeBase): Promise<BatchOutcome>;
   /** Forgets a held body (its key was refused). */
   release(ticket: DecodeTicket): void;
   close(): Promise<void>;

@@ -17,6 +17,10 @@ const daysInMonth = (year: number, month: number): number => new Date(Date.UTC(y
  */
 export function parseIsoTimestamp(value: unknown): number | undefined {
   if (typeof value !== 'string' || value.length > 40) return undefined;
+  if (value.length === 24) {
+    const canonical = parseCanonical(value);
+    if (canonical !== undefined) return canonical;
+  }
   const match = ISO_DATE.exec(value);
   if (!match) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = '', zone] = match;
@@ -37,6 +41,41 @@ export function parseIsoTimestamp(value: unknown): number | undefined {
   const utc =
     Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(s), millis) - offsetMinutes * 60_000;
   return Number.isFinite(utc) ? utc : undefined;
+}
+
+/** Digit at `i` as a number, or NaN. */
+function digit(text: string, i: number): number {
+  const c = text.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : Number.NaN;
+}
+
+/**
+ * What SDKs send (`toISOString()`: 2026-11-29T12:00:00.000Z) without the regular expression:
+ * the same checks, the same instant. Anything else (or NaN digits) goes the general way.
+ */
+function parseCanonical(v: string): number | undefined {
+  if (
+    v.charCodeAt(4) !== 45 ||
+    v.charCodeAt(7) !== 45 ||
+    v.charCodeAt(10) !== 84 ||
+    v.charCodeAt(13) !== 58 ||
+    v.charCodeAt(16) !== 58 ||
+    v.charCodeAt(19) !== 46 ||
+    v.charCodeAt(23) !== 90
+  )
+    return undefined;
+  const year = digit(v, 0) * 1000 + digit(v, 1) * 100 + digit(v, 2) * 10 + digit(v, 3);
+  const month = digit(v, 5) * 10 + digit(v, 6);
+  const day = digit(v, 8) * 10 + digit(v, 9);
+  const hour = digit(v, 11) * 10 + digit(v, 12);
+  const minute = digit(v, 14) * 10 + digit(v, 15);
+  const second = digit(v, 17) * 10 + digit(v, 18);
+  const millis = digit(v, 20) * 100 + digit(v, 21) * 10 + digit(v, 22);
+  // NaN fails every comparison: a non-digit anywhere leaves it to the general path.
+  if (!(year >= 1000 && month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59))
+    return undefined;
+  if (!(second <= 59 && millis >= 0 && day <= daysInMonth(year, month))) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis);
 }
 
 export interface ResolvedTimes {

@@ -137,6 +137,34 @@ describeEachStore('store conformance', (fixture) => {
     assert.equal(await store.events.countByWorkspace('ws_b'), 1);
   });
 
+  it('appends large groups in order, with payloads given as text or UTF-8 bytes', async () => {
+    const { store } = await fixture.fresh();
+    const cutoff = NOW - 86_400_000;
+    await store.events.append([event('ws_a', 'm-7'), event('ws_a', 'm-150')], cutoff);
+    const events = Array.from({ length: 203 }, (_, i) => {
+      const payload = JSON.stringify({ type: 'track', messageId: `m-${i}`, event: 'Café ✓', n: i });
+      return event('ws_a', `m-${i}`, {
+        payload: i % 2 === 0 ? payload : new Uint8Array(Buffer.from(payload)),
+      });
+    });
+    const { seqs } = await store.events.append(events, cutoff);
+    assert.equal(seqs.length, 203);
+    assert.equal(seqs[7], null);
+    assert.equal(seqs[150], null);
+    const stored = seqs.filter((seq): seq is number => seq !== null);
+    assert.equal(stored.length, 201);
+    assert.ok(stored.every((seq, i) => i === 0 || seq > (stored[i - 1] as number)));
+    const read = await store.events.readBySeqs(stored);
+    const bySeq = new Map(read.map((e) => [e.seq, e]));
+    seqs.forEach((seq, i) => {
+      if (seq === null) return;
+      const entry = bySeq.get(seq);
+      assert.equal(entry?.messageId, `m-${i}`);
+      assert.deepEqual(entry?.message, { type: 'track', messageId: `m-${i}`, event: 'Café ✓', n: i });
+    });
+    assert.equal(await store.events.countByWorkspace('ws_a'), 203);
+  });
+
   it('stores a messageId once within the dedup window and again after it', async () => {
     const { store } = await fixture.fresh();
     const cutoff = NOW - 86_400_000;

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../shared/worker-script.ts';
 import { AppError } from '../../errors/app-error.ts';
-import type { AcceptOutcome, EnvelopeBase } from '../decode-request.ts';
+import type { BatchOutcome, EnvelopeBase } from '../decode-request.ts';
 import { InlineRequestDecoder } from '../inline-request-decoder.ts';
 import type { DecodeStep, DecodeTicket, RawIngestRequest, RequestDecoder } from '../request-decoder.port.ts';
 import type { DecoderRequestMessage } from './decoder-worker.ts';
@@ -10,11 +10,21 @@ const WORKER_MODULE = new URL('./decoder-worker.ts', import.meta.url);
 
 /** Worker index of tickets held by the main thread's own decoder. */
 const INLINE = -1;
-const STEAL_AT_PENDING = 2;
+/**
+ * Requests a worker may have in hand (decoding or queued; answers it has finished do not
+ * count, even when the main thread has not collected them yet) before the main thread
+ * decodes the next one itself. Decoding costs less than the main thread's own share (HTTP,
+ * SQLite inserts and commits), and requests arrive in bursts after each commit, so the main
+ * thread steals only from a worker that is far behind (a huge body, a busy machine).
+ */
+const STEAL_AT_BACKLOG = 8;
 
 interface Slot {
   worker: Worker;
   readonly pending: Map<number, { resolve: (value: never) => void; reject: (error: unknown) => void }>;
+  /** Requests sent to the worker, and (shared with it) requests it has finished. */
+  sent: number;
+  readonly done: Int32Array;
 }
 
 type Request = DecoderRequestMessage extends infer M ? (M extends { op: 'release' } ? never : M) : never;
@@ -38,14 +48,14 @@ export class WorkerPoolRequestDecoder implements RequestDecoder {
 
   decode(request: RawIngestRequest, envelope: EnvelopeBase | undefined): Promise<DecodeStep> {
     const index = this.#leastBusy();
-    // When every worker already has a queue, the main thread decodes this one itself: it has
+    // When every worker is clearly behind, the main thread decodes this one itself: it has
     // idle time between commits, and the request would otherwise only wait.
-    if ((this.#slots[index]?.pending.size ?? 0) >= STEAL_AT_PENDING)
-      return this.#inline.decode(request, envelope);
-    return this.#send(index, { op: 'decode', request, envelope });
+    const slot = this.#slots[index];
+    if (slot && backlog(slot) >= STEAL_AT_BACKLOG) return this.#inline.decode(request, envelope);
+    return this.#send(index, { op: 'decode', request, envelope }, ownBuffer(request.raw));
   }
 
-  resume(ticket: DecodeTicket, envelope: EnvelopeBase): Promise<AcceptOutcome> {
+  resume(ticket: DecodeTicket, envelope: EnvelopeBase): Promise<BatchOutcome> {
     if (ticket.worker === INLINE) return this.#inline.resume(ticket, envelope);
     return this.#send(ticket.worker, { op: 'resume', ticketId: ticket.id, envelope });
   }
@@ -70,11 +80,12 @@ export class WorkerPoolRequestDecoder implements RequestDecoder {
   #spawn(index: number): Slot {
     // A decoder holds one request at a time per message; a small young generation keeps its
     // memory flat without slowing it (its garbage dies young).
+    const done = new Int32Array(new SharedArrayBuffer(4));
     const worker = startWorker('decoder-worker', WORKER_MODULE, {
-      data: { index },
+      data: { index, done },
       resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 },
     });
-    const slot: Slot = { worker, pending: new Map() };
+    const slot: Slot = { worker, pending: new Map(), sent: 0, done };
     worker.on('message', (message: { id: number; result: never }) => {
       const waiting = slot.pending.get(message.id);
       slot.pending.delete(message.id);
@@ -101,19 +112,35 @@ export class WorkerPoolRequestDecoder implements RequestDecoder {
   #leastBusy(): number {
     let best = 0;
     for (let i = 1; i < this.#slots.length; i++) {
-      if ((this.#slots[i]?.pending.size ?? Infinity) < (this.#slots[best]?.pending.size ?? Infinity))
-        best = i;
+      const slot = this.#slots[i];
+      const bestSlot = this.#slots[best];
+      if (slot && (!bestSlot || backlog(slot) < backlog(bestSlot))) best = i;
     }
     return best;
   }
 
-  #send<T>(index: number, message: WithoutId<Request>): Promise<T> {
+  #send<T>(index: number, message: WithoutId<Request>, transfer: ArrayBuffer[] = []): Promise<T> {
     const slot = this.#slots[index];
     if (!slot || this.#closed) return Promise.reject(new AppError('server.shutting_down'));
     const id = this.#next++;
     return new Promise<T>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ ...message, id });
+      slot.sent++;
+      slot.worker.postMessage({ ...message, id }, transfer);
     });
   }
+}
+
+/** Requests the worker has been sent and not finished. */
+const backlog = (slot: Slot): number => slot.sent - Atomics.load(slot.done, 0);
+
+/**
+ * The body's memory when the body is all of it (a large body read by the HTTP layer has its
+ * own), so it moves to the worker instead of being copied; a slice of a shared pool is copied.
+ */
+function ownBuffer(raw: Uint8Array): ArrayBuffer[] {
+  const { buffer } = raw;
+  return buffer instanceof ArrayBuffer && raw.byteOffset === 0 && raw.byteLength === buffer.byteLength
+    ? [buffer]
+    : [];
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { payloadText } from '../../ingestion/accepted-batch.ts';
 import type { AppendResult } from '../../ingestion/event-log.port.ts';
 import type { AcceptedEvent } from '../../ingestion/message-types.ts';
 import type { EventAppender } from '../kysely/event-log.repository.ts';
@@ -55,7 +56,7 @@ async function appendGroup(
       events.map((e) => e.anonymousId),
       events.map((e) => e.timestampMs),
       events.map((e) => e.receivedMs),
-      events.map((e) => e.payload),
+      events.map((e) => payloadText(e.payload)),
     ];
     const inserted = await client.query<{ seq: number; workspace_id: string; message_id: string }>(
       APPEND_SQL,
