@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 
-const BENCHES = ['bench/ingest/ingest.bench.ts'];
+const BENCHES = ['bench/ingest/ingest.bench.ts', 'bench/identity/identity.bench.ts'];
 
 let failed = false;
 for (const file of BENCHES) {
