@@ -22,7 +22,7 @@ import { runDataSet, type DataSetRun } from './data-set-run.ts';
 import { IdentityEdges } from './identity-edges.ts';
 import { labelPropagation, type LabelPropagationResult } from './label-propagation.ts';
 import { measureLookupLatency } from './lookup-latency.ts';
-import { writeReport, type Stitching, type SuperNodeStitching } from './report.ts';
+import { writeReport, type LookupResult, type Stitching, type SuperNodeStitching } from './report.ts';
 
 const options = readBenchOptions();
 const progress = (text: string): void => void process.stderr.write(`[identity bench] ${text}\n`);
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     const sizes = [...new Set([Math.max(1, Math.floor(options.people / 2)), options.people])];
     const runs: DataSetRun[] = [];
     const stitching: Stitching[] = [];
-    let lookup: { latency: Awaited<ReturnType<typeof measureLookupLatency>>; profiles: number } | undefined;
+    const lookups: LookupResult[] = [];
     for (const people of sizes) {
       const shop: ShopOptions = { people, seed: options.seed };
       const edges = new IdentityEdges();
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       );
       runs.push(sqlite);
       progress(summarize(sqlite));
-      if (people === options.people) {
+      {
         progress(`lookups over HTTP (${sqlite.state.liveProfiles} profiles)…`);
         const targets = new Map<string, string>();
         for (const [key, profile] of sqlite.owners)
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
           connections: options.lookupConnections,
           seed: options.seed,
         });
-        lookup = { latency, profiles: sqlite.state.liveProfiles };
+        lookups.push({ people, latency, profiles: sqlite.state.liveProfiles });
         progress(
           `lookup p99 ${latency.masked.p99Ms.toFixed(2)} ms (masked), ${latency.audited.p99Ms.toFixed(2)} ms (audited)`,
         );
@@ -159,7 +159,6 @@ async function main(): Promise<void> {
         maxUserIdsPerProfile: maxUserIds(superNode.owners),
       };
     }
-    if (lookup === undefined) throw new Error('the lookup phase did not run');
     writeReport({
       startedAt,
       loadAverage: { before: loadBefore, after: loadavg()[0] ?? 0 },
@@ -169,7 +168,8 @@ async function main(): Promise<void> {
       superNodeSize: options.superNodeSize,
       superNodeStitching,
       stitching,
-      lookup: { ...lookup, connections: options.lookupConnections },
+      lookups,
+      lookupConnections: options.lookupConnections,
       postgres,
     });
   } finally {
