@@ -25,6 +25,8 @@ export interface LookupPhase {
 }
 
 export interface LookupLatency {
+  /** `GET /health` on the same server and connections: what the machine allows right now. */
+  readonly floor: LookupPhase;
   /** Analyst token: masked view, no audit write. */
   readonly masked: LookupPhase;
   /** Instance owner: unmasked view, audited. */
@@ -37,7 +39,13 @@ interface Answer {
   readonly body: string;
 }
 
-function send(agent: Agent, port: number, path: string, token: string, body?: string): Promise<Answer> {
+function send(
+  agent: Agent,
+  port: number,
+  path: string,
+  token: string | undefined,
+  body?: string,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -47,7 +55,7 @@ function send(agent: Agent, port: number, path: string, token: string, body?: st
         agent,
         method: body === undefined ? 'GET' : 'POST',
         headers: {
-          authorization: `Bearer ${token}`,
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
       },
@@ -62,14 +70,14 @@ function send(agent: Agent, port: number, path: string, token: string, body?: st
   });
 }
 
-async function closedLoopLookups(
+/** Closed loop over `paths`; the first `warmup` answers are not measured. */
+async function closedLoopGets(
   port: number,
-  token: string,
-  workspaceId: string,
-  plan: readonly string[],
+  token: string | undefined,
+  paths: readonly string[],
   warmup: number,
   connections: number,
-  expected: ReadonlyMap<string, string>,
+  isRight: (index: number, answer: Answer) => boolean,
 ): Promise<LookupPhase> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   let next = 0;
@@ -77,18 +85,15 @@ async function closedLoopLookups(
   let measuredFrom = performance.now();
   const latencies: number[] = [];
   const worker = async (): Promise<void> => {
-    while (next < plan.length) {
+    while (next < paths.length) {
       const index = next++;
       if (index === warmup) measuredFrom = performance.now();
-      const email = plan[index] as string;
-      const path = `/api/v1/workspaces/${workspaceId}/profiles/lookup?type=email&value=${encodeURIComponent(email)}`;
       const started = performance.now();
-      const { status, body } = await send(agent, port, path, token);
+      const answer = await send(agent, port, paths[index] as string, token);
       const elapsed = performance.now() - started;
       if (index < warmup) continue;
       latencies.push(elapsed);
-      const id = status === 200 ? (JSON.parse(body) as { id?: unknown }).id : undefined;
-      if (id !== expected.get(email)) wrong += 1;
+      if (!isRight(index, answer)) wrong += 1;
     }
   };
   await Promise.all(Array.from({ length: connections }, worker));
@@ -139,19 +144,30 @@ export async function measureLookupLatency(options: {
     const analystToken = (JSON.parse(minted.body) as { token?: unknown }).token;
     if (minted.status !== 201 || typeof analystToken !== 'string')
       throw new Error(`could not mint an analyst token: ${minted.status} ${minted.body}`);
-    const run = (token: string): Promise<LookupPhase> =>
-      closedLoopLookups(
-        port,
-        token,
-        options.workspaceId,
-        plan(),
-        warmup,
-        options.connections,
-        options.targets,
+    const lookups = async (token: string): Promise<LookupPhase> => {
+      const emails = plan();
+      const paths = emails.map(
+        (email) =>
+          `/api/v1/workspaces/${options.workspaceId}/profiles/lookup?type=email&value=${encodeURIComponent(email)}`,
       );
-    const masked = await run(analystToken);
-    const audited = await run(ADMIN_TOKEN);
-    return { masked, audited, peakRssBytes: server.peakRss() };
+      return closedLoopGets(port, token, paths, warmup, options.connections, (index, { status, body }) => {
+        const id = status === 200 ? (JSON.parse(body) as { id?: unknown }).id : undefined;
+        return id === options.targets.get(emails[index] as string);
+      });
+    };
+    // The floor on this machine at this moment: the same server, connections and client, a
+    // route that does nothing (no auth, no storage).
+    const floor = await closedLoopGets(
+      port,
+      undefined,
+      Array.from({ length: warmup + options.lookups }, () => '/health'),
+      warmup,
+      options.connections,
+      (_index, { status }) => status === 200,
+    );
+    const masked = await lookups(analystToken);
+    const audited = await lookups(ADMIN_TOKEN);
+    return { floor, masked, audited, peakRssBytes: server.peakRss() };
   } finally {
     await server.stop();
   }

@@ -138,11 +138,12 @@ function stitching(report: IdentityBenchReport): string[] {
 
 function lookup(report: IdentityBenchReport): string[] {
   const lines = [
-    '| caller | people | profiles (live) | lookups | connections | p50 ms | p99 ms | lookups/s | wrong answers | server peak RSS MB |',
+    '| request | people | profiles (live) | lookups | connections | p50 ms | p99 ms | lookups/s | wrong answers | server peak RSS MB |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const { people, profiles, latency } of report.lookups)
     for (const [caller, l] of [
+      ['floor: `GET /health` (no auth, no storage)', latency.floor],
       ['analyst token (PII masked, no audit write)', latency.masked],
       ['instance owner (PII shown, read audited)', latency.audited],
     ] as const)
