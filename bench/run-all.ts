@@ -4,7 +4,11 @@
  */
 import { spawnSync } from 'node:child_process';
 
-const BENCHES = ['bench/ingest/ingest.bench.ts', 'bench/segments/segments.bench.ts'];
+const BENCHES = [
+  'bench/ingest/ingest.bench.ts',
+  'bench/identity/identity.bench.ts',
+  'bench/segments/segments.bench.ts',
+];
 
 let failed = false;
 for (const file of BENCHES) {

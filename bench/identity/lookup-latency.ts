@@ -1,0 +1,174 @@
+/**
+ * Profile lookup over HTTP, on the real server (`dist/cdp.mjs start`, as `npm start` runs it)
+ * pointed at the data the pipeline built: `GET /api/v1/workspaces/{ws}/profiles/lookup?type=
+ * email&value=…` for random known e-mails, over a few keep-alive connections in a closed loop.
+ * Each answer is checked: 200 and the profile that holds the e-mail.
+ *
+ * Two callers, because they take different paths: an `analyst` token sees personal data masked
+ * (a pure read), while a caller with PII access (the instance owner here) has every read
+ * recorded in the audit log first, a durable hash-chained write per lookup.
+ */
+import { Agent, request } from 'node:http';
+import { createPrng } from '../generate/index.ts';
+import { percentile } from '../support/load-client.ts';
+import { freePort, startProcess } from '../support/processes.ts';
+
+const ADMIN_TOKEN = 'identity-bench-admin-token-0123456789';
+
+export interface LookupPhase {
+  readonly requests: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly requestsPerSecond: number;
+  /** Answers that were not 200 with the expected profile id: must be 0. */
+  readonly wrong: number;
+}
+
+export interface LookupLatency {
+  /** `GET /health` on the same server and connections: what the machine allows right now. */
+  readonly floor: LookupPhase;
+  /** Analyst token: masked view, no audit write. */
+  readonly masked: LookupPhase;
+  /** Instance owner: unmasked view, audited. */
+  readonly audited: LookupPhase;
+  readonly peakRssBytes: number;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+}
+
+function send(
+  agent: Agent,
+  port: number,
+  path: string,
+  token: string | undefined,
+  body?: string,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        agent,
+        method: body === undefined ? 'GET' : 'POST',
+        headers: {
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Closed loop over `paths`; the first `warmup` answers are not measured. */
+async function closedLoopGets(
+  port: number,
+  token: string | undefined,
+  paths: readonly string[],
+  warmup: number,
+  connections: number,
+  isRight: (index: number, answer: Answer) => boolean,
+): Promise<LookupPhase> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  let next = 0;
+  let wrong = 0;
+  let measuredFrom = performance.now();
+  const latencies: number[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < paths.length) {
+      const index = next++;
+      if (index === warmup) measuredFrom = performance.now();
+      const started = performance.now();
+      const answer = await send(agent, port, paths[index] as string, token);
+      const elapsed = performance.now() - started;
+      if (index < warmup) continue;
+      latencies.push(elapsed);
+      if (!isRight(index, answer)) wrong += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+  const seconds = (performance.now() - measuredFrom) / 1000;
+  agent.destroy();
+  return {
+    requests: latencies.length,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    requestsPerSecond: latencies.length / seconds,
+    wrong,
+  };
+}
+
+/**
+ * `targets`: e-mail → the profile expected to hold it. `server`: environment pointing the
+ * server at the store (CDP_DATA_DIR or CDP_DATABASE_URL).
+ */
+export async function measureLookupLatency(options: {
+  readonly server: Record<string, string>;
+  readonly workspaceId: string;
+  readonly targets: ReadonlyMap<string, string>;
+  readonly lookups: number;
+  readonly connections: number;
+  readonly seed: number;
+}): Promise<LookupLatency> {
+  const emails = [...options.targets.keys()].sort();
+  if (emails.length === 0) throw new Error('no e-mail to look up');
+  const prng = createPrng(options.seed, 1);
+  const warmup = Math.ceil(options.lookups / 10);
+  const plan = (): string[] => Array.from({ length: warmup + options.lookups }, () => prng.pick(emails));
+  const port = await freePort();
+  const server = await startProcess(
+    ['--enable-source-maps', 'dist/cdp.mjs', 'start'],
+    { ...options.server, PORT: String(port), CDP_LOG_LEVEL: 'warn', CDP_ADMIN_TOKEN: ADMIN_TOKEN },
+    /CDP listening on/,
+  );
+  try {
+    const agent = new Agent({ keepAlive: false });
+    const minted = await send(
+      agent,
+      port,
+      `/api/v1/workspaces/${options.workspaceId}/tokens`,
+      ADMIN_TOKEN,
+      JSON.stringify({ name: 'identity bench analyst', role: 'analyst' }),
+    );
+    agent.destroy();
+    const analystToken = (JSON.parse(minted.body) as { token?: unknown }).token;
+    if (minted.status !== 201 || typeof analystToken !== 'string')
+      throw new Error(`could not mint an analyst token: ${minted.status} ${minted.body}`);
+    const lookups = async (token: string): Promise<LookupPhase> => {
+      const emails = plan();
+      const paths = emails.map(
+        (email) =>
+          `/api/v1/workspaces/${options.workspaceId}/profiles/lookup?type=email&value=${encodeURIComponent(email)}`,
+      );
+      return closedLoopGets(port, token, paths, warmup, options.connections, (index, { status, body }) => {
+        const id = status === 200 ? (JSON.parse(body) as { id?: unknown }).id : undefined;
+        return id === options.targets.get(emails[index] as string);
+      });
+    };
+    // The floor on this machine at this moment: the same server, connections and client, a
+    // route that does nothing (no auth, no storage).
+    const floor = await closedLoopGets(
+      port,
+      undefined,
+      Array.from({ length: warmup + options.lookups }, () => '/health'),
+      warmup,
+      options.connections,
+      (_index, { status }) => status === 200,
+    );
+    const masked = await lookups(analystToken);
+    const audited = await lookups(ADMIN_TOKEN);
+    return { floor, masked, audited, peakRssBytes: server.peakRss() };
+  } finally {
+    await server.stop();
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Where the SQLite pipeline's time goes, statement by statement: one data set (generator events,
+ * shuffled) appended to a fresh SQLite log, then the profiles stage run to zero lag with every
+ * statement timed. Prints the wall time and the statements that took the most of it.
+ * Usage: BENCH_PEOPLE=3000 [BENCH_SUPER_NODE_SIZE=1000] node --import tsx bench/identity/pipeline-sql-profile.ts
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ShopOptions } from '../generate/index.ts';
+import { createSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
+import { buildBenchApp, runPipelineToZeroLag } from './pipeline-run.ts';
+import { appendShopToLog } from './shop-log.ts';
+import { installStatementTimer, resetStatementTimes, statementTimes } from './sql-statement-timer.ts';
+
+const people = Number(process.env['BENCH_PEOPLE'] ?? 3_000);
+const superNodeSize = Number(process.env['BENCH_SUPER_NODE_SIZE'] ?? 0);
+const shop: ShopOptions = {
+  people,
+  seed: Number(process.env['BENCH_SEED'] ?? 7),
+  ...(superNodeSize > 0 ? { superNode: { size: superNodeSize, kind: 'anonymousId' as const } } : {}),
+};
+
+installStatementTimer();
+const dir = mkdtempSync(path.join(tmpdir(), 'cdp-identity-sql-'));
+const store = createSqliteStore({ filename: path.join(dir, 'cdp.sqlite') });
+try {
+  await store.migrate();
+  const { app, workspaceId } = await buildBenchApp(store, { CDP_DATA_DIR: dir });
+  const { events } = await appendShopToLog(store, workspaceId, shop, () => undefined);
+  resetStatementTimes();
+  const timing = await runPipelineToZeroLag(app, store);
+  const statements = statementTimes();
+  const total = statements.reduce((sum, s) => sum + s.ms, 0);
+  const lines = [
+    `${people} people${superNodeSize > 0 ? ` (super-node ${superNodeSize})` : ''}: ${events} events, pipeline ${timing.seconds.toFixed(1)} s (${Math.round(events / timing.seconds)} events/s), CPU ${timing.cpuSeconds.toFixed(1)} s, SQL ${(total / 1000).toFixed(1)} s`,
+    '| ms | % of wall | calls | statement |',
+    '|---|---|---|---|',
+    ...statements
+      .slice(0, 15)
+      .map(
+        (s) =>
+          `| ${Math.round(s.ms)} | ${((100 * s.ms) / 1000 / timing.seconds).toFixed(1)} | ${s.calls} | \`${s.sql}\` |`,
+      ),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+} finally {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
