@@ -19,6 +19,8 @@ export interface MessageEnvelope {
   readonly batchContext: JsonObject | undefined;
   readonly batchIntegrations: JsonObject | undefined;
   readonly batchSentAt: JsonValue | undefined;
+  /** The request said `Sec-GPC: 1`: an opt-out of sale and sharing (`context.consent.gpc`). */
+  readonly gpc?: boolean;
 }
 
 export interface MessageProblem {
@@ -159,6 +161,8 @@ function readIds(raw: JsonObject, type: MessageType): Ids | MessageProblem {
   return { userId, anonymousId };
 }
 
+const asObject = (value: JsonValue | undefined): JsonObject => (isJsonObject(value) ? value : {});
+
 function buildContext(raw: JsonObject, env: MessageEnvelope): JsonObject | MessageProblem {
   const own = readObject(raw, 'context');
   if (isProblem(own)) return own;
@@ -166,6 +170,7 @@ function buildContext(raw: JsonObject, env: MessageEnvelope): JsonObject | Messa
   const context: JsonObject = { ...env.batchContext, ...own };
   if (!env.captureIp) delete context['ip'];
   else if (typeof ownField(context, 'ip') !== 'string' && env.ip !== null) context['ip'] = env.ip;
+  if (env.gpc === true) context['consent'] = { ...asObject(ownField(context, 'consent')), gpc: true };
   return context;
 }
 
