@@ -69,6 +69,7 @@ export async function buildPrivacyServices(deps: {
     clock,
     normalize: (ws, type, value) => deps.profiles.normalize(ws, type, value),
     identitySettings: (ws) => deps.profileSettings.identity(ws),
+    profileSettings: (ws) => deps.profileSettings.profiles(ws),
     workspace: (ws) => deps.workspaces.get(ws),
     profilesCursor: () => store.consumerState.getCursor(PROFILES_STAGE),
     logHead: () => store.events.headSeq(),

@@ -12,6 +12,7 @@ import { extractIdentifiers } from '../identity/extract-identifiers.ts';
 import { storedIdentifierKey, type Identifier } from '../identity/identifier-types.ts';
 import type { IdentitySettings } from '../identity/identity-settings.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
+import type { ProfileSettings } from '../profiles/profile-settings.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { JsonObject } from '../shared/json.ts';
 import { generateId } from '../shared/secrets.ts';
@@ -44,6 +45,7 @@ export interface PrivacyRequestDeps {
   /** Normalizes an identifier as identity resolution does (throws profile.invalid_identifier). */
   readonly normalize: (workspaceId: string, type: string, value: string) => Promise<Identifier>;
   readonly identitySettings: (workspaceId: string) => Promise<IdentitySettings>;
+  readonly profileSettings: (workspaceId: string) => Promise<ProfileSettings>;
   readonly workspace: (workspaceId: string) => Promise<Workspace>;
   /** The profiles stage's cursor and the log's head: erasure waits for the stage to catch up. */
   readonly profilesCursor: () => Promise<number>;
@@ -191,7 +193,9 @@ export class PrivacyRequestService {
         return; // the store is unreachable: the next poll tries again
       }
       if (claimed === undefined) return;
-      await this.#execute(claimed);
+      const taken = claimed;
+      // A store failure while finishing: the lease runs out and the request is taken again.
+      await this.#execute(taken).catch((error: unknown) => this.#deps.onError?.(error, taken));
     }
   }
 
@@ -217,6 +221,17 @@ export class PrivacyRequestService {
       ...outcome,
       finishedMs: this.#deps.clock.now(),
     });
+    try {
+      await this.#finished(request, outcome);
+    } catch (error) {
+      this.#deps.onError?.(error, request);
+    }
+  }
+
+  async #finished(
+    request: PrivacyRequest,
+    outcome: { status: 'completed' | 'failed'; result: JsonObject | null; error: PrivacyRequest['error'] },
+  ): Promise<void> {
     await this.#deps.audit.record({
       workspaceId: request.workspaceId,
       actor: this.#deps.actor,
@@ -230,6 +245,8 @@ export class PrivacyRequestService {
         error: outcome.error,
       },
     });
+    // The identifier was in the request row until now: no copy of it stays in the files.
+    if (request.type !== 'unsuppress') await this.#deps.subjects.purgeFiles();
   }
 
   async #run(request: PrivacyRequest): Promise<JsonObject> {
@@ -323,6 +340,7 @@ export class PrivacyRequestService {
       const deleted = await this.#deps.subjects.erase(ws, {
         ...input,
         identifierHashes: [...new Set([request.identifierHash, ...hashes])],
+        profileSettings: await this.#deps.profileSettings(ws),
         nowMs: this.#deps.clock.now(),
       });
       for (const [table, n] of Object.entries(deleted)) counts[table] = (counts[table] ?? 0) + n;

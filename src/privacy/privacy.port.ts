@@ -4,6 +4,7 @@
  * excludes the profiles stage of the workspace.
  */
 import type { StoredEvent } from '../ingestion/message-types.ts';
+import type { ProfileSettings } from '../profiles/profile-settings.ts';
 import type { JsonObject } from '../shared/json.ts';
 
 export const PRIVACY_REQUEST_TYPES = ['export', 'erase', 'suppress_and_erase', 'unsuppress'] as const;
@@ -111,6 +112,8 @@ export interface EraseInput extends SubjectQuery {
   readonly pendingAfterSeq: number;
   /** Hashes of the person's identifiers: their past privacy requests are scrubbed. */
   readonly identifierHashes: readonly string[];
+  /** Other profiles that erased events contributed to (an account) are recomputed with these. */
+  readonly profileSettings: ProfileSettings;
   readonly nowMs: number;
 }
 
@@ -135,8 +138,16 @@ export interface SubjectData {
 
 export interface SubjectRepository {
   find(workspaceId: string, query: SubjectQuery): Promise<Subject | undefined>;
-  read(workspaceId: string, input: Omit<EraseInput, 'identifierHashes' | 'nowMs'>): Promise<SubjectData>;
+  read(
+    workspaceId: string,
+    input: Omit<EraseInput, 'identifierHashes' | 'nowMs' | 'profileSettings'>,
+  ): Promise<SubjectData>;
   erase(workspaceId: string, input: EraseInput): Promise<EraseCounts>;
+  /**
+   * Makes deleted bytes unrecoverable from the store's files where the store can: SQLite copies
+   * the WAL into the database (whose deleted content is zeroed) and truncates it.
+   */
+  purgeFiles(): Promise<void>;
 }
 
 /** Retention: deleting a workspace's old events in small batches. */

@@ -46,7 +46,7 @@ export class KyselySubjectRepository implements SubjectRepository {
 
   async read(
     workspaceId: string,
-    input: Omit<EraseInput, 'identifierHashes' | 'nowMs'>,
+    input: Omit<EraseInput, 'identifierHashes' | 'nowMs' | 'profileSettings'>,
   ): Promise<SubjectData> {
     const db = this.db;
     const subject = (await findSubject(db, workspaceId, input.identifierKeys)) ?? {
@@ -255,12 +255,27 @@ export class KyselySubjectRepository implements SubjectRepository {
           identifiers,
           seqs,
           hashes: input.identifierHashes,
+          profileSettings: input.profileSettings,
+          nowMs: input.nowMs,
         });
       },
     );
-    // The WAL still holds the pages as they were before: copy it back and truncate it.
-    if (this.dialect === 'sqlite') await sql`pragma wal_checkpoint(truncate)`.execute(this.db);
     return counts;
+  }
+
+  async purgeFiles(): Promise<void> {
+    // The WAL still holds pages as they were before the erase, and the database file pages as
+    // they were before the last checkpoint: copy the WAL back and truncate it.
+    if (this.dialect !== 'sqlite') return;
+    // Another connection (the server's checkpoint worker) may hold the WAL for a moment.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(truncate)`.execute(this.db);
+      if (Number(rows[0]?.busy ?? 0) === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(
+      'the SQLite WAL could not be truncated after an erasure (busy); it will be at the next checkpoint',
+    );
   }
 }
 

@@ -1,4 +1,6 @@
 import type { EraseCounts } from '../../privacy/privacy.port.ts';
+import type { ProfileSettings } from '../../profiles/profile-settings.ts';
+import { repairProfiles, touchedProfiles } from './subject-repair.ts';
 import { IN_CHUNK, keyOf, timelineSeqs, type Ident } from './subject-queries.ts';
 import { chunks, type Db } from './workspace-write.ts';
 
@@ -6,7 +8,14 @@ import { chunks, type Db } from './workspace-write.ts';
 export async function deleteAll(
   trx: Db,
   ws: string,
-  what: { profileIds: string[]; identifiers: Ident[]; seqs: Set<number>; hashes: readonly string[] },
+  what: {
+    profileIds: string[];
+    identifiers: Ident[];
+    seqs: Set<number>;
+    hashes: readonly string[];
+    profileSettings: ProfileSettings;
+    nowMs: number;
+  },
 ): Promise<EraseCounts> {
   const counts: Record<string, number> = {};
   const add = (table: string, n: bigint | number | undefined): void => {
@@ -15,6 +24,7 @@ export async function deleteAll(
   const pids = what.profileIds;
   const keys = what.identifiers.map(keyOf);
   const seqs = [...new Set([...what.seqs, ...(await timelineSeqs(trx, ws, pids))])].sort((a, b) => a - b);
+  const touched = await touchedProfiles(trx, ws, seqs, new Set(pids));
 
   for (const part of chunks(seqs, IN_CHUNK)) {
     add(
@@ -243,6 +253,8 @@ export async function deleteAll(
       .where('status', 'in', ['completed', 'failed'])
       .execute();
   }
+  // What erased events contributed to other profiles (a shared account's traits) is recomputed.
+  add('profiles_recomputed', await repairProfiles(trx, ws, touched, what.profileSettings, what.nowMs));
   for (const key of Object.keys(counts)) if (counts[key] === 0) delete counts[key];
   return counts;
 }
