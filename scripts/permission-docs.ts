@@ -17,6 +17,8 @@ const MEANING: Record<(typeof PERMISSIONS)[number], string> = {
   'audit.read': 'read the audit log (who did what, when, from where)',
   'identity.manage':
     'identity and profile settings, unmerge (unlink an identifier), rebuild profiles from the log',
+  'privacy.manage':
+    "privacy requests (export, erase, suppress, unsuppress) and their export documents; set a profile's consent; consent and retention settings",
   'segments.read':
     'see segments, their size, members (profile ids) and history, computed traits; preview definitions',
   'segments.manage': 'create, change and delete segments and computed traits (which recomputes them)',

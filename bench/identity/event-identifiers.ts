@@ -9,12 +9,13 @@ import {
   extractIdentifiers,
   type Identifier,
 } from '../../src/identity/index.ts';
+import { payloadText } from '../../src/ingestion/accepted-batch.ts';
 import type { AcceptedEvent } from '../../src/ingestion/message-types.ts';
 import type { JsonObject } from '../../src/shared/json.ts';
 
 const blocked = createBlockedValues(DEFAULT_IDENTITY_SETTINGS);
 
 export function identifiersOf(event: AcceptedEvent): readonly Identifier[] {
-  const message = JSON.parse(event.payload) as JsonObject;
+  const message = JSON.parse(payloadText(event.payload)) as JsonObject;
   return extractIdentifiers({ ...event, message }, DEFAULT_IDENTITY_SETTINGS, blocked).identifiers;
 }

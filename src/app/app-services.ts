@@ -13,6 +13,10 @@ import type { ProfileService } from '../profiles/profile.service.ts';
 import type { ProfileChangeFanout } from '../profiles/profile-change-fanout.ts';
 import type { FailedEventsService } from '../pipeline/failed-events.service.ts';
 import type { SegmentService } from '../segments/segment.service.ts';
+import type { ConsentService } from '../privacy/consent.service.ts';
+import type { PrivacyRequestService } from '../privacy/privacy-request.service.ts';
+import type { RetentionService } from '../privacy/retention.service.ts';
+import type { SuppressionList } from '../privacy/suppression-list.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { SourceService } from '../workspaces/source.service.ts';
 import type { TokenService } from '../workspaces/token.service.ts';
@@ -40,6 +44,10 @@ export interface AppServices {
   readonly setup: SetupService;
   readonly segments: SegmentService;
   readonly computedTraits: ComputedTraitService;
+  readonly consent: ConsentService;
+  readonly privacyRequests: PrivacyRequestService;
+  readonly retention: RetentionService;
+  readonly suppressionList: SuppressionList;
   /** False while starting and once shutdown began. */
   readonly isAcceptingTraffic: () => boolean;
   /** Aborted when shutdown begins: long-lived responses (live streams) end on it. */

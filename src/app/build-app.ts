@@ -29,6 +29,7 @@ import { SourceService } from '../workspaces/source.service.ts';
 import { TokenService } from '../workspaces/token.service.ts';
 import { WorkspaceService } from '../workspaces/workspace.service.ts';
 import type { AppServices } from './app-services.ts';
+import { buildPrivacyServices } from './privacy-services.ts';
 import { buildSegmentServices } from './segment-services.ts';
 import { AudienceScheduler } from '../segments/audience-scheduler.ts';
 import { RealtimeAudiences } from '../segments/realtime-audiences.ts';
@@ -44,6 +45,8 @@ export interface AppDependencies {
   readonly stages?: readonly Stage[];
   readonly retryPolicy?: RetryPolicy;
   readonly busPollIntervalMs?: number;
+  /** The instance encryption key (start-server loads or creates it); defaults to the config's. */
+  readonly encryptionKey?: Buffer;
 }
 
 export interface App {
@@ -132,6 +135,26 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     config.ingestWorkers > 0
       ? new WorkerPoolRequestDecoder(config.ingestWorkers)
       : new InlineRequestDecoder();
+  const encryptionKey = deps.encryptionKey ?? config.encryptionKey;
+  if (encryptionKey === undefined)
+    throw new Error('buildApp needs the instance encryption key (CDP_ENCRYPTION_KEY or the key file)');
+  const workspaces = new WorkspaceService({ workspaces: store.workspaces, clock });
+  const privacy = await buildPrivacyServices({
+    store,
+    clock,
+    encryptionKey,
+    audit,
+    profiles,
+    profileSettings,
+    workspaces,
+    actor: { kind: 'system', tokenId: null, role: null },
+    pendingEvents: () => committer.pendingEvents,
+    sharedStore: store.dialect === 'postgres',
+    onDropped: (count) => metrics.observeSuppressed(count),
+    logError: (details, message) => logger.error(details, message),
+  });
+  profileChanges.add(privacy.consent);
+  profiles.addExtension(privacy.consent);
   const segmentServices = buildSegmentServices({
     store,
     clock,
@@ -173,7 +196,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     clock,
     logger,
     metrics,
-    workspaces: new WorkspaceService({ workspaces: store.workspaces, clock }),
+    workspaces,
     sources,
     tokens: new TokenService({ tokens: store.tokens, clock, adminToken: config.adminToken }),
     ingestion: new IngestionService({
@@ -182,6 +205,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       clock,
       authenticate: (writeKey) => sources.authenticate(writeKey),
       observer: metrics.ingestion,
+      screen: privacy.suppressionList.screen,
     }),
     events: new EventQueryService({
       events: store.events,
@@ -189,6 +213,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       sources: store.sources,
       notifier,
       countProfiles: (workspaceId) => profiles.count(workspaceId),
+      countSuppressed: (workspaceId) => privacy.suppressionList.dropped(workspaceId),
     }),
     profiles,
     profileSettings,
@@ -197,6 +222,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     audit,
     ...access,
     ...segmentServices,
+    ...privacy,
     isAcceptingTraffic: () => accepting,
     shutdownSignal: shutdown.signal,
   };
@@ -217,6 +243,9 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     start() {
       pipeline.start();
       scheduler.start();
+      void privacy.suppressionList.start();
+      privacy.privacyRequests.start();
+      privacy.retention.start();
       // Backfills a previous process left unfinished continue in the background.
       for (const service of [services.segments, services.computedTraits]) {
         service
@@ -238,7 +267,14 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       await committer.close();
       await decoder.close();
       await scheduler.stop();
+      await privacy.privacyRequests.stop();
+      await privacy.retention.stop();
       await pipeline.stop();
+      await privacy.suppressionList
+        .stop()
+        .catch((error: unknown) =>
+          logger.error({ err: error }, 'could not store the count of suppressed events'),
+        );
       await services.segments.close();
       await services.computedTraits.close();
       await bus.close();

@@ -28,12 +28,18 @@ export async function startServer(
       'CDP_NATS_URL: the NATS JetStream bus is not part of this build yet; unset it to use the in-process bus',
     );
   }
-  if (config.databaseUrl === undefined) loadOrCreateEncryptionKey(config.encryptionKey, config.dataDir);
+  // PostgreSQL deployments with several processes must share CDP_ENCRYPTION_KEY: a key file is
+  // local to one machine (the suppression key made with one cannot be opened with another).
+  if (config.databaseUrl !== undefined && config.encryptionKey === undefined)
+    logger.warn(
+      'CDP_ENCRYPTION_KEY is not set: using the key file in the data dir; set the same key on every process',
+    );
+  const encryptionKey = loadOrCreateEncryptionKey(config.encryptionKey, config.dataDir);
   const store = createStore(config, { server: true });
   await store.migrate();
   // Rebuild what the append path needs (SQLite's dedup index) before accepting traffic.
   await store.events.prepare(Date.now() - config.dedupWindowMs);
-  const app = await buildApp({ config, store, clock: systemClock, logger });
+  const app = await buildApp({ config, store, clock: systemClock, logger, encryptionKey });
   const boot = await bootstrapInstance({ instance: store.instance, ...app.services });
   // While no console user exists, every start prints a fresh one-time code (the older is void).
   const setupCode = await app.services.setup.issueIfNeeded();

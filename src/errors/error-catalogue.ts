@@ -89,6 +89,23 @@ export const ERROR_CATALOGUE = {
   'profile.invalid_identifier': spec(400, 'The identifier is not valid for its type'),
   'profile.identifier_not_linked': spec(409, 'The identifier is not linked to this profile'),
   'settings.invalid': spec(400, 'The settings are not valid'),
+  // Consent and privacy requests
+  'consent.invalid': spec(400, 'The consent update is not valid'),
+  'consent.unknown_category': spec(400, 'Not a consent category of this workspace'),
+  'privacy_request.not_found': spec(404, 'No such privacy request'),
+  'privacy_request.export_not_ready': spec(
+    409,
+    'The export is not ready: the request is pending, running or failed',
+    true,
+  ),
+  'privacy_request.export_gone': spec(
+    410,
+    'No export document: the request is not an export, or its document expired or was erased',
+  ),
+  'privacy.key_mismatch': spec(
+    500,
+    "The stored suppression key cannot be opened with this instance's encryption key (CDP_ENCRYPTION_KEY)",
+  ),
   // Runtime
   'storage.unavailable': spec(503, 'The store is not reachable', true),
   'pipeline.handler_failed': spec(500, 'A pipeline stage failed on an event', true),

@@ -9,6 +9,8 @@ export interface WorkspaceStats {
   readonly profiles: number;
   readonly sources: number;
   readonly failedEvents: number;
+  /** Events of suppressed people dropped at ingestion so far. */
+  readonly suppressedEvents: number;
 }
 
 /** Read side of the event log for the admin API: listing, live tail, counts. */
@@ -18,6 +20,7 @@ export class EventQueryService {
   readonly #sources: SourceRepository;
   readonly #notifier: AppendNotifier;
   readonly #countProfiles: (workspaceId: string) => Promise<number>;
+  readonly #countSuppressed: (workspaceId: string) => number;
 
   constructor(deps: {
     events: EventLogRepository;
@@ -25,7 +28,9 @@ export class EventQueryService {
     sources: SourceRepository;
     notifier: AppendNotifier;
     countProfiles: (workspaceId: string) => Promise<number>;
+    countSuppressed?: (workspaceId: string) => number;
   }) {
+    this.#countSuppressed = deps.countSuppressed ?? (() => 0);
     this.#countProfiles = deps.countProfiles;
     this.#log = deps.events;
     this.#failed = deps.failedEvents;
@@ -66,6 +71,12 @@ export class EventQueryService {
       this.#sources.list(workspaceId, { limit: 10_000 }),
       this.#countProfiles(workspaceId),
     ]);
-    return { events, profiles, sources: sources.length, failedEvents };
+    return {
+      events,
+      profiles,
+      sources: sources.length,
+      failedEvents,
+      suppressedEvents: this.#countSuppressed(workspaceId),
+    };
   }
 }

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 
 /**
  * Who did something: a token (or the instance admin token), a console user, the command line,
- * or nobody known yet (a failed sign-in).
+ * the platform itself (scheduled jobs, background privacy requests), or nobody known yet (a
+ * failed sign-in).
  */
 export interface AuditActor {
-  readonly kind: 'instance_owner' | 'workspace_token' | 'cli' | 'user' | 'anonymous';
+  readonly kind: 'instance_owner' | 'workspace_token' | 'cli' | 'user' | 'anonymous' | 'system';
   readonly tokenId: string | null;
   readonly role: string | null;
   /** The console user, for `user` (and for an instance owner acting through a session). */

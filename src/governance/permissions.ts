@@ -19,6 +19,7 @@ export const PERMISSIONS = [
   'pipeline.manage',
   'audit.read',
   'identity.manage',
+  'privacy.manage',
   'segments.read',
   'segments.manage',
 ] as const;

@@ -19,6 +19,9 @@ import { trackingRoutes } from './routes/tracking.routes.ts';
 import { usersRoutes } from './routes/users.routes.ts';
 import { workspacesRoutes } from './routes/workspaces.routes.ts';
 import { ErrorSchema } from './schemas.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
+import { consentRoutes } from './routes/consent.routes.ts';
+import { privacyRoutes } from './routes/privacy.routes.ts';
 
 /** The HTTP surface: thin routes over services. Tests drive it with `app.inject()`. */
 export async function buildHttpApp(services: AppServices): Promise<FastifyInstance> {
@@ -79,12 +82,7 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
     );
     return reply.code(status).send(body);
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('X-Content-Type-Options', 'nosniff');
-    reply.header('Referrer-Policy', 'no-referrer');
-    reply.header('X-Frame-Options', 'DENY');
-    return payload;
-  });
+  registerSecurityHeaders(app);
 
   await app.register(async (scope) => trackingRoutes(scope, services));
   await app.register(async (scope) => operationsRoutes(scope, services));
@@ -102,6 +100,8 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
     await usersRoutes(scope, services);
     await segmentsRoutes(scope, services);
     await computedTraitsRoutes(scope, services);
+    await consentRoutes(scope, services);
+    await privacyRoutes(scope, services);
   });
   return app;
 }

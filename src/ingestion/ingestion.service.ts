@@ -17,6 +17,8 @@ export interface IngestRequest {
   /** The write key from Basic auth, when the client sent one. */
   readonly headerWriteKey: string | undefined;
   readonly ip: string | null;
+  /** `Sec-GPC: 1`: recorded in each event as `context.consent.gpc: true`. */
+  readonly gpc?: boolean;
 }
 
 export interface IngestOutcome {
@@ -37,6 +39,8 @@ export interface IngestionDependencies {
   /** The enabled source a write key belongs to, or undefined. */
   readonly authenticate: (writeKey: string) => Promise<Source | undefined>;
   readonly observer?: IngestionObserver;
+  /** Drops events that must never be stored (suppressed people); counts them itself. */
+  readonly screen?: (events: AcceptedEvent[]) => AcceptedEvent[];
 }
 
 const INVALID_KEY =
@@ -56,7 +60,7 @@ export class IngestionService {
   async ingest(request: IngestRequest): Promise<IngestOutcome> {
     try {
       const events = await this.#decode(request);
-      const committed = await this.#deps.committer.append(events);
+      const committed = await this.#deps.committer.append(this.#deps.screen?.(events) ?? events);
       const outcome = { received: events.length, stored: committed.stored, duplicates: committed.duplicates };
       this.#deps.observer?.accepted(outcome, request.route);
       return outcome;
@@ -73,7 +77,7 @@ export class IngestionService {
     // A key in the header is checked before the body is even parsed.
     const early =
       request.headerWriteKey === undefined ? undefined : await this.#source(request.headerWriteKey);
-    const step = await decoder.decode(raw, early && this.#envelope(early, receivedMs, request.ip));
+    const step = await decoder.decode(raw, early && this.#envelope(early, receivedMs, request));
     if (step.ok !== 'needs_source') return unwrap(step);
     let source: Source;
     try {
@@ -82,7 +86,7 @@ export class IngestionService {
       decoder.release(step.ticket);
       throw error;
     }
-    return unwrap(await decoder.resume(step.ticket, this.#envelope(source, receivedMs, request.ip)));
+    return unwrap(await decoder.resume(step.ticket, this.#envelope(source, receivedMs, request)));
   }
 
   async #source(writeKey: string | undefined): Promise<Source> {
@@ -91,7 +95,7 @@ export class IngestionService {
     return source;
   }
 
-  #envelope(source: Source, receivedMs: number, ip: string | null): EnvelopeBase {
+  #envelope(source: Source, receivedMs: number, { ip, gpc }: IngestRequest): EnvelopeBase {
     const captureIp = source.settings.captureIp;
     return {
       workspaceId: source.workspaceId,
@@ -99,6 +103,7 @@ export class IngestionService {
       receivedMs,
       ip: captureIp ? ip : null,
       captureIp,
+      ...(gpc === true ? { gpc } : {}),
     };
   }
 }

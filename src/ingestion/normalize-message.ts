@@ -19,6 +19,8 @@ export interface MessageEnvelope {
   readonly batchContext: JsonObject | undefined;
   readonly batchIntegrations: JsonObject | undefined;
   readonly batchSentAt: JsonValue | undefined;
+  /** The request said `Sec-GPC: 1`: an opt-out of sale and sharing (`context.consent.gpc`). */
+  readonly gpc?: boolean;
 }
 
 export interface MessageProblem {
@@ -162,6 +164,8 @@ function readIds(raw: JsonObject, type: MessageType): Ids | MessageProblem {
   return { userId, anonymousId };
 }
 
+const asObject = (value: JsonValue | undefined): JsonObject => (isJsonObject(value) ? value : {});
+
 /**
  * What validation decided about one message: the client's object and every value that
  * enrichment assigns. Both renderings of the stored message (the object below, and the byte
@@ -264,6 +268,7 @@ export function storedContext(own: JsonObject | undefined, env: MessageEnvelope)
   const context: JsonObject = { ...env.batchContext, ...own };
   if (!env.captureIp) delete context['ip'];
   else if (typeof ownField(context, 'ip') !== 'string' && env.ip !== null) context['ip'] = env.ip;
+  if (env.gpc === true) context['consent'] = { ...asObject(ownField(context, 'consent')), gpc: true };
   return context;
 }
 

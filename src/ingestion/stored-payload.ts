@@ -140,7 +140,8 @@ function integrationsText(value: JsonValue): string {
  */
 function contextEdit(v: ValidatedMessage, env: MessageEnvelope): string {
   const own = v.ownContext;
-  if (env.batchContext === undefined && own !== undefined) {
+  // Sec-GPC adds `consent.gpc` inside the context: the merged context is written out.
+  if (env.batchContext === undefined && own !== undefined && env.gpc !== true) {
     const ip = ownField(own, 'ip');
     if (env.captureIp ? typeof ip === 'string' || env.ip === null : ip === undefined) return 'same';
     if (env.captureIp && ip === undefined) return 'ip';

@@ -8,6 +8,8 @@ export interface Metrics {
   readonly ingestion: IngestionObserver;
   readonly pipeline: PipelineObserver;
   observeAck(route: string, status: number, seconds: number): void;
+  /** Events of suppressed people dropped at ingestion (never stored). */
+  observeSuppressed(events: number): void;
   /** One group commit: how many events it wrote and how long the durable append took. */
   observeCommit(events: number, seconds: number): void;
   /** Gauges read at scrape time (log lag per stage, failed events). */
@@ -130,6 +132,9 @@ export function createMetrics(): Metrics {
     },
     observeAck(route, status, seconds) {
       ack.observe({ route, status: String(status) }, seconds);
+    },
+    observeSuppressed(count) {
+      events.inc({ outcome: 'suppressed' }, count);
     },
     observeCommit(events, seconds) {
       commitEvents.observe(events);

@@ -270,4 +270,61 @@ export interface Database {
     ts_ms: number;
   };
   profile_schedule: { workspace_id: string; profile_id: string; due_ms: number };
+  // Consent history and privacy requests (006-consent-and-privacy).
+  consent_history: {
+    seq: Generated<number>;
+    workspace_id: string;
+    /** Null while the event that carried the value belongs to no profile. */
+    profile_id: string | null;
+    category: string;
+    /** 1 granted, 0 refused. */
+    granted: number;
+    /** event | gpc | api | a label given through the API (e.g. an import's name). */
+    source: string;
+    /** When the person gave or refused it (the event's timestamp, or the API's). */
+    ts_ms: number;
+    event_seq: number | null;
+    message_id: string | null;
+    /** Who set it through the API (JSON actor), null for events. */
+    actor: string | null;
+    at_ms: number;
+  };
+  privacy_requests: {
+    workspace_id: string;
+    id: string;
+    /** export | erase | suppress_and_erase | unsuppress */
+    type: string;
+    /** pending | running | completed | failed */
+    status: string;
+    identifier_type: string;
+    /** The identifier as given (normalized); cleared once the request finished. */
+    identifier_value: string | null;
+    /** Keyed hash (HMAC-SHA256) of the normalized identifier. */
+    identifier_hash: string;
+    requested_by: string;
+    created_ms: number;
+    started_ms: number | null;
+    finished_ms: number | null;
+    lease_until_ms: number | null;
+    attempts: number;
+    /** JSON summary (counts), never personal data. */
+    result: string | null;
+    error_code: string | null;
+    error_message: string | null;
+  };
+  privacy_exports: {
+    request_id: string;
+    workspace_id: string;
+    /** The export document (JSON). */
+    document: string;
+    created_ms: number;
+    expires_ms: number;
+  };
+  privacy_suppressions: { workspace_id: string; id_hash: string; request_id: string; created_ms: number };
+  privacy_suppression_state: {
+    workspace_id: string;
+    version: number;
+    dropped_events: number;
+    updated_ms: number;
+  };
 }

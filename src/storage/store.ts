@@ -21,6 +21,13 @@ import type {
   WorkspaceRepository,
   WorkspaceSettingsRepository,
 } from '../workspaces/workspaces.port.ts';
+import type { ConsentRepository } from '../privacy/consent.port.ts';
+import type {
+  PrivacyRequestRepository,
+  RetentionRepository,
+  SubjectRepository,
+  SuppressionRepository,
+} from '../privacy/privacy.port.ts';
 import type { SqlDialectName } from './sql-dialect.ts';
 
 /**
@@ -48,6 +55,11 @@ export interface Store {
   readonly setupCodes: SetupCodeRepository;
   readonly segments: SegmentRepository;
   readonly computedTraits: ComputedTraitRepository;
+  readonly consent: ConsentRepository;
+  readonly privacyRequests: PrivacyRequestRepository;
+  readonly suppressions: SuppressionRepository;
+  readonly subjects: SubjectRepository;
+  readonly retention: RetentionRepository;
   migrate(): Promise<{ applied: string[] }>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -58,6 +58,11 @@ describe('authorization matrix', () => {
     if (url.endsWith('/computed-traits'))
       return { name: 'matrix', definition: { kind: 'event_count', event: 'X' } };
     if (url.endsWith('/computed-traits/:name')) return { definition: { kind: 'event_count', event: 'X' } };
+    if (url.endsWith('/privacy-requests'))
+      return { type: 'export', identifier: { type: 'user_id', value: 'matrix-person' } };
+    if (url.endsWith('/profiles/:id/consent')) return { categoryPreferences: { marketing: true } };
+    if (url.endsWith('/settings/consent')) return { categories: ['marketing'] };
+    if (url.endsWith('/settings/retention')) return { eventsDays: 3650 };
     return {};
   };
 
@@ -148,6 +153,8 @@ describe('authorization matrix', () => {
       'events.read_pii',
       'pipeline.manage',
       'audit.read',
+      'identity.manage',
+      'privacy.manage',
       'segments.read',
       'segments.manage',
     ];

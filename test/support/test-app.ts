@@ -6,6 +6,8 @@ import { createManualClock, systemClock, type Clock } from '../../src/shared/clo
 import type { Store } from '../../src/storage/store.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** A fixed instance encryption key, so apps reopened on the same store compute the same hashes. */
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7);
 
 export interface TestApp {
   readonly app: App;
@@ -49,6 +51,7 @@ export async function createTestApp(
     logger,
     stages: options.stages ?? [],
     busPollIntervalMs: 50,
+    encryptionKey: TEST_ENCRYPTION_KEY,
     ...(options.retryPolicy ? { retryPolicy: options.retryPolicy } : {}),
   });
   app.start();

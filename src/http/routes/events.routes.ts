@@ -112,6 +112,7 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
             profiles: Type.Integer(),
             sources: Type.Integer(),
             failedEvents: Type.Integer(),
+            suppressedEvents: Type.Integer(),
           }),
           ...errorResponses,
         },

@@ -75,6 +75,7 @@ export async function trackingRoutes(app: FastifyInstance, services: AppServices
           contentEncoding: request.headers['content-encoding'],
           headerWriteKey: writeKeyFromHeader(request.headers.authorization),
           ip: request.ip ?? null,
+          gpc: request.headers['sec-gpc'] === '1',
         });
         return await reply.code(200).send({ success: true });
       } catch (error) {

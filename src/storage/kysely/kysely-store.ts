@@ -17,6 +17,10 @@ import { KyselySessionRepository } from './session.repository.ts';
 import { KyselySetupCodeRepository } from './setup-code.repository.ts';
 import { KyselySegmentRepository } from './segment.repository.ts';
 import { KyselyComputedTraitRepository } from './computed-trait.repository.ts';
+import { KyselyConsentRepository } from './consent.repository.ts';
+import { KyselyPrivacyRequestRepository, KyselySuppressionRepository } from './privacy-request.repository.ts';
+import { KyselySubjectRepository } from './privacy-subject.repository.ts';
+import { KyselyRetentionRepository } from './retention.repository.ts';
 import { KyselySourceRepository } from './source.repository.ts';
 import { KyselyTokenRepository } from './token.repository.ts';
 import { KyselyUserRepository } from './user.repository.ts';
@@ -51,6 +55,11 @@ export function createKyselyStore(options: {
     setupCodes: new KyselySetupCodeRepository(db),
     segments: new KyselySegmentRepository(db, dialect),
     computedTraits: new KyselyComputedTraitRepository(db, dialect),
+    consent: new KyselyConsentRepository(db, dialect),
+    privacyRequests: new KyselyPrivacyRequestRepository(db),
+    suppressions: new KyselySuppressionRepository(db, dialect),
+    subjects: new KyselySubjectRepository(db, dialect),
+    retention: new KyselyRetentionRepository(db, dialect),
     async migrate() {
       // Migrations are independent of each other's numbers (004 landed before 003), so a
       // store that ran a later one still takes an earlier one that arrived afterwards.

@@ -5,7 +5,7 @@ import * as m002 from './002-audit-log.ts';
 import * as m003 from './003-identity-and-profiles.ts';
 import * as m004 from './004-users-and-sessions.ts';
 import * as m005 from './005-segments-and-computed-traits.ts';
-// 006 (consent and privacy) lands from another branch.
+import * as m006 from './006-consent-and-privacy.ts';
 import * as m007 from './007-audience-schedule.ts';
 
 interface DialectMigration {
@@ -19,6 +19,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '003-identity-and-profiles': m003,
   '004-users-and-sessions': m004,
   '005-segments-and-computed-traits': m005,
+  '006-consent-and-privacy': m006,
   '007-audience-schedule': m007,
 };
 

@@ -30,6 +30,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  // Deleted rows (erasure, retention, overwritten profile state) are zeroed in the file, not
+  // left in free space: personal data that was erased is gone from the bytes too.
+  sqlite.pragma('secure_delete = ON');
   // 8 MB page cache (the default is 2 MB): the hot tail of the log and its index stay cached.
   sqlite.pragma('cache_size = -8192');
   // Checkpoints copy the WAL into the database file. In the server a worker thread does most of

@@ -1,0 +1,305 @@
+import type { Kysely, Selectable } from 'kysely';
+import { currentConsent } from '../../privacy/consent.ts';
+import type { ConsentBatch, ConsentRecord, ConsentRepository } from '../../privacy/consent.port.ts';
+import type { Database } from '../database-schema.ts';
+import type { SqlDialectName } from '../sql-dialect.ts';
+import { chunks, LOCK_CLASS, workspaceWrite, type Db } from './workspace-write.ts';
+
+const IN_CHUNK = 1_000;
+const WRITE_BATCH = 500;
+
+function toRecord(row: Selectable<Database['consent_history']>): ConsentRecord {
+  return {
+    seq: Number(row.seq),
+    category: row.category,
+    granted: Number(row.granted) === 1,
+    source: row.source,
+    tsMs: Number(row.ts_ms),
+    eventSeq: row.event_seq === null ? null : Number(row.event_seq),
+    messageId: row.message_id,
+    actor: row.actor,
+    atMs: Number(row.at_ms),
+  };
+}
+
+/**
+ * Consent over Kysely, both dialects. Every change runs in one transaction per workspace
+ * (advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite) and ends by recomputing the current
+ * values of the profiles whose history changed, so `profile_consent` always equals what the
+ * history says.
+ */
+export class KyselyConsentRepository implements ConsentRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialectName,
+  ) {}
+
+  async applyBatch(workspaceId: string, batch: ConsentBatch, nowMs: number): Promise<void> {
+    // Most batches say nothing about consent and touch profiles without any: one read, no write.
+    if (batch.observations.length === 0 && !(await this.#anyHistory(workspaceId, batch))) return;
+    await workspaceWrite(this.db, this.dialect, LOCK_CLASS.consent, workspaceId, async (trx) => {
+      const affected = new Set<string>();
+      await insertObservations(trx, workspaceId, batch, nowMs, affected);
+      for (const { id, into } of batch.mergedProfiles) {
+        const moved = await trx
+          .updateTable('consent_history')
+          .set({ profile_id: into })
+          .where('workspace_id', '=', workspaceId)
+          .where('profile_id', '=', id)
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) > 0) affected.add(into);
+        await trx
+          .deleteFrom('profile_consent')
+          .where('workspace_id', '=', workspaceId)
+          .where('profile_id', '=', id)
+          .execute();
+      }
+      await followEvents(trx, workspaceId, [...batch.changedProfiles, ...batch.deletedProfiles], affected);
+      for (const part of chunks(batch.deletedProfiles, IN_CHUNK)) {
+        // Values set through the API for a profile that no longer exists have nobody to follow.
+        await trx
+          .deleteFrom('consent_history')
+          .where('workspace_id', '=', workspaceId)
+          .where('profile_id', 'in', part)
+          .where('event_seq', 'is', null)
+          .execute();
+        for (const id of part) affected.add(id);
+      }
+      await recompute(trx, workspaceId, [...affected]);
+    });
+  }
+
+  async #anyHistory(workspaceId: string, batch: ConsentBatch): Promise<boolean> {
+    const ids = [
+      ...new Set([
+        ...batch.mergedProfiles.map((m) => m.id),
+        ...batch.deletedProfiles,
+        ...batch.changedProfiles,
+      ]),
+    ];
+    if (ids.length === 0) return false;
+    for (const part of chunks(ids, IN_CHUNK)) {
+      const row = await this.db
+        .selectFrom('consent_history')
+        .select('seq')
+        .where('workspace_id', '=', workspaceId)
+        .where((eb) => eb.or([eb('profile_id', 'in', part), eb('profile_id', 'is', null)]))
+        .limit(1)
+        .executeTakeFirst();
+      if (row !== undefined) return true;
+    }
+    return false;
+  }
+
+  async record(
+    workspaceId: string,
+    profileId: string,
+    entries: readonly Omit<ConsentRecord, 'seq' | 'eventSeq' | 'atMs' | 'messageId'>[],
+    nowMs: number,
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    await workspaceWrite(this.db, this.dialect, LOCK_CLASS.consent, workspaceId, async (trx) => {
+      await trx
+        .insertInto('consent_history')
+        .values(
+          entries.map((e) => ({
+            workspace_id: workspaceId,
+            profile_id: profileId,
+            category: e.category,
+            granted: e.granted ? 1 : 0,
+            source: e.source,
+            ts_ms: e.tsMs,
+            event_seq: null,
+            message_id: null,
+            actor: e.actor,
+            at_ms: nowMs,
+          })),
+        )
+        .execute();
+      await recompute(trx, workspaceId, [profileId]);
+    });
+  }
+
+  async current(workspaceId: string, profileId: string): Promise<ConsentRecord[]> {
+    // The winners among the history (profile_consent holds the same values, without provenance).
+    const rows = await this.db
+      .selectFrom('consent_history')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', profileId)
+      .execute();
+    return [...currentConsent(rows.map(toRecord)).values()].sort((a, b) =>
+      a.category < b.category ? -1 : 1,
+    );
+  }
+
+  async history(
+    workspaceId: string,
+    profileId: string,
+    query: {
+      readonly category?: string | undefined;
+      readonly before?: { readonly tsMs: number; readonly seq: number } | undefined;
+      readonly limit: number;
+    },
+  ): Promise<ConsentRecord[]> {
+    let builder = this.db
+      .selectFrom('consent_history')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', profileId);
+    if (query.category !== undefined) builder = builder.where('category', '=', query.category);
+    const before = query.before;
+    if (before !== undefined)
+      builder = builder.where((eb) =>
+        eb.or([
+          eb('ts_ms', '<', before.tsMs),
+          eb.and([eb('ts_ms', '=', before.tsMs), eb('seq', '<', before.seq)]),
+        ]),
+      );
+    const rows = await builder.orderBy('ts_ms', 'desc').orderBy('seq', 'desc').limit(query.limit).execute();
+    return rows.map(toRecord);
+  }
+}
+
+async function insertObservations(
+  trx: Db,
+  workspaceId: string,
+  batch: ConsentBatch,
+  nowMs: number,
+  affected: Set<string>,
+): Promise<void> {
+  if (batch.observations.length === 0) return;
+  // A redelivered event may now belong to another profile: the old one is recomputed too.
+  const seqs = [...new Set(batch.observations.map((o) => o.seq))];
+  for (const part of chunks(seqs, IN_CHUNK)) {
+    const previous = await trx
+      .selectFrom('consent_history')
+      .select('profile_id')
+      .where('workspace_id', '=', workspaceId)
+      .where('event_seq', 'in', part)
+      .execute();
+    for (const row of previous) if (row.profile_id !== null) affected.add(row.profile_id);
+  }
+  for (const part of chunks(batch.observations, WRITE_BATCH)) {
+    await trx
+      .insertInto('consent_history')
+      .values(
+        part.map((o) => ({
+          workspace_id: workspaceId,
+          profile_id: o.profileId,
+          category: o.category,
+          granted: o.granted ? 1 : 0,
+          source: o.source,
+          ts_ms: o.tsMs,
+          event_seq: o.seq,
+          message_id: o.messageId,
+          actor: null,
+          at_ms: nowMs,
+        })),
+      )
+      .onConflict((oc) =>
+        oc
+          .columns(['workspace_id', 'event_seq', 'category'])
+          .doUpdateSet((eb) => ({ profile_id: eb.ref('excluded.profile_id') })),
+      )
+      .execute();
+    for (const o of part) if (o.profileId !== null) affected.add(o.profileId);
+  }
+}
+
+/**
+ * Values taken from events follow their event: after a re-resolution or an unmerge, each one
+ * moves to the profile its event belongs to now (or to none). Only rows of the given profiles
+ * (and rows waiting without a profile) are looked at.
+ */
+async function followEvents(
+  trx: Db,
+  workspaceId: string,
+  profileIds: readonly string[],
+  affected: Set<string>,
+): Promise<void> {
+  const rows: { seq: number; profile_id: string | null; event_seq: number }[] = [];
+  const collect = (found: { seq: number; profile_id: string | null; event_seq: number | null }[]) => {
+    for (const row of found)
+      if (row.event_seq !== null)
+        rows.push({ seq: Number(row.seq), profile_id: row.profile_id, event_seq: Number(row.event_seq) });
+  };
+  for (const part of chunks([...new Set(profileIds)], IN_CHUNK))
+    collect(
+      await trx
+        .selectFrom('consent_history')
+        .select(['seq', 'profile_id', 'event_seq'])
+        .where('workspace_id', '=', workspaceId)
+        .where('profile_id', 'in', part)
+        .where('event_seq', 'is not', null)
+        .execute(),
+    );
+  collect(
+    await trx
+      .selectFrom('consent_history')
+      .select(['seq', 'profile_id', 'event_seq'])
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', 'is', null)
+      .execute(),
+  );
+  if (rows.length === 0) return;
+  const owner = new Map<number, string>();
+  for (const part of chunks([...new Set(rows.map((r) => r.event_seq))], IN_CHUNK)) {
+    const found = await trx
+      .selectFrom('profile_events')
+      .select(['seq', 'profile_id'])
+      .where('workspace_id', '=', workspaceId)
+      .where('seq', 'in', part)
+      .execute();
+    for (const row of found) owner.set(Number(row.seq), row.profile_id);
+  }
+  for (const row of rows) {
+    const now = owner.get(row.event_seq) ?? null;
+    if (now === row.profile_id) continue;
+    await trx
+      .updateTable('consent_history')
+      .set({ profile_id: now })
+      .where('workspace_id', '=', workspaceId)
+      .where('seq', '=', row.seq)
+      .execute();
+    if (row.profile_id !== null) affected.add(row.profile_id);
+    if (now !== null) affected.add(now);
+  }
+}
+
+/** Rewrites the current values (`profile_consent`) of these profiles from their history. */
+async function recompute(trx: Db, workspaceId: string, profileIds: readonly string[]): Promise<void> {
+  for (const part of chunks(profileIds, IN_CHUNK)) {
+    if (part.length === 0) continue;
+    const rows = await trx
+      .selectFrom('consent_history')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', 'in', part)
+      .execute();
+    const byProfile = new Map<string, ConsentRecord[]>();
+    for (const row of rows) {
+      if (row.profile_id === null) continue;
+      const list = byProfile.get(row.profile_id) ?? [];
+      list.push(toRecord(row));
+      byProfile.set(row.profile_id, list);
+    }
+    await trx
+      .deleteFrom('profile_consent')
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', 'in', part)
+      .execute();
+    const values = [...byProfile].flatMap(([profileId, records]) =>
+      [...currentConsent(records).values()].map((c) => ({
+        workspace_id: workspaceId,
+        profile_id: profileId,
+        category: c.category,
+        granted: c.granted ? 1 : 0,
+        source: c.source,
+        ts_ms: c.tsMs,
+      })),
+    );
+    for (const chunk of chunks(values, WRITE_BATCH))
+      await trx.insertInto('profile_consent').values(chunk).execute();
+  }
+}
