@@ -440,11 +440,18 @@ async function writeChanges(db: Db, changes: ProfileChanges, nowMs: number): Pro
       .execute();
   }
   for (const { id, into } of changes.mergedProfiles) {
+    // Two statements, not one OR: each is an index lookup (primary key; merged_into index).
     await db
       .updateTable('profiles')
       .set({ merged_into: into, updated_ms: nowMs })
       .where('workspace_id', '=', ws)
-      .where((eb) => eb.or([eb('id', '=', id), eb('merged_into', '=', id)]))
+      .where('id', '=', id)
+      .execute();
+    await db
+      .updateTable('profiles')
+      .set({ merged_into: into, updated_ms: nowMs })
+      .where('workspace_id', '=', ws)
+      .where('merged_into', '=', id)
       .execute();
     await db
       .updateTable('profile_events')

@@ -7,6 +7,7 @@ import * as m004 from './004-users-and-sessions.ts';
 import * as m005 from './005-segments-and-computed-traits.ts';
 import * as m006 from './006-consent-and-privacy.ts';
 import * as m007 from './007-audience-schedule.ts';
+import * as m008 from './008-profile-merge-index.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '005-segments-and-computed-traits': m005,
   '006-consent-and-privacy': m006,
   '007-audience-schedule': m007,
+  '008-profile-merge-index': m008,
 };
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
