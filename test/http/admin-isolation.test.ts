@@ -109,39 +109,6 @@ const ROUTES: readonly { method: Method; path: string; body?: (b: Target) => unk
     body: () => ({ role: 'viewer', disabled: true }),
   },
   { method: 'DELETE', path: '/api/v1/workspaces/{ws}/users/{id}' },
-  {
-    method: 'POST',
-    path: '/api/v1/workspaces/{ws}/segments',
-    body: () => ({ name: 'intruder', slug: 'intruder', definition: 'traits.plan = "x"' }),
-  },
-  { method: 'GET', path: '/api/v1/workspaces/{ws}/segments' },
-  {
-    method: 'POST',
-    path: '/api/v1/workspaces/{ws}/segments/preview',
-    body: () => ({ definition: 'traits.plan = "x"' }),
-  },
-  { method: 'GET', path: '/api/v1/workspaces/{ws}/segments/{slug}' },
-  {
-    method: 'PATCH',
-    path: '/api/v1/workspaces/{ws}/segments/{slug}',
-    body: () => ({ definition: 'traits.plan = "y"' }),
-  },
-  { method: 'DELETE', path: '/api/v1/workspaces/{ws}/segments/{slug}' },
-  { method: 'GET', path: '/api/v1/workspaces/{ws}/segments/{slug}/members' },
-  { method: 'GET', path: '/api/v1/workspaces/{ws}/profiles/{id}/segment-history' },
-  {
-    method: 'POST',
-    path: '/api/v1/workspaces/{ws}/computed-traits',
-    body: () => ({ name: 'intruder', definition: { kind: 'event_count', event: 'X' } }),
-  },
-  { method: 'GET', path: '/api/v1/workspaces/{ws}/computed-traits' },
-  { method: 'GET', path: '/api/v1/workspaces/{ws}/computed-traits/{name}' },
-  {
-    method: 'PATCH',
-    path: '/api/v1/workspaces/{ws}/computed-traits/{name}',
-    body: () => ({ definition: { kind: 'event_count', event: 'Y' } }),
-  },
-  { method: 'DELETE', path: '/api/v1/workspaces/{ws}/computed-traits/{name}' },
   // Consent and privacy (issue 5).
   ...(['consent', 'retention'] as const).flatMap((name) => [
     { method: 'GET' as const, path: `/api/v1/workspaces/{ws}/settings/${name}` },

@@ -36,8 +36,10 @@ describe('landing page and live debugger served at /', () => {
     assert.match(css.headers['content-type'] as string, /^text\/css/);
   });
 
-  it('does not put the CSP of the page on API answers', async () => {
+  it('does not put the CSP of the page on API answers: they get a locked-down one', async () => {
     const health = await t.app.http.inject({ method: 'GET', url: '/health' });
-    assert.equal(health.headers['content-security-policy'], undefined);
+    const csp = String(health.headers['content-security-policy']);
+    assert.doesNotMatch(csp, /script-src 'self'/);
+    assert.match(csp, /default-src 'none'/);
   });
 });
