@@ -7,6 +7,7 @@
 import { buildApp, type App } from '../../src/app/build-app.ts';
 import { parseConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { randomBytes } from 'node:crypto';
 import { systemClock } from '../../src/shared/clock.ts';
 import type { Store } from '../../src/storage/store.ts';
 
@@ -30,7 +31,13 @@ export interface BenchApp {
 export async function buildBenchApp(store: Store, env: Record<string, string>): Promise<BenchApp> {
   // Decoding runs inline: no HTTP ingestion happens here, and worker threads would only add noise.
   const config = parseConfig({ CDP_LOG_LEVEL: 'warn', CDP_INGEST_WORKERS: '0', ...env });
-  const app = await buildApp({ config, store, clock: systemClock, logger: createLogger(config) });
+  const app = await buildApp({
+    config,
+    store,
+    clock: systemClock,
+    logger: createLogger(config),
+    encryptionKey: randomBytes(32),
+  });
   const workspace = await app.services.workspaces.create({ name: 'Identity bench', slug: 'identity-bench' });
   return { app, workspaceId: workspace.id };
 }
