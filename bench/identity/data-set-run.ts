@@ -43,7 +43,7 @@ function sharedKeys(shop: ShopOptions): Set<string> {
 
 function openStore(location: StoreLocation): Store {
   return location.kind === 'sqlite'
-    ? createSqliteStore({ filename: path.join(location.dir, 'cdp.sqlite') })
+    ? createSqliteStore({ filename: path.join(location.dir, 'cdp.sqlite'), backgroundCheckpoints: true })
     : createPostgresStore({ connectionString: location.url });
 }
 

@@ -23,7 +23,8 @@ const shop: ShopOptions = {
 
 installStatementTimer();
 const dir = mkdtempSync(path.join(tmpdir(), 'cdp-identity-sql-'));
-const store = createSqliteStore({ filename: path.join(dir, 'cdp.sqlite') });
+// As the server runs it: WAL checkpoints in a worker thread.
+const store = createSqliteStore({ filename: path.join(dir, 'cdp.sqlite'), backgroundCheckpoints: true });
 try {
   await store.migrate();
   const { app, workspaceId } = await buildBenchApp(store, { CDP_DATA_DIR: dir });

@@ -96,7 +96,7 @@ export class ConsentService implements ProfileChangeListener, ProfileViewExtensi
         observations,
         mergedProfiles: change.mergedProfiles,
         deletedProfiles: change.deletedProfiles,
-        changedProfiles: change.changedProfiles,
+        changedProfiles: change.reassignedProfiles,
       },
       change.nowMs,
     );

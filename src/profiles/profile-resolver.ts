@@ -57,6 +57,14 @@ export const DEFAULT_MAX_INLINE_RERESOLVE_EVENTS = 5_000;
 
 export const ACCOUNT_ID_PREFIX = 'acc_';
 
+/** See ProfileBatchChange.reassignedProfiles: only re-resolution moves events between profiles. */
+export function reassignedProfilesOf(changes: ProfileChanges): string[] {
+  if (changes.resetGroupsOf.length === 0) return [];
+  return [
+    ...new Set([...changes.resetGroupsOf, ...changes.profiles.map((p) => p.id), ...changes.deletedProfiles]),
+  ];
+}
+
 /** Accounts are keyed by the client's groupId: the same id always gives the same account. */
 export function accountIdFor(groupId: string): string {
   return ACCOUNT_ID_PREFIX + createHash('sha256').update(groupId).digest('base64url').slice(0, 22);

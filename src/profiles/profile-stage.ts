@@ -7,7 +7,7 @@ import { createBlockedValues } from '../identity/blocked-values.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
 import type { Stage, StageContext } from '../pipeline/stage.ts';
 import type { ProfileSettingsService } from './profile-settings.service.ts';
-import { reresolveComponents, resolveBatch } from './profile-resolver.ts';
+import { reassignedProfilesOf, reresolveComponents, resolveBatch } from './profile-resolver.ts';
 import type { ProfileBatchChange, ProfileChangeListener, ProfileStateStore } from './profile-state.port.ts';
 
 export const PROFILES_STAGE = 'profiles';
@@ -78,8 +78,10 @@ export class ProfileStage implements Stage {
           changedProfiles: changes.profiles.map((p) => p.id),
           mergedProfiles: changes.mergedProfiles,
           deletedProfiles: changes.deletedProfiles,
+          reassignedProfiles: reassignedProfilesOf(changes),
         };
       },
+      { replayable: true },
     );
     await this.#notify(change);
     await this.reconcile(workspaceId, nowMs);
@@ -96,15 +98,20 @@ export class ProfileStage implements Stage {
     const identity = await this.deps.settings.identity(workspaceId);
     const profiles = await this.deps.settings.profiles(workspaceId);
     return this.deps.state
-      .exclusive(workspaceId, nowMs, async (session) => {
-        const stale = await session.staleComponents(1);
-        if (stale.length === 0) return false as const;
-        const unlinked = await session.unlinkedKeys();
-        const ctx = { identity, blocked: createBlockedValues(identity), profiles, unlinked, nowMs };
-        const changes = await reresolveComponents(session, ctx, workspaceId, stale);
-        await session.write(changes);
-        return changes;
-      })
+      .exclusive(
+        workspaceId,
+        nowMs,
+        async (session) => {
+          const stale = await session.staleComponents(1);
+          if (stale.length === 0) return false as const;
+          const unlinked = await session.unlinkedKeys();
+          const ctx = { identity, blocked: createBlockedValues(identity), profiles, unlinked, nowMs };
+          const changes = await reresolveComponents(session, ctx, workspaceId, stale);
+          await session.write(changes);
+          return changes;
+        },
+        { replayable: true },
+      )
       .then(async (changes) => {
         if (changes === false) return false;
         await this.#notify({
@@ -115,6 +122,7 @@ export class ProfileStage implements Stage {
           changedProfiles: changes.profiles.map((p) => p.id),
           mergedProfiles: changes.mergedProfiles,
           deletedProfiles: changes.deletedProfiles,
+          reassignedProfiles: reassignedProfilesOf(changes),
         });
         return true;
       });

@@ -158,6 +158,12 @@ export interface ProfileBatchChange {
   readonly changedProfiles: readonly string[];
   readonly mergedProfiles: readonly { readonly id: string; readonly into: string }[];
   readonly deletedProfiles: readonly string[];
+  /**
+   * Profiles whose events may have moved to another profile other than by a merge (a component
+   * re-resolved, an unmerge): what was derived from those events must follow them. Empty for
+   * the usual batch, where events only join profiles.
+   */
+  readonly reassignedProfiles: readonly string[];
 }
 
 /**
@@ -179,5 +185,7 @@ export interface ProfileStateStore {
     workspaceId: string,
     nowMs: number,
     work: (session: ProfileStateSession) => Promise<T>,
+    /** `replayable`: only derived state is written (the stage): see storage's WriteOptions. */
+    options?: { readonly replayable?: boolean },
   ): Promise<T>;
 }

@@ -25,7 +25,12 @@ import type {
   TimelineQuery,
   TraitObservationView,
 } from './profile-query.port.ts';
-import { reresolveComponents, resolveBatch, type ResolveContext } from './profile-resolver.ts';
+import {
+  reassignedProfilesOf,
+  reresolveComponents,
+  resolveBatch,
+  type ResolveContext,
+} from './profile-resolver.ts';
 import type {
   ProfileChangeListener,
   ProfileKind,
@@ -270,6 +275,7 @@ export class ProfileService {
       changedProfiles: result.profiles.map((p) => p.id),
       mergedProfiles: result.mergedProfiles,
       deletedProfiles: result.deletedProfiles,
+      reassignedProfiles: reassignedProfilesOf(result),
     });
     return {
       profileId,

@@ -21,7 +21,7 @@ import {
   type SegmentDependencies,
 } from '../segment-language/index.ts';
 import type { Clock } from '../shared/clock.ts';
-import type { AudienceStateRepository } from './audience-state.port.ts';
+import type { AudienceStateRepository, ProfileAudienceUpdate } from './audience-state.port.ts';
 import { evaluateSegment } from './evaluate-segment.ts';
 import { nextChangeAt } from './next-change.ts';
 import type { JsonValue, ProfileSnapshot } from './profile-snapshot.ts';
@@ -73,8 +73,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
 
   async profilesChanged(change: ProfileBatchChange): Promise<void> {
     const { workspaceId, nowMs } = change;
-    for (const id of [...change.mergedProfiles.map((m) => m.id), ...change.deletedProfiles])
-      await this.#removed(workspaceId, id, nowMs);
+    const removed = [...change.mergedProfiles.map((m) => m.id), ...change.deletedProfiles];
     const touches = new Map<string, Touch>();
     const touch = (id: string): Touch => {
       let t = touches.get(id);
@@ -100,8 +99,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
       if (id.startsWith('acc_')) continue;
       if (merged.has(id) || !touches.has(id)) touches.set(id, { ...touch(id), all: true });
     }
-    if (touches.size === 0) return;
-    await this.evaluate(workspaceId, touches, nowMs);
+    await this.evaluate(workspaceId, touches, nowMs, removed);
   }
 
   /** Re-evaluates profiles whose scheduled instant came (the clock moved a window). */
@@ -115,31 +113,52 @@ export class RealtimeAudiences implements ProfileChangeListener {
     await this.evaluate(workspaceId, touches, nowMs);
   }
 
-  async evaluate(workspaceId: string, touches: ReadonlyMap<string, Touch>, nowMs: number): Promise<void> {
-    const [segments, computed] = await Promise.all([
-      this.#segments(workspaceId),
-      this.#computed(workspaceId),
-    ]);
-    if (segments.length === 0 && computed.length === 0) return;
-    for (const [profileId, touch] of touches) {
-      const snapshot = await this.#deps.segments.loadSnapshot(workspaceId, profileId);
-      if (snapshot === undefined) {
-        await this.#removed(workspaceId, profileId, nowMs);
-        continue;
+  /**
+   * Evaluates the touched profiles, then writes every outcome (and the removal of `removed`
+   * profiles) in one transaction and appends the audience events in one group commit: a
+   * pipeline batch costs one commit here, not several per profile.
+   */
+  async evaluate(
+    workspaceId: string,
+    touches: ReadonlyMap<string, Touch>,
+    nowMs: number,
+    removed: readonly string[] = [],
+  ): Promise<void> {
+    const gone = [...removed];
+    const updates: ProfileAudienceUpdate[] = [];
+    const emitted: AcceptedEvent[] = [];
+    if (touches.size > 0) {
+      const [segments, computed] = await Promise.all([
+        this.#segments(workspaceId),
+        this.#computed(workspaceId),
+      ]);
+      if (segments.length > 0 || computed.length > 0) {
+        for (const [profileId, touch] of touches) {
+          const snapshot = await this.#deps.segments.loadSnapshot(workspaceId, profileId);
+          if (snapshot === undefined) {
+            gone.push(profileId);
+            continue;
+          }
+          const update = this.#evaluateProfile(profileId, snapshot, touch, segments, computed, nowMs);
+          updates.push(update.state);
+          if (update.changes.length > 0)
+            emitted.push(...(await this.#audienceEvents(workspaceId, profileId, update.changes, nowMs)));
+        }
       }
-      await this.#evaluateProfile(workspaceId, profileId, snapshot, touch, segments, computed, nowMs);
     }
+    await this.#deps.state.apply(workspaceId, { removed: gone, updates }, nowMs);
+    for (const update of updates) if (update.dueMs !== null) this.#deps.onScheduled?.(update.dueMs);
+    if (emitted.length > 0) await this.#deps.emit(emitted);
   }
 
-  async #evaluateProfile(
-    workspaceId: string,
+  #evaluateProfile(
     profileId: string,
     snapshot: ProfileSnapshot,
     touch: Touch,
     segments: readonly CompiledSegment[],
     computed: readonly { name: string; compiled: CompiledComputedTrait }[],
     nowMs: number,
-  ): Promise<void> {
+  ): { state: ProfileAudienceUpdate; changes: { member: boolean; segment: Segment }[] } {
     // Computed traits first: segments read them.
     const values: { name: string; value: JsonValue | undefined; nextChangeMs: number | null }[] = [];
     const computedNow: Record<string, JsonValue> = { ...snapshot.computed };
@@ -163,7 +182,6 @@ export class RealtimeAudiences implements ProfileChangeListener {
         else computedNow[name] = value;
       }
     }
-    await this.#deps.state.setComputedValues(workspaceId, profileId, values, nowMs);
 
     const members = new Set(snapshot.segments);
     const changedSegments = new Set<string>();
@@ -186,60 +204,54 @@ export class RealtimeAudiences implements ProfileChangeListener {
       changedSegments.add(segment.slug);
       memberships.push({ segmentId: segment.id, member, segment });
     }
-    await this.#deps.state.setMemberships(workspaceId, profileId, memberships, nowMs);
-    await this.#deps.state.schedule(workspaceId, profileId, due);
-    if (due !== null) this.#deps.onScheduled?.(due);
-    if (memberships.length > 0) await this.#emit(workspaceId, profileId, memberships, nowMs);
+    return {
+      state: { profileId, memberships, computed: values, dueMs: due },
+      changes: memberships,
+    };
   }
 
-  async #removed(workspaceId: string, profileId: string, nowMs: number): Promise<void> {
-    await this.#deps.state.removeProfile(workspaceId, profileId, nowMs);
-  }
-
-  async #emit(
+  async #audienceEvents(
     workspaceId: string,
     profileId: string,
     changes: readonly { member: boolean; segment: Segment }[],
     nowMs: number,
-  ): Promise<void> {
+  ): Promise<AcceptedEvent[]> {
     const { userId, anonymousId } = await this.#deps.identityOf(workspaceId, profileId);
-    if (userId === null && anonymousId === null) return;
+    if (userId === null && anonymousId === null) return [];
     const timestamp = new Date(nowMs).toISOString();
-    await this.#deps.emit(
-      changes.map(({ member, segment }) => {
-        const event = member ? AUDIENCE_ENTERED : AUDIENCE_EXITED;
-        // Deterministic: a redelivered batch emits the same ids, which the log's dedup drops.
-        const messageId = `aud-${segment.id}-${profileId}-${member ? 'in' : 'out'}-${nowMs}`;
-        const message = {
-          type: 'track',
-          event,
-          messageId,
-          ...(userId === null ? {} : { userId }),
-          ...(anonymousId === null ? {} : { anonymousId }),
-          timestamp,
-          receivedAt: timestamp,
-          properties: {
-            audience_key: segment.slug,
-            audience_name: segment.name,
-            audience_id: segment.id,
-            profile_id: profileId,
-          },
-          context: { library: { name: 'cdp-audiences', version: '1' } },
-        };
-        return {
-          workspaceId,
-          sourceId: AUDIENCE_SOURCE_ID,
-          messageId,
-          type: 'track' as const,
-          event,
-          userId,
-          anonymousId,
-          timestampMs: nowMs,
-          receivedMs: nowMs,
-          payload: JSON.stringify(message),
-        };
-      }),
-    );
+    return changes.map(({ member, segment }) => {
+      const event = member ? AUDIENCE_ENTERED : AUDIENCE_EXITED;
+      // Deterministic: a redelivered batch emits the same ids, which the log's dedup drops.
+      const messageId = `aud-${segment.id}-${profileId}-${member ? 'in' : 'out'}-${nowMs}`;
+      const message = {
+        type: 'track',
+        event,
+        messageId,
+        ...(userId === null ? {} : { userId }),
+        ...(anonymousId === null ? {} : { anonymousId }),
+        timestamp,
+        receivedAt: timestamp,
+        properties: {
+          audience_key: segment.slug,
+          audience_name: segment.name,
+          audience_id: segment.id,
+          profile_id: profileId,
+        },
+        context: { library: { name: 'cdp-audiences', version: '1' } },
+      };
+      return {
+        workspaceId,
+        sourceId: AUDIENCE_SOURCE_ID,
+        messageId,
+        type: 'track' as const,
+        event,
+        userId,
+        anonymousId,
+        timestampMs: nowMs,
+        receivedMs: nowMs,
+        payload: JSON.stringify(message),
+      };
+    });
   }
 
   /** The workspace's segments, parsed, referenced segments before the segments that use them. */

@@ -268,6 +268,8 @@ export interface Database {
     granted: number;
     source: string;
     ts_ms: number;
+    /** Of the winning value (the last tie-break); null when it was set through the API. */
+    message_id: string | null;
   };
   profile_schedule: { workspace_id: string; profile_id: string; due_ms: number };
   // Consent history and privacy requests (006-consent-and-privacy).

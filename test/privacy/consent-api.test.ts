@@ -104,6 +104,7 @@ describeEachStore('consent', (fixture) => {
         changedProfiles: [profile.id],
         mergedProfiles: [],
         deletedProfiles: [],
+        reassignedProfiles: [],
       });
       assert.equal((await history(t, profile.id)).length, 3);
       assert.deepEqual((await lookup(t, 'user_id', 'c1'))?.consent, { analytics: false, marketing: true });

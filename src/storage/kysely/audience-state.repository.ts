@@ -1,151 +1,59 @@
 import type { Kysely } from 'kysely';
-import type { AudienceStateRepository } from '../../segments/audience-state.port.ts';
-import type { JsonValue } from '../../segments/profile-snapshot.ts';
+import type { AudienceStateRepository, ProfileAudienceUpdate } from '../../segments/audience-state.port.ts';
 import type { Database } from '../database-schema.ts';
+import type { SqlDialectName } from '../sql-dialect.ts';
+import { chunks, writeTransaction, type Db } from './workspace-write.ts';
+
+const IN_CHUNK = 500;
+const WRITE_BATCH = 200;
 
 export class KyselyAudienceStateRepository implements AudienceStateRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialectName,
+  ) {}
 
-  async setMemberships(
+  async apply(
     workspaceId: string,
-    profileId: string,
-    changes: readonly { readonly segmentId: string; readonly member: boolean }[],
+    round: { readonly removed: readonly string[]; readonly updates: readonly ProfileAudienceUpdate[] },
     nowMs: number,
   ): Promise<void> {
-    if (changes.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
-      for (const { segmentId, member } of changes) {
-        if (member) {
-          const inserted = await trx
-            .insertInto('segment_memberships')
-            .values({
-              workspace_id: workspaceId,
-              segment_id: segmentId,
-              profile_id: profileId,
-              entered_ms: nowMs,
-            })
-            .onConflict((oc) => oc.doNothing())
-            .executeTakeFirst();
-          if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) continue;
-        } else {
-          const deleted = await trx
-            .deleteFrom('segment_memberships')
-            .where('workspace_id', '=', workspaceId)
-            .where('segment_id', '=', segmentId)
-            .where('profile_id', '=', profileId)
-            .executeTakeFirst();
-          if (Number(deleted.numDeletedRows) === 0) continue;
-        }
+    const { removed, updates } = round;
+    if (removed.length === 0 && updates.length === 0) return;
+    const write = (work: (trx: Db) => Promise<void>) =>
+      writeTransaction(this.db, this.dialect, work, { replayable: true });
+    await write(async (trx) => {
+      for (const part of chunks([...new Set(removed)], IN_CHUNK))
+        await removeProfiles(trx, workspaceId, part, nowMs);
+      for (const update of updates)
+        await setMemberships(trx, workspaceId, update.profileId, update.memberships, nowMs);
+      const values = updates.flatMap((u) => u.computed.map((c) => ({ profileId: u.profileId, ...c })));
+      for (const part of chunks(values, WRITE_BATCH)) await setComputedValues(trx, workspaceId, part, nowMs);
+      const unscheduled = updates.filter((u) => u.dueMs === null).map((u) => u.profileId);
+      for (const part of chunks(unscheduled, IN_CHUNK))
         await trx
-          .insertInto('segment_membership_history')
-          .values({
-            workspace_id: workspaceId,
-            segment_id: segmentId,
-            profile_id: profileId,
-            change: member ? 'entered' : 'exited',
-            at_ms: nowMs,
-          })
+          .deleteFrom('profile_schedule')
+          .where('workspace_id', '=', workspaceId)
+          .where('profile_id', 'in', part)
           .execute();
-      }
-    });
-  }
-
-  async setComputedValues(
-    workspaceId: string,
-    profileId: string,
-    values: readonly {
-      readonly name: string;
-      readonly value: JsonValue | undefined;
-      readonly nextChangeMs: number | null;
-    }[],
-    nowMs: number,
-  ): Promise<void> {
-    if (values.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
-      for (const { name, value, nextChangeMs } of values) {
-        if (value === undefined) {
-          await trx
-            .deleteFrom('computed_trait_values')
-            .where('workspace_id', '=', workspaceId)
-            .where('profile_id', '=', profileId)
-            .where('name', '=', name)
-            .execute();
-          continue;
-        }
+      const scheduled = updates.filter((u) => u.dueMs !== null);
+      for (const part of chunks(scheduled, WRITE_BATCH))
         await trx
-          .insertInto('computed_trait_values')
-          .values({
-            workspace_id: workspaceId,
-            profile_id: profileId,
-            name,
-            value: JSON.stringify(value),
-            updated_ms: nowMs,
-            next_change_ms: nextChangeMs,
-          })
-          .onConflict((oc) =>
-            oc.columns(['workspace_id', 'profile_id', 'name']).doUpdateSet((eb) => ({
-              value: eb.ref('excluded.value'),
-              updated_ms: eb.ref('excluded.updated_ms'),
-              next_change_ms: eb.ref('excluded.next_change_ms'),
+          .insertInto('profile_schedule')
+          .values(
+            part.map((u) => ({
+              workspace_id: workspaceId,
+              profile_id: u.profileId,
+              due_ms: u.dueMs as number,
             })),
           )
+          .onConflict((oc) =>
+            oc
+              .columns(['workspace_id', 'profile_id'])
+              .doUpdateSet((eb) => ({ due_ms: eb.ref('excluded.due_ms') })),
+          )
           .execute();
-      }
     });
-  }
-
-  async removeProfile(workspaceId: string, profileId: string, nowMs: number): Promise<string[]> {
-    return this.db.transaction().execute(async (trx) => {
-      const memberships = await trx
-        .selectFrom('segment_memberships')
-        .select('segment_id')
-        .where('workspace_id', '=', workspaceId)
-        .where('profile_id', '=', profileId)
-        .execute();
-      for (const { segment_id } of memberships)
-        await trx
-          .insertInto('segment_membership_history')
-          .values({
-            workspace_id: workspaceId,
-            segment_id,
-            profile_id: profileId,
-            change: 'exited',
-            at_ms: nowMs,
-          })
-          .execute();
-      await trx
-        .deleteFrom('segment_memberships')
-        .where('workspace_id', '=', workspaceId)
-        .where('profile_id', '=', profileId)
-        .execute();
-      await trx
-        .deleteFrom('computed_trait_values')
-        .where('workspace_id', '=', workspaceId)
-        .where('profile_id', '=', profileId)
-        .execute();
-      await trx
-        .deleteFrom('profile_schedule')
-        .where('workspace_id', '=', workspaceId)
-        .where('profile_id', '=', profileId)
-        .execute();
-      return memberships.map((m) => m.segment_id);
-    });
-  }
-
-  async schedule(workspaceId: string, profileId: string, dueMs: number | null): Promise<void> {
-    if (dueMs === null) {
-      await this.db
-        .deleteFrom('profile_schedule')
-        .where('workspace_id', '=', workspaceId)
-        .where('profile_id', '=', profileId)
-        .execute();
-      return;
-    }
-    await this.db
-      .insertInto('profile_schedule')
-      .values({ workspace_id: workspaceId, profile_id: profileId, due_ms: dueMs })
-      .onConflict((oc) => oc.columns(['workspace_id', 'profile_id']).doUpdateSet({ due_ms: dueMs }))
-      .execute();
   }
 
   async due(nowMs: number, limit: number) {
@@ -184,4 +92,112 @@ export class KyselyAudienceStateRepository implements AudienceStateRepository {
       .executeTakeFirst();
     return row?.due === null || row?.due === undefined ? null : Number(row.due);
   }
+}
+
+/** Profiles merged away or erased: their memberships end (with history), values and schedule go. */
+async function removeProfiles(trx: Db, workspaceId: string, profileIds: readonly string[], nowMs: number) {
+  const memberships = await trx
+    .selectFrom('segment_memberships')
+    .select(['profile_id', 'segment_id'])
+    .where('workspace_id', '=', workspaceId)
+    .where('profile_id', 'in', profileIds)
+    .execute();
+  for (const part of chunks(memberships, WRITE_BATCH))
+    await trx
+      .insertInto('segment_membership_history')
+      .values(
+        part.map((m) => ({
+          workspace_id: workspaceId,
+          segment_id: m.segment_id,
+          profile_id: m.profile_id,
+          change: 'exited',
+          at_ms: nowMs,
+        })),
+      )
+      .execute();
+  for (const table of ['segment_memberships', 'computed_trait_values', 'profile_schedule'] as const)
+    await trx
+      .deleteFrom(table)
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', 'in', profileIds)
+      .execute();
+}
+
+async function setMemberships(
+  trx: Db,
+  workspaceId: string,
+  profileId: string,
+  changes: ProfileAudienceUpdate['memberships'],
+  nowMs: number,
+): Promise<void> {
+  for (const { segmentId, member } of changes) {
+    if (member) {
+      const inserted = await trx
+        .insertInto('segment_memberships')
+        .values({
+          workspace_id: workspaceId,
+          segment_id: segmentId,
+          profile_id: profileId,
+          entered_ms: nowMs,
+        })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) continue;
+    } else {
+      const deleted = await trx
+        .deleteFrom('segment_memberships')
+        .where('workspace_id', '=', workspaceId)
+        .where('segment_id', '=', segmentId)
+        .where('profile_id', '=', profileId)
+        .executeTakeFirst();
+      if (Number(deleted.numDeletedRows) === 0) continue;
+    }
+    await trx
+      .insertInto('segment_membership_history')
+      .values({
+        workspace_id: workspaceId,
+        segment_id: segmentId,
+        profile_id: profileId,
+        change: member ? 'entered' : 'exited',
+        at_ms: nowMs,
+      })
+      .execute();
+  }
+}
+
+async function setComputedValues(
+  trx: Db,
+  workspaceId: string,
+  values: readonly (ProfileAudienceUpdate['computed'][number] & { readonly profileId: string })[],
+  nowMs: number,
+): Promise<void> {
+  for (const { profileId, name } of values.filter((v) => v.value === undefined))
+    await trx
+      .deleteFrom('computed_trait_values')
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', profileId)
+      .where('name', '=', name)
+      .execute();
+  const present = values.filter((v) => v.value !== undefined);
+  if (present.length === 0) return;
+  await trx
+    .insertInto('computed_trait_values')
+    .values(
+      present.map((v) => ({
+        workspace_id: workspaceId,
+        profile_id: v.profileId,
+        name: v.name,
+        value: JSON.stringify(v.value),
+        updated_ms: nowMs,
+        next_change_ms: v.nextChangeMs,
+      })),
+    )
+    .onConflict((oc) =>
+      oc.columns(['workspace_id', 'profile_id', 'name']).doUpdateSet((eb) => ({
+        value: eb.ref('excluded.value'),
+        updated_ms: eb.ref('excluded.updated_ms'),
+        next_change_ms: eb.ref('excluded.next_change_ms'),
+      })),
+    )
+    .execute();
 }

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { currentConsent } from '../../privacy/consent.ts';
+import { compareConsent, currentConsent, type ConsentEntry } from '../../privacy/consent.ts';
 import type { ConsentBatch, ConsentRecord, ConsentRepository } from '../../privacy/consent.port.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
@@ -37,24 +37,23 @@ export class KyselyConsentRepository implements ConsentRepository {
   async applyBatch(workspaceId: string, batch: ConsentBatch, nowMs: number): Promise<void> {
     // Most batches say nothing about consent and touch profiles without any: one read, no write.
     if (batch.observations.length === 0 && !(await this.#anyHistory(workspaceId, batch))) return;
-    await workspaceWrite(this.db, this.dialect, LOCK_CLASS.consent, workspaceId, async (trx) => {
-      const affected = new Set<string>();
-      await insertObservations(trx, workspaceId, batch, nowMs, affected);
-      for (const { id, into } of batch.mergedProfiles) {
-        const moved = await trx
+    const write = (work: (trx: Db) => Promise<void>) =>
+      workspaceWrite(this.db, this.dialect, LOCK_CLASS.consent, workspaceId, work, { replayable: true });
+    await write(async (trx) => {
+      // Profiles whose current values are rebuilt from their whole history (rare: an event that
+      // moved, an erased profile). Every other change is folded into the current values alone.
+      const rebuild = new Set<string>();
+      await insertObservations(trx, workspaceId, batch, nowMs, rebuild);
+      const merged = new Map(batch.mergedProfiles.map((m) => [m.id, m.into]));
+      for (const [id, into] of merged) {
+        await trx
           .updateTable('consent_history')
           .set({ profile_id: into })
           .where('workspace_id', '=', workspaceId)
           .where('profile_id', '=', id)
-          .executeTakeFirst();
-        if (Number(moved.numUpdatedRows) > 0) affected.add(into);
-        await trx
-          .deleteFrom('profile_consent')
-          .where('workspace_id', '=', workspaceId)
-          .where('profile_id', '=', id)
           .execute();
       }
-      await followEvents(trx, workspaceId, [...batch.changedProfiles, ...batch.deletedProfiles], affected);
+      await followEvents(trx, workspaceId, [...batch.changedProfiles, ...batch.deletedProfiles], rebuild);
       for (const part of chunks(batch.deletedProfiles, IN_CHUNK)) {
         // Values set through the API for a profile that no longer exists have nobody to follow.
         await trx
@@ -63,9 +62,40 @@ export class KyselyConsentRepository implements ConsentRepository {
           .where('profile_id', 'in', part)
           .where('event_seq', 'is', null)
           .execute();
-        for (const id of part) affected.add(id);
+        for (const id of part) rebuild.add(id);
       }
-      await recompute(trx, workspaceId, [...affected]);
+
+      const folded = await currentValues(trx, workspaceId, [
+        ...new Set([
+          ...merged.keys(),
+          ...merged.values(),
+          ...batch.observations.flatMap((o) => (o.profileId === null ? [] : [o.profileId])),
+        ]),
+      ]);
+      const dirty = new Set<string>();
+      const fold = (profileId: string, entry: ConsentEntry): void => {
+        let current = folded.get(profileId);
+        if (current === undefined) folded.set(profileId, (current = new Map()));
+        const best = current.get(entry.category);
+        if (best === undefined || compareConsent(entry, best) > 0) {
+          current.set(entry.category, entry);
+          dirty.add(profileId);
+        }
+      };
+      // A merged profile's values compete with its survivor's; then the batch's own values.
+      for (const [id, into] of merged) {
+        for (const entry of folded.get(id)?.values() ?? []) fold(into, entry);
+        folded.set(id, new Map());
+        dirty.add(id);
+      }
+      for (const o of batch.observations) if (o.profileId !== null) fold(o.profileId, o);
+      for (const id of rebuild) dirty.delete(id);
+      await writeCurrent(
+        trx,
+        workspaceId,
+        [...dirty].map((id) => [id, folded.get(id) ?? new Map()] as const),
+      );
+      await recompute(trx, workspaceId, [...rebuild]);
     });
   }
 
@@ -166,19 +196,21 @@ async function insertObservations(
   workspaceId: string,
   batch: ConsentBatch,
   nowMs: number,
-  affected: Set<string>,
+  rebuild: Set<string>,
 ): Promise<void> {
   if (batch.observations.length === 0) return;
-  // A redelivered event may now belong to another profile: the old one is recomputed too.
-  const seqs = [...new Set(batch.observations.map((o) => o.seq))];
-  for (const part of chunks(seqs, IN_CHUNK)) {
+  // A redelivered event may now belong to another profile: the old one is rebuilt.
+  const ownerNow = new Map(batch.observations.map((o) => [o.seq, o.profileId]));
+  for (const part of chunks([...ownerNow.keys()], IN_CHUNK)) {
     const previous = await trx
       .selectFrom('consent_history')
-      .select('profile_id')
+      .select(['profile_id', 'event_seq'])
       .where('workspace_id', '=', workspaceId)
       .where('event_seq', 'in', part)
       .execute();
-    for (const row of previous) if (row.profile_id !== null) affected.add(row.profile_id);
+    for (const row of previous)
+      if (row.profile_id !== null && row.profile_id !== ownerNow.get(Number(row.event_seq)))
+        rebuild.add(row.profile_id);
   }
   for (const part of chunks(batch.observations, WRITE_BATCH)) {
     await trx
@@ -203,7 +235,6 @@ async function insertObservations(
           .doUpdateSet((eb) => ({ profile_id: eb.ref('excluded.profile_id') })),
       )
       .execute();
-    for (const o of part) if (o.profileId !== null) affected.add(o.profileId);
   }
 }
 
@@ -277,26 +308,71 @@ async function recompute(trx: Db, workspaceId: string, profileIds: readonly stri
       .where('workspace_id', '=', workspaceId)
       .where('profile_id', 'in', part)
       .execute();
-    const byProfile = new Map<string, ConsentRecord[]>();
-    for (const row of rows) {
-      if (row.profile_id === null) continue;
-      const list = byProfile.get(row.profile_id) ?? [];
-      list.push(toRecord(row));
-      byProfile.set(row.profile_id, list);
-    }
-    await trx
-      .deleteFrom('profile_consent')
+    const byProfile = new Map<string, ConsentRecord[]>(part.map((id) => [id, []]));
+    for (const row of rows) if (row.profile_id !== null) byProfile.get(row.profile_id)?.push(toRecord(row));
+    await writeCurrent(
+      trx,
+      workspaceId,
+      [...byProfile].map(([id, records]) => [id, currentConsent(records)] as const),
+    );
+  }
+}
+
+/** The current values of these profiles, as stored. */
+async function currentValues(
+  trx: Db,
+  workspaceId: string,
+  profileIds: readonly string[],
+): Promise<Map<string, Map<string, ConsentEntry>>> {
+  const out = new Map<string, Map<string, ConsentEntry>>();
+  for (const part of chunks(profileIds, IN_CHUNK)) {
+    const rows = await trx
+      .selectFrom('profile_consent')
+      .selectAll()
       .where('workspace_id', '=', workspaceId)
       .where('profile_id', 'in', part)
       .execute();
-    const values = [...byProfile].flatMap(([profileId, records]) =>
-      [...currentConsent(records).values()].map((c) => ({
+    for (const row of rows) {
+      let current = out.get(row.profile_id);
+      if (current === undefined) out.set(row.profile_id, (current = new Map()));
+      current.set(row.category, {
+        category: row.category,
+        granted: Number(row.granted) === 1,
+        source: row.source,
+        tsMs: Number(row.ts_ms),
+        messageId: row.message_id === '' ? null : row.message_id,
+      });
+    }
+  }
+  return out;
+}
+
+/** Replaces the current values of these profiles (an empty map removes them). */
+async function writeCurrent(
+  trx: Db,
+  workspaceId: string,
+  profiles: readonly (readonly [string, ReadonlyMap<string, ConsentEntry>])[],
+): Promise<void> {
+  for (const part of chunks(profiles, IN_CHUNK)) {
+    if (part.length === 0) continue;
+    await trx
+      .deleteFrom('profile_consent')
+      .where('workspace_id', '=', workspaceId)
+      .where(
+        'profile_id',
+        'in',
+        part.map(([id]) => id),
+      )
+      .execute();
+    const values = part.flatMap(([profileId, current]) =>
+      [...current.values()].map((c) => ({
         workspace_id: workspaceId,
         profile_id: profileId,
         category: c.category,
         granted: c.granted ? 1 : 0,
         source: c.source,
         ts_ms: c.tsMs,
+        message_id: c.messageId ?? null,
       })),
     );
     for (const chunk of chunks(values, WRITE_BATCH))

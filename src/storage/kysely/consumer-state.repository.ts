@@ -1,9 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { ConsumerProgress, ConsumerStateRepository } from '../../pipeline/consumer-state.port.ts';
 import type { Database } from '../database-schema.ts';
+import type { SqlDialectName } from '../sql-dialect.ts';
+import { writeTransaction } from './workspace-write.ts';
 
 export class KyselyConsumerStateRepository implements ConsumerStateRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialectName,
+  ) {}
 
   async getCursor(group: string): Promise<number> {
     const row = await this.db
@@ -15,43 +20,49 @@ export class KyselyConsumerStateRepository implements ConsumerStateRepository {
   }
 
   async commit(group: string, progress: ConsumerProgress, nowMs: number): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      if (progress.settled.length > 0) {
-        await trx
-          .deleteFrom('consumer_redeliveries')
-          .where('consumer_group', '=', group)
-          .where('seq', 'in', [...progress.settled])
-          .execute();
-      }
-      if (progress.schedule.length > 0) {
-        await trx
-          .insertInto('consumer_redeliveries')
-          .values(
-            progress.schedule.map((s) => ({
-              consumer_group: group,
-              seq: s.seq,
-              attempt: s.attempt,
-              due_ms: s.dueMs,
-            })),
-          )
-          .onConflict((oc) =>
-            oc.columns(['consumer_group', 'seq']).doUpdateSet((eb) => ({
-              attempt: eb.ref('excluded.attempt'),
-              due_ms: eb.ref('excluded.due_ms'),
-            })),
-          )
-          .execute();
-      }
-      if (progress.cursor !== undefined) {
-        await trx
-          .insertInto('consumer_cursors')
-          .values({ consumer_group: group, position: progress.cursor, updated_ms: nowMs })
-          .onConflict((oc) =>
-            oc.column('consumer_group').doUpdateSet({ position: progress.cursor, updated_ms: nowMs }),
-          )
-          .execute();
-      }
-    });
+    // Losing a cursor move to a power cut only redelivers: handlers are idempotent.
+    await writeTransaction(
+      this.db,
+      this.dialect,
+      async (trx) => {
+        if (progress.settled.length > 0) {
+          await trx
+            .deleteFrom('consumer_redeliveries')
+            .where('consumer_group', '=', group)
+            .where('seq', 'in', [...progress.settled])
+            .execute();
+        }
+        if (progress.schedule.length > 0) {
+          await trx
+            .insertInto('consumer_redeliveries')
+            .values(
+              progress.schedule.map((s) => ({
+                consumer_group: group,
+                seq: s.seq,
+                attempt: s.attempt,
+                due_ms: s.dueMs,
+              })),
+            )
+            .onConflict((oc) =>
+              oc.columns(['consumer_group', 'seq']).doUpdateSet((eb) => ({
+                attempt: eb.ref('excluded.attempt'),
+                due_ms: eb.ref('excluded.due_ms'),
+              })),
+            )
+            .execute();
+        }
+        if (progress.cursor !== undefined) {
+          await trx
+            .insertInto('consumer_cursors')
+            .values({ consumer_group: group, position: progress.cursor, updated_ms: nowMs })
+            .onConflict((oc) =>
+              oc.column('consumer_group').doUpdateSet({ position: progress.cursor, updated_ms: nowMs }),
+            )
+            .execute();
+        }
+      },
+      { replayable: true },
+    );
   }
 
   async dueRedeliveries(

@@ -31,6 +31,8 @@ export function createKyselyStore(options: {
   db: Kysely<Database>;
   dialect: SqlDialectName;
   appender: EventAppender;
+  /** Dialect upkeep after migrations ran (SQLite: planner statistics for new indexes). */
+  afterMigrate?: () => Promise<void>;
   close: () => Promise<void>;
 }): Store {
   const { db, dialect } = options;
@@ -42,11 +44,11 @@ export function createKyselyStore(options: {
     instance: new KyselyInstanceStateRepository(db),
     events: new KyselyEventLogRepository(db, options.appender),
     failedEvents: new KyselyFailedEventRepository(db),
-    consumerState: new KyselyConsumerStateRepository(db),
+    consumerState: new KyselyConsumerStateRepository(db, dialect),
     auditLog: new KyselyAuditLogRepository(db, dialect),
     profileState: new KyselyProfileStateStore(db, dialect),
     profiles: new KyselyProfileQueryRepository(db, dialect),
-    audienceState: new KyselyAudienceStateRepository(db),
+    audienceState: new KyselyAudienceStateRepository(db, dialect),
     workspaceSettings: new KyselyWorkspaceSettingsRepository(db),
     users: new KyselyUserRepository(db),
     memberships: new KyselyMembershipRepository(db),
@@ -71,6 +73,7 @@ export function createKyselyStore(options: {
       const { error, results } = await migrator.migrateToLatest();
       if (error)
         throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
+      await options.afterMigrate?.();
       return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
     },
     async ping() {

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type {
   ProfileChanges,
   ProfileStateSession,
@@ -11,9 +11,8 @@ import type { StoredEvent } from '../../ingestion/message-types.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { toStoredEvent } from './row-mappers.ts';
+import { LOCK_CLASS, workspaceWrite, type Db } from './workspace-write.ts';
 import type { TraitMap } from '../../profiles/trait-values.ts';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** Bound parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535. */
 const MAX_PARAMS = 30_000;
@@ -113,11 +112,12 @@ export class KyselyProfileStateStore implements ProfileStateStore {
     workspaceId: string,
     nowMs: number,
     work: (session: ProfileStateSession) => Promise<T>,
+    options: { readonly replayable?: boolean } = {},
   ): Promise<T> {
     const previous = this.#locks.get(workspaceId) ?? Promise.resolve();
     const run = previous.then(
-      () => this.#run(workspaceId, nowMs, work),
-      () => this.#run(workspaceId, nowMs, work),
+      () => this.#run(workspaceId, nowMs, work, options),
+      () => this.#run(workspaceId, nowMs, work, options),
     );
     const tail = run.catch(() => undefined);
     this.#locks.set(workspaceId, tail);
@@ -128,28 +128,20 @@ export class KyselyProfileStateStore implements ProfileStateStore {
     }
   }
 
-  async #run<T>(
+  #run<T>(
     workspaceId: string,
     nowMs: number,
     work: (session: ProfileStateSession) => Promise<T>,
+    options: { readonly replayable?: boolean },
   ): Promise<T> {
-    if (this.dialect === 'postgres') {
-      return this.db.transaction().execute(async (trx) => {
-        await sql`select pg_advisory_xact_lock(7270003, hashtext(${workspaceId}))`.execute(trx);
-        return work(new ProfileSession(trx, workspaceId, nowMs));
-      });
-    }
-    return this.db.connection().execute(async (connection) => {
-      await sql`begin immediate`.execute(connection);
-      try {
-        const result = await work(new ProfileSession(connection, workspaceId, nowMs));
-        await sql`commit`.execute(connection);
-        return result;
-      } catch (error) {
-        await sql`rollback`.execute(connection);
-        throw error;
-      }
-    });
+    return workspaceWrite(
+      this.db,
+      this.dialect,
+      LOCK_CLASS.profileState,
+      workspaceId,
+      (trx) => work(new ProfileSession(trx, workspaceId, nowMs)),
+      options,
+    );
   }
 }
 

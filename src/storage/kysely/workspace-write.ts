@@ -12,6 +12,18 @@ export const LOCK_CLASS = {
   privacy: 7_270_007,
 } as const;
 
+export interface WriteOptions {
+  /**
+   * The transaction writes only state derived from the event log (profiles, consent values,
+   * memberships, consumer cursors): it commits without waiting for the disk (SQLite
+   * `synchronous=NORMAL` for this commit, PostgreSQL `synchronous_commit=off`). A power loss
+   * can then drop the last few such commits, never half of one, and always together with the
+   * cursor positions that came after them (both logs are sequential), so the pipeline simply
+   * processes those events again. Acknowledged events and admin changes keep full durability.
+   */
+  readonly replayable?: boolean;
+}
+
 /**
  * One write transaction per workspace and lock class, safe across processes. SQLite:
  * `BEGIN IMMEDIATE` takes the database's write lock up front (a deferred transaction could fail
@@ -23,22 +35,49 @@ export async function workspaceWrite<T>(
   lockClass: number,
   workspaceId: string,
   work: (trx: Db) => Promise<T>,
+  options: WriteOptions = {},
 ): Promise<T> {
+  return writeTransaction(db, dialect, work, { ...options, lock: { lockClass, workspaceId } });
+}
+
+/** A write transaction on either dialect (SQLite: `BEGIN IMMEDIATE`), optionally locked. */
+export async function writeTransaction<T>(
+  db: Kysely<Database>,
+  dialect: SqlDialectName,
+  work: (trx: Db) => Promise<T>,
+  options: WriteOptions & { readonly lock?: { lockClass: number; workspaceId: string } } = {},
+): Promise<T> {
+  const { lock, replayable = false } = options;
   if (dialect === 'postgres') {
     return db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(${lockClass}, hashtext(${workspaceId}))`.execute(trx);
+      if (replayable) await sql`set local synchronous_commit to off`.execute(trx);
+      if (lock)
+        await sql`select pg_advisory_xact_lock(${lock.lockClass}, hashtext(${lock.workspaceId}))`.execute(
+          trx,
+        );
       return work(trx);
     });
   }
   return db.connection().execute(async (connection) => {
-    await sql`begin immediate`.execute(connection);
+    // The setting applies to the connection: it is put back before anyone else can use it.
+    let restore: unknown;
+    if (replayable) {
+      restore = (await sql<{ synchronous: number }>`pragma synchronous`.execute(connection)).rows[0]
+        ?.synchronous;
+      await sql`pragma synchronous = normal`.execute(connection);
+    }
     try {
-      const result = await work(connection);
-      await sql`commit`.execute(connection);
-      return result;
-    } catch (error) {
-      await sql`rollback`.execute(connection);
-      throw error;
+      await sql`begin immediate`.execute(connection);
+      try {
+        const result = await work(connection);
+        await sql`commit`.execute(connection);
+        return result;
+      } catch (error) {
+        await sql`rollback`.execute(connection);
+        throw error;
+      }
+    } finally {
+      if (restore !== undefined) await sql.raw(`pragma synchronous = ${Number(restore)}`).execute(connection);
     }
   });
 }

@@ -8,6 +8,7 @@ import * as m005 from './005-segments-and-computed-traits.ts';
 import * as m006 from './006-consent-and-privacy.ts';
 import * as m007 from './007-audience-schedule.ts';
 import * as m008 from './008-profile-merge-index.ts';
+import * as m009 from './009-consent-current-message.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '006-consent-and-privacy': m006,
   '007-audience-schedule': m007,
   '008-profile-merge-index': m008,
+  '009-consent-current-message': m009,
 };
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {

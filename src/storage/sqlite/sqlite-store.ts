@@ -6,6 +6,7 @@ import type { Database } from '../database-schema.ts';
 import { createKyselyStore } from '../kysely/kysely-store.ts';
 import type { Store } from '../store.ts';
 import { startWorker } from '../../shared/worker-script.ts';
+import { seedPlannerStatistics } from './planner-statistics.ts';
 import { createSqliteAppender } from './sqlite-event-appender.ts';
 
 export interface SqliteStoreOptions {
@@ -48,6 +49,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     db,
     dialect: 'sqlite',
     appender: createSqliteAppender(db, sqlite),
+    afterMigrate: () => db.connection().execute(async () => seedPlannerStatistics(sqlite)),
     close: async () => {
       await checkpointer?.stop();
       await db.destroy();

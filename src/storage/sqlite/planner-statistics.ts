@@ -1,0 +1,67 @@
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+
+/** Rows the planner is told a workspace-scoped index has (only the ratios matter). */
+const ASSUMED_ROWS = 1_000_000;
+
+interface IndexListRow {
+  readonly name: string;
+  readonly unique: number;
+}
+
+interface IndexInfoRow {
+  readonly name: string | null;
+}
+
+/**
+ * Without statistics SQLite assumes that equality on an index's first column leaves ~10 rows.
+ * Ours almost all start with `workspace_id`, which an instance has one or a handful of: the
+ * planner then prefers "every row of the workspace" over a precise index (for `workspace_id = ?
+ * AND seq IN (…)` it scanned the workspace's whole timeline instead of probing the unique
+ * (workspace_id, seq) index). So each workspace-led index without statistics gets a
+ * conservative row in `sqlite_stat1`: the workspace column selects everything, the next columns
+ * narrow it down, a unique index's full key selects one row. A real ANALYZE later replaces
+ * them with measured figures, which say the same about `workspace_id`.
+ */
+export function seedPlannerStatistics(sqlite: SqliteDatabase): void {
+  // Creates sqlite_stat1 (which cannot be created directly) without scanning any table.
+  sqlite.exec('ANALYZE sqlite_schema');
+  const known = new Set(
+    sqlite
+      .prepare<[], { idx: string | null }>('SELECT idx FROM sqlite_stat1')
+      .all()
+      .map((row) => row.idx),
+  );
+  const tables = sqlite
+    .prepare<[], { name: string }>(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )
+    .all();
+  const insert = sqlite.prepare('INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)');
+  let added = 0;
+  for (const { name: table } of tables) {
+    const indexes = sqlite.prepare<[], IndexListRow>(`PRAGMA index_list(${quote(table)})`).all();
+    for (const index of indexes) {
+      if (known.has(index.name)) continue;
+      const columns = sqlite
+        .prepare<[], IndexInfoRow>(`PRAGMA index_info(${quote(index.name)})`)
+        .all()
+        .map((c) => c.name);
+      if (columns[0] !== 'workspace_id') continue;
+      insert.run(table, index.name, statFor(columns.length, index.unique === 1));
+      added += 1;
+    }
+  }
+  // Makes this connection's planner read the new rows.
+  if (added > 0) sqlite.exec('ANALYZE sqlite_schema');
+}
+
+function statFor(columns: number, unique: boolean): string {
+  const averages = [ASSUMED_ROWS, ASSUMED_ROWS];
+  for (let k = 2; k <= columns; k++)
+    averages.push(unique && k === columns ? 1 : Math.max(2, Math.round(10 / (k - 1))));
+  return averages.join(' ');
+}
+
+function quote(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
