@@ -3,6 +3,7 @@ import type { JsonObject } from '../shared/json.ts';
 import { Argon2idPasswordHasher } from '../access/argon2id-password-hasher.ts';
 import { createAccessServices } from '../access/access-services.ts';
 import { InProcessBus } from '../bus/in-process-bus.ts';
+import { ForegroundActivity } from '../pipeline/foreground-activity.ts';
 import type { Config } from '../config/config.ts';
 import { AppendNotifier } from '../events/append-notifier.ts';
 import { EventQueryService } from '../events/event-query.service.ts';
@@ -68,9 +69,13 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const { config, store, clock, logger } = deps;
   const metrics = createMetrics();
   const notifier = new AppendNotifier();
+  // Acknowledging comes first: the in-process pipeline gives way to requests on their way to
+  // their ack (src/pipeline/foreground-activity.ts).
+  const foreground = new ForegroundActivity();
   const bus =
     deps.bus ??
     new InProcessBus({
+      gate: foreground,
       log: store.events,
       state: store.consumerState,
       clock,
@@ -203,6 +208,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       decoder,
       committer,
       clock,
+      foreground,
       authenticate: (writeKey) => sources.authenticate(writeKey),
       observer: metrics.ingestion,
       screen: privacy.suppressionList.screen,

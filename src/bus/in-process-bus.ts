@@ -8,6 +8,7 @@ import type {
   EventBus,
 } from '../pipeline/bus.port.ts';
 import type { ConsumerStateRepository, ScheduledRedelivery } from '../pipeline/consumer-state.port.ts';
+import type { BackgroundGate } from '../pipeline/foreground-activity.ts';
 import type { Clock } from '../shared/clock.ts';
 
 export interface InProcessBusOptions {
@@ -17,7 +18,10 @@ export interface InProcessBusOptions {
   /** How often an idle consumer looks at the log anyway (appends made by other processes). */
   readonly pollIntervalMs?: number;
   readonly onError?: (group: string, error: unknown) => void;
+  /** When given, each batch waits for a quiet moment of the ack path (see foreground-activity.ts). */
+  readonly gate?: BackgroundGate;
 }
+
 
 /**
  * The embedded bus: each consumer group reads the event log itself, from a cursor stored in the
@@ -115,7 +119,8 @@ class InProcessConsumer {
     const { log, state, clock } = this.#options;
     const group = this.#spec.group;
     this.#cursor ??= await state.getCursor(group);
-    const due = await state.dueRedeliveries(group, clock.now(), this.#spec.maxBatch);
+    const maxBatch = (await this.#options.gate?.admit(this.#spec.maxBatch)) ?? this.#spec.maxBatch;
+    const due = await state.dueRedeliveries(group, clock.now(), maxBatch);
     const dueEvents = await log.readBySeqs(due.map((d) => d.seq));
     const bySeq = new Map<number, StoredEvent>(dueEvents.map((e) => [e.seq, e]));
     const deliveries: BusDelivery[] = [];
@@ -127,7 +132,7 @@ class InProcessConsumer {
       else missing.push(d.seq);
     }
     const redeliveredCount = deliveries.length;
-    const fresh = await log.readAfter(this.#cursor, Math.max(1, this.#spec.maxBatch - deliveries.length));
+    const fresh = await log.readAfter(this.#cursor, Math.max(1, maxBatch - deliveries.length));
     for (const entry of fresh) deliveries.push({ entry, attempt: 1 });
     if (deliveries.length === 0) {
       if (missing.length > 0) await state.commit(group, { schedule: [], settled: missing }, clock.now());

@@ -35,6 +35,8 @@ export interface IngestionObserver {
 export interface IngestionDependencies {
   readonly decoder: RequestDecoder;
   readonly committer: GroupCommitter;
+  /** Told while a request is on its way to its ack (background work gives way meanwhile). */
+  readonly foreground?: { track<T>(work: () => Promise<T>): Promise<T> };
   readonly clock: Clock;
   /** The enabled source a write key belongs to, or undefined. */
   readonly authenticate: (writeKey: string) => Promise<Source | undefined>;
@@ -57,7 +59,12 @@ export class IngestionService {
     this.#deps = deps;
   }
 
-  async ingest(request: IngestRequest): Promise<IngestOutcome> {
+  ingest(request: IngestRequest): Promise<IngestOutcome> {
+    const foreground = this.#deps.foreground;
+    return foreground ? foreground.track(() => this.#ingest(request)) : this.#ingest(request);
+  }
+
+  async #ingest(request: IngestRequest): Promise<IngestOutcome> {
     try {
       const events = await this.#decode(request);
       const committed = await this.#deps.committer.append(this.#deps.screen?.(events) ?? events);
