@@ -22,7 +22,6 @@ export interface InProcessBusOptions {
   readonly gate?: BackgroundGate;
 }
 
-
 /**
  * The embedded bus: each consumer group reads the event log itself, from a cursor stored in the
  * database. At-least-once: the cursor moves only after the batch's outcomes are committed, so a
@@ -116,10 +115,18 @@ class InProcessConsumer {
 
   /** One batch: due redeliveries first, then fresh entries. Returns false when there was nothing. */
   async #step(): Promise<boolean> {
+    const admission = await this.#options.gate?.admit(this.#spec.maxBatch);
+    try {
+      return await this.#batch(admission?.maxBatch ?? this.#spec.maxBatch);
+    } finally {
+      admission?.done();
+    }
+  }
+
+  async #batch(maxBatch: number): Promise<boolean> {
     const { log, state, clock } = this.#options;
     const group = this.#spec.group;
     this.#cursor ??= await state.getCursor(group);
-    const maxBatch = (await this.#options.gate?.admit(this.#spec.maxBatch)) ?? this.#spec.maxBatch;
     const due = await state.dueRedeliveries(group, clock.now(), maxBatch);
     const dueEvents = await log.readBySeqs(due.map((d) => d.seq));
     const bySeq = new Map<number, StoredEvent>(dueEvents.map((e) => [e.seq, e]));

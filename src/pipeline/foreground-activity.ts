@@ -3,33 +3,44 @@
  * background work (the pipeline's stages) in one process. In the embedded default both share
  * the main thread and the single SQLite connection, so a pipeline batch that runs while
  * requests wait adds its whole duration to their latency and takes its CPU from the ack path.
- * The pipeline therefore waits for a quiet moment and, while requests keep coming, takes small
- * batches: acknowledging stays as fast as without the pipeline, and processing catches up when
- * the burst ends (its lag is on /metrics). A bound on the wait keeps it moving under sustained
- * load. Scale-out runs the stages in worker processes instead, where none of this applies.
+ * So while requests keep coming, the pipeline takes small batches, in gaps between requests,
+ * and at most a fixed share of the time: acknowledging stays nearly as fast as without the
+ * pipeline, processing still moves, and it catches up at full speed when the burst ends (its
+ * lag is on /metrics). Scale-out runs the stages in worker processes, where none of this applies.
  */
 
-/** What a background consumer asks before each batch. */
+/** What a background consumer asks before each batch, and tells after it. */
 export interface BackgroundGate {
-  /** Waits for the moment to run the next batch; resolves to how many entries it may take. */
-  admit(maxBatch: number): Promise<number>;
+  /** Waits for the moment to run the next batch; says how many entries it may take. */
+  admit(maxBatch: number): Promise<Admission>;
+}
+
+export interface Admission {
+  readonly maxBatch: number;
+  /** The batch is over (its duration sets the pause before the next one under load). */
+  done(): void;
 }
 
 export interface GatePolicy {
-  /** A batch starts once the ack path was quiet this long… */
-  readonly quietMs: number;
-  /** …or after this wait at the latest, so processing still moves under sustained load. */
-  readonly maxWaitMs: number;
-  /** While requests came within `busyWindowMs`, batches stay this small (they hold the connection). */
-  readonly busyBatch: number;
+  /** Foreground work within this window makes the ack path "busy". */
   readonly busyWindowMs: number;
+  /**
+   * While busy, the share of wall time background batches may take: after a batch of d ms,
+   * the next one waits d × (1 − share) / share. This bounds what the ack path loses under
+   * sustained load and still moves processing along.
+   */
+  readonly busyShare: number;
+  /** While busy, batches stay this small (a batch holds the connection and the thread). */
+  readonly busyBatch: number;
+  /** While busy, a batch due to start also waits up to this long for a gap between requests. */
+  readonly gapWaitMs: number;
 }
 
 export const DEFAULT_GATE_POLICY: GatePolicy = {
-  quietMs: 2,
-  maxWaitMs: 500,
-  busyBatch: 20,
   busyWindowMs: 50,
+  busyShare: 0.1,
+  busyBatch: 20,
+  gapWaitMs: 20,
 };
 
 export class ForegroundActivity implements BackgroundGate {
@@ -37,6 +48,9 @@ export class ForegroundActivity implements BackgroundGate {
   readonly #now: () => number;
   #inFlight = 0;
   #lastEndMs = -Infinity;
+  /** When the last background batch ended, and what it cost. */
+  #lastBatchEndMs = -Infinity;
+  #lastBatchMs = 0;
   readonly #wakers = new Set<() => void>();
 
   constructor(policy: GatePolicy = DEFAULT_GATE_POLICY, now: () => number = () => performance.now()) {
@@ -44,10 +58,28 @@ export class ForegroundActivity implements BackgroundGate {
     this.#now = now;
   }
 
-  async admit(maxBatch: number): Promise<number> {
-    const { quietMs, maxWaitMs, busyBatch, busyWindowMs } = this.#policy;
-    await this.quiet(quietMs, maxWaitMs);
-    return this.recentlyActive(busyWindowMs) ? Math.min(maxBatch, busyBatch) : maxBatch;
+  async admit(maxBatch: number): Promise<Admission> {
+    const { busyWindowMs, busyShare, busyBatch, gapWaitMs } = this.#policy;
+    let size = maxBatch;
+    if (this.recentlyActive(busyWindowMs)) {
+      const pauseMs = (this.#lastBatchMs * (1 - busyShare)) / busyShare;
+      const until = this.#lastBatchEndMs + pauseMs;
+      // Pauses only while still busy: when the ack path goes quiet, the batch goes at once.
+      while (this.#now() < until && this.recentlyActive(busyWindowMs))
+        await this.#sleep(Math.min(until - this.#now(), busyWindowMs));
+      if (this.recentlyActive(busyWindowMs)) {
+        await this.#gap(gapWaitMs);
+        size = Math.min(maxBatch, busyBatch);
+      }
+    }
+    const started = this.#now();
+    return {
+      maxBatch: size,
+      done: () => {
+        this.#lastBatchEndMs = this.#now();
+        this.#lastBatchMs = this.#lastBatchEndMs - started;
+      },
+    };
   }
 
   get inFlight(): number {
@@ -70,19 +102,10 @@ export class ForegroundActivity implements BackgroundGate {
     return this.#inFlight > 0 || this.#now() - this.#lastEndMs < windowMs;
   }
 
-  async quiet(quietMs: number, maxWaitMs: number): Promise<void> {
+  /** Waits until no foreground work is in flight, for `maxWaitMs` at most. */
+  async #gap(maxWaitMs: number): Promise<void> {
     const deadline = this.#now() + maxWaitMs;
-    for (;;) {
-      const now = this.#now();
-      if (now >= deadline) return;
-      if (this.#inFlight === 0) {
-        const quietFor = now - this.#lastEndMs;
-        if (quietFor >= quietMs) return;
-        await this.#sleep(Math.min(quietMs - quietFor, deadline - now));
-      } else {
-        await this.#sleep(deadline - now);
-      }
-    }
+    while (this.#inFlight > 0 && this.#now() < deadline) await this.#sleep(deadline - this.#now());
   }
 
   /** Sleeps up to `ms`, or until the last foreground work in flight ends. */

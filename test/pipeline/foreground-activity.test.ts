@@ -32,49 +32,71 @@ async function eventually(check: () => boolean, ms = 20_000): Promise<void> {
   }
 }
 
-it('admits a background batch only once foreground work is over, at full size when quiet', async () => {
-  const activity = new ForegroundActivity({ quietMs: 5, maxWaitMs: 60_000, busyBatch: 3, busyWindowMs: 0 });
-  assert.equal(await activity.admit(50), 50);
+it('admits a full batch at once while no request is on its way to its ack', async () => {
+  const activity = new ForegroundActivity();
+  const admission = await activity.admit(50);
+  assert.equal(admission.maxBatch, 50);
+  admission.done();
+});
+
+it('while requests come, admits small batches, in a gap between requests', async () => {
+  const activity = new ForegroundActivity({
+    busyWindowMs: 1_000,
+    busyShare: 0.5,
+    busyBatch: 3,
+    gapWaitMs: 60_000,
+  });
   let release!: () => void;
   const request = activity.track(() => new Promise<void>((resolve) => (release = resolve)));
   let admitted: number | undefined;
-  const waiting = activity.admit(50).then((n) => (admitted = n));
-  await sleep(30);
+  const waiting = activity.admit(50).then((a) => {
+    admitted = a.maxBatch;
+    a.done();
+  });
+  await sleep(50);
   assert.equal(admitted, undefined, 'a batch started while a request was in flight');
   release();
   await request;
   await waiting;
-  assert.equal(admitted, 50);
-  assert.equal(activity.inFlight, 0);
+  assert.equal(admitted, 3);
 });
 
-it('under sustained foreground work, still admits small batches after the longest wait', async () => {
-  const activity = new ForegroundActivity({ quietMs: 5, maxWaitMs: 20, busyBatch: 3, busyWindowMs: 1_000 });
-  let release!: () => void;
-  const request = activity.track(() => new Promise<void>((resolve) => (release = resolve)));
-  assert.equal(await activity.admit(50), 3);
-  release();
-  await request;
+it('while requests come, background batches take at most their share of the time', async () => {
+  const activity = new ForegroundActivity({
+    busyWindowMs: 5_000,
+    busyShare: 0.2,
+    busyBatch: 3,
+    gapWaitMs: 0,
+  });
+  await activity.track(async () => undefined);
+  const first = await activity.admit(50);
+  await sleep(50);
+  first.done();
+  const started = performance.now();
+  const second = await activity.admit(50);
+  second.done();
+  // 50 ms of work at a 20 % share: at least 200 ms of pause (a lower bound: load only adds).
+  assert.ok(performance.now() - started >= 190, `paused only ${performance.now() - started} ms`);
 });
 
 it('a failing foreground task still ends its activity', async () => {
-  const activity = new ForegroundActivity({ quietMs: 1, maxWaitMs: 60_000, busyBatch: 3, busyWindowMs: 0 });
+  const activity = new ForegroundActivity({ busyWindowMs: 0, busyShare: 0.5, busyBatch: 3, gapWaitMs: 0 });
   await assert.rejects(
     activity.track(() => Promise.reject(new Error('boom'))),
     /boom/,
   );
   assert.equal(activity.inFlight, 0);
-  assert.equal(await activity.admit(9), 9);
+  assert.equal((await activity.admit(9)).maxBatch, 9);
 });
 
 describeEachStore('in-process bus behind the ack path', (fixture) => {
   it('holds the pipeline while a request is on its way to its ack, then catches up', async () => {
     const { store } = await fixture.fresh();
     const activity = new ForegroundActivity({
-      quietMs: 5,
-      maxWaitMs: 60_000,
-      busyBatch: 4,
       busyWindowMs: 200,
+      busyShare: 0.5,
+      busyBatch: 4,
+      gapWaitMs: 60_000,
     });
     const bus = new InProcessBus({
       log: store.events,
