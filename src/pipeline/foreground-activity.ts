@@ -3,8 +3,8 @@
  * background work (the pipeline's stages) in one process. In the embedded default both share
  * the main thread and the single SQLite connection, so a pipeline batch that runs while
  * requests wait adds its whole duration to their latency and takes its CPU from the ack path.
- * So while requests keep coming, the pipeline takes small batches, in gaps between requests,
- * and at most a fixed share of the time: acknowledging stays nearly as fast as without the
+ * So while requests keep coming, the pipeline takes small batches in the gaps between requests
+ * and, when there are none, at most a fixed share of the time: acknowledging stays nearly as fast as without the
  * pipeline, processing still moves, and it catches up at full speed when the burst ends (its
  * lag is on /metrics). Scale-out runs the stages in worker processes, where none of this applies.
  */
@@ -24,22 +24,22 @@ export interface Admission {
 export interface GatePolicy {
   /** Foreground work within this window makes the ack path "busy". */
   readonly busyWindowMs: number;
-  /**
-   * While busy, the share of wall time background batches may take: after a batch of d ms,
-   * the next one waits d × (1 − share) / share. This bounds what the ack path loses under
-   * sustained load and still moves processing along.
-   */
-  readonly busyShare: number;
   /** While busy, batches stay this small (a batch holds the connection and the thread). */
   readonly busyBatch: number;
-  /** While busy, a batch due to start also waits up to this long for a gap between requests. */
+  /** While busy, a batch waits up to this long for a gap between requests (none in flight). */
   readonly gapWaitMs: number;
+  /**
+   * With no gap (the ack path saturated), the share of wall time background batches may
+   * take: after a batch of d ms, the next waits d × (1 − share) / share unless a gap comes.
+   * This bounds what acknowledging loses under sustained overload and still moves processing.
+   */
+  readonly busyShare: number;
 }
 
 export const DEFAULT_GATE_POLICY: GatePolicy = {
   busyWindowMs: 50,
   busyShare: 0.1,
-  busyBatch: 20,
+  busyBatch: 5,
   gapWaitMs: 20,
 };
 
@@ -60,16 +60,17 @@ export class ForegroundActivity implements BackgroundGate {
 
   async admit(maxBatch: number): Promise<Admission> {
     const { busyWindowMs, busyShare, busyBatch, gapWaitMs } = this.#policy;
+    // A batch over the embedded store never yields to I/O (each query settles at once), so
+    // requests that arrived meanwhile are not even read yet: let them in before deciding.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     let size = maxBatch;
     if (this.recentlyActive(busyWindowMs)) {
-      const pauseMs = (this.#lastBatchMs * (1 - busyShare)) / busyShare;
-      const until = this.#lastBatchEndMs + pauseMs;
-      // Pauses only while still busy: when the ack path goes quiet, the batch goes at once.
-      while (this.#now() < until && this.recentlyActive(busyWindowMs))
-        await this.#sleep(Math.min(until - this.#now(), busyWindowMs));
-      if (this.recentlyActive(busyWindowMs)) {
-        await this.#gap(gapWaitMs);
-        size = Math.min(maxBatch, busyBatch);
+      size = Math.min(maxBatch, busyBatch);
+      // A gap between requests costs them nothing: take it. Without one (the ack path is
+      // saturated), the share of time bounds what the batch takes from it.
+      if (!(await this.#gap(gapWaitMs))) {
+        const until = this.#lastBatchEndMs + (this.#lastBatchMs * (1 - busyShare)) / busyShare;
+        while (this.#now() < until && this.#inFlight > 0) await this.#sleep(until - this.#now());
       }
     }
     const started = this.#now();
@@ -102,10 +103,11 @@ export class ForegroundActivity implements BackgroundGate {
     return this.#inFlight > 0 || this.#now() - this.#lastEndMs < windowMs;
   }
 
-  /** Waits until no foreground work is in flight, for `maxWaitMs` at most. */
-  async #gap(maxWaitMs: number): Promise<void> {
+  /** Waits until no foreground work is in flight, for `maxWaitMs` at most: whether it came. */
+  async #gap(maxWaitMs: number): Promise<boolean> {
     const deadline = this.#now() + maxWaitMs;
     while (this.#inFlight > 0 && this.#now() < deadline) await this.#sleep(deadline - this.#now());
+    return this.#inFlight === 0;
   }
 
   /** Sleeps up to `ms`, or until the last foreground work in flight ends. */

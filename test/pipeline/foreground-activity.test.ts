@@ -61,22 +61,30 @@ it('while requests come, admits small batches, in a gap between requests', async
   assert.equal(admitted, 3);
 });
 
-it('while requests come, background batches take at most their share of the time', async () => {
+it('with no gap between requests, background batches take at most their share of the time', async () => {
   const activity = new ForegroundActivity({
     busyWindowMs: 5_000,
     busyShare: 0.2,
     busyBatch: 3,
     gapWaitMs: 0,
   });
-  await activity.track(async () => undefined);
+  let release!: () => void;
+  const request = activity.track(() => new Promise<void>((resolve) => (release = resolve)));
   const first = await activity.admit(50);
+  assert.equal(first.maxBatch, 3);
   await sleep(50);
   first.done();
   const started = performance.now();
   const second = await activity.admit(50);
+  const pausedMs = performance.now() - started;
   second.done();
+  release();
+  await request;
   // 50 ms of work at a 20 % share: at least 200 ms of pause (a lower bound: load only adds).
-  assert.ok(performance.now() - started >= 190, `paused only ${performance.now() - started} ms`);
+  assert.ok(pausedMs >= 190, `paused only ${pausedMs} ms`);
+  // A gap ends the pause at once.
+  const third = activity.admit(50);
+  assert.equal((await third).maxBatch, 3);
 });
 
 it('a failing foreground task still ends its activity', async () => {
