@@ -1,15 +1,17 @@
 import type { JsonClient } from '../support/http-json.ts';
 
 /**
- * Probes: messages spliced into the generator traffic that make a fresh profile (a user id never
- * seen before) qualify for one segment, so the instant its membership shows up in the admin API
- * can be timed from the ingestion ack. Window probes also leave by the clock alone.
+ * Probes: messages that make a fresh profile (a user id never seen before) qualify for one
+ * segment, so the instant its membership shows up in the admin API can be timed. Entry probes
+ * ride in the generator traffic and are timed from their batch's ack; window probes are sent
+ * before the load, stamped so that their window lapses during it, and timed from that instant.
  */
-export const PROBE_KINDS = ['trait', 'count', 'funnel', 'window'] as const;
-export type ProbeKind = (typeof PROBE_KINDS)[number];
+export const ENTRY_PROBE_KINDS = ['trait', 'count', 'funnel'] as const;
+export type ProbeKind = (typeof ENTRY_PROBE_KINDS)[number] | 'window';
 
 /** The span of `active-last-minute` (`in last 1 minute`). */
 export const WINDOW_MS = 60_000;
+export const WINDOW_SEGMENT = 'active-last-minute';
 
 export interface Probe {
   readonly kind: ProbeKind;
@@ -20,20 +22,18 @@ export interface Probe {
   readonly lapseMs: number | null;
 }
 
-/**
- * `leadMs`: a window probe's event is stamped `WINDOW_MS − leadMs` in the past, so it is a member
- * on arrival and its window lapses `leadMs` later (an event at `ts` leaves at `ts + span + 1`).
- */
-export function createProbe(kind: ProbeKind, userId: string, nowMs: number, leadMs: number): Probe {
-  const id = (n: number) => `${userId}-${n}`;
-  const track = (n: number, event: string, extra: object = {}) => ({
+function track(userId: string, n: number, event: string, extra: object = {}): object {
+  return {
     type: 'track',
-    messageId: id(n),
+    messageId: `${userId}-${n}`,
     userId,
     event,
-    properties: { bench_probe: kind },
+    properties: { bench_probe: true },
     ...extra,
-  });
+  };
+}
+
+export function createEntryProbe(kind: (typeof ENTRY_PROBE_KINDS)[number], userId: string): Probe {
   switch (kind) {
     case 'trait':
       return {
@@ -41,7 +41,7 @@ export function createProbe(kind: ProbeKind, userId: string, nowMs: number, lead
         userId,
         slug: 'plan-premium',
         lapseMs: null,
-        messages: [{ type: 'identify', messageId: id(0), userId, traits: { plan: 'premium' } }],
+        messages: [{ type: 'identify', messageId: `${userId}-0`, userId, traits: { plan: 'premium' } }],
       };
     case 'count':
       return {
@@ -49,78 +49,112 @@ export function createProbe(kind: ProbeKind, userId: string, nowMs: number, lead
         userId,
         slug: 'repeat-buyers',
         lapseMs: null,
-        messages: [track(0, 'Order Completed'), track(1, 'Order Completed')],
+        messages: [track(userId, 0, 'Order Completed'), track(userId, 1, 'Order Completed')],
       };
     case 'funnel':
-      return { kind, userId, slug: 'browse-no-buy', lapseMs: null, messages: [track(0, 'Product Viewed')] };
-    case 'window': {
-      const tsMs = nowMs - WINDOW_MS + leadMs;
       return {
         kind,
         userId,
-        slug: 'active-last-minute',
-        lapseMs: tsMs + WINDOW_MS + 1,
-        messages: [track(0, 'Product Viewed', { timestamp: new Date(tsMs).toISOString() })],
+        slug: 'browse-no-buy',
+        lapseMs: null,
+        messages: [track(userId, 0, 'Product Viewed')],
       };
-    }
   }
 }
 
-export interface ProbeOutcome {
+/** An event at `ts` is in `in last 1 minute` until `ts + span` and leaves 1 ms later. */
+export function createWindowProbe(userId: string, lapseMs: number): Probe {
+  const timestamp = new Date(lapseMs - WINDOW_MS - 1).toISOString();
+  return {
+    kind: 'window',
+    userId,
+    slug: WINDOW_SEGMENT,
+    lapseMs,
+    messages: [track(userId, 0, 'Product Viewed', { timestamp })],
+  };
+}
+
+export interface EntryOutcome {
   readonly kind: ProbeKind;
   readonly acked: boolean;
   /** Ack → membership visible, in ms; null when it never was by the end of the run. */
   readonly enterMs: number | null;
-  /** Window probes: lapse → exit visible, in ms (null: not seen); undefined for other kinds. */
-  readonly exitMs?: number | null;
 }
 
-/** Polls a profile's memberships through `GET …/profiles/lookup` until they say what is expected. */
+export interface ExpiryOutcome {
+  /** Lapse → membership gone in the profile, in ms (null: not seen by the end of the run). */
+  readonly exitMs: number | null;
+  /** Lapse → its `Audience Exited` listed by the events API, in ms (null: not seen). */
+  readonly exitedEventMs: number | null;
+}
+
+/** Polls the admin API until a probe's profile shows what is expected. */
 export class MembershipPoller {
   readonly #client: JsonClient;
-  readonly #path: (userId: string) => string;
-  readonly #token: string;
+  readonly #ws: string;
+  readonly #readerToken: string;
+  readonly #eventsToken: string;
   readonly #pollMs: number;
   /** `performance.now()` after which nobody waits any longer (end of load + drain). */
   stopAt = Infinity;
   polls = 0;
 
-  constructor(client: JsonClient, workspace: string, token: string, pollMs: number) {
+  /** `readerToken` reads profiles (masked: no audit write); `eventsToken` may list events. */
+  constructor(client: JsonClient, ws: string, tokens: { reader: string; events: string }, pollMs: number) {
     this.#client = client;
-    this.#path = (userId) =>
-      `/api/v1/workspaces/${workspace}/profiles/lookup?type=user_id&value=${encodeURIComponent(userId)}`;
-    this.#token = token;
+    this.#ws = `/api/v1/workspaces/${ws}`;
+    this.#readerToken = tokens.reader;
+    this.#eventsToken = tokens.events;
     this.#pollMs = pollMs;
   }
 
-  /** Runs one probe from its ack (`ackMs`, `performance.now()` time) to its outcome. */
-  async follow(probe: Probe, status: number, ackMs: number): Promise<ProbeOutcome> {
+  /** From the ack (`ackMs`, `performance.now()` time) of the batch carrying it to its membership. */
+  async followEntry(probe: Probe, status: number, ackMs: number): Promise<EntryOutcome> {
     if (status !== 200) return { kind: probe.kind, acked: false, enterMs: null };
-    // The wall clock of the server, as `performance.now()`: where the lapse falls for this process.
-    const lapseAt = probe.lapseMs === null ? null : probe.lapseMs - Date.now() + performance.now();
-    const entered = await this.#until(probe, true, ackMs, lapseAt ?? Infinity);
-    const enterMs = entered === null ? null : entered - ackMs;
-    if (lapseAt === null) return { kind: probe.kind, acked: true, enterMs };
-    if (entered === null) return { kind: probe.kind, acked: true, enterMs, exitMs: null };
-    await sleepUntil(lapseAt);
-    const exited = await this.#until(probe, false, lapseAt, Infinity);
-    return { kind: probe.kind, acked: true, enterMs, exitMs: exited === null ? null : exited - lapseAt };
+    const entered = await this.#until(ackMs, () => this.#isMember(probe, true));
+    return { kind: probe.kind, acked: true, enterMs: entered === null ? null : entered - ackMs };
   }
 
-  /** The instant an answer first showed the expected membership, or null by `untilMs`/`stopAt`. */
-  async #until(probe: Probe, member: boolean, fromMs: number, untilMs: number): Promise<number | null> {
+  /** From the instant the window lapses to the exit and its `Audience Exited` being visible. */
+  async followExpiry(probe: Probe): Promise<ExpiryOutcome> {
+    if (probe.lapseMs === null) throw new Error('not a window probe');
+    // The wall clock shared with the server, as `performance.now()` time in this process.
+    const lapseAt = probe.lapseMs - Date.now() + performance.now();
+    const exited = await this.#until(lapseAt, () => this.#isMember(probe, false));
+    if (exited === null) return { exitMs: null, exitedEventMs: null };
+    const listed = await this.#until(exited, () => this.#exitedEventListed(probe));
+    return { exitMs: exited - lapseAt, exitedEventMs: listed === null ? null : listed - lapseAt };
+  }
+
+  /** The instant an answer first said yes (polling from `fromMs`), or null by `stopAt`. */
+  async #until(fromMs: number, check: () => Promise<number | null>): Promise<number | null> {
     await sleepUntil(fromMs);
     for (;;) {
       this.polls += 1;
-      const answer = await this.#client.send('GET', this.#path(probe.userId), this.#token);
-      if (answer.status === 200) {
-        const { segments } = JSON.parse(answer.body) as { segments?: string[] };
-        if ((segments ?? []).includes(probe.slug) === member) return answer.atMs;
-      } else if (answer.status !== 404) throw new Error(`lookup answered ${answer.status}: ${answer.body}`);
+      const yes = await check();
+      if (yes !== null) return yes;
       const now = performance.now();
-      if (now >= Math.min(untilMs, this.stopAt)) return null;
-      await sleepUntil(Math.min(now + this.#pollMs, untilMs, this.stopAt));
+      if (now >= this.stopAt) return null;
+      // Resolution within 5% of the wait so far: late probes do not flood the server with lookups.
+      await sleepUntil(Math.min(now + Math.max(this.#pollMs, (now - fromMs) / 20), this.stopAt));
     }
+  }
+
+  async #isMember(probe: Probe, member: boolean): Promise<number | null> {
+    const path = `${this.#ws}/profiles/lookup?type=user_id&value=${encodeURIComponent(probe.userId)}`;
+    const answer = await this.#client.send('GET', path, this.#readerToken);
+    if (answer.status === 404) return null;
+    if (answer.status !== 200) throw new Error(`lookup answered ${answer.status}: ${answer.body}`);
+    const { segments } = JSON.parse(answer.body) as { segments?: string[] };
+    return (segments ?? []).includes(probe.slug) === member ? answer.atMs : null;
+  }
+
+  async #exitedEventListed(probe: Probe): Promise<number | null> {
+    const query = new URLSearchParams({ event: 'Audience Exited', userId: probe.userId, limit: '10' });
+    const answer = await this.#client.send('GET', `${this.#ws}/events?${query}`, this.#eventsToken);
+    if (answer.status !== 200) throw new Error(`events answered ${answer.status}: ${answer.body}`);
+    const { items } = JSON.parse(answer.body) as { items: { properties?: { audience_key?: unknown } }[] };
+    return items.some((e) => e.properties?.audience_key === probe.slug) ? answer.atMs : null;
   }
 }
 

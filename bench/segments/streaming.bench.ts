@@ -1,28 +1,31 @@
 /**
  * npm run bench:segments:streaming — real-time segments on the real server (`dist/cdp.mjs start`,
  * as `npm start` runs it): generator traffic through `/v1/batch` at a fixed open-loop rate, and
- * probes spliced into it, each making a fresh profile qualify for one segment; the time from the
- * batch's ack to the membership being visible through the admin API (`profiles/lookup`, polled),
- * and for window probes the time from the instant the window lapses to the exit being visible.
+ * entry probes spliced into it, each making a fresh profile qualify for one segment, timed from
+ * the batch's ack to the membership being visible through the admin API (`profiles/lookup`,
+ * polled). Window probes, sent just before the load and stamped so that their `in last 1 minute`
+ * lapses during it, time the exit and its `Audience Exited` from the instant the window lapses.
  * Options (env): BENCH_RATE (events/s, default 5000), BENCH_SECONDS (30), BENCH_DRAIN_SECONDS
- * (20), BENCH_PROBE_MS (200: one probe per interval, kinds in turn), BENCH_POLL_MS (15),
- * BENCH_WINDOW_LEAD_MS (5000: a window lapses that long after its probe), BENCH_STORE
- * (sqlite | postgres).
+ * (20), BENCH_PROBE_MS (200: one entry probe per interval, kinds in turn), BENCH_POLL_MS (15),
+ * BENCH_EXPIRY_MS (500: one window lapse per interval), BENCH_STORE (sqlite | postgres).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { JsonClient } from '../support/http-json.ts';
+import { post, type LoadTarget } from '../support/load-client.ts';
 import { createBenchDatabase } from '../support/postgres-db.ts';
 import { freePort, startProcess, type RunningProcess } from '../support/processes.ts';
 import {
-  createProbe,
+  createEntryProbe,
+  createWindowProbe,
+  ENTRY_PROBE_KINDS,
   MembershipPoller,
-  PROBE_KINDS,
+  type EntryOutcome,
   type Probe,
-  type ProbeOutcome,
 } from './membership-probes.ts';
 import { reportStreaming } from './streaming-report.ts';
 import { buildTraffic, sendOpenLoop } from './streaming-traffic.ts';
@@ -38,10 +41,14 @@ const SECONDS = env('BENCH_SECONDS', 30);
 const DRAIN_SECONDS = env('BENCH_DRAIN_SECONDS', 20);
 const PROBE_MS = env('BENCH_PROBE_MS', 200);
 const POLL_MS = env('BENCH_POLL_MS', 15);
-const LEAD_MS = env('BENCH_WINDOW_LEAD_MS', 5_000);
+const EXPIRY_MS = env('BENCH_EXPIRY_MS', 500);
 const STORE = process.env['BENCH_STORE'] ?? 'sqlite';
 const BATCH = 100;
 const CONNECTIONS = 16;
+/** The first window lapses this long after the window probes are sent (the load starts before). */
+const FIRST_LAPSE_MS = 5_000;
+/** The contract gives a server 10 s to exit on SIGTERM. */
+const STOP_GRACE_MS = 15_000;
 
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 
@@ -54,54 +61,85 @@ async function pipelineLag(client: JsonClient): Promise<number> {
   return lag;
 }
 
-async function startServer(storeEnv: Record<string, string>, ownerToken: string) {
-  const port = await freePort();
-  const server = await startProcess(
-    ['--enable-source-maps', 'dist/cdp.mjs', 'start'],
-    { ...storeEnv, PORT: String(port), CDP_LOG_LEVEL: 'warn', CDP_ADMIN_TOKEN: ownerToken },
-    /CDP listening on/,
-  );
-  return { server, port };
+/**
+ * Window probes lapsing every EXPIRY_MS from FIRST_LAPSE_MS on until the load ends, sent now and
+ * followed until they are members (the pipeline is idle: this takes well under FIRST_LAPSE_MS).
+ */
+async function seedWindowProbes(
+  target: LoadTarget,
+  poller: MembershipPoller,
+  runTag: string,
+): Promise<{ ready: Probe[]; notEntered: number }> {
+  const now = Date.now();
+  const probes: Probe[] = [];
+  for (let lapse = now + FIRST_LAPSE_MS; lapse < now + SECONDS * 1000; lapse += EXPIRY_MS)
+    probes.push(createWindowProbe(`window-${runTag}-${probes.length}`, lapse));
+  const agent = new Agent({ keepAlive: false });
+  const body = Buffer.from(JSON.stringify({ batch: probes.flatMap((p) => p.messages) }));
+  const status = await post(agent, target, body);
+  const ackMs = performance.now();
+  agent.destroy();
+  poller.stopAt = ackMs + FIRST_LAPSE_MS - 1_000;
+  const entered = await Promise.all(probes.map((p) => poller.followEntry(p, status, ackMs)));
+  poller.stopAt = Infinity;
+  const ready = probes.filter((_, i) => entered[i]?.enterMs !== null);
+  return { ready, notEntered: probes.length - ready.length };
+}
+
+/** Samples the lag every second while `work` runs; returns the largest seen. */
+async function withLagSampler<T>(client: JsonClient, work: () => Promise<T>): Promise<[T, number]> {
+  let maxLag = 0;
+  const sampler = setInterval(() => {
+    pipelineLag(client).then(
+      (lag) => (maxLag = Math.max(maxLag, lag)),
+      (error: unknown) => log(`lag sample failed: ${String(error)}`),
+    );
+  }, 1_000);
+  try {
+    return [await work(), maxLag];
+  } finally {
+    clearInterval(sampler);
+  }
 }
 
 async function measure(server: RunningProcess, port: number, ownerToken: string): Promise<void> {
   const admin = new JsonClient(port, 2);
   const ws = await createBenchWorkspace(admin, ownerToken);
-  const poller = new MembershipPoller(new JsonClient(port, 8), ws.slug, ws.readerToken, POLL_MS);
+  const tokens = { reader: ws.readerToken, events: ws.adminToken };
+  const poller = new MembershipPoller(new JsonClient(port, 8), ws.slug, tokens, POLL_MS);
   const runTag = randomBytes(3).toString('hex');
   const batches = buildTraffic({ events: RATE * SECONDS, batchSize: BATCH, seed: 7, endMs: Date.now() });
-  log(`${batches.length} batches of ${BATCH} generator events ready; sending for ${SECONDS} s…`);
+  const target: LoadTarget = {
+    port,
+    path: '/v1/batch',
+    headers: { authorization: `Basic ${Buffer.from(`${ws.writeKey}:`).toString('base64')}` },
+  };
+  const windows = await seedWindowProbes(target, poller, runTag);
+  const expiries = Promise.all(windows.ready.map((probe) => poller.followExpiry(probe)));
+  log(
+    `${windows.ready.length} window probes are members; sending ${batches.length} batches for ${SECONDS} s…`,
+  );
 
-  let maxLag = 0;
-  const sampler = setInterval(() => {
-    pipelineLag(admin).then(
-      (lag) => (maxLag = Math.max(maxLag, lag)),
-      (error: unknown) => log(`lag sample failed: ${String(error)}`),
-    );
-  }, 1_000);
-  const followers: Promise<ProbeOutcome>[] = [];
+  const entries: Promise<EntryOutcome>[] = [];
   let probes = 0;
   let nextProbeAt = performance.now();
   const loadAverageStart = loadavg()[0] ?? 0;
-  const load = await sendOpenLoop<Probe>({
-    target: {
-      port,
-      path: '/v1/batch',
-      headers: { authorization: `Basic ${Buffer.from(`${ws.writeKey}:`).toString('base64')}` },
-    },
-    batches,
-    requestsPerSecond: RATE / BATCH,
-    connections: CONNECTIONS,
-    extraFor: () => {
-      if (performance.now() < nextProbeAt) return undefined;
-      nextProbeAt += PROBE_MS;
-      const kind = PROBE_KINDS[probes % PROBE_KINDS.length] ?? 'trait';
-      const probe = createProbe(kind, `probe-${runTag}-${probes++}`, Date.now(), LEAD_MS);
-      return { tag: probe, messages: probe.messages };
-    },
-    onAnswer: (probe, status, atMs) => followers.push(poller.follow(probe, status, atMs)),
-  });
-  clearInterval(sampler);
+  const [load, maxLag] = await withLagSampler(admin, () =>
+    sendOpenLoop<Probe>({
+      target,
+      batches,
+      requestsPerSecond: RATE / BATCH,
+      connections: CONNECTIONS,
+      extraFor: () => {
+        if (performance.now() < nextProbeAt) return undefined;
+        nextProbeAt += PROBE_MS;
+        const kind = ENTRY_PROBE_KINDS[probes % ENTRY_PROBE_KINDS.length] ?? 'trait';
+        const probe = createEntryProbe(kind, `probe-${runTag}-${probes++}`);
+        return { tag: probe, messages: probe.messages };
+      },
+      onAnswer: (probe, status, atMs) => entries.push(poller.followEntry(probe, status, atMs)),
+    }),
+  );
   const lagAtEnd = await pipelineLag(admin);
   const loadEnded = performance.now();
   poller.stopAt = loadEnded + DRAIN_SECONDS * 1000;
@@ -114,7 +152,6 @@ async function measure(server: RunningProcess, port: number, ownerToken: string)
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const outcomes = await Promise.all(followers);
   const text = reportStreaming({
     store: STORE === 'postgres' ? 'PostgreSQL' : 'SQLite',
     rate: RATE,
@@ -124,13 +161,32 @@ async function measure(server: RunningProcess, port: number, ownerToken: string)
     maxLag: Math.max(maxLag, lagAtEnd),
     drainedAfter,
     drainSeconds: DRAIN_SECONDS,
-    outcomes,
+    entries: await Promise.all(entries),
+    expiries: await expiries,
+    windowsNotEntered: windows.notEntered,
     polls: poller.polls,
+    pollMs: POLL_MS,
     loadAverage: { start: loadAverageStart, end: loadavg()[0] ?? 0 },
   });
   process.stdout.write(`${text}\n`);
   if (/error|fatal/i.test(server.output())) log(`server output:\n${server.output().slice(-4_000)}`);
   admin.close();
+}
+
+/**
+ * SIGTERM, then SIGKILL after `graceMs`: a server still working through a backlog must not
+ * outlive the benchmark on a shared machine. Says so when it had to kill.
+ */
+async function stopWithin(server: RunningProcess, graceMs: number): Promise<void> {
+  const started = performance.now();
+  const killer = setTimeout(() => {
+    log(`server still running ${graceMs / 1000} s after SIGTERM: killing it; its last output:`);
+    log(server.output().slice(-2_000));
+    server.child.kill('SIGKILL');
+  }, graceMs);
+  await server.stop();
+  clearTimeout(killer);
+  log(`server stopped ${((performance.now() - started) / 1000).toFixed(1)} s after SIGTERM`);
 }
 
 async function main(): Promise<void> {
@@ -140,14 +196,22 @@ async function main(): Promise<void> {
   if (STORE === 'postgres' && database === undefined) throw new Error('PostgreSQL not reachable');
   const ownerToken = `cdp_bench_${randomBytes(24).toString('hex')}`;
   try {
-    const { server, port } = await startServer(
-      { CDP_DATA_DIR: scratch, ...(database ? { CDP_DATABASE_URL: database.url } : {}) },
-      ownerToken,
+    const port = await freePort();
+    const server = await startProcess(
+      ['--enable-source-maps', 'dist/cdp.mjs', 'start'],
+      {
+        CDP_DATA_DIR: scratch,
+        ...(database ? { CDP_DATABASE_URL: database.url } : {}),
+        PORT: String(port),
+        CDP_LOG_LEVEL: 'warn',
+        CDP_ADMIN_TOKEN: ownerToken,
+      },
+      /CDP listening on/,
     );
     try {
       await measure(server, port, ownerToken);
     } finally {
-      await server.stop();
+      await stopWithin(server, STOP_GRACE_MS);
     }
   } finally {
     await database?.drop();
