@@ -64,6 +64,8 @@ function summarize(values: readonly (number | null)[]): Summary {
   };
 }
 
+const ms = (n: number): string => (Number.isFinite(n) ? `${fmt(n)} ms` : fmt(n));
+
 const verdict = (ok: boolean): string => (ok ? 'met' : '**not met**');
 
 /** The markdown report; also written to bench/out/. */
@@ -109,8 +111,8 @@ export function reportStreaming(run: StreamingRun): string {
     '| target | measured | result |',
     '|---|---|---|',
     `| sustained ${fmt(run.rate)} events/s acked | ${fmt(ackedRate)} events/s, ${run.load.rejected} non-200 | ${verdict(ackedRate >= run.rate * 0.95 && run.load.rejected === 0)} |`,
-    `| p99 ack → visible ≤ 1,000 ms | ${fmt(entry.p99)} ms, ${entry.unseen} never visible | ${verdict(entry.p99 <= 1000)} |`,
-    `| window expiry visible ≤ 1,000 ms after the lapse (max, Audience Exited listed) | ${fmt(exitEvent.max)} ms | ${verdict(exitEvent.max <= 1000 && run.expiries.length > 0)} |`,
+    `| p99 ack → visible ≤ 1,000 ms | p99 ${ms(entry.p99)}, ${entry.unseen} never visible | ${verdict(entry.p99 <= 1000)} |`,
+    `| window expiry visible ≤ 1,000 ms after the lapse (max, Audience Exited listed) | max ${ms(exitEvent.max)} | ${verdict(exitEvent.max <= 1000 && run.expiries.length > 0)} |`,
   );
   const text = lines.join('\n');
   mkdirSync('bench/out', { recursive: true });

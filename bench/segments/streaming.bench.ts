@@ -102,6 +102,15 @@ async function withLagSampler<T>(client: JsonClient, work: () => Promise<T>): Pr
   }
 }
 
+/** Seconds from `fromMs` until the lag is 0, or null if it is not by `untilMs`. */
+async function drain(client: JsonClient, fromMs: number, untilMs: number): Promise<number | null> {
+  while (performance.now() < untilMs) {
+    if ((await pipelineLag(client)) === 0) return (performance.now() - fromMs) / 1000;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return null;
+}
+
 async function measure(server: RunningProcess, port: number, ownerToken: string): Promise<void> {
   const admin = new JsonClient(port, 2);
   const ws = await createBenchWorkspace(admin, ownerToken);
@@ -144,14 +153,7 @@ async function measure(server: RunningProcess, port: number, ownerToken: string)
   const loadEnded = performance.now();
   poller.stopAt = loadEnded + DRAIN_SECONDS * 1000;
   log(`load done: ${load.ok} batches acked, lag ${lagAtEnd}; draining (≤ ${DRAIN_SECONDS} s)…`);
-  let drainedAfter: number | null = null;
-  while (performance.now() < poller.stopAt) {
-    if ((await pipelineLag(admin)) === 0) {
-      drainedAfter = (performance.now() - loadEnded) / 1000;
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const drainedAfter = await drain(admin, loadEnded, poller.stopAt);
   const text = reportStreaming({
     store: STORE === 'postgres' ? 'PostgreSQL' : 'SQLite',
     rate: RATE,
@@ -169,8 +171,17 @@ async function measure(server: RunningProcess, port: number, ownerToken: string)
     loadAverage: { start: loadAverageStart, end: loadavg()[0] ?? 0 },
   });
   process.stdout.write(`${text}\n`);
-  if (/error|fatal/i.test(server.output())) log(`server output:\n${server.output().slice(-4_000)}`);
+  const problems = logLines(server).filter((line) => /"level":(50|60)/.test(line));
+  if (problems.length > 0) log(`server errors during the run:\n${problems.slice(-10).join('\n')}`);
   admin.close();
+}
+
+/** The server's JSON log lines: never its banner, which shows the throwaway instance's secrets. */
+function logLines(server: RunningProcess): string[] {
+  return server
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'));
 }
 
 /**
@@ -180,8 +191,8 @@ async function measure(server: RunningProcess, port: number, ownerToken: string)
 async function stopWithin(server: RunningProcess, graceMs: number): Promise<void> {
   const started = performance.now();
   const killer = setTimeout(() => {
-    log(`server still running ${graceMs / 1000} s after SIGTERM: killing it; its last output:`);
-    log(server.output().slice(-2_000));
+    log(`server still running ${graceMs / 1000} s after SIGTERM: killing it; its last log lines:`);
+    log(logLines(server).slice(-10).join('\n'));
     server.child.kill('SIGKILL');
   }, graceMs);
   await server.stop();
