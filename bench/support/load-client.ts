@@ -15,7 +15,7 @@ export interface LoadTarget {
   readonly headers: Record<string, string>;
 }
 
-function post(agent: Agent, target: LoadTarget, body: Buffer): Promise<number> {
+export function post(agent: Agent, target: LoadTarget, body: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
       {

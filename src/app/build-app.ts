@@ -177,6 +177,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
         anonymousId: ids.find((i) => i.type === 'anonymous_id')?.value ?? null,
       };
     },
+    accountMembers: async (workspaceId, accountId, { afterId, limit }) =>
+      (await store.profiles.membersOf(workspaceId, accountId, limit, afterId)).map((m) => m.profileId),
     emit: async (events) => {
       await committer.append(events);
     },

@@ -14,6 +14,7 @@ import {
 import { computeTraitValue, nextValueChangeAt } from '../computed-traits/compute-trait.ts';
 import type { ComputedTraitRepository } from '../computed-traits/computed-traits.port.ts';
 import type { AcceptedEvent, StoredEvent } from '../ingestion/message-types.ts';
+import { ACCOUNT_ID_PREFIX } from '../profiles/profile-resolver.ts';
 import type { ProfileBatchChange, ProfileChangeListener } from '../profiles/profile-state.port.ts';
 import {
   parseSegmentDefinition,
@@ -21,6 +22,7 @@ import {
   type SegmentDependencies,
 } from '../segment-language/index.ts';
 import type { Clock } from '../shared/clock.ts';
+import { groupTraitsSetByAccount } from './account-trait-changes.ts';
 import type { AudienceStateRepository, ProfileAudienceUpdate } from './audience-state.port.ts';
 import { evaluateSegment } from './evaluate-segment.ts';
 import { nextChangeAt } from './next-change.ts';
@@ -42,6 +44,12 @@ export interface RealtimeAudiencesDeps {
     workspaceId: string,
     profileId: string,
   ) => Promise<{ userId: string | null; anonymousId: string | null }>;
+  /** Person profiles linked to an account (`profile_groups`), in id order, one page at a time. */
+  readonly accountMembers: (
+    workspaceId: string,
+    accountId: string,
+    page: { readonly afterId: string | undefined; readonly limit: number },
+  ) => Promise<readonly string[]>;
   /** Durably appends to the event log (and announces to the bus). */
   readonly emit: (events: readonly AcceptedEvent[]) => Promise<void>;
   /** Told when a profile gets an earlier due instant than the scheduler knows. */
@@ -60,8 +68,33 @@ interface Touch {
   all: boolean;
   readonly eventNames: Set<string>;
   traits: boolean;
+  /** The profile joined an account, or one of its accounts changed in unknown ways. */
   groups: boolean;
+  /** Top-level traits one of the profile's accounts was sent by this batch's `group` calls. */
+  readonly groupTraits: Set<string>;
 }
+
+const newTouch = (all: boolean): Touch => ({
+  all,
+  eventNames: new Set(),
+  traits: false,
+  groups: false,
+  groupTraits: new Set(),
+});
+
+const MEMBER_PAGE = 500;
+
+interface CompiledComputed {
+  readonly name: string;
+  readonly compiled: CompiledComputedTrait;
+}
+
+interface Definitions {
+  readonly segments: readonly CompiledSegment[];
+  readonly computed: readonly CompiledComputed[];
+}
+
+const NO_DEFINITIONS: Definitions = { segments: [], computed: [] };
 
 export class RealtimeAudiences implements ProfileChangeListener {
   readonly name = 'audiences';
@@ -78,7 +111,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
     const touch = (id: string): Touch => {
       let t = touches.get(id);
       if (t === undefined) {
-        t = { all: false, eventNames: new Set(), traits: false, groups: false };
+        t = newTouch(false);
         touches.set(id, t);
       }
       return t;
@@ -95,22 +128,71 @@ export class RealtimeAudiences implements ProfileChangeListener {
     // Survivors of merges and profiles re-resolved without an event of this batch: everything
     // about them may have changed.
     const merged = new Set(change.mergedProfiles.map((m) => m.into));
+    const accounts: string[] = [];
     for (const id of change.changedProfiles) {
-      if (id.startsWith('acc_')) continue;
-      if (merged.has(id) || !touches.has(id)) touches.set(id, { ...touch(id), all: true });
+      if (id.startsWith(ACCOUNT_ID_PREFIX)) accounts.push(id);
+      else if (merged.has(id) || !touches.has(id)) touches.set(id, { ...touch(id), all: true });
     }
-    await this.evaluate(workspaceId, touches, nowMs, removed);
+    const definitions =
+      touches.size === 0 && accounts.length === 0 ? NO_DEFINITIONS : await this.#definitions(workspaceId);
+    // After the loop above: a member touched only through its account is not "re-resolved".
+    await this.#touchAccountMembers(workspaceId, accounts, change.events, definitions.segments, touch);
+    await this.#evaluateAll(workspaceId, touches, nowMs, definitions, removed);
+  }
+
+  /**
+   * Members of the accounts the batch changed read those accounts' traits through `group.*`:
+   * they are evaluated again for the segments reading a trait that may have changed, even when
+   * the `group` call came from another member. Only when some segment reads `group.*`.
+   */
+  async #touchAccountMembers(
+    workspaceId: string,
+    accounts: readonly string[],
+    events: readonly StoredEvent[],
+    segments: readonly CompiledSegment[],
+    touch: (id: string) => Touch,
+  ): Promise<void> {
+    // Paths have at least one key (the language requires it): the first is the account trait.
+    const read = new Set(
+      segments.flatMap((s) => s.dependencies.groupTraitPaths.map((keys) => keys[0] ?? '')),
+    );
+    if (accounts.length === 0 || read.size === 0) return;
+    const setBy = groupTraitsSetByAccount(events);
+    for (const accountId of accounts) {
+      const set = setBy.get(accountId);
+      // No group call of this batch for it (a rebuild re-folded it): any trait may differ.
+      const changed = set === undefined ? undefined : [...set].filter((key) => read.has(key));
+      if (changed?.length === 0) continue;
+      for (let afterId: string | undefined; ;) {
+        const page = await this.#deps.accountMembers(workspaceId, accountId, { afterId, limit: MEMBER_PAGE });
+        for (const id of page) {
+          const t = touch(id);
+          if (changed === undefined) t.groups = true;
+          else for (const key of changed) t.groupTraits.add(key);
+        }
+        if (page.length < MEMBER_PAGE) break;
+        afterId = page.at(-1);
+      }
+    }
   }
 
   /** Re-evaluates profiles whose scheduled instant came (the clock moved a window). */
   async evaluateDue(workspaceId: string, profileIds: readonly string[], nowMs: number): Promise<void> {
-    const touches = new Map<string, Touch>(
-      profileIds.map((id) => [
-        id,
-        { all: true, eventNames: new Set<string>(), traits: false, groups: false },
-      ]),
-    );
+    const touches = new Map<string, Touch>(profileIds.map((id) => [id, newTouch(true)]));
     await this.evaluate(workspaceId, touches, nowMs);
+  }
+
+  async evaluate(workspaceId: string, touches: ReadonlyMap<string, Touch>, nowMs: number): Promise<void> {
+    const definitions = touches.size === 0 ? NO_DEFINITIONS : await this.#definitions(workspaceId);
+    await this.#evaluateAll(workspaceId, touches, nowMs, definitions, []);
+  }
+
+  async #definitions(workspaceId: string): Promise<Definitions> {
+    const [segments, computed] = await Promise.all([
+      this.#segments(workspaceId),
+      this.#computed(workspaceId),
+    ]);
+    return { segments, computed };
   }
 
   /**
@@ -118,32 +200,27 @@ export class RealtimeAudiences implements ProfileChangeListener {
    * profiles) in one transaction and appends the audience events in one group commit: a
    * pipeline batch costs one commit here, not several per profile.
    */
-  async evaluate(
+  async #evaluateAll(
     workspaceId: string,
     touches: ReadonlyMap<string, Touch>,
     nowMs: number,
-    removed: readonly string[] = [],
+    { segments, computed }: Definitions,
+    removed: readonly string[],
   ): Promise<void> {
     const gone = [...removed];
     const updates: ProfileAudienceUpdate[] = [];
     const emitted: AcceptedEvent[] = [];
-    if (touches.size > 0) {
-      const [segments, computed] = await Promise.all([
-        this.#segments(workspaceId),
-        this.#computed(workspaceId),
-      ]);
-      if (segments.length > 0 || computed.length > 0) {
-        for (const [profileId, touch] of touches) {
-          const snapshot = await this.#deps.segments.loadSnapshot(workspaceId, profileId);
-          if (snapshot === undefined) {
-            gone.push(profileId);
-            continue;
-          }
-          const update = this.#evaluateProfile(profileId, snapshot, touch, segments, computed, nowMs);
-          updates.push(update.state);
-          if (update.changes.length > 0)
-            emitted.push(...(await this.#audienceEvents(workspaceId, profileId, update.changes, nowMs)));
+    if (segments.length > 0 || computed.length > 0) {
+      for (const [profileId, touch] of touches) {
+        const snapshot = await this.#deps.segments.loadSnapshot(workspaceId, profileId);
+        if (snapshot === undefined) {
+          gone.push(profileId);
+          continue;
         }
+        const update = this.#evaluateProfile(profileId, snapshot, touch, segments, computed, nowMs);
+        updates.push(update.state);
+        if (update.changes.length > 0)
+          emitted.push(...(await this.#audienceEvents(workspaceId, profileId, update.changes, nowMs)));
       }
     }
     await this.#deps.state.apply(workspaceId, { removed: gone, updates }, nowMs);
@@ -156,7 +233,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
     snapshot: ProfileSnapshot,
     touch: Touch,
     segments: readonly CompiledSegment[],
-    computed: readonly { name: string; compiled: CompiledComputedTrait }[],
+    computed: readonly CompiledComputed[],
     nowMs: number,
   ): { state: ProfileAudienceUpdate; changes: { member: boolean; segment: Segment }[] } {
     // Computed traits first: segments read them.
@@ -193,6 +270,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
         dependencies.events.some((e) => touch.eventNames.has(e)) ||
         (touch.traits && dependencies.traitPaths.length > 0) ||
         (touch.groups && dependencies.groupTraitPaths.length > 0) ||
+        dependencies.groupTraitPaths.some(([first]) => touch.groupTraits.has(first ?? '')) ||
         dependencies.computed.some((c) => changedComputed.has(c)) ||
         dependencies.segments.some((s) => changedSegments.has(s));
       if (dependencies.hasRelativeWindow) earliest(nextChangeAt(ast, current, nowMs));
@@ -282,8 +360,8 @@ export class RealtimeAudiences implements ProfileChangeListener {
     return ordered;
   }
 
-  async #computed(workspaceId: string): Promise<{ name: string; compiled: CompiledComputedTrait }[]> {
-    const out: { name: string; compiled: CompiledComputedTrait }[] = [];
+  async #computed(workspaceId: string): Promise<CompiledComputed[]> {
+    const out: CompiledComputed[] = [];
     for (let after: string | undefined; ;) {
       const page = await this.#deps.computedTraits.list(workspaceId, { afterName: after, limit: 500 });
       for (const trait of page) {

@@ -1,6 +1,7 @@
 /**
  * Real-time memberships end to end: events in through the Tracking API, the profiles stage,
- * the audience listener; the clock alone moving a window; Audience Entered/Exited in the log.
+ * the audience listener; the clock alone moving a window; Audience Entered/Exited in the log;
+ * an account's change reaching every member through `group.*`.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
@@ -27,6 +28,17 @@ interface Profile {
   id: string;
   segments: string[];
   computed: Record<string, unknown>;
+}
+
+async function eventNames(t: TestApp, profileId: string, name: string): Promise<string[]> {
+  const res = await admin(
+    t,
+    'GET',
+    url(t, `/profiles/${profileId}/events?event=${encodeURIComponent(name)}`),
+  );
+  return res
+    .json<{ items: { properties: { audience_key: string } }[] }>()
+    .items.map((e) => e.properties.audience_key);
 }
 
 async function profileOf(t: TestApp, userId: string): Promise<Profile | undefined> {
@@ -136,6 +148,65 @@ describeEachStore('real-time audiences', (fixture) => {
         const p = await profileOf(t, 'rt-3');
         return p?.segments.join(',') === 'pro,pro-in-fr' ? p : undefined;
       }, 'the merged profile in both segments');
+    });
+  });
+
+  it('a group call from one member re-evaluates the other members of the account', async () => {
+    const clock = createManualClock(START);
+    await withApp(await store(), { clock }, async (t) => {
+      const created = await admin(t, 'POST', url(t, '/segments'), {
+        name: 'Enterprise accounts',
+        slug: 'enterprise',
+        definition: 'group.plan = "enterprise"',
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      // Before the clock's instant, as real traffic is: Audience events are stamped with the
+      // clock, and one stamped before a profile's own events would be a late event.
+      const at = (seconds: number) => new Date(START - 60_000 + seconds * 1000).toISOString();
+      await sendOk(t, 'group', {
+        userId: 'acct-a',
+        groupId: 'grp-1',
+        traits: { plan: 'free' },
+        timestamp: at(1),
+      });
+      await sendOk(t, 'group', { userId: 'acct-b', groupId: 'grp-1', timestamp: at(2) });
+      const b = await eventually(() => profileOf(t, 'acct-b'), 'acct-b');
+      assert.deepEqual(b.segments, []);
+
+      // Only A sends the change; B's profile gets no event of its own.
+      await sendOk(t, 'group', {
+        userId: 'acct-a',
+        groupId: 'grp-1',
+        traits: { plan: 'enterprise' },
+        timestamp: at(3),
+      });
+      await eventually(async () => {
+        const p = await profileOf(t, 'acct-b');
+        return p?.segments.includes('enterprise') ? p : undefined;
+      }, 'acct-b entering through its account');
+      const entered = await eventually(async () => {
+        const keys = await eventNames(t, b.id, 'Audience Entered');
+        return keys.length > 0 ? keys : undefined;
+      }, 'Audience Entered for acct-b');
+      assert.deepEqual(entered, ['enterprise']);
+      assert.deepEqual((await profileOf(t, 'acct-a'))?.segments, ['enterprise']);
+
+      await sendOk(t, 'group', {
+        userId: 'acct-a',
+        groupId: 'grp-1',
+        traits: { plan: 'pro', employees: 12 },
+        timestamp: at(4),
+      });
+      await eventually(async () => {
+        const p = await profileOf(t, 'acct-b');
+        return p?.segments.length === 0 ? p : undefined;
+      }, 'acct-b leaving through its account');
+      const exited = await eventually(async () => {
+        const keys = await eventNames(t, b.id, 'Audience Exited');
+        return keys.length > 0 ? keys : undefined;
+      }, 'Audience Exited for acct-b');
+      assert.deepEqual(exited, ['enterprise']);
+      assert.deepEqual(await eventNames(t, b.id, 'Audience Entered'), ['enterprise']);
     });
   });
 });
