@@ -272,12 +272,14 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       );
       await http.close();
       clearTimeout(grace);
+      // The pipeline stops first: its current batch may still append (audience events), and
+      // must find the committer open, or the batch would fail and be retried entry by entry.
+      await scheduler.stop();
+      await pipeline.stop();
       await committer.close();
       await decoder.close();
-      await scheduler.stop();
       await privacy.privacyRequests.stop();
       await privacy.retention.stop();
-      await pipeline.stop();
       await privacy.suppressionList
         .stop()
         .catch((error: unknown) =>
