@@ -220,7 +220,9 @@ export class RealtimeAudiences implements ProfileChangeListener {
         const update = this.#evaluateProfile(profileId, snapshot, touch, segments, computed, nowMs);
         updates.push(update.state);
         if (update.changes.length > 0)
-          emitted.push(...(await this.#audienceEvents(workspaceId, profileId, update.changes, nowMs)));
+          emitted.push(
+            ...(await this.#audienceEvents(workspaceId, profileId, update.changes, nowMs, snapshot)),
+          );
       }
     }
     await this.#deps.state.apply(workspaceId, { removed: gone, updates }, nowMs);
@@ -293,10 +295,17 @@ export class RealtimeAudiences implements ProfileChangeListener {
     profileId: string,
     changes: readonly { member: boolean; segment: Segment }[],
     nowMs: number,
+    snapshot: ProfileSnapshot,
   ): Promise<AcceptedEvent[]> {
     const { userId, anonymousId } = await this.#deps.identityOf(workspaceId, profileId);
     if (userId === null && anonymousId === null) return [];
-    const timestamp = new Date(nowMs).toISOString();
+    // Never before the profile's own latest event (a client clock ahead of ours): the change
+    // follows what caused it, and an earlier audience event would be a late arrival in the
+    // person's history, re-resolved and even taken as the profile's first event (a new id).
+    let atMs = nowMs;
+    for (const e of snapshot.events) if (e.timestampMs > atMs) atMs = e.timestampMs;
+    const timestamp = new Date(atMs).toISOString();
+    const receivedAt = new Date(nowMs).toISOString();
     return changes.map(({ member, segment }) => {
       const event = member ? AUDIENCE_ENTERED : AUDIENCE_EXITED;
       // Deterministic: a redelivered batch emits the same ids, which the log's dedup drops.
@@ -308,7 +317,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
         ...(userId === null ? {} : { userId }),
         ...(anonymousId === null ? {} : { anonymousId }),
         timestamp,
-        receivedAt: timestamp,
+        receivedAt,
         properties: {
           audience_key: segment.slug,
           audience_name: segment.name,
@@ -325,7 +334,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
         event,
         userId,
         anonymousId,
-        timestampMs: nowMs,
+        timestampMs: atMs,
         receivedMs: nowMs,
         payload: JSON.stringify(message),
       };

@@ -209,4 +209,28 @@ describeEachStore('real-time audiences', (fixture) => {
       assert.deepEqual(await eventNames(t, b.id, 'Audience Entered'), ['enterprise']);
     });
   });
+
+  it('a client clock ahead of ours: the audience event follows the person, whose id stays', async () => {
+    const clock = createManualClock(START);
+    await withApp(await store(), { clock }, async (t) => {
+      const created = await admin(t, 'POST', url(t, '/segments'), {
+        name: 'Pro',
+        slug: 'pro-ahead',
+        definition: 'traits.plan = "pro"',
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const ahead = (seconds: number) => new Date(START + 3_600_000 + seconds * 1000).toISOString();
+      await sendOk(t, 'track', { userId: 'ahead', event: 'Viewed', timestamp: ahead(1) });
+      const before = await eventually(() => profileOf(t, 'ahead'), 'the profile');
+      await sendOk(t, 'identify', { userId: 'ahead', traits: { plan: 'pro' }, timestamp: ahead(2) });
+      const entered = await eventually(async () => {
+        const keys = await eventNames(t, before.id, 'Audience Entered');
+        return keys.length > 0 ? keys : undefined;
+      }, 'Audience Entered on the profile timeline');
+      assert.deepEqual(entered, ['pro-ahead']);
+      const after = await profileOf(t, 'ahead');
+      assert.equal(after?.id, before.id, 'the audience event gave the person a new profile id');
+      assert.deepEqual(after?.segments, ['pro-ahead']);
+    });
+  });
 });
