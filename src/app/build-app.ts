@@ -31,9 +31,9 @@ import { TokenService } from '../workspaces/token.service.ts';
 import { WorkspaceService } from '../workspaces/workspace.service.ts';
 import type { AppServices } from './app-services.ts';
 import { buildPrivacyServices } from './privacy-services.ts';
-import { buildSegmentServices } from './segment-services.ts';
+import { buildRealtimeAudiences, buildSegmentServices } from './segment-services.ts';
 import { AudienceScheduler } from '../segments/audience-scheduler.ts';
-import { RealtimeAudiences } from '../segments/realtime-audiences.ts';
+import type { RealtimeAudiences } from '../segments/realtime-audiences.ts';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -165,20 +165,9 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     clock,
     logError: (details, message) => logger.error(details, message),
   });
-  const audiences = new RealtimeAudiences({
-    segments: store.segments,
-    computedTraits: store.computedTraits,
-    state: store.audienceState,
+  const audiences = buildRealtimeAudiences({
+    store,
     clock,
-    identityOf: async (workspaceId, profileId) => {
-      const ids = await store.profiles.identifiers(workspaceId, profileId);
-      return {
-        userId: ids.find((i) => i.type === 'user_id')?.value ?? null,
-        anonymousId: ids.find((i) => i.type === 'anonymous_id')?.value ?? null,
-      };
-    },
-    accountMembers: async (workspaceId, accountId, { afterId, limit }) =>
-      (await store.profiles.membersOf(workspaceId, accountId, limit, afterId)).map((m) => m.profileId),
     emit: async (events) => {
       await committer.append(events);
     },

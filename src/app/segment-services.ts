@@ -1,3 +1,5 @@
+import type { AcceptedEvent } from '../ingestion/message-types.ts';
+import { RealtimeAudiences } from '../segments/realtime-audiences.ts';
 import { ComputedTraitService } from '../computed-traits/computed-trait.service.ts';
 import { SegmentService } from '../segments/segment.service.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -34,4 +36,35 @@ export function buildSegmentServices(deps: {
     chunkSize,
   });
   return { segments, computedTraits };
+}
+
+/**
+ * Real-time computed traits and memberships over the store: the server and the CLI (whose
+ * unmerge and rebuild change profiles too) react to profile changes the same way.
+ */
+export function buildRealtimeAudiences(deps: {
+  store: Store;
+  clock: Clock;
+  /** Durably appends audience events to the log. */
+  emit: (events: readonly AcceptedEvent[]) => Promise<void>;
+  onScheduled?: (dueMs: number) => void;
+}): RealtimeAudiences {
+  const { store } = deps;
+  return new RealtimeAudiences({
+    segments: store.segments,
+    computedTraits: store.computedTraits,
+    state: store.audienceState,
+    clock: deps.clock,
+    identityOf: async (workspaceId, profileId) => {
+      const ids = await store.profiles.identifiers(workspaceId, profileId);
+      return {
+        userId: ids.find((i) => i.type === 'user_id')?.value ?? null,
+        anonymousId: ids.find((i) => i.type === 'anonymous_id')?.value ?? null,
+      };
+    },
+    accountMembers: async (workspaceId, accountId, { afterId, limit }) =>
+      (await store.profiles.membersOf(workspaceId, accountId, limit, afterId)).map((m) => m.profileId),
+    emit: deps.emit,
+    ...(deps.onScheduled ? { onScheduled: deps.onScheduled } : {}),
+  });
 }

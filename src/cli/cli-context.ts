@@ -1,6 +1,6 @@
 import { Argon2idPasswordHasher } from '../access/argon2id-password-hasher.ts';
 import { UserService } from '../access/user.service.ts';
-import { buildSegmentServices } from '../app/segment-services.ts';
+import { buildRealtimeAudiences, buildSegmentServices } from '../app/segment-services.ts';
 import type { ComputedTraitService } from '../computed-traits/computed-trait.service.ts';
 import { parseConfig, type Config } from '../config/config.ts';
 import type { SegmentService } from '../segments/segment.service.ts';
@@ -15,6 +15,8 @@ import { AuditService } from '../governance/audit.service.ts';
 import { WorkspaceService } from '../workspaces/workspace.service.ts';
 import { ProfileSettingsService } from '../profiles/profile-settings.service.ts';
 import { ProfileService } from '../profiles/profile.service.ts';
+import { ProfileChangeFanout } from '../profiles/profile-change-fanout.ts';
+import { ConsentService } from '../privacy/consent.service.ts';
 
 export interface CliContext {
   readonly config: Config;
@@ -81,13 +83,7 @@ export async function withCli<T>(
           details: { kind: 'change' },
         });
       },
-      profiles: new ProfileService({
-        profiles: store.profiles,
-        state: store.profileState,
-        settings: new ProfileSettingsService(store.workspaceSettings),
-        events: store.events,
-        clock,
-      }),
+      profiles: cliProfileService(store, config),
       failedEvents: new FailedEventsService({
         failedEvents: store.failedEvents,
         bus: new InProcessBus({ log: store.events, state: store.consumerState, clock }),
@@ -97,4 +93,40 @@ export async function withCli<T>(
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The profile service with the server's listeners, so an unmerge or a rebuild from the command
+ * line moves consent and re-evaluates computed traits and segments as the server's would.
+ * Audience events go straight to the log, where the server's pipeline picks them up.
+ */
+function cliProfileService(store: Store, config: Config): ProfileService {
+  const clock = systemClock;
+  const changes = new ProfileChangeFanout();
+  const profiles: ProfileService = new ProfileService({
+    profiles: store.profiles,
+    state: store.profileState,
+    settings: new ProfileSettingsService(store.workspaceSettings),
+    events: store.events,
+    clock,
+    listener: changes,
+  });
+  changes.add(
+    new ConsentService({
+      consent: store.consent,
+      settings: store.workspaceSettings,
+      resolveProfile: (ws, id) => profiles.resolve(ws, id),
+      clock,
+    }),
+  );
+  changes.add(
+    buildRealtimeAudiences({
+      store,
+      clock,
+      emit: async (events) => {
+        await store.events.append(events, clock.now() - config.dedupWindowMs);
+      },
+    }),
+  );
+  return profiles;
 }

@@ -304,9 +304,25 @@ export class ProfileService {
       const last = page.at(-1);
       if (last === undefined) break;
       const ctx = await this.#context(workspaceId);
-      await this.#deps.state.exclusive(workspaceId, this.#deps.clock.now(), async (session) => {
+      const nowMs = this.#deps.clock.now();
+      const { changes, profileOf } = await this.#deps.state.exclusive(workspaceId, nowMs, async (session) => {
         const unlinked = await session.unlinkedKeys();
-        await session.write(await resolveBatch(session, { ...ctx, unlinked }, workspaceId, page));
+        const resolved = await resolveBatch(session, { ...ctx, unlinked }, workspaceId, page);
+        await session.write(resolved);
+        return { changes: resolved, profileOf: await session.assignmentsOf(page.map((e) => e.seq)) };
+      });
+      // Consent, computed traits and segments follow, as after a pipeline batch; events may have
+      // moved to other profiles than before the rebuild, so what derives from them follows too.
+      const changed = changes.profiles.map((p) => p.id);
+      await this.#deps.listener?.profilesChanged({
+        workspaceId,
+        nowMs,
+        events: page,
+        profileOf,
+        changedProfiles: changed,
+        mergedProfiles: changes.mergedProfiles,
+        deletedProfiles: changes.deletedProfiles,
+        reassignedProfiles: [...new Set([...changed, ...reassignedProfilesOf(changes)])],
       });
       done += page.length;
       after = last.seq;

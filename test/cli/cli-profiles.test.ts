@@ -38,8 +38,14 @@ describeEachStore('cdp profiles', (fixture) => {
           type: 'identify',
           anonymousId: 'kiosk',
           traits: { email: 'Ann@Example.com', plan: 'pro' },
+          context: { consent: { categoryPreferences: { Marketing: true } } },
         }),
-        event(3, { type: 'identify', anonymousId: 'kiosk', traits: { email: 'bob@example.com' } }),
+        event(3, {
+          type: 'identify',
+          anonymousId: 'kiosk',
+          traits: { email: 'bob@example.com' },
+          context: { consent: { categoryPreferences: { Marketing: false } } },
+        }),
       ],
       0,
     );
@@ -78,6 +84,16 @@ describeEachStore('cdp profiles', (fixture) => {
       (await runCdp(['profiles', 'lookup', 'prof', 'email', 'bob@example.com', '--json'], handle.env)).stdout,
     ) as { id: string };
     assert.notEqual(ann.id, bob.id);
+    // Consent followed the events of each side (the CLI reports changes like the server).
+    const reopened = await handle.reopen();
+    try {
+      const marketing = async (id: string) =>
+        (await reopened.consent.current('ws_prof', id)).find((c) => c.category === 'marketing')?.granted;
+      assert.equal(await marketing(ann.id), true);
+      assert.equal(await marketing(bob.id), false);
+    } finally {
+      await reopened.close();
+    }
 
     const missing = await runCdp(['profiles', 'lookup', 'prof', 'email', 'nobody@example.com'], handle.env);
     assert.notEqual(missing.code, 0);
