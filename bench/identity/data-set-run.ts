@@ -3,6 +3,7 @@
  * the pipeline run to zero lag, then the result scored against the ground truth. The store is
  * kept (its location is returned) so later phases can serve lookups from it or compare clusters.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { resolveShopOptions, type ShopOptions } from '../generate/index.ts';
 import { createPostgresStore } from '../../src/storage/postgres/postgres-store.ts';
@@ -52,8 +53,12 @@ export async function runDataSet(
   shop: ShopOptions,
   edges?: IdentityEdges,
 ): Promise<DataSetRun> {
-  const serverEnv: Record<string, string> =
-    location.kind === 'sqlite' ? { CDP_DATA_DIR: location.dir } : { CDP_DATABASE_URL: location.url };
+  // One key for the bench's app and the lookup server: the server refuses another key than
+  // the one that sealed the store's secrets.
+  const serverEnv: Record<string, string> = {
+    ...(location.kind === 'sqlite' ? { CDP_DATA_DIR: location.dir } : { CDP_DATABASE_URL: location.url }),
+    CDP_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+  };
   const truth = new GroundTruth(sharedKeys(shop));
   const store = openStore(location);
   let measured: Pick<DataSetRun, 'events' | 'appendSeconds' | 'pipeline' | 'workspaceId'>;

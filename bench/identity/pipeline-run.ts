@@ -36,7 +36,7 @@ export async function buildBenchApp(store: Store, env: Record<string, string>): 
     store,
     clock: systemClock,
     logger: createLogger(config),
-    encryptionKey: randomBytes(32),
+    encryptionKey: config.encryptionKey ?? randomBytes(32),
   });
   const workspace = await app.services.workspaces.create({ name: 'Identity bench', slug: 'identity-bench' });
   return { app, workspaceId: workspace.id };
