@@ -7,6 +7,7 @@ import { createKyselyStore } from '../kysely/kysely-store.ts';
 import type { Store } from '../store.ts';
 import { startWorker } from '../../shared/worker-script.ts';
 import { seedPlannerStatistics } from './planner-statistics.ts';
+import { withStatementCache } from './statement-cache.ts';
 import { createSqliteAppender } from './sqlite-event-appender.ts';
 
 export interface SqliteStoreOptions {
@@ -44,7 +45,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       ? startCheckpointer(options.filename)
       : undefined;
   sqlite.pragma('wal_autocheckpoint = 4000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return createKyselyStore({
     db,
     dialect: 'sqlite',
