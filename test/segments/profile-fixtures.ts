@@ -1,6 +1,6 @@
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../../src/storage/database-schema.ts';
 import type { JsonObject, JsonValue, ProfileSnapshot } from '../../src/segments/profile-snapshot.ts';
@@ -78,7 +78,17 @@ export function openRawDatabase(handle: StoreHandle): Kysely<Database> {
 }
 
 export async function seedProfiles(
-  db: Kysely<Database>,
+  database: Kysely<Database>,
+  workspaceId: string,
+  profiles: readonly ProfileFixture[],
+): Promise<void> {
+  // One transaction: a running app's profiles stage must see each seeded event together with
+  // its assignment (then it skips it), never the event alone (it would make a profile of it).
+  await database.transaction().execute(async (db) => seedProfilesIn(db, workspaceId, profiles));
+}
+
+async function seedProfilesIn(
+  db: Transaction<Database>,
   workspaceId: string,
   profiles: readonly ProfileFixture[],
 ): Promise<void> {
