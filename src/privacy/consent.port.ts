@@ -38,6 +38,8 @@ export interface ConsentRepository {
     nowMs: number,
   ): Promise<void>;
   current(workspaceId: string, profileId: string): Promise<ConsentRecord[]>;
+  /** The current value per category alone (no provenance): one small read, for profile views. */
+  currentValues(workspaceId: string, profileId: string): Promise<Map<string, boolean>>;
   /** Newest first (by time, then by recording order). */
   history(
     workspaceId: string,

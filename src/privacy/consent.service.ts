@@ -103,8 +103,8 @@ export class ConsentService implements ProfileChangeListener, ProfileViewExtensi
   }
 
   async extend(workspaceId: string, profileId: string): Promise<{ consent: JsonObject }> {
-    const current = await this.deps.consent.current(workspaceId, profileId);
-    return { consent: Object.fromEntries(current.map((c) => [c.category, c.granted])) };
+    // The stored current values: the history can hold a value per event and category.
+    return { consent: Object.fromEntries(await this.deps.consent.currentValues(workspaceId, profileId)) };
   }
 
   async get(

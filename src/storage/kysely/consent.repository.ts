@@ -150,6 +150,17 @@ export class KyselyConsentRepository implements ConsentRepository {
     });
   }
 
+  async currentValues(workspaceId: string, profileId: string): Promise<Map<string, boolean>> {
+    const rows = await this.db
+      .selectFrom('profile_consent')
+      .select(['category', 'granted'])
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', profileId)
+      .orderBy('category')
+      .execute();
+    return new Map(rows.map((row) => [row.category, Number(row.granted) === 1]));
+  }
+
   async current(workspaceId: string, profileId: string): Promise<ConsentRecord[]> {
     // The winners among the history (profile_consent holds the same values, without provenance).
     const rows = await this.db
