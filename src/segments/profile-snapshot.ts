@@ -34,6 +34,8 @@ export interface ProfileSnapshot {
   readonly consent: Readonly<Record<string, boolean>>;
   /** Traits of each account (group) the profile belongs to. */
   readonly groups: readonly JsonObject[];
+  /** Time of the profile's latest event (whatever `events` holds), when read from the store. */
+  readonly lastSeenMs?: number;
 }
 
 /** A snapshot with nothing in it, to spread over in tests and callers. */

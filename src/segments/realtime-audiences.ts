@@ -211,8 +211,14 @@ export class RealtimeAudiences implements ProfileChangeListener {
     const updates: ProfileAudienceUpdate[] = [];
     const emitted: AcceptedEvent[] = [];
     if (segments.length > 0 || computed.length > 0) {
+      const trackEvents = [
+        ...new Set([
+          ...segments.flatMap((s) => s.dependencies.events),
+          ...computed.map((c) => c.compiled.definition.event),
+        ]),
+      ];
       for (const [profileId, touch] of touches) {
-        const snapshot = await this.#deps.segments.loadSnapshot(workspaceId, profileId);
+        const snapshot = await this.#deps.segments.loadSnapshot(workspaceId, profileId, { trackEvents });
         if (snapshot === undefined) {
           gone.push(profileId);
           continue;
@@ -302,7 +308,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
     // Never before the profile's own latest event (a client clock ahead of ours): the change
     // follows what caused it, and an earlier audience event would be a late arrival in the
     // person's history, re-resolved and even taken as the profile's first event (a new id).
-    let atMs = nowMs;
+    let atMs = Math.max(nowMs, snapshot.lastSeenMs ?? nowMs);
     for (const e of snapshot.events) if (e.timestampMs > atMs) atMs = e.timestampMs;
     const timestamp = new Date(atMs).toISOString();
     const receivedAt = new Date(nowMs).toISOString();

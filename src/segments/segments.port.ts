@@ -90,6 +90,15 @@ export interface SegmentRepository {
     nowMs: number,
   ): Promise<{ entered: number; exited: number } | null>;
 
-  /** What the in-memory evaluator needs about one profile, read from the store. */
-  loadSnapshot(workspaceId: string, profileId: string): Promise<ProfileSnapshot | undefined>;
+  /**
+   * What the in-memory evaluator needs about one profile, read from the store. With
+   * `trackEvents`, the timeline holds only the track events of those names (all that `did`
+   * conditions and computed traits read): a profile's page views need not be parsed for
+   * segments that count orders.
+   */
+  loadSnapshot(
+    workspaceId: string,
+    profileId: string,
+    options?: { readonly trackEvents?: readonly string[] },
+  ): Promise<ProfileSnapshot | undefined>;
 }

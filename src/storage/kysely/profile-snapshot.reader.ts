@@ -11,10 +11,12 @@ export async function loadProfileSnapshot(
   db: Kysely<Database>,
   workspaceId: string,
   profileId: string,
+  /** Only these track events (see SegmentRepository.loadSnapshot); all events when absent. */
+  trackEvents?: readonly string[],
 ): Promise<ProfileSnapshot | undefined> {
   const profile = await db
     .selectFrom('profiles')
-    .select('traits')
+    .select(['traits', 'last_seen_ms'])
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', profileId)
     .executeTakeFirst();
@@ -26,14 +28,19 @@ export async function loadProfileSnapshot(
       .where('workspace_id', '=', workspaceId)
       .where('profile_id', '=', profileId)
       .execute(),
-    db
-      .selectFrom('profile_events as pe')
-      .innerJoin('events as e', 'e.seq', 'pe.seq')
-      .select(['pe.type', 'pe.event', 'pe.ts_ms', 'pe.seq', 'e.payload'])
-      .where('pe.workspace_id', '=', workspaceId)
-      .where('pe.profile_id', '=', profileId)
-      .orderBy('pe.seq')
-      .execute(),
+    trackEvents?.length === 0
+      ? Promise.resolve([])
+      : db
+          .selectFrom('profile_events as pe')
+          .innerJoin('events as e', 'e.seq', 'pe.seq')
+          .select(['pe.type', 'pe.event', 'pe.ts_ms', 'pe.seq', 'e.payload'])
+          .where('pe.workspace_id', '=', workspaceId)
+          .where('pe.profile_id', '=', profileId)
+          .$if(trackEvents !== undefined, (q) =>
+            q.where('pe.type', '=', 'track').where('pe.event', 'in', trackEvents ?? []),
+          )
+          .orderBy('pe.seq')
+          .execute(),
     db
       .selectFrom('segment_memberships as m')
       .innerJoin('segments as s', (join) =>
@@ -77,6 +84,7 @@ export async function loadProfileSnapshot(
     segments: new Set(segments.map((row) => row.slug)),
     consent: Object.fromEntries(consent.map((row) => [row.category, Number(row.granted) === 1])),
     groups: groups.map((row) => parseObject(row.traits)),
+    lastSeenMs: Number(profile.last_seen_ms),
   };
 }
 

@@ -331,8 +331,12 @@ export class KyselySegmentRepository implements SegmentRepository {
     });
   }
 
-  loadSnapshot(workspaceId: string, profileId: string) {
-    return loadProfileSnapshot(this.db, workspaceId, profileId);
+  loadSnapshot(
+    workspaceId: string,
+    profileId: string,
+    options?: { readonly trackEvents?: readonly string[] },
+  ) {
+    return loadProfileSnapshot(this.db, workspaceId, profileId, options?.trackEvents);
   }
 
   #compile(workspaceId: string, definition: Expression, query: MatchQuery) {
