@@ -13,7 +13,7 @@ import type { StoredEvent } from '../../ingestion/message-types.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
-import { toProfile } from './profile-state.repository.ts';
+import { toProfile } from './profile-rows.ts';
 import { toStoredEvent } from './row-mappers.ts';
 
 const num = (v: number | string): number => Number(v);

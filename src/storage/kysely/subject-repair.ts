@@ -1,7 +1,8 @@
 import type { ProfileSettings } from '../../profiles/profile-settings.ts';
-import { applyObservation, emptyTraits, type TraitMap } from '../../profiles/trait-values.ts';
+import { applyObservation, emptyTraits } from '../../profiles/trait-values.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import { IN_CHUNK } from './subject-queries.ts';
+import { traitsJson } from './profile-rows.ts';
 import { chunks, type Db } from './workspace-write.ts';
 
 /** Which other profiles the events about to be erased touched (an account, a kiosk's profile). */
@@ -111,11 +112,11 @@ export async function repairProfiles(
       continue;
     }
     const createdGone = !ordered.some((r) => r.seq === Number(profile.created_seq));
-    const { traitsJson, metaJson } = serializeTraits(traits);
+    const { traits: traitsText, meta: metaJson } = traitsJson(traits);
     await trx
       .updateTable('profiles')
       .set({
-        traits: traitsJson,
+        traits: traitsText,
         trait_meta: metaJson,
         event_count:
           profile.kind === 'account'
@@ -156,22 +157,4 @@ async function accountRefs(
     .where('g.account_id', '=', accountId)
     .execute();
   return [...history, ...members];
-}
-
-/** The stored form of traits: values and provenance, keys sorted, `__proto__` kept as data. */
-function serializeTraits(traits: TraitMap): { traitsJson: string; metaJson: string } {
-  const values: Record<string, unknown> = {};
-  const meta: Record<string, unknown> = {};
-  for (const key of Object.keys(traits).sort()) {
-    const value = traits[key];
-    if (value === undefined) continue;
-    Object.defineProperty(values, key, {
-      value: value.value,
-      enumerable: true,
-      configurable: true,
-      writable: true,
-    });
-    Object.defineProperty(meta, key, { value, enumerable: true, configurable: true, writable: true });
-  }
-  return { traitsJson: JSON.stringify(values), metaJson: JSON.stringify(meta) };
 }
