@@ -30,6 +30,7 @@ import { SourceService } from '../workspaces/source.service.ts';
 import { TokenService } from '../workspaces/token.service.ts';
 import { WorkspaceService } from '../workspaces/workspace.service.ts';
 import type { AppServices } from './app-services.ts';
+import { loadPiiVault } from '../privacy/key-ring.ts';
 import { buildPrivacyServices } from './privacy-services.ts';
 import { buildRealtimeAudiences, buildSegmentServices } from './segment-services.ts';
 import { AudienceScheduler } from '../segments/audience-scheduler.ts';
@@ -143,6 +144,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const encryptionKey = deps.encryptionKey ?? config.encryptionKey;
   if (encryptionKey === undefined)
     throw new Error('buildApp needs the instance encryption key (CDP_ENCRYPTION_KEY or the key file)');
+  // Before anything reads or writes profiles: personal data is sealed from the first event on.
+  store.pii.install(await loadPiiVault(store.instance, encryptionKey));
   const workspaces = new WorkspaceService({ workspaces: store.workspaces, clock });
   const privacy = await buildPrivacyServices({
     store,

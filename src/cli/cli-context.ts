@@ -6,6 +6,8 @@ import { parseConfig, type Config } from '../config/config.ts';
 import type { SegmentService } from '../segments/segment.service.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createStore } from '../storage/create-store.ts';
+import { loadOrCreateEncryptionKey } from '../app/encryption-key.ts';
+import { loadPiiVault } from '../privacy/key-ring.ts';
 import type { Store } from '../storage/store.ts';
 import { SourceService } from '../workspaces/source.service.ts';
 import { TokenService } from '../workspaces/token.service.ts';
@@ -49,6 +51,10 @@ export async function withCli<T>(
   const store = createStore(config);
   try {
     const { applied } = await store.migrate();
+    // Profiles read and written here are sealed and opened like the server's (same key).
+    store.pii.install(
+      await loadPiiVault(store.instance, loadOrCreateEncryptionKey(config.encryptionKey, config.dataDir)),
+    );
     const clock = systemClock;
     const audit = new AuditService({ auditLog: store.auditLog, clock });
     return await run({

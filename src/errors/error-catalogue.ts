@@ -104,7 +104,7 @@ export const ERROR_CATALOGUE = {
   ),
   'privacy.key_mismatch': spec(
     500,
-    "The stored suppression key cannot be opened with this instance's encryption key (CDP_ENCRYPTION_KEY)",
+    "The stored keys cannot be opened with this instance's encryption key (CDP_ENCRYPTION_KEY)",
   ),
   // Runtime
   'storage.unavailable': spec(503, 'The store is not reachable', true),

@@ -6,42 +6,15 @@
  * computes the same hashes, and a future key rotation only re-wraps this key: the stored hashes
  * stay valid.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { AppError } from '../errors/app-error.ts';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Identifier } from '../identity/identifier-types.ts';
 import type { InstanceStateRepository } from '../workspaces/workspaces.port.ts';
+import { unwrapKey, wrapKey } from './key-wrap.ts';
 
 export const SUPPRESSION_KEY_STATE = 'privacy.suppression_key';
-const AAD = Buffer.from('cdp privacy suppression key v1');
+export const SUPPRESSION_KEY_LABEL = 'cdp privacy suppression key v1';
 /** Past this many cached hashes the cache starts over (hot identifiers come back at once). */
 const CACHE_LIMIT = 50_000;
-
-export function wrapKey(key: Buffer, encryptionKey: Buffer): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', encryptionKey, iv);
-  cipher.setAAD(AAD);
-  const data = Buffer.concat([cipher.update(key), cipher.final()]);
-  return ['v1', iv, cipher.getAuthTag(), data]
-    .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
-    .join('.');
-}
-
-export function unwrapKey(wrapped: string, encryptionKey: Buffer): Buffer {
-  const [version, iv, tag, data] = wrapped.split('.');
-  try {
-    if (version !== 'v1' || iv === undefined || tag === undefined || data === undefined)
-      throw new Error('format');
-    const decipher = createDecipheriv('aes-256-gcm', encryptionKey, Buffer.from(iv, 'base64url'));
-    decipher.setAAD(AAD);
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]);
-  } catch {
-    throw new AppError(
-      'privacy.key_mismatch',
-      'the stored suppression key cannot be opened: this process runs with another encryption key than the one that made it (set the same CDP_ENCRYPTION_KEY on every process)',
-    );
-  }
-}
 
 export class SuppressionHasher {
   readonly #key: Buffer;
@@ -56,12 +29,14 @@ export class SuppressionHasher {
     let stored = await instance.get(SUPPRESSION_KEY_STATE);
     if (stored === undefined) {
       const key = randomBytes(32);
-      if (await instance.setIfAbsent(SUPPRESSION_KEY_STATE, wrapKey(key, encryptionKey)))
+      if (
+        await instance.setIfAbsent(SUPPRESSION_KEY_STATE, wrapKey(key, encryptionKey, SUPPRESSION_KEY_LABEL))
+      )
         return new SuppressionHasher(key);
       stored = await instance.get(SUPPRESSION_KEY_STATE);
     }
     if (stored === undefined) throw new Error('the suppression key vanished from the instance state');
-    return new SuppressionHasher(unwrapKey(stored, encryptionKey));
+    return new SuppressionHasher(unwrapKey(stored, encryptionKey, SUPPRESSION_KEY_LABEL));
   }
 
   /** The hash of a normalized identifier (hex). */

@@ -29,6 +29,17 @@ import type {
   SuppressionRepository,
 } from '../privacy/privacy.port.ts';
 import type { SqlDialectName } from './sql-dialect.ts';
+import type { PiiVault } from '../privacy/pii-vault.ts';
+import type { ResealCounts, ResealProgress } from './kysely/pii-reseal.ts';
+
+export interface PiiSealingControl {
+  install(vault: PiiVault): void;
+  readonly vault: PiiVault | undefined;
+  /** This process changed a workspace's PII classification. */
+  forget(workspaceId: string): void;
+  /** Brings every stored personal value under the active data key (after a rotation). */
+  reseal(onProgress?: (progress: ResealProgress) => void): Promise<ResealCounts>;
+}
 
 /**
  * The storage port: every repository the platform needs, implemented once per store.
@@ -36,6 +47,8 @@ import type { SqlDialectName } from './sql-dialect.ts';
  */
 export interface Store {
   readonly dialect: SqlDialectName;
+  /** Encryption of personal data at rest: install the vault before serving (app/unlock-store.ts). */
+  readonly pii: PiiSealingControl;
   readonly workspaces: WorkspaceRepository;
   readonly sources: SourceRepository;
   readonly tokens: TokenRepository;

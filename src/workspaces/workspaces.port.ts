@@ -44,6 +44,8 @@ export interface InstanceStateRepository {
   get(key: string): Promise<string | undefined>;
   /** Sets only if absent; resolves true when this call set it. */
   setIfAbsent(key: string, value: string): Promise<boolean>;
+  /** Sets only if the current value is `expected`; resolves true when this call set it. */
+  compareAndSet(key: string, expected: string, value: string): Promise<boolean>;
 }
 
 /** Named JSON settings per workspace (identity, profiles, …), validated by their owners. */

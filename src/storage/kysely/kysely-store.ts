@@ -10,6 +10,7 @@ import { KyselyFailedEventRepository } from './failed-event.repository.ts';
 import { KyselyAudienceStateRepository } from './audience-state.repository.ts';
 import { KyselyProfileQueryRepository } from './profile-query.repository.ts';
 import { KyselyProfileStateStore } from './profile-state.repository.ts';
+import { PiiSealing } from './pii-sealing.ts';
 import { KyselyWorkspaceSettingsRepository } from './workspace-settings.repository.ts';
 import { KyselyLoginThrottleRepository } from './login-throttle.repository.ts';
 import { KyselyMembershipRepository } from './membership.repository.ts';
@@ -36,8 +37,10 @@ export function createKyselyStore(options: {
   close: () => Promise<void>;
 }): Store {
   const { db, dialect } = options;
+  const sealing = new PiiSealing(db);
   return {
     dialect,
+    pii: sealing,
     workspaces: new KyselyWorkspaceRepository(db),
     sources: new KyselySourceRepository(db),
     tokens: new KyselyTokenRepository(db),
@@ -46,21 +49,21 @@ export function createKyselyStore(options: {
     failedEvents: new KyselyFailedEventRepository(db),
     consumerState: new KyselyConsumerStateRepository(db, dialect),
     auditLog: new KyselyAuditLogRepository(db, dialect),
-    profileState: new KyselyProfileStateStore(db, dialect),
-    profiles: new KyselyProfileQueryRepository(db, dialect),
+    profileState: new KyselyProfileStateStore(db, dialect, sealing),
+    profiles: new KyselyProfileQueryRepository(db, dialect, sealing),
     audienceState: new KyselyAudienceStateRepository(db, dialect),
-    workspaceSettings: new KyselyWorkspaceSettingsRepository(db),
+    workspaceSettings: new KyselyWorkspaceSettingsRepository(db, (ws) => sealing.forget(ws)),
     users: new KyselyUserRepository(db),
     memberships: new KyselyMembershipRepository(db),
     sessions: new KyselySessionRepository(db),
     loginThrottle: new KyselyLoginThrottleRepository(db, dialect),
     setupCodes: new KyselySetupCodeRepository(db),
-    segments: new KyselySegmentRepository(db, dialect),
+    segments: new KyselySegmentRepository(db, dialect, sealing),
     computedTraits: new KyselyComputedTraitRepository(db, dialect),
     consent: new KyselyConsentRepository(db, dialect),
     privacyRequests: new KyselyPrivacyRequestRepository(db),
     suppressions: new KyselySuppressionRepository(db, dialect),
-    subjects: new KyselySubjectRepository(db, dialect),
+    subjects: new KyselySubjectRepository(db, dialect, sealing),
     retention: new KyselyRetentionRepository(db, dialect),
     async migrate() {
       // Migrations are independent of each other's numbers (004 landed before 003), so a

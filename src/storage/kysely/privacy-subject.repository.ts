@@ -11,6 +11,7 @@ import type {
 import type { JsonObject, JsonValue } from '../../shared/json.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import type { PiiSealing } from './pii-sealing.ts';
 import { toStoredEvent } from './row-mappers.ts';
 import { deleteAll } from './subject-erase.ts';
 import {
@@ -38,10 +39,11 @@ export class KyselySubjectRepository implements SubjectRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
+    private readonly sealing: PiiSealing,
   ) {}
 
   find(workspaceId: string, query: SubjectQuery): Promise<Subject | undefined> {
-    return findSubject(this.db, workspaceId, query.identifierKeys);
+    return findSubject(this.db, workspaceId, query.identifierKeys, this.sealing);
   }
 
   async read(
@@ -49,7 +51,8 @@ export class KyselySubjectRepository implements SubjectRepository {
     input: Omit<EraseInput, 'identifierHashes' | 'nowMs' | 'profileSettings'>,
   ): Promise<SubjectData> {
     const db = this.db;
-    const subject = (await findSubject(db, workspaceId, input.identifierKeys)) ?? {
+    const sealing = this.sealing;
+    const subject = (await findSubject(db, workspaceId, input.identifierKeys, sealing)) ?? {
       profileIds: [],
       mergedIds: [],
       identifiers: input.identifierKeys.map(parseKey),
@@ -57,7 +60,14 @@ export class KyselySubjectRepository implements SubjectRepository {
     const all = [...subject.profileIds, ...subject.mergedIds];
     const seqs = new Set(await timelineSeqs(db, workspaceId, all));
     const head = await headOf(db, workspaceId);
-    for (const seq of await looseSeqs(db, workspaceId, subject.identifiers, input, { from: 0, to: head }))
+    for (const seq of await looseSeqs(
+      db,
+      workspaceId,
+      subject.identifiers,
+      input,
+      { from: 0, to: head },
+      sealing,
+    ))
       seqs.add(seq);
     const events: StoredEvent[] = [];
     for (const part of chunks(
@@ -153,8 +163,8 @@ export class KyselySubjectRepository implements SubjectRepository {
           id: p.id,
           kind: p.kind,
           mergedInto: p.merged_into,
-          traits: JSON.parse(p.traits) as JsonValue,
-          traitProvenance: JSON.parse(p.trait_meta) as JsonValue,
+          traits: openValues(sealing, JSON.parse(p.traits) as JsonObject),
+          traitProvenance: openEntries(sealing, JSON.parse(p.trait_meta) as JsonObject),
           eventCount: Number(p.event_count),
           firstSeenAt: iso(p.first_seen_ms),
           lastSeenAt: iso(p.last_seen_ms),
@@ -164,7 +174,7 @@ export class KyselySubjectRepository implements SubjectRepository {
       identifiers: identifiers.map((i) => {
         return {
           type: i.type,
-          value: i.value,
+          value: sealing.isPiiIdentifier(i.type) ? sealing.openText(i.value) : i.value,
           profileId: i.profile_id,
           linkedBy:
             i.linked_seq === null
@@ -181,7 +191,7 @@ export class KyselySubjectRepository implements SubjectRepository {
         return {
           profileId: t.profile_id,
           trait: t.trait,
-          value: JSON.parse(t.value) as JsonValue,
+          value: sealing.open(JSON.parse(t.value) as JsonValue),
           sourceId: t.source_id,
           seq: Number(t.seq),
           messageId: t.message_id,
@@ -201,7 +211,7 @@ export class KyselySubjectRepository implements SubjectRepository {
         seq: Number(d.seq),
         kind: d.kind,
         type: d.type,
-        value: d.value,
+        value: sealing.isPiiIdentifier(d.type) ? sealing.openText(d.value) : d.value,
         reason: d.reason,
         limitType: d.limit_type,
         profileId: d.profile_id,
@@ -231,33 +241,52 @@ export class KyselySubjectRepository implements SubjectRepository {
   async erase(workspaceId: string, input: EraseInput): Promise<EraseCounts> {
     // The slow part, a scan of the workspace's log by user and anonymous id, runs before the
     // lock; only positions appended since are scanned again inside it.
-    const before = await findSubject(this.db, workspaceId, input.identifierKeys);
+    const before = await findSubject(this.db, workspaceId, input.identifierKeys, this.sealing);
     const known = identifiersOf(before, input.identifierKeys);
     const head = await headOf(this.db, workspaceId);
-    const scanned = await looseSeqs(this.db, workspaceId, known, input, { from: 0, to: head });
+    const scanned = await looseSeqs(this.db, workspaceId, known, input, { from: 0, to: head }, this.sealing);
     const counts = await workspaceWrite(
       this.db,
       this.dialect,
       LOCK_CLASS.profileState,
       workspaceId,
       async (trx) => {
-        const subject = await findSubject(trx, workspaceId, input.identifierKeys);
+        const subject = await findSubject(trx, workspaceId, input.identifierKeys, this.sealing);
         const identifiers = identifiersOf(subject, input.identifierKeys);
         const added = identifiers.filter((i) => !known.some((k) => keyOf(k) === keyOf(i)));
         const seqs = new Set(scanned);
         const upTo = await headOf(trx, workspaceId);
-        for (const seq of await looseSeqs(trx, workspaceId, identifiers, input, { from: head, to: upTo }))
-          seqs.add(seq);
-        for (const seq of await looseSeqs(trx, workspaceId, added, input, { from: 0, to: head }))
-          seqs.add(seq);
-        return deleteAll(trx, workspaceId, {
-          profileIds: subject ? [...subject.profileIds, ...subject.mergedIds] : [],
+        for (const seq of await looseSeqs(
+          trx,
+          workspaceId,
           identifiers,
-          seqs,
-          hashes: input.identifierHashes,
-          profileSettings: input.profileSettings,
-          nowMs: input.nowMs,
-        });
+          input,
+          { from: head, to: upTo },
+          this.sealing,
+        ))
+          seqs.add(seq);
+        for (const seq of await looseSeqs(
+          trx,
+          workspaceId,
+          added,
+          input,
+          { from: 0, to: head },
+          this.sealing,
+        ))
+          seqs.add(seq);
+        return deleteAll(
+          trx,
+          workspaceId,
+          {
+            profileIds: subject ? [...subject.profileIds, ...subject.mergedIds] : [],
+            identifiers,
+            seqs,
+            hashes: input.identifierHashes,
+            profileSettings: input.profileSettings,
+            nowMs: input.nowMs,
+          },
+          this.sealing,
+        );
       },
     );
     return counts;
@@ -324,4 +353,31 @@ async function segmentRows(
           at: iso(r.at_ms),
         },
   );
+}
+
+/** `{ name: value }` with sealed values opened (an export shows what the person gave). */
+function openValues(sealing: PiiSealing, values: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const key of Object.keys(values))
+    Object.defineProperty(out, key, {
+      value: sealing.open(values[key] as JsonValue),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  return out;
+}
+
+/** Provenance entries (`{ name: { value, … } }`) with their sealed values opened. */
+function openEntries(sealing: PiiSealing, entries: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const key of Object.keys(entries)) {
+    const entry = entries[key];
+    const opened =
+      typeof entry === 'object' && entry !== null && !Array.isArray(entry) && Object.hasOwn(entry, 'value')
+        ? { ...entry, value: sealing.open(entry['value'] as JsonValue) }
+        : (entry as JsonValue);
+    Object.defineProperty(out, key, { value: opened, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type {
   AccountLink,
   DecisionView,
@@ -13,10 +13,15 @@ import type { StoredEvent } from '../../ingestion/message-types.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
-import { toProfile } from './profile-rows.ts';
+import { inIdList } from './id-list.ts';
+import type { PiiSealing } from './pii-sealing.ts';
+import { toIdentifier, toProfile } from './profile-rows.ts';
+import { storedKeyOf } from './profile-state.repository.ts';
 import { toStoredEvent } from './row-mappers.ts';
 
 const num = (v: number | string): number => Number(v);
+const PII_TYPES = ['email', 'phone'] as const satisfies readonly string[];
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 /** A merge chain longer than this is a bug, not data: stop instead of looping. */
 const MAX_CHAIN = 64;
 
@@ -24,6 +29,7 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
+    private readonly sealing: PiiSealing,
   ) {}
 
   async resolve(workspaceId: string, id: string): Promise<string | undefined> {
@@ -47,7 +53,7 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
       .selectFrom('profile_identifiers')
       .select('profile_id')
       .where('workspace_id', '=', workspaceId)
-      .where('id_key', '=', identifierKey)
+      .where('id_key', '=', storedKeyOf(this.sealing, identifierKey))
       .executeTakeFirst();
     return row?.profile_id ?? undefined;
   }
@@ -59,7 +65,7 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
       .where('workspace_id', '=', workspaceId)
       .where('id', '=', id)
       .executeTakeFirst();
-    return row === undefined ? undefined : toProfile(row);
+    return row === undefined ? undefined : toProfile(row, this.sealing);
   }
 
   async identifiers(workspaceId: string, profileId: string): Promise<StoredIdentifier[]> {
@@ -68,24 +74,11 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
       .selectAll()
       .where('workspace_id', '=', workspaceId)
       .where('profile_id', '=', profileId)
-      .orderBy('type')
-      .orderBy('value')
       .execute();
-    return rows.map((row) => ({
-      key: row.id_key,
-      type: row.type,
-      value: row.value,
-      profileId: row.profile_id,
-      componentId: row.component_id,
-      linkedBy:
-        row.linked_seq === null || row.linked_message_id === null || row.linked_ts_ms === null
-          ? null
-          : {
-              seq: num(row.linked_seq),
-              messageId: row.linked_message_id,
-              timestampMs: num(row.linked_ts_ms),
-            },
-    }));
+    // Sealed values have no useful order in SQL: sort the opened ones.
+    return rows
+      .map((row) => toIdentifier(row, this.sealing))
+      .sort((a, b) => compareText(a.type, b.type) || compareText(a.value, b.value));
   }
 
   async list(workspaceId: string, query: ProfileListQuery): Promise<StoredProfile[]> {
@@ -99,27 +92,90 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
     if (query.identifierPrefix !== undefined) {
       const prefix = query.identifierPrefix;
       const type = query.identifierType;
-      builder = builder.where('id', 'in', (eb) => {
-        let sub = eb
-          .selectFrom('profile_identifiers')
-          .select('profile_id')
-          .where('workspace_id', '=', workspaceId)
-          .where('profile_id', 'is not', null);
-        if (type !== undefined) {
-          // The key is `type:value`: a range scan on the primary key.
-          const low = `${type}:${prefix}`;
-          sub = sub.where('id_key', '>=', low).where('id_key', '<', `${low}\uffff`);
-        } else {
-          sub = sub.where(sql<boolean>`substr(value, 1, ${prefix.length}) = ${prefix}`);
-        }
-        return sub.$narrowType<{ profile_id: string }>();
-      });
+      const sealedTypes: string[] = PII_TYPES.filter(
+        (t) => this.sealing.isPiiIdentifier(t) && (type === undefined || type === t),
+      );
+      const sealedMatches = await this.#sealedIdentifierMatches(workspaceId, sealedTypes, prefix);
+      const plain =
+        type !== undefined && sealedTypes.includes(type)
+          ? null
+          : (eb: ExpressionBuilder<Database, 'profiles'>) => {
+              let sub = eb
+                .selectFrom('profile_identifiers')
+                .select('profile_id')
+                .where('workspace_id', '=', workspaceId)
+                .where('profile_id', 'is not', null);
+              if (type !== undefined) {
+                // The key is `type:value`: a range scan on the primary key.
+                const low = `${type}:${prefix}`;
+                sub = sub.where('id_key', '>=', low).where('id_key', '<', `${low}\uffff`);
+              } else {
+                sub = sub
+                  .where('type', 'not in', sealedTypes.length > 0 ? sealedTypes : ['\u0001'])
+                  .where(sql<boolean>`substr(value, 1, ${prefix.length}) = ${prefix}`);
+              }
+              return sub.$narrowType<{ profile_id: string }>();
+            };
+      const sealed = inIdList(this.dialect, sql`id`, sealedMatches);
+      builder = builder.where((eb) => (plain === null ? sealed : eb.or([eb('id', 'in', plain(eb)), sealed])));
     }
     for (const [name, value] of query.traitEquals ?? []) {
-      builder = builder.where(this.#traitEquals(name, value));
+      builder = builder.where(
+        (await this.sealing.policy(workspaceId)).isPiiTrait(name) && this.sealing.vault !== undefined
+          ? inIdList(
+              this.dialect,
+              sql`id`,
+              await this.#sealedTraitMatches(workspaceId, query.kind, name, value),
+            )
+          : this.#traitEquals(name, value),
+      );
     }
     const rows = await builder.orderBy('id').limit(query.limit).execute();
-    return rows.map(toProfile);
+    return rows.map((row) => toProfile(row, this.sealing));
+  }
+
+  /** Profiles with an identifier of a sealed type starting with `prefix` (opened here, not in SQL). */
+  async #sealedIdentifierMatches(
+    workspaceId: string,
+    types: readonly string[],
+    prefix: string,
+  ): Promise<string[]> {
+    if (types.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('profile_identifiers')
+      .select(['profile_id', 'value'])
+      .where('workspace_id', '=', workspaceId)
+      .where('type', 'in', types)
+      .where('profile_id', 'is not', null)
+      .execute();
+    const out = new Set<string>();
+    for (const row of rows)
+      if (row.profile_id !== null && this.sealing.openText(row.value).startsWith(prefix))
+        out.add(row.profile_id);
+    return [...out];
+  }
+
+  /** Profiles whose sealed trait `name` equals `value` (same type, as the SQL comparison). */
+  async #sealedTraitMatches(
+    workspaceId: string,
+    kind: ProfileKind,
+    name: string,
+    value: string | number | boolean,
+  ): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('profiles')
+      .select(['id', 'traits'])
+      .where('workspace_id', '=', workspaceId)
+      .where('kind', '=', kind)
+      .where('merged_into', 'is', null)
+      .execute();
+    const out: string[] = [];
+    for (const row of rows) {
+      const traits = JSON.parse(row.traits) as Record<string, JsonValue>;
+      if (!Object.hasOwn(traits, name)) continue;
+      if (this.sealing.open(traits[name] as JsonValue) === value) out.push(row.id);
+    }
+    return out;
   }
 
   #traitEquals(name: string, value: string | number | boolean) {
@@ -209,7 +265,7 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
       seq: num(row.seq),
       kind: row.kind,
       type: row.type,
-      value: row.value,
+      value: this.sealing.isPiiIdentifier(row.type) ? this.sealing.openText(row.value) : row.value,
       reason: row.reason,
       limitType: row.limit_type,
       atMs: num(row.at_ms),
@@ -236,7 +292,7 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
       .execute();
     return rows.map((row) => ({
       trait: row.trait,
-      value: JSON.parse(row.value) as JsonValue,
+      value: this.sealing.open(JSON.parse(row.value) as JsonValue),
       sourceId: row.source_id,
       seq: num(row.seq),
       messageId: row.message_id,

@@ -2,15 +2,20 @@
 import type { Selectable } from 'kysely';
 import type { StoredIdentifier, StoredProfile } from '../../profiles/profile-state.port.ts';
 import type { TraitMap } from '../../profiles/trait-values.ts';
+import type { JsonValue } from '../../shared/json.ts';
 import type { Database } from '../database-schema.ts';
+import type { PiiSealing } from './pii-sealing.ts';
 
 export const num = (v: number | string): number => Number(v);
 
-export function toIdentifier(row: Selectable<Database['profile_identifiers']>): StoredIdentifier {
+export function toIdentifier(
+  row: Selectable<Database['profile_identifiers']>,
+  sealing: PiiSealing,
+): StoredIdentifier {
   return {
-    key: row.id_key,
+    key: sealing.domainKey(row),
     type: row.type,
-    value: row.value,
+    value: sealing.isPiiIdentifier(row.type) ? sealing.openText(row.value) : row.value,
     profileId: row.profile_id,
     componentId: row.component_id,
     linkedBy:
@@ -20,17 +25,18 @@ export function toIdentifier(row: Selectable<Database['profile_identifiers']>): 
   };
 }
 
-export function parseTraitMeta(text: string): TraitMap {
+/** Stored provenance (with values) back to the domain's trait map, sealed values opened. */
+export function parseTraitMeta(text: string, sealing: PiiSealing): TraitMap {
   const parsed = JSON.parse(text) as TraitMap;
   const out = Object.create(null) as TraitMap;
   for (const key of Object.keys(parsed)) {
-    const value = parsed[key];
-    if (value !== undefined) out[key] = value;
+    const entry = parsed[key];
+    if (entry !== undefined) out[key] = { ...entry, value: sealing.open(entry.value) };
   }
   return out;
 }
 
-export function toProfile(row: Selectable<Database['profiles']>): StoredProfile {
+export function toProfile(row: Selectable<Database['profiles']>, sealing: PiiSealing): StoredProfile {
   return {
     id: row.id,
     kind: row.kind === 'account' ? 'account' : 'person',
@@ -47,27 +53,39 @@ export function toProfile(row: Selectable<Database['profiles']>): StoredProfile 
     firstSeenMs: num(row.first_seen_ms),
     lastSeenMs: num(row.last_seen_ms),
     eventCount: num(row.event_count),
-    traits: parseTraitMeta(row.trait_meta),
+    traits: parseTraitMeta(row.trait_meta, sealing),
     mergedInto: row.merged_into,
     updatedMs: num(row.updated_ms),
   };
 }
 
-/** The stored form of traits: values and provenance, keys sorted, `__proto__` kept as data. */
-export function traitsJson(traits: TraitMap): { traits: string; meta: string } {
+/**
+ * The stored form of traits: values and provenance, keys sorted, `__proto__` kept as data;
+ * `stored` gives each value as it is kept (sealed when personal).
+ */
+export function traitsJson(
+  traits: TraitMap,
+  stored: (name: string, value: JsonValue) => JsonValue = (_name, value) => value,
+): { traits: string; meta: string } {
   const values: Record<string, unknown> = {};
   const meta: Record<string, unknown> = {};
   for (const key of Object.keys(traits).sort()) {
     const value = traits[key];
     if (value === undefined) continue;
+    const kept = stored(key, value.value);
     // defineProperty: a trait named "__proto__" must stay an own key.
     Object.defineProperty(values, key, {
-      value: value.value,
+      value: kept,
       enumerable: true,
       configurable: true,
       writable: true,
     });
-    Object.defineProperty(meta, key, { value, enumerable: true, configurable: true, writable: true });
+    Object.defineProperty(meta, key, {
+      value: kept === value.value ? value : { ...value, value: kept },
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
   }
   return { traits: JSON.stringify(values), meta: JSON.stringify(meta) };
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { JsonObject, ProfileSnapshot, SnapshotEvent } from '../../segments/profile-snapshot.ts';
 import type { Database } from '../database-schema.ts';
+import type { PiiSealing } from './pii-sealing.ts';
 
 /**
  * Reads one profile as the in-memory evaluator sees it, with the same joins as the SQL compiler:
@@ -9,6 +10,7 @@ import type { Database } from '../database-schema.ts';
  */
 export async function loadProfileSnapshot(
   db: Kysely<Database>,
+  sealing: PiiSealing,
   workspaceId: string,
   profileId: string,
   /** Only these track events (see SegmentRepository.loadSnapshot); all events when absent. */
@@ -68,7 +70,7 @@ export async function loadProfileSnapshot(
       .execute(),
   ]);
   return {
-    traits: parseObject(profile.traits),
+    traits: openObject(sealing, parseObject(profile.traits)),
     computed: Object.fromEntries(computed.map((row) => [row.name, JSON.parse(row.value)])),
     events: events.map((row): SnapshotEvent => {
       const payload = parseObject(row.payload);
@@ -83,7 +85,7 @@ export async function loadProfileSnapshot(
     }),
     segments: new Set(segments.map((row) => row.slug)),
     consent: Object.fromEntries(consent.map((row) => [row.category, Number(row.granted) === 1])),
-    groups: groups.map((row) => parseObject(row.traits)),
+    groups: groups.map((row) => openObject(sealing, parseObject(row.traits))),
     lastSeenMs: Number(profile.last_seen_ms),
   };
 }
@@ -99,4 +101,20 @@ export function objectAt(payload: JsonObject, key: string): JsonObject | undefin
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? (value as JsonObject)
     : undefined;
+}
+
+/** Traits with their sealed values opened (the evaluator compares what the person gave). */
+function openObject(sealing: PiiSealing, traits: JsonObject): JsonObject {
+  if (sealing.vault === undefined) return traits;
+  for (const key of Object.keys(traits)) {
+    const value = traits[key];
+    if (typeof value === 'string')
+      Object.defineProperty(traits, key, {
+        value: sealing.open(value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+  }
+  return traits;
 }

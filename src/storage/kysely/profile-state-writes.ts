@@ -1,5 +1,7 @@
 /** Writes one `ProfileChanges` (a resolved batch or re-resolution) inside the caller's transaction. */
 import type { ProfileChanges } from '../../profiles/profile-state.port.ts';
+import type { JsonValue } from '../../shared/json.ts';
+import type { PiiSealing } from './pii-sealing.ts';
 import { traitsJson } from './profile-rows.ts';
 import { chunks, type Db } from './workspace-write.ts';
 
@@ -9,8 +11,15 @@ const IN_CHUNK = 5_000;
 
 const rowsPer = (columns: number): number => Math.max(1, Math.floor(MAX_PARAMS / columns));
 
-export async function writeChanges(db: Db, changes: ProfileChanges, nowMs: number): Promise<void> {
+export async function writeChanges(
+  db: Db,
+  changes: ProfileChanges,
+  nowMs: number,
+  sealing: PiiSealing,
+): Promise<void> {
   const ws = changes.workspaceId;
+  const policy = await sealing.policy(ws, db);
+  const stored = (name: string, value: JsonValue): JsonValue => sealing.traitValue(policy, name, value);
   for (const { id, into } of changes.absorbedComponents) {
     await db
       .updateTable('profile_identifiers')
@@ -53,9 +62,9 @@ export async function writeChanges(db: Db, changes: ProfileChanges, nowMs: numbe
       .values(
         part.map((i) => ({
           workspace_id: ws,
-          id_key: i.key,
+          id_key: sealing.identifierKey(i.type, i.value, i.key),
           type: i.type,
-          value: i.value,
+          value: sealing.identifierValue(i.type, i.value),
           profile_id: i.profileId,
           component_id: i.componentId,
           linked_seq: i.linkedBy?.seq ?? null,
@@ -131,7 +140,7 @@ export async function writeChanges(db: Db, changes: ProfileChanges, nowMs: numbe
       .insertInto('profiles')
       .values(
         part.map((p) => {
-          const { traits, meta } = traitsJson(p.traits);
+          const { traits, meta } = traitsJson(p.traits, stored);
           return {
             workspace_id: ws,
             id: p.id,
@@ -224,7 +233,7 @@ export async function writeChanges(db: Db, changes: ProfileChanges, nowMs: numbe
           position: d.position,
           kind: d.kind,
           type: d.type,
-          value: d.value.slice(0, 256),
+          value: sealing.identifierValue(d.type, d.value.slice(0, 256)),
           reason: d.reason,
           limit_type: d.limitType,
           profile_id: d.profileId,
@@ -250,7 +259,7 @@ export async function writeChanges(db: Db, changes: ProfileChanges, nowMs: numbe
           ts_ms: o.tsMs,
           source_id: o.sourceId,
           message_id: o.messageId,
-          value: JSON.stringify(o.value),
+          value: JSON.stringify(stored(o.trait, o.value)),
           at_ms: nowMs,
         })),
       )

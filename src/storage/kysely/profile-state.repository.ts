@@ -11,6 +11,7 @@ import type { StoredEvent } from '../../ingestion/message-types.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { toStoredEvent } from './row-mappers.ts';
+import type { PiiSealing } from './pii-sealing.ts';
 import { num, toIdentifier, toProfile } from './profile-rows.ts';
 import { writeChanges } from './profile-state-writes.ts';
 import { chunks, LOCK_CLASS, workspaceWrite, type Db } from './workspace-write.ts';
@@ -32,6 +33,7 @@ export class KyselyProfileStateStore implements ProfileStateStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
+    private readonly sealing: PiiSealing,
   ) {}
 
   async exclusive<T>(
@@ -65,7 +67,7 @@ export class KyselyProfileStateStore implements ProfileStateStore {
       this.dialect,
       LOCK_CLASS.profileState,
       workspaceId,
-      (trx) => work(new ProfileSession(trx, workspaceId, nowMs)),
+      (trx) => work(new ProfileSession(trx, workspaceId, nowMs, this.sealing)),
       options,
     );
   }
@@ -76,10 +78,11 @@ class ProfileSession implements ProfileStateSession {
     private readonly db: Db,
     private readonly workspaceId: string,
     private readonly nowMs: number,
+    private readonly sealing: PiiSealing,
   ) {}
 
   async write(changes: ProfileChanges): Promise<void> {
-    await writeChanges(this.db, changes, this.nowMs);
+    await writeChanges(this.db, changes, this.nowMs, this.sealing);
   }
 
   async unlink(entry: {
@@ -93,9 +96,9 @@ class ProfileSession implements ProfileStateSession {
       .insertInto('identity_unlinked')
       .values({
         workspace_id: this.workspaceId,
-        id_key: entry.key,
+        id_key: this.sealing.identifierKey(entry.type, entry.value, entry.key),
         type: entry.type,
-        value: entry.value,
+        value: this.sealing.identifierValue(entry.type, entry.value),
         profile_id: entry.profileId,
         actor: entry.actor,
         at_ms: this.nowMs,
@@ -151,7 +154,8 @@ class ProfileSession implements ProfileStateSession {
 
   async identifiersByKey(keys: readonly string[]): Promise<StoredIdentifier[]> {
     const out: StoredIdentifier[] = [];
-    for (const part of chunks(keys, IN_CHUNK)) {
+    const stored = keys.map((key) => storedKeyOf(this.sealing, key));
+    for (const part of chunks(stored, IN_CHUNK)) {
       if (part.length === 0) continue;
       const rows = await this.db
         .selectFrom('profile_identifiers')
@@ -159,7 +163,7 @@ class ProfileSession implements ProfileStateSession {
         .where('workspace_id', '=', this.workspaceId)
         .where('id_key', 'in', part)
         .execute();
-      out.push(...rows.map(toIdentifier));
+      out.push(...rows.map((row) => toIdentifier(row, this.sealing)));
     }
     return out;
   }
@@ -174,7 +178,7 @@ class ProfileSession implements ProfileStateSession {
         .where('workspace_id', '=', this.workspaceId)
         .where('profile_id', 'in', part)
         .execute();
-      out.push(...rows.map(toIdentifier));
+      out.push(...rows.map((row) => toIdentifier(row, this.sealing)));
     }
     return out;
   }
@@ -189,7 +193,7 @@ class ProfileSession implements ProfileStateSession {
         .where('workspace_id', '=', this.workspaceId)
         .where('component_id', 'in', part)
         .execute();
-      out.push(...rows.map(toIdentifier));
+      out.push(...rows.map((row) => toIdentifier(row, this.sealing)));
     }
     return out;
   }
@@ -204,7 +208,7 @@ class ProfileSession implements ProfileStateSession {
         .where('workspace_id', '=', this.workspaceId)
         .where('id', 'in', part)
         .execute();
-      out.push(...rows.map(toProfile));
+      out.push(...rows.map((row) => toProfile(row, this.sealing)));
     }
     return out;
   }
@@ -281,12 +285,15 @@ class ProfileSession implements ProfileStateSession {
   async unlinkedKeys(): Promise<Set<string>> {
     const rows = await this.db
       .selectFrom('identity_unlinked')
-      .select('id_key')
+      .select(['id_key', 'type', 'value'])
       .where('workspace_id', '=', this.workspaceId)
       .execute();
-    void this.nowMs;
-    return new Set(rows.map((row) => row.id_key));
+    return new Set(rows.map((row) => this.sealing.domainKey(row)));
   }
 }
 
-/** Rows per multi-row statement for a table with `columns` columns. */
+/** The stored key of a domain key (`type:value`; type names never contain `:`). */
+export function storedKeyOf(sealing: PiiSealing, key: string): string {
+  const colon = key.indexOf(':');
+  return colon < 0 ? key : sealing.identifierKey(key.slice(0, colon), key.slice(colon + 1), key);
+}

@@ -17,6 +17,8 @@ import { compileSegmentQuery } from '../segment-sql/compile-segment.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { chunkBoundaries, countLivePersons } from './live-profiles.ts';
 import { loadProfileSnapshot } from './profile-snapshot.reader.ts';
+import type { PiiSealing } from './pii-sealing.ts';
+import { decideSealedLeaves } from './sealed-segment-leaves.ts';
 
 /** Rows per INSERT/DELETE statement: far below both dialects' parameter limits. */
 const WRITE_BATCH = 500;
@@ -25,6 +27,7 @@ export class KyselySegmentRepository implements SegmentRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
+    private readonly sealing: PiiSealing,
   ) {}
 
   async create(segment: Segment): Promise<boolean> {
@@ -237,7 +240,7 @@ export class KyselySegmentRepository implements SegmentRepository {
   }
 
   async countMatching(workspaceId: string, definition: Expression, query: MatchQuery): Promise<number> {
-    const compiled = this.#compile(workspaceId, definition, query);
+    const compiled = await this.#compile(workspaceId, definition, query);
     const { rows } = await sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM (${compiled}) AS m`.execute(
       this.db,
     );
@@ -249,7 +252,7 @@ export class KyselySegmentRepository implements SegmentRepository {
     definition: Expression,
     query: MatchQuery & { readonly limit?: number },
   ): Promise<string[]> {
-    const compiled = this.#compile(workspaceId, definition, query);
+    const compiled = await this.#compile(workspaceId, definition, query);
     const limit =
       query.limit === undefined ? sql`` : sql` LIMIT ${sql.lit(Math.max(0, Math.trunc(query.limit)))}`;
     const { rows } = await sql<{
@@ -336,11 +339,12 @@ export class KyselySegmentRepository implements SegmentRepository {
     profileId: string,
     options?: { readonly trackEvents?: readonly string[] },
   ) {
-    return loadProfileSnapshot(this.db, workspaceId, profileId, options?.trackEvents);
+    return loadProfileSnapshot(this.db, this.sealing, workspaceId, profileId, options?.trackEvents);
   }
 
-  #compile(workspaceId: string, definition: Expression, query: MatchQuery) {
-    return compileSegmentQuery(definition, { ...query, dialect: this.dialect, workspaceId });
+  async #compile(workspaceId: string, definition: Expression, query: MatchQuery) {
+    const sealedLeaves = await decideSealedLeaves(this.db, this.sealing, workspaceId, definition, query);
+    return compileSegmentQuery(definition, { ...query, dialect: this.dialect, workspaceId, sealedLeaves });
   }
 }
 

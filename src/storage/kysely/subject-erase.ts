@@ -1,7 +1,9 @@
 import type { EraseCounts } from '../../privacy/privacy.port.ts';
 import type { ProfileSettings } from '../../profiles/profile-settings.ts';
 import { repairProfiles, touchedProfiles } from './subject-repair.ts';
-import { IN_CHUNK, keyOf, timelineSeqs, type Ident } from './subject-queries.ts';
+import type { PiiSealing } from './pii-sealing.ts';
+import { storedKeyOf } from './profile-state.repository.ts';
+import { decisionsAbout, IN_CHUNK, keyOf, timelineSeqs, type Ident } from './subject-queries.ts';
 import { chunks, type Db } from './workspace-write.ts';
 
 /** Deletes every row about the person, table by table; returns the count per table. */
@@ -16,13 +18,14 @@ export async function deleteAll(
     profileSettings: ProfileSettings;
     nowMs: number;
   },
+  sealing: PiiSealing,
 ): Promise<EraseCounts> {
   const counts: Record<string, number> = {};
   const add = (table: string, n: bigint | number | undefined): void => {
     counts[table] = (counts[table] ?? 0) + Number(n ?? 0);
   };
   const pids = what.profileIds;
-  const keys = what.identifiers.map(keyOf);
+  const keys = what.identifiers.map((i) => storedKeyOf(sealing, keyOf(i)));
   const seqs = [...new Set([...what.seqs, ...(await timelineSeqs(trx, ws, pids))])].sort((a, b) => a - b);
   const touched = await touchedProfiles(trx, ws, seqs, new Set(pids));
 
@@ -117,7 +120,7 @@ export async function deleteAll(
       ).numDeletedRows,
     );
   }
-  for (const group of chunks(what.identifiers, 200))
+  for (const group of chunks(await decisionsAbout(trx, ws, what.identifiers, sealing), 200))
     add(
       'identity_decisions',
       (
@@ -125,7 +128,7 @@ export async function deleteAll(
           .deleteFrom('identity_decisions')
           .where('workspace_id', '=', ws)
           .where((eb) =>
-            eb.or(group.map((i) => eb.and([eb('type', '=', i.type), eb('value', '=', i.value)]))),
+            eb.or(group.map((d) => eb.and([eb('seq', '=', d.seq), eb('position', '=', d.position)]))),
           )
           .executeTakeFirst()
       ).numDeletedRows,

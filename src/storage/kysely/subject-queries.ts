@@ -1,5 +1,7 @@
 import type { StoredEvent } from '../../ingestion/message-types.ts';
 import type { EraseInput, Subject } from '../../privacy/privacy.port.ts';
+import type { PiiSealing } from './pii-sealing.ts';
+import { storedKeyOf } from './profile-state.repository.ts';
 import { toStoredEvent } from './row-mappers.ts';
 import { chunks, type Db } from './workspace-write.ts';
 
@@ -37,9 +39,11 @@ export async function findSubject(
   db: Db,
   workspaceId: string,
   keys: readonly string[],
+  sealing: PiiSealing,
 ): Promise<Subject | undefined> {
   if (keys.length === 0) return undefined;
-  const owners = await inChunks(keys, (part) =>
+  const stored = keys.map((key) => storedKeyOf(sealing, key));
+  const owners = await inChunks(stored, (part) =>
     db
       .selectFrom('profile_identifiers')
       .select('profile_id')
@@ -78,7 +82,10 @@ export async function findSubject(
   return {
     profileIds: live,
     mergedIds: [...new Set(merged.map((m) => m.id))].sort(),
-    identifiers: identifiers.map((i) => ({ type: i.type, value: i.value })),
+    identifiers: identifiers.map((i) => ({
+      type: i.type,
+      value: sealing.isPiiIdentifier(i.type) ? sealing.openText(i.value) : i.value,
+    })),
   };
 }
 
@@ -126,6 +133,7 @@ export async function looseSeqs(
   identifiers: readonly Ident[],
   input: Pick<EraseInput, 'carries' | 'pendingAfterSeq'>,
   range: { from: number; to: number },
+  sealing: PiiSealing,
 ): Promise<Set<number>> {
   const out = new Set<number>();
   if (identifiers.length === 0 || range.to <= range.from) return out;
@@ -149,16 +157,8 @@ export async function looseSeqs(
       for (const row of rows) out.add(Number(row.seq));
     }
   }
-  for (const group of chunks(identifiers, 200)) {
-    const rows = await db
-      .selectFrom('identity_decisions')
-      .select('seq')
-      .where('workspace_id', '=', workspaceId)
-      .where((eb) => eb.or(group.map((i) => eb.and([eb('type', '=', i.type), eb('value', '=', i.value)]))))
-      .execute();
-    for (const row of rows)
-      if (Number(row.seq) > range.from && Number(row.seq) <= range.to) out.add(Number(row.seq));
-  }
+  for (const row of await decisionsAbout(db, workspaceId, identifiers, sealing))
+    if (row.seq > range.from && row.seq <= range.to) out.add(row.seq);
   const check = (events: readonly StoredEvent[]): void => {
     for (const event of events) if (input.carries(event)) out.add(event.seq);
   };
@@ -190,6 +190,43 @@ export async function looseSeqs(
   )) {
     const rows = await db.selectFrom('events').selectAll().where('seq', 'in', part).execute();
     check(rows.map(toStoredEvent));
+  }
+  return out;
+}
+
+/**
+ * The identity decisions (demoted or rejected values) about these identifiers. Values of PII
+ * types are sealed, so those are compared here after opening, not in SQL.
+ */
+export async function decisionsAbout(
+  db: Db,
+  workspaceId: string,
+  identifiers: readonly Ident[],
+  sealing: PiiSealing,
+): Promise<{ seq: number; position: number }[]> {
+  const out: { seq: number; position: number }[] = [];
+  const plain = identifiers.filter((i) => !sealing.isPiiIdentifier(i.type));
+  for (const group of chunks(plain, 200)) {
+    const rows = await db
+      .selectFrom('identity_decisions')
+      .select(['seq', 'position'])
+      .where('workspace_id', '=', workspaceId)
+      .where((eb) => eb.or(group.map((i) => eb.and([eb('type', '=', i.type), eb('value', '=', i.value)]))))
+      .execute();
+    for (const row of rows) out.push({ seq: Number(row.seq), position: Number(row.position) });
+  }
+  const sealed = new Set(identifiers.filter((i) => sealing.isPiiIdentifier(i.type)).map(keyOf));
+  if (sealed.size > 0) {
+    const types = [...new Set([...sealed].map((key) => parseKey(key).type))];
+    const rows = await db
+      .selectFrom('identity_decisions')
+      .select(['seq', 'position', 'type', 'value'])
+      .where('workspace_id', '=', workspaceId)
+      .where('type', 'in', types)
+      .execute();
+    for (const row of rows)
+      if (sealed.has(`${row.type}:${sealing.openText(row.value)}`))
+        out.push({ seq: Number(row.seq), position: Number(row.position) });
   }
   return out;
 }

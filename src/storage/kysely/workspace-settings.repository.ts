@@ -3,7 +3,11 @@ import type { WorkspaceSettingsRepository } from '../../workspaces/workspaces.po
 import type { Database } from '../database-schema.ts';
 
 export class KyselyWorkspaceSettingsRepository implements WorkspaceSettingsRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Told when this process changes a workspace's settings (its PII classification among them). */
+    private readonly changed: (workspaceId: string) => void = () => undefined,
+  ) {}
 
   async get(workspaceId: string, name: string): Promise<unknown> {
     const row = await this.db
@@ -26,5 +30,6 @@ export class KyselyWorkspaceSettingsRepository implements WorkspaceSettingsRepos
         })),
       )
       .execute();
+    this.changed(workspaceId);
   }
 }

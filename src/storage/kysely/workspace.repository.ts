@@ -57,4 +57,14 @@ export class KyselyInstanceStateRepository implements InstanceStateRepository {
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
+
+  async compareAndSet(key: string, expected: string, value: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('instance_state')
+      .set({ value })
+      .where('key', '=', key)
+      .where('value', '=', expected)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
 }

@@ -4,11 +4,17 @@ import { compareValue, inValues } from '../../segments/compare-values.ts';
 import type { MatchQuery } from '../../segments/segments.port.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { compileComparison, compileExists, compileIn, SQL_FALSE, truthy } from './compile-comparison.ts';
+import { inIdList } from '../kysely/id-list.ts';
 import { jsonFragments, type JsonFragments, type JsonRef, type Sql } from './json-fragments.ts';
 
 export interface CompileOptions extends MatchQuery {
   readonly dialect: SqlDialectName;
   readonly workspaceId: string;
+  /**
+   * Conditions on sealed (personal) traits, decided outside SQL: the person ids (`traits.*`) or
+   * account ids (`group.*`) where each holds (kysely/sealed-segment-leaves.ts).
+   */
+  readonly sealedLeaves?: ReadonlyMap<Expression, readonly string[]>;
 }
 
 /**
@@ -52,6 +58,15 @@ class SegmentCompiler {
   }
 
   condition(node: Expression): Sql {
+    const sealed = this.#options.sealedLeaves?.get(node);
+    if (sealed !== undefined && (node.kind === 'compare' || node.kind === 'in' || node.kind === 'exists'))
+      return this.#sealedLeaf(
+        node.path,
+        sealed,
+        node.kind === 'compare'
+          ? compareValue(undefined, node.op, node.value)
+          : node.kind === 'in' && inValues(undefined, node.values),
+      );
     switch (node.kind) {
       case 'and':
         return sql`(${sql.join(
@@ -131,6 +146,19 @@ class SegmentCompiler {
       default:
         return truthy(compile({ doc: f.nullDocument, keys: [] }));
     }
+  }
+
+  /**
+   * A condition decided outside SQL: membership of the profile (`traits.*`) or of one of its
+   * accounts (`group.*`) in the ids where it holds. A profile without accounts answers what the
+   * condition answers for a missing value (`onMissing`), as in the evaluator.
+   */
+  #sealedLeaf(path: PathNode, ids: readonly string[], onMissing: boolean): Sql {
+    const dialect = this.#options.dialect;
+    if (path.root === 'traits') return inIdList(dialect, sql`p.id`, ids);
+    const accounts = sql`FROM profile_groups AS g JOIN profiles AS a ON a.workspace_id = g.workspace_id AND a.id = g.account_id AND a.kind = 'account' WHERE g.workspace_id = p.workspace_id AND g.profile_id = p.id`;
+    const some = sql`EXISTS (SELECT 1 ${accounts} AND ${inIdList(dialect, sql`a.id`, ids)})`;
+    return onMissing ? sql`(NOT EXISTS (SELECT 1 ${accounts}) OR ${some})` : sql`(${some})`;
   }
 
   /** The profile's traits, parsed once per row where the dialect needs it. */

@@ -1,0 +1,281 @@
+/**
+ * Brings every stored personal value under the active data key: values sealed with an older
+ * key are opened and sealed again, and personal values stored plain (before encryption, or
+ * before a workspace classified the trait) are sealed, identifier keys of PII types hashed.
+ * What `cdp keys rotate` runs after adding a key. Rows are read in pages by primary key and each
+ * page is written in its own short transaction, so the server keeps running meanwhile.
+ */
+import type { Kysely } from 'kysely';
+import type { PiiVault } from '../../privacy/pii-vault.ts';
+import type { JsonValue } from '../../shared/json.ts';
+import type { Database } from '../database-schema.ts';
+import type { PiiSealing } from './pii-sealing.ts';
+
+const PAGE = 500;
+
+export interface ResealProgress {
+  readonly table: string;
+  readonly done: number;
+  readonly total: number;
+}
+
+export type ResealCounts = Record<string, { readonly rows: number; readonly changed: number }>;
+
+const TABLES = [
+  'profiles',
+  'profile_identifiers',
+  'identity_unlinked',
+  'identity_decisions',
+  'trait_history',
+] as const;
+
+export async function resealAll(
+  db: Kysely<Database>,
+  sealing: PiiSealing,
+  onProgress: (progress: ResealProgress) => void = () => undefined,
+): Promise<ResealCounts> {
+  const vault = sealing.vault;
+  if (vault === undefined) throw new Error('no vault installed: the store cannot seal');
+  const counts: Record<string, { rows: number; changed: number }> = {};
+  const workspaces = (await db.selectFrom('workspaces').select('id').orderBy('id').execute()).map(
+    (w) => w.id,
+  );
+  for (const table of TABLES) {
+    const total = Number(
+      (
+        await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+    const tally = { rows: 0, changed: 0 };
+    counts[table] = tally;
+    onProgress({ table, done: 0, total });
+    for (const ws of workspaces) {
+      const policy = await sealing.policy(ws);
+      const again = (value: JsonValue, personal: boolean): JsonValue | undefined => {
+        const opened = vault.open(value);
+        const sealedNow = vault.opens(value);
+        if (!personal && !sealedNow) return undefined;
+        if (sealedNow && !vault.sealedWithOlderKey(value)) return undefined;
+        return vault.seal(opened);
+      };
+      const step = async (rows: number, changed: number): Promise<void> => {
+        tally.rows += rows;
+        tally.changed += changed;
+        onProgress({ table, done: tally.rows, total });
+        await Promise.resolve();
+      };
+      switch (table) {
+        case 'profiles':
+          await resealProfiles(db, ws, (name, v) => again(v, policy.isPiiTrait(name)), step);
+          break;
+        case 'profile_identifiers':
+        case 'identity_unlinked':
+          await resealIdentifiers(db, table, ws, sealing, vault, step);
+          break;
+        case 'identity_decisions':
+          await resealDecisions(db, ws, sealing, (v, personal) => again(v, personal), step);
+          break;
+        case 'trait_history':
+          await resealHistory(db, ws, (name, v) => again(v, policy.isPiiTrait(name)), step);
+          break;
+      }
+    }
+  }
+  return counts;
+}
+
+type Again = (name: string, value: JsonValue) => JsonValue | undefined;
+type Step = (rows: number, changed: number) => Promise<void>;
+
+async function resealProfiles(db: Kysely<Database>, ws: string, again: Again, step: Step): Promise<void> {
+  let after = '';
+  for (;;) {
+    const rows = await db
+      .selectFrom('profiles')
+      .select(['id', 'traits', 'trait_meta'])
+      .where('workspace_id', '=', ws)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(PAGE)
+      .execute();
+    const updates: { id: string; old: string; traits: string; meta: string }[] = [];
+    for (const row of rows) {
+      const traits = JSON.parse(row.traits) as Record<string, JsonValue>;
+      const meta = JSON.parse(row.trait_meta) as Record<string, { value: JsonValue }>;
+      let changed = false;
+      for (const name of Object.keys(traits)) {
+        const next = again(name, traits[name] as JsonValue);
+        if (next === undefined) continue;
+        changed = true;
+        define(traits, name, next);
+        const entry = Object.hasOwn(meta, name) ? meta[name] : undefined;
+        if (entry !== undefined) define(meta, name, { ...entry, value: next });
+      }
+      if (changed)
+        updates.push({
+          id: row.id,
+          old: row.traits,
+          traits: JSON.stringify(traits),
+          meta: JSON.stringify(meta),
+        });
+    }
+    if (updates.length > 0)
+      await db.transaction().execute(async (trx) => {
+        for (const u of updates)
+          await trx
+            .updateTable('profiles')
+            .set({ traits: u.traits, trait_meta: u.meta })
+            .where('workspace_id', '=', ws)
+            .where('id', '=', u.id)
+            // The pipeline may have written the row since it was read: then its write stands.
+            .where('traits', '=', u.old)
+            .execute();
+      });
+    await step(rows.length, updates.length);
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < PAGE) return;
+    after = last.id;
+  }
+}
+
+async function resealIdentifiers(
+  db: Kysely<Database>,
+  table: 'profile_identifiers' | 'identity_unlinked',
+  ws: string,
+  sealing: PiiSealing,
+  vault: PiiVault,
+  step: Step,
+): Promise<void> {
+  let after = '';
+  for (;;) {
+    const rows = await db
+      .selectFrom(table)
+      .select(['id_key', 'type', 'value'])
+      .where('workspace_id', '=', ws)
+      .where('id_key', '>', after)
+      .where('type', 'in', ['email', 'phone'])
+      .orderBy('id_key')
+      .limit(PAGE)
+      .execute();
+    const updates: { from: string; old: string; key: string; value: string }[] = [];
+    for (const row of rows) {
+      const plain = sealing.openText(row.value);
+      const key = sealing.identifierKey(row.type, plain, `${row.type}:${plain}`);
+      const current = vault.opens(row.value) && !vault.sealedWithOlderKey(row.value);
+      if (current && key === row.id_key) continue;
+      updates.push({ from: row.id_key, old: row.value, key, value: current ? row.value : vault.seal(plain) });
+    }
+    if (updates.length > 0)
+      await db.transaction().execute(async (trx) => {
+        for (const u of updates)
+          await trx
+            .updateTable(table)
+            .set({ id_key: u.key, value: u.value })
+            .where('workspace_id', '=', ws)
+            .where('id_key', '=', u.from)
+            .where('value', '=', u.old)
+            .execute();
+      });
+    await step(rows.length, updates.length);
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < PAGE) return;
+    after = last.id_key;
+  }
+}
+
+async function resealDecisions(
+  db: Kysely<Database>,
+  ws: string,
+  sealing: PiiSealing,
+  again: (value: JsonValue, personal: boolean) => JsonValue | undefined,
+  step: Step,
+): Promise<void> {
+  let after = { seq: -1, position: -1 };
+  for (;;) {
+    const rows = await db
+      .selectFrom('identity_decisions')
+      .select(['seq', 'position', 'type', 'value'])
+      .where('workspace_id', '=', ws)
+      .where((eb) =>
+        eb.or([
+          eb('seq', '>', after.seq),
+          eb.and([eb('seq', '=', after.seq), eb('position', '>', after.position)]),
+        ]),
+      )
+      .orderBy('seq')
+      .orderBy('position')
+      .limit(PAGE)
+      .execute();
+    const updates: { seq: number; position: number; old: string; value: string }[] = [];
+    for (const row of rows) {
+      const next = again(row.value, sealing.isPiiIdentifier(row.type));
+      if (typeof next === 'string')
+        updates.push({ seq: Number(row.seq), position: Number(row.position), old: row.value, value: next });
+    }
+    if (updates.length > 0)
+      await db.transaction().execute(async (trx) => {
+        for (const u of updates)
+          await trx
+            .updateTable('identity_decisions')
+            .set({ value: u.value })
+            .where('workspace_id', '=', ws)
+            .where('seq', '=', u.seq)
+            .where('position', '=', u.position)
+            .where('value', '=', u.old)
+            .execute();
+      });
+    await step(rows.length, updates.length);
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < PAGE) return;
+    after = { seq: Number(last.seq), position: Number(last.position) };
+  }
+}
+
+async function resealHistory(db: Kysely<Database>, ws: string, again: Again, step: Step): Promise<void> {
+  let after = { seq: -1, trait: '' };
+  for (;;) {
+    const rows = await db
+      .selectFrom('trait_history')
+      .select(['seq', 'trait', 'value'])
+      .where('workspace_id', '=', ws)
+      .where((eb) =>
+        eb.or([
+          eb('seq', '>', after.seq),
+          eb.and([eb('seq', '=', after.seq), eb('trait', '>', after.trait)]),
+        ]),
+      )
+      .orderBy('seq')
+      .orderBy('trait')
+      .limit(PAGE)
+      .execute();
+    const updates: { seq: number; trait: string; old: string; value: string }[] = [];
+    for (const row of rows) {
+      const next = again(row.trait, JSON.parse(row.value) as JsonValue);
+      if (next !== undefined)
+        updates.push({ seq: Number(row.seq), trait: row.trait, old: row.value, value: JSON.stringify(next) });
+    }
+    if (updates.length > 0)
+      await db.transaction().execute(async (trx) => {
+        for (const u of updates)
+          await trx
+            .updateTable('trait_history')
+            .set({ value: u.value })
+            .where('workspace_id', '=', ws)
+            .where('seq', '=', u.seq)
+            .where('trait', '=', u.trait)
+            .where('value', '=', u.old)
+            .execute();
+      });
+    await step(rows.length, updates.length);
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < PAGE) return;
+    after = { seq: Number(last.seq), trait: last.trait };
+  }
+}
+
+function define(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}

@@ -1,0 +1,118 @@
+/**
+ * Where personal data is sealed on its way into the store and opened on its way out: the
+ * repositories call this, the domain only ever sees plain values. What is personal is the
+ * workspace's PII classification (governance/pii-masking.ts): identifier types `email` and
+ * `phone`, and the PII traits. Their values are stored sealed (privacy/pii-vault.ts), and a PII
+ * identifier's key is `type:#<keyed hash>` instead of `type:value`, so lookups still find it.
+ *
+ * Until a vault is installed (a store used without the instance encryption key: storage tests,
+ * tools) values are stored as they are; reading opens sealed values whenever a vault is there,
+ * so a store holds plain and sealed rows side by side (`cdp keys rotate` seals the plain ones).
+ */
+import type { Kysely } from 'kysely';
+import { piiPolicy, type PiiPolicy } from '../../governance/pii-masking.ts';
+import type { PiiVault } from '../../privacy/pii-vault.ts';
+import type { JsonValue } from '../../shared/json.ts';
+import type { Database } from '../database-schema.ts';
+import type { Db } from './workspace-write.ts';
+import { resealAll, type ResealCounts, type ResealProgress } from './pii-reseal.ts';
+
+/** How long a process trusts its copy of a workspace's PII classification (others may change it). */
+const POLICY_TTL_MS = 2_000;
+const PRIVACY_SETTINGS = 'privacy';
+
+export class PiiSealing {
+  readonly #db: Kysely<Database>;
+  #vault: PiiVault | undefined;
+  readonly #policies = new Map<string, { policy: PiiPolicy; atMs: number }>();
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  install(vault: PiiVault): void {
+    this.#vault = vault;
+  }
+
+  /** Re-seals every stored personal value under the active key (pii-reseal.ts). */
+  reseal(onProgress?: (progress: ResealProgress) => void): Promise<ResealCounts> {
+    return resealAll(this.#db, this, onProgress);
+  }
+
+  get vault(): PiiVault | undefined {
+    return this.#vault;
+  }
+
+  /**
+   * The workspace's PII classification (cached briefly). Inside a transaction pass it as `db`:
+   * SQLite has one connection, and the transaction holds it.
+   */
+  async policy(workspaceId: string, db: Kysely<Database> | Db = this.#db): Promise<PiiPolicy> {
+    const now = Date.now();
+    const cached = this.#policies.get(workspaceId);
+    if (cached !== undefined && now - cached.atMs < POLICY_TTL_MS) return cached.policy;
+    const row = await db
+      .selectFrom('workspace_settings')
+      .select('value')
+      .where('workspace_id', '=', workspaceId)
+      .where('name', '=', PRIVACY_SETTINGS)
+      .executeTakeFirst();
+    const stored = row === undefined ? undefined : (JSON.parse(row.value) as { piiTraits?: unknown });
+    const extra = Array.isArray(stored?.piiTraits)
+      ? stored.piiTraits.filter((t): t is string => typeof t === 'string')
+      : [];
+    const policy = piiPolicy(extra);
+    if (this.#policies.size > 10_000) this.#policies.clear();
+    this.#policies.set(workspaceId, { policy, atMs: now });
+    return policy;
+  }
+
+  /** This process changed the classification: the next write reads it again. */
+  forget(workspaceId: string): void {
+    this.#policies.delete(workspaceId);
+  }
+
+  /** A trait value as stored: sealed when the trait is PII and a vault is installed. */
+  traitValue(policy: PiiPolicy, name: string, value: JsonValue): JsonValue {
+    const vault = this.#vault;
+    return vault !== undefined && policy.isPiiTrait(name) ? vault.seal(value) : value;
+  }
+
+  /** A stored value as the domain knows it. */
+  open(value: JsonValue): JsonValue {
+    return this.#vault === undefined ? value : this.#vault.open(value);
+  }
+
+  openText(value: string): string {
+    const opened = this.open(value);
+    return typeof opened === 'string' ? opened : value;
+  }
+
+  isPiiIdentifier(type: string): boolean {
+    return this.#vault !== undefined && (type === 'email' || type === 'phone');
+  }
+
+  /** The stored key of an identifier: `type:value`, or `type:#<keyed hash>` for a PII type. */
+  identifierKey(type: string, value: string, domainKey: string): string {
+    const vault = this.#vault;
+    return vault !== undefined && this.isPiiIdentifier(type)
+      ? `${type}:#${vault.lookupHash(type, value)}`
+      : domainKey;
+  }
+
+  /** The stored value of an identifier (sealed for a PII type). */
+  identifierValue(type: string, value: string): string {
+    const vault = this.#vault;
+    return vault !== undefined && this.isPiiIdentifier(type) ? vault.seal(value) : value;
+  }
+
+  /**
+   * The domain's key of a stored identifier row. A hashed key cannot be read back, so it is
+   * made again from the type and the opened value (the domain orders and matches by it).
+   */
+  domainKey(row: { id_key: string; type: string; value: string }): string {
+    if (!row.id_key.startsWith(`${row.type}:#`) || !(row.type === 'email' || row.type === 'phone'))
+      return row.id_key;
+    return `${row.type}:${this.openText(row.value)}`;
+  }
+}
