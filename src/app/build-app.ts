@@ -31,6 +31,7 @@ import { TokenService } from '../workspaces/token.service.ts';
 import { WorkspaceService } from '../workspaces/workspace.service.ts';
 import type { AppServices } from './app-services.ts';
 import { loadPiiVault } from '../privacy/key-ring.ts';
+import { watchKeyRing } from './key-ring-watch.ts';
 import { buildPrivacyServices } from './privacy-services.ts';
 import { buildRealtimeAudiences, buildSegmentServices } from './segment-services.ts';
 import { AudienceScheduler } from '../segments/audience-scheduler.ts';
@@ -233,6 +234,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   }));
   const http = await buildHttpApp(services);
 
+  let keyRing: { stop(): void } | undefined;
   return {
     http,
     services,
@@ -246,6 +248,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       void privacy.suppressionList.start();
       privacy.privacyRequests.start();
       privacy.retention.start();
+      keyRing = watchKeyRing(store, encryptionKey, (details, message) => logger.error(details, message));
       // Backfills a previous process left unfinished continue in the background.
       for (const service of [services.segments, services.computedTraits]) {
         service
@@ -270,6 +273,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       await pipeline.stop();
       await committer.close();
       await decoder.close();
+      keyRing?.stop();
       await privacy.privacyRequests.stop();
       await privacy.retention.stop();
       await privacy.suppressionList

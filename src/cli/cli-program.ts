@@ -4,6 +4,7 @@ import { presentFailedEvent, presentSource, presentToken, presentWorkspace } fro
 import { ROLES } from '../workspaces/workspace-types.ts';
 import { show, withCli, type CliIo } from './cli-io.ts';
 import { addUserCommands } from './user-commands.ts';
+import { registerKeyCommands } from './key-commands.ts';
 import { registerPrivacyCommands } from './privacy-commands.ts';
 import { registerSegmentCommands } from './segment-commands.ts';
 
@@ -274,5 +275,6 @@ export function buildCliProgram(io: CliIo): Command {
     );
   registerSegmentCommands(program, io, withCli);
   registerPrivacyCommands(program, io, withCli);
+  registerKeyCommands(program, io, withCli);
   return program;
 }

@@ -4,10 +4,13 @@ import { SingleBar } from 'cli-progress';
  * A progress bar on stderr for long commands (stdout stays clean for --json); silent when
  * stderr is not a terminal, except for a final line.
  */
-export function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
+export function progressBar(
+  label: string,
+  unit = 'events',
+): { update(done: number, total: number): void; stop(): void } {
   const tty = process.stderr.isTTY;
   const bar = new SingleBar({
-    format: `${label} [{bar}] {percentage}% | {value}/{total} events | {eta}s left`,
+    format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {eta}s left`,
     stream: process.stderr,
     hideCursor: true,
     noTTYOutput: false,
@@ -26,7 +29,7 @@ export function progressBar(label: string): { update(done: number, total: number
     },
     stop() {
       if (started) bar.stop();
-      else if (!tty) process.stderr.write(`${label}: ${last.done}/${last.total} events\n`);
+      else if (!tty) process.stderr.write(`${label}: ${last.done}/${last.total} ${unit}\n`);
     },
   };
 }

@@ -73,11 +73,16 @@ function url(env: Env, name: string, schemes: readonly string[]): string | undef
 }
 
 function encryptionKey(env: Env): Buffer | undefined {
-  const raw = read(env, 'CDP_ENCRYPTION_KEY');
+  return readEncryptionKey(env, 'CDP_ENCRYPTION_KEY');
+}
+
+/** A 32-byte key from a variable, as 64 hex characters or base64 (also `CDP_NEW_ENCRYPTION_KEY`). */
+export function readEncryptionKey(env: Env, name: string): Buffer | undefined {
+  const raw = read(env, name);
   if (raw === undefined) return undefined;
   const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
   if (key.length !== 32) {
-    throw new ConfigError('CDP_ENCRYPTION_KEY', 'must be 32 bytes, as 64 hex characters or base64');
+    throw new ConfigError(name, 'must be 32 bytes, as 64 hex characters or base64');
   }
   return key;
 }

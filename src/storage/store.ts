@@ -30,7 +30,7 @@ import type {
 } from '../privacy/privacy.port.ts';
 import type { SqlDialectName } from './sql-dialect.ts';
 import type { PiiVault } from '../privacy/pii-vault.ts';
-import type { ResealCounts, ResealProgress } from './kysely/pii-reseal.ts';
+import type { ResealCounts, ResealProgress } from '../privacy/key-rotation.ts';
 
 export interface PiiSealingControl {
   install(vault: PiiVault): void;

@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
-import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { admin, sendOk, stats } from '../support/http-helpers.ts';
 import { describeEachStore, type StoreHandle } from '../support/stores.ts';
 import { createTestApp, type TestApp } from '../support/test-app.ts';
 import { drained, eventually, lookup, privacyRequest, url, type ProfileView } from './privacy-helpers.ts';
+import { dumpAll, findNeedles } from './store-dump.ts';
 
 const ZOE = {
   email: 'zoe.victim@example.fr',
@@ -28,60 +27,6 @@ const BOB = {
   userId: 'bob-user-1',
   anonymousId: 'anon-bob',
 };
-
-/** Every row of every table, as text, per table. */
-async function dumpAll(handle: StoreHandle): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  if (handle.env['CDP_DATABASE_URL'] !== undefined) {
-    const client = new pg.Client({ connectionString: handle.env['CDP_DATABASE_URL'] });
-    await client.connect();
-    try {
-      const tables = await client.query<{ table_name: string }>(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
-      );
-      for (const { table_name: table } of tables.rows) {
-        const rows = await client.query(`SELECT * FROM "${table}"`);
-        out.set(
-          table,
-          rows.rows.map((r) => JSON.stringify(r)),
-        );
-      }
-    } finally {
-      await client.end();
-    }
-    return out;
-  }
-  const db = new BetterSqlite3(path.join(handle.env['CDP_DATA_DIR'] ?? '', 'cdp.sqlite'), { readonly: true });
-  try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
-      name: string;
-    }[];
-    for (const { name } of tables)
-      out.set(
-        name,
-        (db.prepare(`SELECT * FROM "${name}"`).all() as object[]).map((r) => JSON.stringify(r)),
-      );
-  } finally {
-    db.close();
-  }
-  return out;
-}
-
-function findNeedles(
-  dump: Map<string, string[]>,
-  needles: readonly string[],
-  allowInAudit: readonly string[],
-) {
-  const found: string[] = [];
-  for (const [table, rows] of dump)
-    for (const row of rows)
-      for (const needle of needles) {
-        if (table === 'audit_log' && allowInAudit.includes(needle)) continue;
-        if (row.toLowerCase().includes(needle.toLowerCase()))
-          found.push(`${table}: ${needle} in ${row.slice(0, 300)}`);
-      }
-  return found;
-}
 
 async function seedPerson(t: TestApp, who: typeof ZOE | typeof BOB, tag: string): Promise<string[]> {
   const anonymousIds = 'anonymousIds' in who ? who.anonymousIds : [who.anonymousId];

@@ -6,6 +6,7 @@
  * page is written in its own short transaction, so the server keeps running meanwhile.
  */
 import type { Kysely } from 'kysely';
+import type { ResealCounts, ResealProgress } from '../../privacy/key-rotation.ts';
 import type { PiiVault } from '../../privacy/pii-vault.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { Database } from '../database-schema.ts';
@@ -13,16 +14,9 @@ import type { PiiSealing } from './pii-sealing.ts';
 
 const PAGE = 500;
 
-export interface ResealProgress {
-  readonly table: string;
-  readonly done: number;
-  readonly total: number;
-}
-
-export type ResealCounts = Record<string, { readonly rows: number; readonly changed: number }>;
-
 const TABLES = [
   'profiles',
+  'identity_components',
   'profile_identifiers',
   'identity_unlinked',
   'identity_decisions',
@@ -40,8 +34,10 @@ export async function resealAll(
   const workspaces = (await db.selectFrom('workspaces').select('id').orderBy('id').execute()).map(
     (w) => w.id,
   );
-  for (const table of TABLES) {
-    const total = Number(
+  // Progress counts rows over all tables, so one bar goes from 0 to the end.
+  let total = 0;
+  for (const table of TABLES)
+    total += Number(
       (
         await db
           .selectFrom(table)
@@ -49,9 +45,11 @@ export async function resealAll(
           .executeTakeFirstOrThrow()
       ).n,
     );
+  let done = 0;
+  onProgress({ table: TABLES[0], done, total });
+  for (const table of TABLES) {
     const tally = { rows: 0, changed: 0 };
     counts[table] = tally;
-    onProgress({ table, done: 0, total });
     for (const ws of workspaces) {
       const policy = await sealing.policy(ws);
       const again = (value: JsonValue, personal: boolean): JsonValue | undefined => {
@@ -61,15 +59,24 @@ export async function resealAll(
         if (sealedNow && !vault.sealedWithOlderKey(value)) return undefined;
         return vault.seal(opened);
       };
+      const againText = (text: string): string | undefined => {
+        if (text === '') return undefined;
+        const next = again(text, true);
+        return typeof next === 'string' ? next : undefined;
+      };
       const step = async (rows: number, changed: number): Promise<void> => {
         tally.rows += rows;
         tally.changed += changed;
-        onProgress({ table, done: tally.rows, total });
+        done += rows;
+        onProgress({ table, done, total: Math.max(total, done) });
         await Promise.resolve();
       };
       switch (table) {
         case 'profiles':
-          await resealProfiles(db, ws, (name, v) => again(v, policy.isPiiTrait(name)), step);
+          await resealProfiles(db, ws, (name, v) => again(v, policy.isPiiTrait(name)), againText, step);
+          break;
+        case 'identity_components':
+          await resealComponents(db, ws, againText, step);
           break;
         case 'profile_identifiers':
         case 'identity_unlinked':
@@ -90,22 +97,29 @@ export async function resealAll(
 type Again = (name: string, value: JsonValue) => JsonValue | undefined;
 type Step = (rows: number, changed: number) => Promise<void>;
 
-async function resealProfiles(db: Kysely<Database>, ws: string, again: Again, step: Step): Promise<void> {
+async function resealProfiles(
+  db: Kysely<Database>,
+  ws: string,
+  again: Again,
+  againText: (text: string) => string | undefined,
+  step: Step,
+): Promise<void> {
   let after = '';
   for (;;) {
     const rows = await db
       .selectFrom('profiles')
-      .select(['id', 'traits', 'trait_meta'])
+      .select(['id', 'traits', 'trait_meta', 'created_content_key'])
       .where('workspace_id', '=', ws)
       .where('id', '>', after)
       .orderBy('id')
       .limit(PAGE)
       .execute();
-    const updates: { id: string; old: string; traits: string; meta: string }[] = [];
+    const updates: { id: string; old: string; traits: string; meta: string; contentKey: string }[] = [];
     for (const row of rows) {
       const traits = JSON.parse(row.traits) as Record<string, JsonValue>;
       const meta = JSON.parse(row.trait_meta) as Record<string, { value: JsonValue }>;
-      let changed = false;
+      const contentKey = againText(row.created_content_key);
+      let changed = contentKey !== undefined;
       for (const name of Object.keys(traits)) {
         const next = again(name, traits[name] as JsonValue);
         if (next === undefined) continue;
@@ -120,6 +134,7 @@ async function resealProfiles(db: Kysely<Database>, ws: string, again: Again, st
           old: row.traits,
           traits: JSON.stringify(traits),
           meta: JSON.stringify(meta),
+          contentKey: contentKey ?? row.created_content_key,
         });
     }
     if (updates.length > 0)
@@ -127,11 +142,49 @@ async function resealProfiles(db: Kysely<Database>, ws: string, again: Again, st
         for (const u of updates)
           await trx
             .updateTable('profiles')
-            .set({ traits: u.traits, trait_meta: u.meta })
+            .set({ traits: u.traits, trait_meta: u.meta, created_content_key: u.contentKey })
             .where('workspace_id', '=', ws)
             .where('id', '=', u.id)
             // The pipeline may have written the row since it was read: then its write stands.
             .where('traits', '=', u.old)
+            .execute();
+      });
+    await step(rows.length, updates.length);
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < PAGE) return;
+    after = last.id;
+  }
+}
+
+async function resealComponents(
+  db: Kysely<Database>,
+  ws: string,
+  againText: (text: string) => string | undefined,
+  step: Step,
+): Promise<void> {
+  let after = '';
+  for (;;) {
+    const rows = await db
+      .selectFrom('identity_components')
+      .select(['id', 'last_content_key'])
+      .where('workspace_id', '=', ws)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(PAGE)
+      .execute();
+    const updates = rows.flatMap((row) => {
+      const next = againText(row.last_content_key);
+      return next === undefined ? [] : [{ id: row.id, old: row.last_content_key, next }];
+    });
+    if (updates.length > 0)
+      await db.transaction().execute(async (trx) => {
+        for (const u of updates)
+          await trx
+            .updateTable('identity_components')
+            .set({ last_content_key: u.next })
+            .where('workspace_id', '=', ws)
+            .where('id', '=', u.id)
+            .where('last_content_key', '=', u.old)
             .execute();
       });
     await step(rows.length, updates.length);

@@ -15,7 +15,8 @@ import type { PiiVault } from '../../privacy/pii-vault.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { Database } from '../database-schema.ts';
 import type { Db } from './workspace-write.ts';
-import { resealAll, type ResealCounts, type ResealProgress } from './pii-reseal.ts';
+import type { ResealCounts, ResealProgress } from '../../privacy/key-rotation.ts';
+import { resealAll } from './pii-reseal.ts';
 
 /** How long a process trusts its copy of a workspace's PII classification (others may change it). */
 const POLICY_TTL_MS = 2_000;
@@ -86,6 +87,14 @@ export class PiiSealing {
   openText(value: string): string {
     const opened = this.open(value);
     return typeof opened === 'string' ? opened : value;
+  }
+
+  /**
+   * Text derived from identifiers that is only stored and read back, never compared in SQL (the
+   * canonical ordering key of an event, made of its identifier keys): sealed whole.
+   */
+  derivedText(text: string): string {
+    return this.#vault === undefined || text === '' ? text : this.#vault.seal(text);
   }
 
   isPiiIdentifier(type: string): boolean {

@@ -48,7 +48,7 @@ export function toProfile(row: Selectable<Database['profiles']>, sealing: PiiSea
     createdAt: {
       timestampMs: num(row.created_ts_ms),
       messageId: row.created_message_id,
-      contentKey: row.created_content_key,
+      contentKey: sealing.openText(row.created_content_key),
     },
     firstSeenMs: num(row.first_seen_ms),
     lastSeenMs: num(row.last_seen_ms),

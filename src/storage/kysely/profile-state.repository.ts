@@ -229,7 +229,7 @@ class ProfileSession implements ProfileStateSession {
           last: {
             timestampMs: num(row.last_ts_ms),
             messageId: row.last_message_id,
-            contentKey: row.last_content_key,
+            contentKey: this.sealing.openText(row.last_content_key),
           },
           events: num(row.events),
           demotions: num(row.demotions),

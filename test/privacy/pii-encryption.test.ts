@@ -1,0 +1,111 @@
+/**
+ * Personal data at rest: after ingestion and processing, no table but the event log holds a
+ * person's e-mail, phone, name or address in clear (they are sealed with AES-256-GCM, keys of
+ * PII identifiers are keyed hashes), yet lookups, search, segments and exports see the values.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { admin, sendOk } from '../support/http-helpers.ts';
+import { describeEachStore } from '../support/stores.ts';
+import { createTestApp, type TestApp } from '../support/test-app.ts';
+import { drained, lookup, privacyRequest, url } from './privacy-helpers.ts';
+import { dumpAll, findNeedles } from './store-dump.ts';
+
+const ZOE = { email: 'zoe.sealed@example.fr', phone: '+33612345678', name: 'Zoe Sealedova', city: 'Paris' };
+const BOB = { email: 'bob.sealed@example.com', name: 'Bob Sealedson', city: 'Lyon' };
+
+async function seed(t: TestApp): Promise<void> {
+  await sendOk(t, 'identify', {
+    userId: 'zoe-1',
+    timestamp: '2026-03-01T10:00:00Z',
+    traits: { ...ZOE, plan: 'pro' },
+  });
+  // An e-mail that does not normalize: its identity decision is kept, sealed too.
+  await sendOk(t, 'identify', {
+    userId: 'zoe-1',
+    timestamp: '2026-03-01T09:59:00Z',
+    traits: { email: 'zoe.broken@@example.fr' },
+  });
+  await sendOk(t, 'identify', { userId: 'bob-1', timestamp: '2026-03-01T10:02:00Z', traits: BOB });
+  await sendOk(t, 'group', {
+    userId: 'bob-1',
+    groupId: 'acme',
+    timestamp: '2026-03-01T10:03:00Z',
+    traits: { name: 'Acme Sealed Corp' },
+  });
+}
+
+async function preview(t: TestApp, definition: string): Promise<number> {
+  const res = await admin(t, 'POST', url(t, '/segments/preview'), { definition });
+  assert.equal(res.statusCode, 200, res.body);
+  return res.json<{ size: number }>().size;
+}
+
+async function search(t: TestApp, query: string): Promise<string[]> {
+  const res = await admin(t, 'GET', url(t, `/profiles?${query}`));
+  assert.equal(res.statusCode, 200, res.body);
+  return res.json<{ items: { id: string }[] }>().items.map((p) => p.id);
+}
+
+describeEachStore('PII encryption at rest', (fixture) => {
+  it('seals personal values in every profile table and still finds, segments and exports them', async () => {
+    const handle = await fixture.fresh();
+    const t = await createTestApp(handle.store);
+    try {
+      await seed(t);
+      await drained(t);
+      const zoe = await lookup(t, 'email', ZOE.email);
+      const bob = await lookup(t, 'phone', ZOE.phone).then(() => lookup(t, 'email', BOB.email));
+      assert.ok(zoe && bob);
+      assert.equal(zoe.traits['email'], ZOE.email);
+      assert.equal(zoe.traits['city'], 'Paris');
+      assert.ok(zoe.identities.some((i) => i.type === 'phone' && i.value === ZOE.phone));
+
+      const dump = await dumpAll(handle);
+      const profileTables = new Map(
+        [...dump].filter(([table]) => table !== 'events' && table !== 'audit_log'),
+      );
+      const needles = [
+        ZOE.email,
+        ZOE.phone,
+        ZOE.name,
+        BOB.email,
+        BOB.name,
+        'Paris',
+        'Lyon',
+        'zoe.broken',
+        'Acme Sealed',
+      ];
+      assert.deepEqual(findNeedles(profileTables, needles, []), []);
+      const sealed = (dump.get('profiles') ?? []).join('\n');
+      assert.match(sealed, /enc:v1:k1:/);
+      // What is not personal stays readable in SQL.
+      assert.ok(sealed.includes('\\"plan\\":\\"pro\\"'), 'plan is stored in clear');
+
+      assert.deepEqual(await search(t, 'identifier=zoe.sea&identifierType=email'), [zoe.id]);
+      assert.deepEqual(await search(t, 'identifier=%2B336'), [zoe.id]);
+      assert.deepEqual(await search(t, 'traits.city=Lyon'), [bob.id]);
+      assert.deepEqual(await search(t, 'traits.plan=pro'), [zoe.id]);
+
+      assert.equal(await preview(t, 'traits.email contains "@example.fr"'), 1);
+      assert.equal(await preview(t, 'traits.city = "Lyon" or traits.email starts_with "zoe."'), 2);
+      assert.equal(await preview(t, 'not traits.city in ("Paris")'), 1);
+      assert.equal(await preview(t, 'traits.plan = "pro" and not traits.phone exists'), 0);
+      assert.equal(await preview(t, 'group.name contains "Sealed"'), 1);
+      assert.equal(await preview(t, 'not group.name exists'), 1);
+
+      const history = await admin(t, 'GET', url(t, `/profiles/${zoe.id}/traits/history?trait=email`));
+      assert.equal(history.statusCode, 200, history.body);
+      assert.ok(history.body.includes(ZOE.email));
+
+      const exported = await privacyRequest(t, 'export', { type: 'email', value: ZOE.email });
+      assert.equal(exported.status, 'completed');
+      const doc = await admin(t, 'GET', exported.exportUrl ?? '');
+      assert.equal(doc.statusCode, 200, doc.body);
+      assert.ok(doc.body.includes(ZOE.email) && doc.body.includes(ZOE.name));
+      assert.ok(!doc.body.includes('enc:v1:'), 'the export shows values, not ciphertext');
+    } finally {
+      await t.close();
+    }
+  });
+});
