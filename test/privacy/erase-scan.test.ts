@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
 import { admin, sendOk, stats } from '../support/http-helpers.ts';
-import { describeEachStore, type StoreHandle } from '../support/stores.ts';
+import { describeEachStore } from '../support/stores.ts';
 import { createTestApp, type TestApp } from '../support/test-app.ts';
 import { drained, eventually, lookup, privacyRequest, url, type ProfileView } from './privacy-helpers.ts';
 import { dumpAll, findNeedles } from './store-dump.ts';
