@@ -207,6 +207,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       authenticate: (writeKey) => sources.authenticate(writeKey),
       observer: metrics.ingestion,
       screen: privacy.suppressionList.screen,
+      sealing: (workspaceId, ip) => store.pii.payloadSealing(workspaceId, ip),
     }),
     events: new EventQueryService({
       events: store.events,

@@ -50,6 +50,7 @@ export async function buildPrivacyServices(deps: {
     identitySettings: (ws) => deps.profileSettings.identity(ws),
     now: () => clock.now(),
     pollIntervalMs: SUPPRESSION_POLL_MS,
+    openMessage: (message) => store.pii.openMessage(message),
     ...(deps.onDropped ? { onDropped: deps.onDropped } : {}),
   });
   await suppressionList.refresh();

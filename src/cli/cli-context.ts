@@ -6,6 +6,7 @@ import { parseConfig, type Config } from '../config/config.ts';
 import type { SegmentService } from '../segments/segment.service.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createStore } from '../storage/create-store.ts';
+import { AppError } from '../errors/app-error.ts';
 import { loadOrCreateEncryptionKey } from '../app/encryption-key.ts';
 import { loadPiiVault } from '../privacy/key-ring.ts';
 import type { Store } from '../storage/store.ts';
@@ -51,10 +52,16 @@ export async function withCli<T>(
   const store = createStore(config);
   try {
     const { applied } = await store.migrate();
-    // Profiles read and written here are sealed and opened like the server's (same key).
-    store.pii.install(
-      await loadPiiVault(store.instance, loadOrCreateEncryptionKey(config.encryptionKey, config.dataDir)),
-    );
+    // Profiles read and written here are sealed and opened like the server's (same key). With
+    // another key, commands that touch no personal data (users, tokens, sources) still run.
+    try {
+      store.pii.install(
+        await loadPiiVault(store.instance, loadOrCreateEncryptionKey(config.encryptionKey, config.dataDir)),
+      );
+    } catch (error) {
+      if (!AppError.is(error) || error.code !== 'privacy.key_mismatch') throw error;
+      store.pii.lock(error);
+    }
     const clock = systemClock;
     const audit = new AuditService({ auditLog: store.auditLog, clock });
     return await run({

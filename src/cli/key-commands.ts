@@ -30,6 +30,8 @@ export function registerKeyCommands(
     .action(async (options: { encryptionKey?: boolean; keepOldKeys?: boolean; json?: boolean }) =>
       withCli(io.env, async (context) => {
         const { config, store } = context;
+        // Fails at once when this process holds another instance key (nothing is changed).
+        if (store.pii.vault === undefined) throw new Error('personal data encryption is not set up');
         let encryptionKey = loadOrCreateEncryptionKey(config.encryptionKey, config.dataDir);
         let replaced: 'env' | 'file' | null = null;
         if (options.encryptionKey === true) {

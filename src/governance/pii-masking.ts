@@ -35,12 +35,15 @@ const DEFAULTS = new Set<string>(DEFAULT_PII_TRAITS.map(canonical));
 export interface PiiPolicy {
   isPiiTrait(name: string): boolean;
   isPiiIdentifierType(type: string): boolean;
+  /** The traits the workspace added to the defaults. */
+  readonly extraTraits: readonly string[];
 }
 
 /** The default classification plus the traits a workspace marks PII. */
 export function piiPolicy(extraTraits: readonly string[] = []): PiiPolicy {
   const extra = new Set(extraTraits.map(canonical));
   return {
+    extraTraits,
     isPiiTrait: (name) => DEFAULTS.has(canonical(name)) || extra.has(canonical(name)),
     isPiiIdentifierType: (type) => (PII_IDENTIFIER_TYPES as readonly string[]).includes(type),
   };

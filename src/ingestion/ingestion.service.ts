@@ -3,6 +3,7 @@ import type { Clock } from '../shared/clock.ts';
 import type { Source } from '../workspaces/workspace-types.ts';
 import { acceptedEvents } from './accepted-batch.ts';
 import type { BatchOutcome, EnvelopeBase, IngestRoute } from './decode-request.ts';
+import type { PayloadSealing } from './payload-sealing.ts';
 import type { GroupCommitter } from './group-committer.ts';
 import type { AcceptedEvent } from './message-types.ts';
 import type { RequestDecoder } from './request-decoder.port.ts';
@@ -43,6 +44,8 @@ export interface IngestionDependencies {
   readonly observer?: IngestionObserver;
   /** Drops events that must never be stored (suppressed people); counts them itself. */
   readonly screen?: (events: AcceptedEvent[]) => AcceptedEvent[];
+  /** How the workspace's personal fields are sealed before storage (none: stored as sent). */
+  readonly sealing?: (workspaceId: string, ip: string | null) => Promise<PayloadSealing | undefined>;
 }
 
 const INVALID_KEY =
@@ -84,7 +87,7 @@ export class IngestionService {
     // A key in the header is checked before the body is even parsed.
     const early =
       request.headerWriteKey === undefined ? undefined : await this.#source(request.headerWriteKey);
-    const step = await decoder.decode(raw, early && this.#envelope(early, receivedMs, request));
+    const step = await decoder.decode(raw, early && (await this.#envelope(early, receivedMs, request)));
     if (step.ok !== 'needs_source') return unwrap(step);
     let source: Source;
     try {
@@ -93,7 +96,7 @@ export class IngestionService {
       decoder.release(step.ticket);
       throw error;
     }
-    return unwrap(await decoder.resume(step.ticket, this.#envelope(source, receivedMs, request)));
+    return unwrap(await decoder.resume(step.ticket, await this.#envelope(source, receivedMs, request)));
   }
 
   async #source(writeKey: string | undefined): Promise<Source> {
@@ -102,15 +105,18 @@ export class IngestionService {
     return source;
   }
 
-  #envelope(source: Source, receivedMs: number, { ip, gpc }: IngestRequest): EnvelopeBase {
+  async #envelope(source: Source, receivedMs: number, { ip, gpc }: IngestRequest): Promise<EnvelopeBase> {
     const captureIp = source.settings.captureIp;
+    const requestIp = captureIp ? ip : null;
+    const sealing = await this.#deps.sealing?.(source.workspaceId, requestIp);
     return {
       workspaceId: source.workspaceId,
       sourceId: source.id,
       receivedMs,
-      ip: captureIp ? ip : null,
+      ip: requestIp,
       captureIp,
       ...(gpc === true ? { gpc } : {}),
+      ...(sealing === undefined ? {} : { sealing }),
     };
   }
 }

@@ -4,6 +4,7 @@ import { isJsonObject, ownField, type JsonObject, type JsonValue } from '../shar
 import { INGESTION_LIMITS } from './ingestion-limits.ts';
 import { isMessageType, type AcceptedEvent, type MessageType } from './message-types.ts';
 import { parseIsoTimestamp, resolveTimestamp } from './timestamps.ts';
+import { sealStoredMessage, type PayloadSealing } from './payload-sealing.ts';
 
 /** What the request around a message contributes: who sent it, when, from where. */
 export interface MessageEnvelope {
@@ -21,6 +22,8 @@ export interface MessageEnvelope {
   readonly batchSentAt: JsonValue | undefined;
   /** The request said `Sec-GPC: 1`: an opt-out of sale and sharing (`context.consent.gpc`). */
   readonly gpc?: boolean;
+  /** Seal the personal fields before storage (payload-sealing.ts); absent: stored as sent. */
+  readonly sealing?: PayloadSealing;
 }
 
 export interface MessageProblem {
@@ -327,13 +330,17 @@ export function normalizeMessage(
 
 /** The stored message of a validated one as JSON text, with the 32 KB limit applied. */
 export function renderMessage(v: ValidatedMessage, env: MessageEnvelope): NormalizeResult {
-  const payload = serialize(storedMessage(v, env));
-  if (payload === undefined) return fail('ingest.invalid_field', 'the event is nested too deeply');
-  if (exceedsEventLimit(v.raw, payload)) {
+  const message = storedMessage(v, env);
+  const plain = serialize(message);
+  if (plain === undefined) return fail('ingest.invalid_field', 'the event is nested too deeply');
+  // The limit applies to what the client sent, not to the longer sealed form.
+  if (exceedsEventLimit(v.raw, plain)) {
     return fail(
       'ingest.event_too_large',
       `the event is larger than 32 KB (${INGESTION_LIMITS.maxEventBytes} bytes)`,
     );
   }
-  return { ok: true, event: acceptedEvent(v, env, payload) };
+  if (env.sealing === undefined) return { ok: true, event: acceptedEvent(v, env, plain) };
+  sealStoredMessage(message, env.sealing, env.ip);
+  return { ok: true, event: acceptedEvent(v, env, serialize(message) ?? plain) };
 }

@@ -1,4 +1,5 @@
-import { ownField, type JsonValue } from '../shared/json.ts';
+import { ownField, type JsonObject, type JsonValue } from '../shared/json.ts';
+import { hasPersonalTrait, sealStoredMessage, type PayloadSealing } from './payload-sealing.ts';
 import { INGESTION_LIMITS } from './ingestion-limits.ts';
 import {
   ENTRY_INTS,
@@ -140,6 +141,7 @@ function integrationsText(value: JsonValue): string {
  */
 function contextEdit(v: ValidatedMessage, env: MessageEnvelope): string {
   const own = v.ownContext;
+  if (env.sealing !== undefined) return sealedContextEdit(v, env, env.sealing);
   // Sec-GPC adds `consent.gpc` inside the context: the merged context is written out.
   if (env.batchContext === undefined && own !== undefined && env.gpc !== true) {
     const ip = ownField(own, 'ip');
@@ -147,6 +149,23 @@ function contextEdit(v: ValidatedMessage, env: MessageEnvelope): string {
     if (env.captureIp && ip === undefined) return 'ip';
   }
   return JSON.stringify(storedContext(own, env));
+}
+
+/**
+ * `contextEdit` when personal fields are sealed: the IP appended is the request's, sealed once
+ * per request; a context that holds an IP or personal traits of its own is written out sealed.
+ */
+function sealedContextEdit(v: ValidatedMessage, env: MessageEnvelope, sealing: PayloadSealing): string {
+  const own = v.ownContext;
+  if (env.batchContext === undefined && own !== undefined && env.gpc !== true) {
+    const ip = ownField(own, 'ip');
+    const personal = typeof ip === 'string' || hasPersonalTrait(ownField(own, 'traits'), sealing);
+    if (!personal && (!env.captureIp || env.ip === null)) return 'same';
+    if (!personal && env.captureIp && ip === undefined) return 'ip';
+  }
+  const message: JsonObject = { context: storedContext(own, env) };
+  sealStoredMessage(message, sealing, env.ip);
+  return JSON.stringify(message['context']);
 }
 
 /** Whether the object ending at `end` (its closing brace at end - 1) has no entries. */
@@ -179,6 +198,8 @@ export function spliceStoredMessage(
   const entryCount = messages[at + 3] as number;
   const flags = messages[at + 4] as number;
   if ((flags & (FLAG_ESCAPED_KEY | FLAG_NUMBER)) !== 0) return false;
+  // Personal traits are rewritten sealed: the general path does that.
+  if (env.sealing !== undefined && hasPersonalTrait(ownField(v.raw, 'traits'), env.sealing)) return false;
   const outStart = out.position;
   let present = 0;
   let remaining = entryCount;
@@ -214,7 +235,8 @@ export function spliceStoredMessage(
       context = contextEdit(v, env);
       if (context === 'ip') {
         out.copy(body, cursor, valueEnd - 1);
-        out.text(`${isEmptyObject(body, valueEnd) ? '' : ','}"ip":${JSON.stringify(env.ip)}}`);
+        const ip = env.sealing?.sealedIp ?? env.ip;
+        out.text(`${isEmptyObject(body, valueEnd) ? '' : ','}"ip":${JSON.stringify(ip)}}`);
         cursor = valueEnd;
         continue;
       }

@@ -35,6 +35,8 @@ export async function addDataKey(instance: InstanceStateRepository, encryptionKe
   for (;;) {
     const text = await ringText(instance, encryptionKey);
     const ring = JSON.parse(text) as StoredRing;
+    // A ring wrapped with another instance key must not get a key wrapped with this one.
+    ringKeys(ring, encryptionKey);
     const next = Math.max(0, ...Object.keys(ring.keys).map((id) => Number(id.slice(1)))) + 1;
     const id = `k${next}`;
     const updated: StoredRing = {

@@ -44,6 +44,11 @@ export class PiiVault {
     return this.#dataKeys.activeId;
   }
 
+  /** The active data key itself, for the ingestion decoder's worker threads (same process). */
+  activeKey(): { readonly id: string; readonly key: Buffer } {
+    return { id: this.#dataKeys.activeId, key: this.#active };
+  }
+
   /** A value sealed with the active data key (always a fresh IV: equal values seal differently). */
   seal(value: JsonValue): string {
     const iv = randomBytes(IV_BYTES);

@@ -32,6 +32,8 @@ export interface SuppressionListDeps {
   /** Told how many events were dropped (metrics). */
   readonly onDropped?: (count: number) => void;
   readonly pollIntervalMs?: number;
+  /** Opens the sealed fields of a stored message (payload-sealing.ts). */
+  readonly openMessage?: (message: JsonObject) => JsonObject;
 }
 
 export class SuppressionList {
@@ -139,7 +141,9 @@ export class SuppressionList {
     // when it may hold another identifier.
     const text = payloadText(event.payload);
     const parse = event.type === 'alias' || PAYLOAD_IDENTIFIER_FIELDS.some((f) => text.includes(f));
-    const message = parse ? (JSON.parse(text) as JsonObject) : {};
+    const parsed = parse ? (JSON.parse(text) as JsonObject) : {};
+    // The payload's personal fields are sealed by now: open them to read the identifiers.
+    const message = parse && this.#deps.openMessage ? this.#deps.openMessage(parsed) : parsed;
     const { identifiers } = extractIdentifiers(
       { type: event.type, userId: event.userId, anonymousId: event.anonymousId, message },
       list.settings,

@@ -30,13 +30,21 @@ import type {
 } from '../privacy/privacy.port.ts';
 import type { SqlDialectName } from './sql-dialect.ts';
 import type { PiiVault } from '../privacy/pii-vault.ts';
+import type { PayloadSealing } from '../ingestion/payload-sealing.ts';
+import type { JsonObject } from '../shared/json.ts';
 import type { ResealCounts, ResealProgress } from '../privacy/key-rotation.ts';
 
 export interface PiiSealingControl {
   install(vault: PiiVault): void;
+  /** The vault cannot be opened: anything that needs it fails with `error`. */
+  lock(error: Error): void;
   readonly vault: PiiVault | undefined;
   /** This process changed a workspace's PII classification. */
   forget(workspaceId: string): void;
+  /** What the ingestion decoder needs to seal a request's messages (none without a vault). */
+  payloadSealing(workspaceId: string, ip: string | null): Promise<PayloadSealing | undefined>;
+  /** A stored message with its sealed fields opened. */
+  openMessage(message: JsonObject): JsonObject;
   /** Brings every stored personal value under the active data key (after a rotation). */
   reseal(onProgress?: (progress: ResealProgress) => void): Promise<ResealCounts>;
 }

@@ -4,6 +4,7 @@ import { runCdp, startServerProcess } from '../e2e/server-process.ts';
 import { GOOD_PASSWORD, login, setCookieOf, uniqueEmail } from '../support/console-users.ts';
 import { admin, expectError, withApp } from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
+import { TEST_ENCRYPTION_KEY } from '../support/test-app.ts';
 
 function setup(t: Parameters<typeof admin>[0], body: Record<string, string>) {
   return t.app.http.inject({ method: 'POST', url: '/api/v1/setup', payload: body });
@@ -76,11 +77,13 @@ describeEachStore('the first owner', (fixture) => {
     { timeout: 180_000 },
     async () => {
       const handle = await fixture.fresh();
+      // The CLI and the app below must share the instance key (the first to run makes the key ring).
+      const env = { ...handle.env, CDP_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY.toString('base64') };
       await handle.store.close();
       const email = uniqueEmail('cli');
       const created = await runCdp(
         ['user', 'create', '--email', email, '--role', 'owner', '--password-stdin', '--json'],
-        handle.env,
+        env,
         60_000,
         `${GOOD_PASSWORD}\n`,
       );
@@ -88,20 +91,17 @@ describeEachStore('the first owner', (fixture) => {
       assert.equal(JSON.parse(created.stdout).instanceOwner, true);
       assert.ok(!created.stdout.includes(GOOD_PASSWORD));
 
-      const noPassword = await runCdp(
-        ['user', 'create', '--email', uniqueEmail(), '--role', 'owner'],
-        handle.env,
-      );
+      const noPassword = await runCdp(['user', 'create', '--email', uniqueEmail(), '--role', 'owner'], env);
       assert.notEqual(noPassword.code, 0);
       assert.match(noPassword.stderr, /--password-stdin/);
       const onArgv = await runCdp(
         ['user', 'create', '--email', uniqueEmail(), '--role', 'owner', '--password', GOOD_PASSWORD],
-        handle.env,
+        env,
       );
       assert.notEqual(onArgv.code, 0, 'there is no --password option');
       const weak = await runCdp(
         ['user', 'create', '--email', uniqueEmail(), '--role', 'owner', '--password-stdin'],
-        handle.env,
+        env,
         60_000,
         'short',
       );
@@ -109,25 +109,25 @@ describeEachStore('the first owner', (fixture) => {
       assert.match(weak.stderr, /at least 12 characters/);
       const noWorkspace = await runCdp(
         ['user', 'create', '--email', uniqueEmail(), '--role', 'viewer', '--password-stdin'],
-        handle.env,
+        env,
         60_000,
         GOOD_PASSWORD,
       );
       assert.match(noWorkspace.stderr, /needs --workspace/);
 
-      assert.equal((await runCdp(['workspace', 'create', 'Team'], handle.env)).code, 0);
+      assert.equal((await runCdp(['workspace', 'create', 'Team'], env)).code, 0);
       const member = uniqueEmail('member');
       const joined = await runCdp(
         ['user', 'create', '--email', member, '--role', 'analyst', '--workspace', 'team', '--password-stdin'],
-        handle.env,
+        env,
         60_000,
         GOOD_PASSWORD,
       );
       assert.equal(joined.code, 0, joined.stderr);
-      const listed = await runCdp(['user', 'list'], handle.env);
+      const listed = await runCdp(['user', 'list'], env);
       assert.match(listed.stdout, new RegExp(`${email}\\tinstance owner\\tenabled`));
       assert.match(listed.stdout, new RegExp(`${member}\\tws_\\w+:analyst\\tenabled`));
-      assert.equal((await runCdp(['user', 'disable', member], handle.env)).code, 0);
+      assert.equal((await runCdp(['user', 'disable', member], env)).code, 0);
 
       const store = await handle.reopen();
       try {
@@ -139,7 +139,7 @@ describeEachStore('the first owner', (fixture) => {
       } finally {
         await store.close();
       }
-      const verified = await runCdp(['audit', 'verify'], handle.env);
+      const verified = await runCdp(['audit', 'verify'], env);
       assert.match(verified.stdout, /audit log intact/);
     },
   );

@@ -203,8 +203,10 @@ describeEachStore('erasure reaches every table', (fixture) => {
       assert.equal(bob.id, bobBefore.id);
       assert.deepEqual(bob.traits, bobBefore.traits);
       assert.deepEqual(bob.consent, { analytics: false, marketing: true });
+      // His e-mail and name are stored sealed (the lookup and traits above show them intact);
+      // his message ids are plain.
       const dump = await dumpAll(handle);
-      for (const needle of [BOB.email, BOB.name, ...bobIds])
+      for (const needle of bobIds)
         assert.ok(
           [...dump.values()].flat().some((row) => row.includes(needle)),
           `${needle} was erased too`,

@@ -1,7 +1,8 @@
 /**
- * Personal data at rest: after ingestion and processing, no table but the event log holds a
- * person's e-mail, phone, name or address in clear (they are sealed with AES-256-GCM, keys of
- * PII identifiers are keyed hashes), yet lookups, search, segments and exports see the values.
+ * Personal data at rest: after ingestion and processing, no table holds a person's e-mail,
+ * phone, name, address or IP in clear (they are sealed with AES-256-GCM, keys of PII
+ * identifiers are keyed hashes), yet the event API, lookups, search, segments and exports see
+ * the values.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
@@ -77,6 +78,14 @@ describeEachStore('PII encryption at rest', (fixture) => {
         'Acme Sealed',
       ];
       assert.deepEqual(findNeedles(profileTables, needles, []), []);
+      const events = (dump.get('events') ?? []).join('\n');
+      assert.ok(!events.includes('127.0.0.1'), 'the request IP is sealed in the event log');
+      assert.ok(events.includes('enc:v1:k1:'));
+      // The API reads the log as it was sent.
+      const listed = await admin(t, 'GET', url(t, '/events?type=identify&limit=10'));
+      assert.equal(listed.statusCode, 200, listed.body);
+      assert.ok(listed.body.includes(ZOE.email) && listed.body.includes('127.0.0.1'), listed.body);
+      assert.ok(!listed.body.includes('enc:v1:'));
       const sealed = (dump.get('profiles') ?? []).join('\n');
       assert.match(sealed, /enc:v1:k1:/);
       // What is not personal stays readable in SQL.

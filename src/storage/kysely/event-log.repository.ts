@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { AppendResult, EventLogRepository, EventQuery } from '../../ingestion/event-log.port.ts';
 import type { AcceptedEvent, StoredEvent } from '../../ingestion/message-types.ts';
 import type { Database } from '../database-schema.ts';
+import type { PiiSealing } from './pii-sealing.ts';
 import { toStoredEvent } from './row-mappers.ts';
 
 /** The durable append is dialect-specific (it is the hot path); everything else is shared SQL. */
@@ -14,6 +15,7 @@ export class KyselyEventLogRepository implements EventLogRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly appender: EventAppender,
+    private readonly sealing: PiiSealing,
   ) {}
 
   append(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<AppendResult> {
@@ -33,7 +35,7 @@ export class KyselyEventLogRepository implements EventLogRepository {
       .orderBy('seq')
       .limit(limit)
       .execute();
-    return rows.map(toStoredEvent);
+    return rows.map((row) => toStoredEvent(row, this.sealing));
   }
 
   async readBySeqs(seqs: readonly number[]): Promise<StoredEvent[]> {
@@ -44,7 +46,7 @@ export class KyselyEventLogRepository implements EventLogRepository {
       .where('seq', 'in', [...seqs])
       .orderBy('seq')
       .execute();
-    return rows.map(toStoredEvent);
+    return rows.map((row) => toStoredEvent(row, this.sealing));
   }
 
   async query(query: EventQuery): Promise<StoredEvent[]> {
@@ -55,7 +57,7 @@ export class KyselyEventLogRepository implements EventLogRepository {
     if (query.anonymousId !== undefined) builder = builder.where('anonymous_id', '=', query.anonymousId);
     if (query.beforeSeq !== undefined) builder = builder.where('seq', '<', query.beforeSeq);
     const rows = await builder.orderBy('seq', 'desc').limit(query.limit).execute();
-    return rows.map(toStoredEvent);
+    return rows.map((row) => toStoredEvent(row, this.sealing));
   }
 
   async tail(workspaceId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
@@ -67,7 +69,7 @@ export class KyselyEventLogRepository implements EventLogRepository {
       .orderBy('seq')
       .limit(limit)
       .execute();
-    return rows.map(toStoredEvent);
+    return rows.map((row) => toStoredEvent(row, this.sealing));
   }
 
   async headSeq(): Promise<number> {

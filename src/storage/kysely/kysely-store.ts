@@ -45,7 +45,7 @@ export function createKyselyStore(options: {
     sources: new KyselySourceRepository(db),
     tokens: new KyselyTokenRepository(db),
     instance: new KyselyInstanceStateRepository(db),
-    events: new KyselyEventLogRepository(db, options.appender),
+    events: new KyselyEventLogRepository(db, options.appender, sealing),
     failedEvents: new KyselyFailedEventRepository(db),
     consumerState: new KyselyConsumerStateRepository(db, dialect),
     auditLog: new KyselyAuditLogRepository(db, dialect),

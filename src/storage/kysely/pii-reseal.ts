@@ -8,7 +8,9 @@
 import type { Kysely } from 'kysely';
 import type { ResealCounts, ResealProgress } from '../../privacy/key-rotation.ts';
 import type { PiiVault } from '../../privacy/pii-vault.ts';
-import type { JsonValue } from '../../shared/json.ts';
+import { isJsonObject, ownField, type JsonObject, type JsonValue } from '../../shared/json.ts';
+import type { PiiPolicy } from '../../governance/pii-masking.ts';
+import { openStoredMessage, sealStoredMessage } from '../../ingestion/payload-sealing.ts';
 import type { Database } from '../database-schema.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 
@@ -21,6 +23,7 @@ const TABLES = [
   'identity_unlinked',
   'identity_decisions',
   'trait_history',
+  'events',
 ] as const;
 
 export async function resealAll(
@@ -87,6 +90,9 @@ export async function resealAll(
           break;
         case 'trait_history':
           await resealHistory(db, ws, (name, v) => again(v, policy.isPiiTrait(name)), step);
+          break;
+        case 'events':
+          await resealEvents(db, ws, (message) => resealMessage(message, vault, policy), step);
           break;
       }
     }
@@ -326,6 +332,65 @@ async function resealHistory(db: Kysely<Database>, ws: string, again: Again, ste
     const last = rows.at(-1);
     if (last === undefined || rows.length < PAGE) return;
     after = { seq: Number(last.seq), trait: last.trait };
+  }
+}
+
+/** The stored message re-sealed, or undefined when it is already sealed under the active key. */
+function resealMessage(message: JsonObject, vault: PiiVault, policy: PiiPolicy): JsonObject | undefined {
+  const current = (value: JsonValue): boolean => vault.opens(value) && !vault.sealedWithOlderKey(value);
+  const traitsCurrent = (traits: JsonValue | undefined): boolean =>
+    !isJsonObject(traits) ||
+    Object.keys(traits).every((key) => !policy.isPiiTrait(key) || current(traits[key] as JsonValue));
+  const context = ownField(message, 'context');
+  const ip = isJsonObject(context) ? ownField(context, 'ip') : undefined;
+  if (
+    traitsCurrent(ownField(message, 'traits')) &&
+    (!isJsonObject(context) || traitsCurrent(ownField(context, 'traits'))) &&
+    (typeof ip !== 'string' || current(ip))
+  )
+    return undefined;
+  const opened = openStoredMessage(message, (value) => vault.open(value));
+  const { id, key } = vault.activeKey();
+  sealStoredMessage(opened, { keyId: id, key, piiTraits: policy.extraTraits, sealedIp: null }, null);
+  return opened;
+}
+
+async function resealEvents(
+  db: Kysely<Database>,
+  ws: string,
+  reseal: (message: JsonObject) => JsonObject | undefined,
+  step: Step,
+): Promise<void> {
+  let after = 0;
+  for (;;) {
+    const rows = await db
+      .selectFrom('events')
+      .select(['seq', 'payload'])
+      .where('workspace_id', '=', ws)
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .limit(PAGE)
+      .execute();
+    const updates: { seq: number; old: string; payload: string }[] = [];
+    for (const row of rows) {
+      const next = reseal(JSON.parse(row.payload) as JsonObject);
+      if (next !== undefined)
+        updates.push({ seq: Number(row.seq), old: row.payload, payload: JSON.stringify(next) });
+    }
+    if (updates.length > 0)
+      await db.transaction().execute(async (trx) => {
+        for (const u of updates)
+          await trx
+            .updateTable('events')
+            .set({ payload: u.payload })
+            .where('seq', '=', u.seq)
+            .where('payload', '=', u.old)
+            .execute();
+      });
+    await step(rows.length, updates.length);
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < PAGE) return;
+    after = Number(last.seq);
   }
 }
 

@@ -12,7 +12,8 @@
 import type { Kysely } from 'kysely';
 import { piiPolicy, type PiiPolicy } from '../../governance/pii-masking.ts';
 import type { PiiVault } from '../../privacy/pii-vault.ts';
-import type { JsonValue } from '../../shared/json.ts';
+import type { JsonObject, JsonValue } from '../../shared/json.ts';
+import { openStoredMessage, type PayloadSealing } from '../../ingestion/payload-sealing.ts';
 import type { Database } from '../database-schema.ts';
 import type { Db } from './workspace-write.ts';
 import type { ResealCounts, ResealProgress } from '../../privacy/key-rotation.ts';
@@ -25,7 +26,8 @@ const PRIVACY_SETTINGS = 'privacy';
 export class PiiSealing {
   readonly #db: Kysely<Database>;
   #vault: PiiVault | undefined;
-  readonly #policies = new Map<string, { policy: PiiPolicy; atMs: number }>();
+  #locked: Error | undefined;
+  readonly #policies = new Map<string, { policy: PiiPolicy; extra: readonly string[]; atMs: number }>();
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
@@ -33,6 +35,21 @@ export class PiiSealing {
 
   install(vault: PiiVault): void {
     this.#vault = vault;
+    this.#locked = undefined;
+  }
+
+  /**
+   * The vault could not be opened (another instance key): whatever needs it fails with that
+   * error, while commands that touch no personal data still run.
+   */
+  lock(error: Error): void {
+    this.#vault = undefined;
+    this.#locked = error;
+  }
+
+  #current(): PiiVault | undefined {
+    if (this.#locked !== undefined) throw this.#locked;
+    return this.#vault;
   }
 
   /** Re-seals every stored personal value under the active key (pii-reseal.ts). */
@@ -41,7 +58,7 @@ export class PiiSealing {
   }
 
   get vault(): PiiVault | undefined {
-    return this.#vault;
+    return this.#current();
   }
 
   /**
@@ -64,8 +81,28 @@ export class PiiSealing {
       : [];
     const policy = piiPolicy(extra);
     if (this.#policies.size > 10_000) this.#policies.clear();
-    this.#policies.set(workspaceId, { policy, atMs: now });
+    this.#policies.set(workspaceId, { policy, extra, atMs: now });
     return policy;
+  }
+
+  /** The traits the workspace classifies as PII besides the defaults (cached with the policy). */
+  async extraTraits(workspaceId: string): Promise<readonly string[]> {
+    await this.policy(workspaceId);
+    return this.#policies.get(workspaceId)?.extra ?? [];
+  }
+
+  /** What the ingestion decoder needs to seal a request's messages (none without a vault). */
+  async payloadSealing(workspaceId: string, ip: string | null): Promise<PayloadSealing | undefined> {
+    const vault = this.#current();
+    if (vault === undefined) return undefined;
+    const { id, key } = vault.activeKey();
+    const piiTraits = await this.extraTraits(workspaceId);
+    return { keyId: id, key, piiTraits, sealedIp: ip === null ? null : vault.seal(ip) };
+  }
+
+  /** A stored message with its sealed fields opened. */
+  openMessage(message: JsonObject): JsonObject {
+    return this.#current() === undefined ? message : openStoredMessage(message, (v) => this.open(v));
   }
 
   /** This process changed the classification: the next write reads it again. */
@@ -75,13 +112,14 @@ export class PiiSealing {
 
   /** A trait value as stored: sealed when the trait is PII and a vault is installed. */
   traitValue(policy: PiiPolicy, name: string, value: JsonValue): JsonValue {
-    const vault = this.#vault;
+    const vault = this.#current();
     return vault !== undefined && policy.isPiiTrait(name) ? vault.seal(value) : value;
   }
 
   /** A stored value as the domain knows it. */
   open(value: JsonValue): JsonValue {
-    return this.#vault === undefined ? value : this.#vault.open(value);
+    const vault = this.#current();
+    return vault === undefined ? value : vault.open(value);
   }
 
   openText(value: string): string {
@@ -94,16 +132,17 @@ export class PiiSealing {
    * canonical ordering key of an event, made of its identifier keys): sealed whole.
    */
   derivedText(text: string): string {
-    return this.#vault === undefined || text === '' ? text : this.#vault.seal(text);
+    const vault = this.#current();
+    return vault === undefined || text === '' ? text : vault.seal(text);
   }
 
   isPiiIdentifier(type: string): boolean {
-    return this.#vault !== undefined && (type === 'email' || type === 'phone');
+    return this.#current() !== undefined && (type === 'email' || type === 'phone');
   }
 
   /** The stored key of an identifier: `type:value`, or `type:#<keyed hash>` for a PII type. */
   identifierKey(type: string, value: string, domainKey: string): string {
-    const vault = this.#vault;
+    const vault = this.#current();
     return vault !== undefined && this.isPiiIdentifier(type)
       ? `${type}:#${vault.lookupHash(type, value)}`
       : domainKey;
@@ -111,7 +150,7 @@ export class PiiSealing {
 
   /** The stored value of an identifier (sealed for a PII type). */
   identifierValue(type: string, value: string): string {
-    const vault = this.#vault;
+    const vault = this.#current();
     return vault !== undefined && this.isPiiIdentifier(type) ? vault.seal(value) : value;
   }
 

@@ -81,7 +81,7 @@ export class KyselySubjectRepository implements SubjectRepository {
         .where('seq', 'in', part)
         .orderBy('seq')
         .execute();
-      events.push(...rows.map(toStoredEvent));
+      events.push(...rows.map((row) => toStoredEvent(row, sealing)));
     }
     const ofProfiles = <T>(read: (part: string[]) => Promise<T[]>) =>
       inChunks(all, (part) => read(part as string[]));

@@ -214,7 +214,7 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
       .orderBy('pe.seq', 'desc')
       .limit(query.limit)
       .execute();
-    return rows.map(toStoredEvent);
+    return rows.map((row) => toStoredEvent(row, this.sealing));
   }
 
   async mergedIds(workspaceId: string, profileId: string): Promise<string[]> {

@@ -277,7 +277,7 @@ class ProfileSession implements ProfileStateSession {
         .where('workspace_id', '=', this.workspaceId)
         .where('seq', 'in', part)
         .execute();
-      out.push(...rows.map(toStoredEvent));
+      out.push(...rows.map((row) => toStoredEvent(row, this.sealing)));
     }
     return out;
   }

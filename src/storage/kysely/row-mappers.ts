@@ -3,6 +3,7 @@ import type { Membership, Session, User } from '../../access/user-types.ts';
 import type { StoredEvent } from '../../ingestion/message-types.ts';
 import type { FailedEvent } from '../../pipeline/failed-events.port.ts';
 import type { ApiToken, Role, Source, SourceType, Workspace } from '../../workspaces/workspace-types.ts';
+import type { JsonObject } from '../../shared/json.ts';
 import type { Database } from '../database-schema.ts';
 
 type Row<T extends keyof Database> = Selectable<Database[T]>;
@@ -40,7 +41,11 @@ export const toToken = (row: Row<'api_tokens'>): ApiToken => ({
   revokedMs: optNum(row.revoked_ms),
 });
 
-export const toStoredEvent = (row: Row<'events'>): StoredEvent => ({
+/** A log row as the domain reads it: sealed personal fields opened (pii-sealing.ts). */
+export const toStoredEvent = (
+  row: Row<'events'>,
+  sealing: { openMessage(message: JsonObject): JsonObject },
+): StoredEvent => ({
   seq: num(row.seq),
   workspaceId: row.workspace_id,
   sourceId: row.source_id,
@@ -51,7 +56,7 @@ export const toStoredEvent = (row: Row<'events'>): StoredEvent => ({
   anonymousId: row.anonymous_id,
   timestampMs: num(row.ts_ms),
   receivedMs: num(row.received_ms),
-  message: JSON.parse(row.payload),
+  message: sealing.openMessage(JSON.parse(row.payload) as JsonObject),
 });
 
 export const toFailedEvent = (row: Row<'failed_events'>): FailedEvent => ({

@@ -174,7 +174,7 @@ export async function looseSeqs(
       .execute();
     const last = rows.at(-1);
     if (last === undefined) break;
-    check(rows.map(toStoredEvent));
+    check(rows.map((row) => toStoredEvent(row, sealing)));
     after = Number(last.seq);
   }
   const failed = await db
@@ -189,7 +189,7 @@ export async function looseSeqs(
     IN_CHUNK,
   )) {
     const rows = await db.selectFrom('events').selectAll().where('seq', 'in', part).execute();
-    check(rows.map(toStoredEvent));
+    check(rows.map((row) => toStoredEvent(row, sealing)));
   }
   return out;
 }
