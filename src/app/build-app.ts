@@ -69,6 +69,12 @@ export interface App {
 /** The composition root: builds every service once from explicit dependencies. */
 export async function buildApp(deps: AppDependencies): Promise<App> {
   const { config, store, clock, logger } = deps;
+  const encryptionKey = deps.encryptionKey ?? config.encryptionKey;
+  if (encryptionKey === undefined)
+    throw new Error('buildApp needs the instance encryption key (CDP_ENCRYPTION_KEY or the key file)');
+  // First, before any worker or timer exists (a wrong key must leave nothing running behind),
+  // and before anything reads or writes profiles: personal data is sealed from the first event.
+  store.pii.install(await loadPiiVault(store.instance, encryptionKey));
   const metrics = createMetrics();
   const notifier = new AppendNotifier();
   // Acknowledging comes first: the in-process pipeline gives way to requests on their way to
@@ -142,11 +148,6 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     config.ingestWorkers > 0
       ? new WorkerPoolRequestDecoder(config.ingestWorkers)
       : new InlineRequestDecoder();
-  const encryptionKey = deps.encryptionKey ?? config.encryptionKey;
-  if (encryptionKey === undefined)
-    throw new Error('buildApp needs the instance encryption key (CDP_ENCRYPTION_KEY or the key file)');
-  // Before anything reads or writes profiles: personal data is sealed from the first event on.
-  store.pii.install(await loadPiiVault(store.instance, encryptionKey));
   const workspaces = new WorkspaceService({ workspaces: store.workspaces, clock });
   const privacy = await buildPrivacyServices({
     store,
