@@ -5,7 +5,7 @@
  * What `cdp keys rotate` runs after adding a key. Rows are read in pages by primary key and each
  * page is written in its own short transaction, so the server keeps running meanwhile.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { ResealCounts, ResealProgress } from '../../privacy/key-rotation.ts';
 import type { PiiVault } from '../../privacy/pii-vault.ts';
 import { isJsonObject, ownField, type JsonObject, type JsonValue } from '../../shared/json.ts';
@@ -103,25 +103,57 @@ export async function resealAll(
 type Again = (name: string, value: JsonValue) => JsonValue | undefined;
 type Step = (rows: number, changed: number) => Promise<void>;
 
-async function resealProfiles(
+/**
+ * Reads rows page by page (keyset: `read` gets the last row of the previous page), plans an
+ * update per row that needs one, and writes each page's updates in one short transaction.
+ * Every write also matches the value it replaces: a row the pipeline wrote since it was read
+ * keeps that write.
+ */
+async function resealPages<Row, Update>(
+  db: Kysely<Database>,
+  step: Step,
+  read: (after: Row | undefined) => Promise<Row[]>,
+  plan: (row: Row) => Update | undefined,
+  write: (trx: Transaction<Database>, update: Update) => Promise<unknown>,
+): Promise<void> {
+  let last: Row | undefined;
+  for (;;) {
+    const rows = await read(last);
+    const updates: Update[] = [];
+    for (const row of rows) {
+      const update = plan(row);
+      if (update !== undefined) updates.push(update);
+    }
+    if (updates.length > 0)
+      await db.transaction().execute(async (trx) => {
+        for (const update of updates) await write(trx, update);
+      });
+    await step(rows.length, updates.length);
+    last = rows.at(-1);
+    if (last === undefined || rows.length < PAGE) return;
+  }
+}
+
+function resealProfiles(
   db: Kysely<Database>,
   ws: string,
   again: Again,
   againText: (text: string) => string | undefined,
   step: Step,
 ): Promise<void> {
-  let after = '';
-  for (;;) {
-    const rows = await db
-      .selectFrom('profiles')
-      .select(['id', 'traits', 'trait_meta', 'created_content_key'])
-      .where('workspace_id', '=', ws)
-      .where('id', '>', after)
-      .orderBy('id')
-      .limit(PAGE)
-      .execute();
-    const updates: { id: string; old: string; traits: string; meta: string; contentKey: string }[] = [];
-    for (const row of rows) {
+  return resealPages(
+    db,
+    step,
+    (after: { id: string } | undefined) =>
+      db
+        .selectFrom('profiles')
+        .select(['id', 'traits', 'trait_meta', 'created_content_key'])
+        .where('workspace_id', '=', ws)
+        .where('id', '>', after?.id ?? '')
+        .orderBy('id')
+        .limit(PAGE)
+        .execute(),
+    (row) => {
       const traits = JSON.parse(row.traits) as Record<string, JsonValue>;
       const meta = JSON.parse(row.trait_meta) as Record<string, { value: JsonValue }>;
       const contentKey = againText(row.created_content_key);
@@ -134,73 +166,61 @@ async function resealProfiles(
         const entry = Object.hasOwn(meta, name) ? meta[name] : undefined;
         if (entry !== undefined) define(meta, name, { ...entry, value: next });
       }
-      if (changed)
-        updates.push({
-          id: row.id,
-          old: row.traits,
-          traits: JSON.stringify(traits),
-          meta: JSON.stringify(meta),
-          contentKey: contentKey ?? row.created_content_key,
-        });
-    }
-    if (updates.length > 0)
-      await db.transaction().execute(async (trx) => {
-        for (const u of updates)
-          await trx
-            .updateTable('profiles')
-            .set({ traits: u.traits, trait_meta: u.meta, created_content_key: u.contentKey })
-            .where('workspace_id', '=', ws)
-            .where('id', '=', u.id)
-            // The pipeline may have written the row since it was read: then its write stands.
-            .where('traits', '=', u.old)
-            .execute();
-      });
-    await step(rows.length, updates.length);
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < PAGE) return;
-    after = last.id;
-  }
+      if (!changed) return undefined;
+      return {
+        id: row.id,
+        old: row.traits,
+        traits: JSON.stringify(traits),
+        meta: JSON.stringify(meta),
+        contentKey: contentKey ?? row.created_content_key,
+      };
+    },
+    (trx, u) =>
+      trx
+        .updateTable('profiles')
+        .set({ traits: u.traits, trait_meta: u.meta, created_content_key: u.contentKey })
+        .where('workspace_id', '=', ws)
+        .where('id', '=', u.id)
+        .where('traits', '=', u.old)
+        .execute(),
+  );
 }
 
-async function resealComponents(
+function resealComponents(
   db: Kysely<Database>,
   ws: string,
   againText: (text: string) => string | undefined,
   step: Step,
 ): Promise<void> {
-  let after = '';
-  for (;;) {
-    const rows = await db
-      .selectFrom('identity_components')
-      .select(['id', 'last_content_key'])
-      .where('workspace_id', '=', ws)
-      .where('id', '>', after)
-      .orderBy('id')
-      .limit(PAGE)
-      .execute();
-    const updates = rows.flatMap((row) => {
+  return resealPages(
+    db,
+    step,
+    (after: { id: string } | undefined) =>
+      db
+        .selectFrom('identity_components')
+        .select(['id', 'last_content_key'])
+        .where('workspace_id', '=', ws)
+        .where('id', '>', after?.id ?? '')
+        .orderBy('id')
+        .limit(PAGE)
+        .execute(),
+    (row) => {
       const next = againText(row.last_content_key);
-      return next === undefined ? [] : [{ id: row.id, old: row.last_content_key, next }];
-    });
-    if (updates.length > 0)
-      await db.transaction().execute(async (trx) => {
-        for (const u of updates)
-          await trx
-            .updateTable('identity_components')
-            .set({ last_content_key: u.next })
-            .where('workspace_id', '=', ws)
-            .where('id', '=', u.id)
-            .where('last_content_key', '=', u.old)
-            .execute();
-      });
-    await step(rows.length, updates.length);
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < PAGE) return;
-    after = last.id;
-  }
+      return next === undefined ? undefined : { id: row.id, old: row.last_content_key, next };
+    },
+    (trx, u) =>
+      trx
+        .updateTable('identity_components')
+        .set({ last_content_key: u.next })
+        .where('workspace_id', '=', ws)
+        .where('id', '=', u.id)
+        .where('last_content_key', '=', u.old)
+        .execute(),
+  );
 }
 
-async function resealIdentifiers(
+/** PII identifiers: values sealed under the active key, keys hashed (`type:#…`). */
+function resealIdentifiers(
   db: Kysely<Database>,
   table: 'profile_identifiers' | 'identity_unlinked',
   ws: string,
@@ -208,131 +228,139 @@ async function resealIdentifiers(
   vault: PiiVault,
   step: Step,
 ): Promise<void> {
-  let after = '';
-  for (;;) {
-    const rows = await db
-      .selectFrom(table)
-      .select(['id_key', 'type', 'value'])
-      .where('workspace_id', '=', ws)
-      .where('id_key', '>', after)
-      .where('type', 'in', ['email', 'phone'])
-      .orderBy('id_key')
-      .limit(PAGE)
-      .execute();
-    const updates: { from: string; old: string; key: string; value: string }[] = [];
-    for (const row of rows) {
+  return resealPages(
+    db,
+    step,
+    (after: { id_key: string } | undefined) =>
+      db
+        .selectFrom(table)
+        .select(['id_key', 'type', 'value'])
+        .where('workspace_id', '=', ws)
+        .where('id_key', '>', after?.id_key ?? '')
+        .where('type', 'in', ['email', 'phone'])
+        .orderBy('id_key')
+        .limit(PAGE)
+        .execute(),
+    (row) => {
       const plain = sealing.openText(row.value);
       const key = sealing.identifierKey(row.type, plain, `${row.type}:${plain}`);
       const current = vault.opens(row.value) && !vault.sealedWithOlderKey(row.value);
-      if (current && key === row.id_key) continue;
-      updates.push({ from: row.id_key, old: row.value, key, value: current ? row.value : vault.seal(plain) });
-    }
-    if (updates.length > 0)
-      await db.transaction().execute(async (trx) => {
-        for (const u of updates)
-          await trx
-            .updateTable(table)
-            .set({ id_key: u.key, value: u.value })
-            .where('workspace_id', '=', ws)
-            .where('id_key', '=', u.from)
-            .where('value', '=', u.old)
-            .execute();
-      });
-    await step(rows.length, updates.length);
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < PAGE) return;
-    after = last.id_key;
-  }
+      if (current && key === row.id_key) return undefined;
+      return { from: row.id_key, old: row.value, key, value: current ? row.value : vault.seal(plain) };
+    },
+    (trx, u) =>
+      trx
+        .updateTable(table)
+        .set({ id_key: u.key, value: u.value })
+        .where('workspace_id', '=', ws)
+        .where('id_key', '=', u.from)
+        .where('value', '=', u.old)
+        .execute(),
+  );
 }
 
-async function resealDecisions(
+function resealDecisions(
   db: Kysely<Database>,
   ws: string,
   sealing: PiiSealing,
   again: (value: JsonValue, personal: boolean) => JsonValue | undefined,
   step: Step,
 ): Promise<void> {
-  let after = { seq: -1, position: -1 };
-  for (;;) {
-    const rows = await db
-      .selectFrom('identity_decisions')
-      .select(['seq', 'position', 'type', 'value'])
-      .where('workspace_id', '=', ws)
-      .where((eb) =>
-        eb.or([
-          eb('seq', '>', after.seq),
-          eb.and([eb('seq', '=', after.seq), eb('position', '>', after.position)]),
-        ]),
-      )
-      .orderBy('seq')
-      .orderBy('position')
-      .limit(PAGE)
-      .execute();
-    const updates: { seq: number; position: number; old: string; value: string }[] = [];
-    for (const row of rows) {
+  return resealPages(
+    db,
+    step,
+    (after: { seq: number | string; position: number | string } | undefined) =>
+      db
+        .selectFrom('identity_decisions')
+        .select(['seq', 'position', 'type', 'value'])
+        .where('workspace_id', '=', ws)
+        .where(afterPair('seq', 'position', after && [Number(after.seq), Number(after.position)]))
+        .orderBy('seq')
+        .orderBy('position')
+        .limit(PAGE)
+        .execute(),
+    (row) => {
       const next = again(row.value, sealing.isPiiIdentifier(row.type));
-      if (typeof next === 'string')
-        updates.push({ seq: Number(row.seq), position: Number(row.position), old: row.value, value: next });
-    }
-    if (updates.length > 0)
-      await db.transaction().execute(async (trx) => {
-        for (const u of updates)
-          await trx
-            .updateTable('identity_decisions')
-            .set({ value: u.value })
-            .where('workspace_id', '=', ws)
-            .where('seq', '=', u.seq)
-            .where('position', '=', u.position)
-            .where('value', '=', u.old)
-            .execute();
-      });
-    await step(rows.length, updates.length);
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < PAGE) return;
-    after = { seq: Number(last.seq), position: Number(last.position) };
-  }
+      return typeof next === 'string'
+        ? { seq: Number(row.seq), position: Number(row.position), old: row.value, value: next }
+        : undefined;
+    },
+    (trx, u) =>
+      trx
+        .updateTable('identity_decisions')
+        .set({ value: u.value })
+        .where('workspace_id', '=', ws)
+        .where('seq', '=', u.seq)
+        .where('position', '=', u.position)
+        .where('value', '=', u.old)
+        .execute(),
+  );
 }
 
-async function resealHistory(db: Kysely<Database>, ws: string, again: Again, step: Step): Promise<void> {
-  let after = { seq: -1, trait: '' };
-  for (;;) {
-    const rows = await db
-      .selectFrom('trait_history')
-      .select(['seq', 'trait', 'value'])
-      .where('workspace_id', '=', ws)
-      .where((eb) =>
-        eb.or([
-          eb('seq', '>', after.seq),
-          eb.and([eb('seq', '=', after.seq), eb('trait', '>', after.trait)]),
-        ]),
-      )
-      .orderBy('seq')
-      .orderBy('trait')
-      .limit(PAGE)
-      .execute();
-    const updates: { seq: number; trait: string; old: string; value: string }[] = [];
-    for (const row of rows) {
+function resealHistory(db: Kysely<Database>, ws: string, again: Again, step: Step): Promise<void> {
+  return resealPages(
+    db,
+    step,
+    (after: { seq: number | string; trait: string } | undefined) =>
+      db
+        .selectFrom('trait_history')
+        .select(['seq', 'trait', 'value'])
+        .where('workspace_id', '=', ws)
+        .where(afterPair('seq', 'trait', after && [Number(after.seq), after.trait]))
+        .orderBy('seq')
+        .orderBy('trait')
+        .limit(PAGE)
+        .execute(),
+    (row) => {
       const next = again(row.trait, JSON.parse(row.value) as JsonValue);
-      if (next !== undefined)
-        updates.push({ seq: Number(row.seq), trait: row.trait, old: row.value, value: JSON.stringify(next) });
-    }
-    if (updates.length > 0)
-      await db.transaction().execute(async (trx) => {
-        for (const u of updates)
-          await trx
-            .updateTable('trait_history')
-            .set({ value: u.value })
-            .where('workspace_id', '=', ws)
-            .where('seq', '=', u.seq)
-            .where('trait', '=', u.trait)
-            .where('value', '=', u.old)
-            .execute();
-      });
-    await step(rows.length, updates.length);
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < PAGE) return;
-    after = { seq: Number(last.seq), trait: last.trait };
-  }
+      return next === undefined
+        ? undefined
+        : { seq: Number(row.seq), trait: row.trait, old: row.value, value: JSON.stringify(next) };
+    },
+    (trx, u) =>
+      trx
+        .updateTable('trait_history')
+        .set({ value: u.value })
+        .where('workspace_id', '=', ws)
+        .where('seq', '=', u.seq)
+        .where('trait', '=', u.trait)
+        .where('value', '=', u.old)
+        .execute(),
+  );
+}
+
+function resealEvents(
+  db: Kysely<Database>,
+  ws: string,
+  reseal: (message: JsonObject) => JsonObject | undefined,
+  step: Step,
+): Promise<void> {
+  return resealPages(
+    db,
+    step,
+    (after: { seq: number | string } | undefined) =>
+      db
+        .selectFrom('events')
+        .select(['seq', 'payload'])
+        .where('workspace_id', '=', ws)
+        .where('seq', '>', Number(after?.seq ?? 0))
+        .orderBy('seq')
+        .limit(PAGE)
+        .execute(),
+    (row) => {
+      const next = reseal(JSON.parse(row.payload) as JsonObject);
+      return next === undefined
+        ? undefined
+        : { seq: Number(row.seq), old: row.payload, payload: JSON.stringify(next) };
+    },
+    (trx, u) =>
+      trx
+        .updateTable('events')
+        .set({ payload: u.payload })
+        .where('seq', '=', u.seq)
+        .where('payload', '=', u.old)
+        .execute(),
+  );
 }
 
 /** The stored message re-sealed, or undefined when it is already sealed under the active key. */
@@ -355,43 +383,11 @@ function resealMessage(message: JsonObject, vault: PiiVault, policy: PiiPolicy):
   return opened;
 }
 
-async function resealEvents(
-  db: Kysely<Database>,
-  ws: string,
-  reseal: (message: JsonObject) => JsonObject | undefined,
-  step: Step,
-): Promise<void> {
-  let after = 0;
-  for (;;) {
-    const rows = await db
-      .selectFrom('events')
-      .select(['seq', 'payload'])
-      .where('workspace_id', '=', ws)
-      .where('seq', '>', after)
-      .orderBy('seq')
-      .limit(PAGE)
-      .execute();
-    const updates: { seq: number; old: string; payload: string }[] = [];
-    for (const row of rows) {
-      const next = reseal(JSON.parse(row.payload) as JsonObject);
-      if (next !== undefined)
-        updates.push({ seq: Number(row.seq), old: row.payload, payload: JSON.stringify(next) });
-    }
-    if (updates.length > 0)
-      await db.transaction().execute(async (trx) => {
-        for (const u of updates)
-          await trx
-            .updateTable('events')
-            .set({ payload: u.payload })
-            .where('seq', '=', u.seq)
-            .where('payload', '=', u.old)
-            .execute();
-      });
-    await step(rows.length, updates.length);
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < PAGE) return;
-    after = Number(last.seq);
-  }
+/** `(first, second) > after` for a keyset over a two-column key. */
+function afterPair(first: string, second: string, after: readonly [number, number | string] | undefined) {
+  if (after === undefined) return sql<boolean>`1 = 1`;
+  const [a, b] = after;
+  return sql<boolean>`(${sql.ref(first)} > ${a} OR (${sql.ref(first)} = ${a} AND ${sql.ref(second)} > ${b}))`;
 }
 
 function define(target: object, key: string, value: unknown): void {
