@@ -24,16 +24,25 @@ export interface PayloadSealing {
 let cached: { key: Uint8Array; keyId: string; vault: PiiVault } | undefined;
 let cachedPolicy: { traits: readonly string[]; policy: PiiPolicy } | undefined;
 const NO_LOOKUP = Buffer.alloc(32);
+const IP_CACHE_LIMIT = 50_000;
+let ipCache: { vault: PiiVault | undefined; sealed: Map<string, string> } = {
+  vault: undefined,
+  sealed: new Map(),
+};
 
 function vaultOf(sealing: PayloadSealing): PiiVault {
-  if (cached?.keyId !== sealing.keyId || !Buffer.from(cached.key).equals(Buffer.from(sealing.key))) {
-    const key = Buffer.from(sealing.key);
-    cached = {
-      key: sealing.key,
-      keyId: sealing.keyId,
-      vault: new PiiVault({ activeId: sealing.keyId, keys: new Map([[sealing.keyId, key]]) }, NO_LOOKUP),
-    };
+  if (cached?.key === sealing.key) return cached.vault;
+  // Each request brings its own copy of the key (cloned to the worker): compare the bytes once.
+  if (cached?.keyId === sealing.keyId && Buffer.from(cached.key).equals(Buffer.from(sealing.key))) {
+    cached.key = sealing.key;
+    return cached.vault;
   }
+  const key = Buffer.from(sealing.key);
+  cached = {
+    key: sealing.key,
+    keyId: sealing.keyId,
+    vault: new PiiVault({ activeId: sealing.keyId, keys: new Map([[sealing.keyId, key]]) }, NO_LOOKUP),
+  };
   return cached.vault;
 }
 
@@ -61,14 +70,45 @@ export function sealStoredMessage(
   const traits = ownField(message, 'traits');
   if (isJsonObject(traits)) define(message, 'traits', sealTraits(traits, vault, policy));
   const context = ownField(message, 'context');
-  if (!isJsonObject(context)) return;
-  const sealed: JsonObject = { ...context };
+  if (isJsonObject(context)) define(message, 'context', sealContext({ ...context }, sealing, requestIp));
+}
+
+/**
+ * An IP sealed with the request's data key. Server-side SDKs send an IP with every event and
+ * a person's events share it, so sealed IPs are remembered (per data key, up to
+ * `IP_CACHE_LIMIT`): an encryption per event would be a third of the decoder's work. The price
+ * is that equal IPs may be stored as equal ciphertexts, which tells someone reading the
+ * database that two events came from one address, never which one; trait values always get a
+ * fresh IV.
+ */
+export function sealIp(sealing: PayloadSealing, ip: string): string {
+  const vault = vaultOf(sealing);
+  if (ipCache.vault !== vault || ipCache.sealed.size >= IP_CACHE_LIMIT)
+    ipCache = { vault, sealed: new Map() };
+  let sealed = ipCache.sealed.get(ip);
+  if (sealed === undefined) {
+    sealed = vault.seal(ip);
+    ipCache.sealed.set(ip, sealed);
+  }
+  return sealed;
+}
+
+/** Seals the personal fields of a stored context in place (it must be the caller's own copy). */
+export function sealContext(
+  context: JsonObject,
+  sealing: PayloadSealing,
+  requestIp: string | null,
+): JsonObject {
   const ip = ownField(context, 'ip');
   if (typeof ip === 'string')
-    define(sealed, 'ip', ip === requestIp && sealing.sealedIp !== null ? sealing.sealedIp : vault.seal(ip));
+    define(
+      context,
+      'ip',
+      ip === requestIp && sealing.sealedIp !== null ? sealing.sealedIp : sealIp(sealing, ip),
+    );
   const own = ownField(context, 'traits');
-  if (isJsonObject(own)) define(sealed, 'traits', sealTraits(own, vault, policy));
-  define(message, 'context', sealed);
+  if (isJsonObject(own)) define(context, 'traits', sealTraits(own, vaultOf(sealing), policyOf(sealing)));
+  return context;
 }
 
 function sealTraits(traits: JsonObject, vault: PiiVault, policy: PiiPolicy): JsonObject {

@@ -1,5 +1,5 @@
-import { ownField, type JsonObject, type JsonValue } from '../shared/json.ts';
-import { hasPersonalTrait, sealStoredMessage, type PayloadSealing } from './payload-sealing.ts';
+import { ownField, type JsonValue } from '../shared/json.ts';
+import { hasPersonalTrait, sealContext, sealIp, type PayloadSealing } from './payload-sealing.ts';
 import { INGESTION_LIMITS } from './ingestion-limits.ts';
 import {
   ENTRY_INTS,
@@ -85,6 +85,13 @@ const BY_LENGTH: number[][] = [];
 FIELDS.forEach((name, index) => (BY_LENGTH[name.length] ??= []).push(index));
 
 const LBRACE = 123;
+const RBRACE = 125;
+const LBRACKET = 91;
+const RBRACKET = 93;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COLON = 58;
+const isSpace = (c: number | undefined): boolean => c === 32 || c === 10 || c === 13 || c === 9;
 
 /** Which assigned field the key spanning [start, end) (quotes included) names, or -1. */
 function fieldOf(body: Buffer, start: number, end: number): number {
@@ -163,9 +170,54 @@ function sealedContextEdit(v: ValidatedMessage, env: MessageEnvelope, sealing: P
     if (!personal && (!env.captureIp || env.ip === null)) return 'same';
     if (!personal && env.captureIp && ip === undefined) return 'ip';
   }
-  const message: JsonObject = { context: storedContext(own, env) };
-  sealStoredMessage(message, sealing, env.ip);
-  return JSON.stringify(message['context']);
+  // storedContext returns a fresh object: sealed in place, then written out.
+  return JSON.stringify(sealContext(storedContext(own, env), sealing, env.ip));
+}
+
+/**
+ * Where the client's own `context.ip` value is in the body, when it is the only personal field
+ * of the context to seal and the context is otherwise stored as sent; null when the context
+ * must be written out instead. The value is found by a scan of the context's top level (keys
+ * written plainly, exactly one `ip`, its text what JSON.stringify gives), never by a search
+ * that a nested `ip` could fool.
+ */
+function ownIpToSeal(
+  v: ValidatedMessage,
+  env: MessageEnvelope,
+  body: Buffer,
+  start: number,
+  end: number,
+): readonly [number, number] | null {
+  const own = v.ownContext;
+  const sealing = env.sealing;
+  if (sealing === undefined || own === undefined || env.batchContext !== undefined || env.gpc === true)
+    return null;
+  if (!env.captureIp || hasPersonalTrait(ownField(own, 'traits'), sealing)) return null;
+  const ip = ownField(own, 'ip');
+  if (typeof ip !== 'string') return null;
+  const expected = Buffer.from(JSON.stringify(ip));
+  let found: [number, number] | null = null;
+  let depth = 0;
+  for (let k = start; k < end; k++) {
+    const c = body[k];
+    if (c === QUOTE) {
+      const from = k;
+      k++;
+      while (k < end && body[k] !== QUOTE) k += body[k] === BACKSLASH ? 2 : 1;
+      if (depth !== 1) continue;
+      let n = k + 1;
+      while (n < end && isSpace(body[n])) n++;
+      if (body[n] !== COLON) continue;
+      if (k - from !== 3 || body[from + 1] !== 105 || body[from + 2] !== 112) continue;
+      n++;
+      while (n < end && isSpace(body[n])) n++;
+      if (found !== null || body.compare(expected, 0, expected.length, n, n + expected.length) !== 0)
+        return null;
+      found = [n, n + expected.length];
+    } else if (c === LBRACE || c === LBRACKET) depth++;
+    else if (c === RBRACE || c === RBRACKET) depth--;
+  }
+  return found;
 }
 
 /** Whether the object ending at `end` (its closing brace at end - 1) has no entries. */
@@ -232,6 +284,18 @@ export function spliceStoredMessage(
     }
     let replacement: string | undefined;
     if (field === CONTEXT) {
+      const ipAt = env.sealing === undefined ? null : ownIpToSeal(v, env, body, valueStart, valueEnd);
+      if (ipAt !== null && env.sealing !== undefined) {
+        // Only the client's own IP needs sealing: replace its text, copy the rest as sent.
+        const ip = ownField(v.ownContext ?? {}, 'ip') as string;
+        const sealed =
+          ip === env.ip && env.sealing.sealedIp !== null ? env.sealing.sealedIp : sealIp(env.sealing, ip);
+        out.copy(body, cursor, ipAt[0]);
+        out.text(JSON.stringify(sealed));
+        cursor = ipAt[1];
+        context = 'same';
+        continue;
+      }
       context = contextEdit(v, env);
       if (context === 'ip') {
         out.copy(body, cursor, valueEnd - 1);

@@ -17,6 +17,7 @@ export const SEALED_PREFIX = 'enc:v1:';
 const AAD = Buffer.from('cdp pii v1');
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+const IV_POOL_BYTES = 12 * 341;
 const KEY_ID = /^k[0-9]{1,9}$/;
 const NOT_OPENED = Symbol('not opened');
 
@@ -31,6 +32,8 @@ export class PiiVault {
   readonly #dataKeys: DataKeys;
   readonly #lookupKey: Buffer;
   readonly #active: Buffer;
+  #ivPool = Buffer.alloc(0);
+  #ivOffset = 0;
 
   constructor(dataKeys: DataKeys, lookupKey: Buffer) {
     const active = dataKeys.keys.get(dataKeys.activeId);
@@ -51,7 +54,7 @@ export class PiiVault {
 
   /** A value sealed with the active data key (always a fresh IV: equal values seal differently). */
   seal(value: JsonValue): string {
-    const iv = randomBytes(IV_BYTES);
+    const iv = this.#iv();
     const cipher = createCipheriv('aes-256-gcm', this.#active, iv);
     cipher.setAAD(AAD);
     const body = Buffer.concat([
@@ -61,6 +64,20 @@ export class PiiVault {
       cipher.getAuthTag(),
     ]);
     return `${SEALED_PREFIX}${this.#dataKeys.activeId}:${body.toString('base64url')}`;
+  }
+
+  /**
+   * A fresh random IV. Random bytes are drawn 4 KB at a time: one system call per 341 IVs
+   * instead of one each (on the ack path every event's IP is sealed).
+   */
+  #iv(): Buffer {
+    if (this.#ivOffset + IV_BYTES > this.#ivPool.length) {
+      this.#ivPool = randomBytes(IV_POOL_BYTES);
+      this.#ivOffset = 0;
+    }
+    const iv = this.#ivPool.subarray(this.#ivOffset, this.#ivOffset + IV_BYTES);
+    this.#ivOffset += IV_BYTES;
+    return iv;
   }
 
   /**

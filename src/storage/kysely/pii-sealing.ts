@@ -11,7 +11,7 @@
  */
 import type { Kysely } from 'kysely';
 import { piiPolicy, type PiiPolicy } from '../../governance/pii-masking.ts';
-import type { PiiVault } from '../../privacy/pii-vault.ts';
+import { sealedKeyId, type PiiVault } from '../../privacy/pii-vault.ts';
 import type { JsonObject, JsonValue } from '../../shared/json.ts';
 import { openStoredMessage, type PayloadSealing } from '../../ingestion/payload-sealing.ts';
 import type { Database } from '../database-schema.ts';
@@ -22,11 +22,15 @@ import { resealAll } from './pii-reseal.ts';
 /** How long a process trusts its copy of a workspace's PII classification (others may change it). */
 const POLICY_TTL_MS = 2_000;
 const PRIVACY_SETTINGS = 'privacy';
+/** Places remembered by `openIn` (a few MB); past this the memo starts over. */
+const MEMO_LIMIT = 20_000;
 
 export class PiiSealing {
   readonly #db: Kysely<Database>;
   #vault: PiiVault | undefined;
   #locked: Error | undefined;
+  /** `scope + value` → the sealed text it was read from (see `sealIn`). */
+  readonly #memo = new Map<string, string>();
   readonly #policies = new Map<string, { policy: PiiPolicy; extra: readonly string[]; atMs: number }>();
 
   constructor(db: Kysely<Database>) {
@@ -36,6 +40,7 @@ export class PiiSealing {
   install(vault: PiiVault): void {
     this.#vault = vault;
     this.#locked = undefined;
+    this.#memo.clear();
   }
 
   /**
@@ -111,9 +116,46 @@ export class PiiSealing {
   }
 
   /** A trait value as stored: sealed when the trait is PII and a vault is installed. */
-  traitValue(policy: PiiPolicy, name: string, value: JsonValue): JsonValue {
+  traitValue(policy: PiiPolicy, name: string, value: JsonValue, scope?: string): JsonValue {
     const vault = this.#current();
-    return vault !== undefined && policy.isPiiTrait(name) ? vault.seal(value) : value;
+    if (vault === undefined || !policy.isPiiTrait(name)) return value;
+    return scope === undefined ? vault.seal(value) : this.sealIn(`${scope}\u0000${name}`, value);
+  }
+
+  /**
+   * A value opened from a place (`scope`: a profile's trait, its ordering key), remembered so
+   * that writing the same value back to the same place keeps the stored text (`sealIn`)
+   * instead of sealing it again: the pipeline rewrites a profile on every event, and its
+   * e-mail rarely changes. The memo is per place, never shared between profiles, so it does
+   * not make equal values of different people look alike.
+   */
+  openIn(scope: string, value: JsonValue): JsonValue {
+    const opened = this.open(value);
+    if (opened !== value && typeof value === 'string') {
+      if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear();
+      this.#memo.set(`${scope}\u0000${JSON.stringify(opened)}`, value);
+    }
+    return opened;
+  }
+
+  /** Text derived from identifiers (an ordering key) opened from a place; see `openIn`. */
+  derivedTextIn(scope: string, text: string): string {
+    const opened = text === '' ? text : this.openIn(scope, text);
+    return typeof opened === 'string' ? opened : text;
+  }
+
+  /** Text derived from identifiers sealed for a place (the stored text when unchanged). */
+  sealDerivedIn(scope: string, text: string): string {
+    const sealed = text === '' ? text : this.sealIn(scope, text);
+    return typeof sealed === 'string' ? sealed : text;
+  }
+
+  /** A personal value for a place, sealed (the stored text again when it did not change). */
+  sealIn(scope: string, value: JsonValue): JsonValue {
+    const vault = this.#current();
+    if (vault === undefined) return value;
+    const kept = this.#memo.get(`${scope}\u0000${JSON.stringify(value)}`);
+    return kept !== undefined && sealedKeyId(kept) === vault.activeKeyId ? kept : vault.seal(value);
   }
 
   /** A stored value as the domain knows it. */
@@ -125,15 +167,6 @@ export class PiiSealing {
   openText(value: string): string {
     const opened = this.open(value);
     return typeof opened === 'string' ? opened : value;
-  }
-
-  /**
-   * Text derived from identifiers that is only stored and read back, never compared in SQL (the
-   * canonical ordering key of an event, made of its identifier keys): sealed whole.
-   */
-  derivedText(text: string): string {
-    const vault = this.#current();
-    return vault === undefined || text === '' ? text : vault.seal(text);
   }
 
   isPiiIdentifier(type: string): boolean {

@@ -26,12 +26,15 @@ export function toIdentifier(
 }
 
 /** Stored provenance (with values) back to the domain's trait map, sealed values opened. */
-export function parseTraitMeta(text: string, sealing: PiiSealing): TraitMap {
+export function parseTraitMeta(text: string, sealing: PiiSealing, scope?: string): TraitMap {
   const parsed = JSON.parse(text) as TraitMap;
   const out = Object.create(null) as TraitMap;
   for (const key of Object.keys(parsed)) {
     const entry = parsed[key];
-    if (entry !== undefined) out[key] = { ...entry, value: sealing.open(entry.value) };
+    if (entry === undefined) continue;
+    const value =
+      scope === undefined ? sealing.open(entry.value) : sealing.openIn(`${scope}\u0000${key}`, entry.value);
+    out[key] = { ...entry, value };
   }
   return out;
 }
@@ -48,12 +51,15 @@ export function toProfile(row: Selectable<Database['profiles']>, sealing: PiiSea
     createdAt: {
       timestampMs: num(row.created_ts_ms),
       messageId: row.created_message_id,
-      contentKey: sealing.openText(row.created_content_key),
+      contentKey: sealing.derivedTextIn(
+        `pc\u0000${row.workspace_id}\u0000${row.id}`,
+        row.created_content_key,
+      ),
     },
     firstSeenMs: num(row.first_seen_ms),
     lastSeenMs: num(row.last_seen_ms),
     eventCount: num(row.event_count),
-    traits: parseTraitMeta(row.trait_meta, sealing),
+    traits: parseTraitMeta(row.trait_meta, sealing, profileScope(row.workspace_id, row.id)),
     mergedInto: row.merged_into,
     updatedMs: num(row.updated_ms),
   };
@@ -88,4 +94,9 @@ export function traitsJson(
     });
   }
   return { traits: JSON.stringify(values), meta: JSON.stringify(meta) };
+}
+
+/** Where a profile's sealed trait values are remembered (pii-sealing.ts `openIn`). */
+export function profileScope(workspaceId: string, id: string): string {
+  return `p\u0000${workspaceId}\u0000${id}`;
 }

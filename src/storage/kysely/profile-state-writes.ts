@@ -2,7 +2,7 @@
 import type { ProfileChanges } from '../../profiles/profile-state.port.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { PiiSealing } from './pii-sealing.ts';
-import { traitsJson } from './profile-rows.ts';
+import { profileScope, traitsJson } from './profile-rows.ts';
 import { chunks, type Db } from './workspace-write.ts';
 
 /** Bound parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535. */
@@ -38,7 +38,7 @@ export async function writeChanges(
           id: c.id,
           last_ts_ms: c.last.timestampMs,
           last_message_id: c.last.messageId,
-          last_content_key: sealing.derivedText(c.last.contentKey),
+          last_content_key: sealing.sealDerivedIn(`c\u0000${ws}\u0000${c.id}`, c.last.contentKey),
           events: c.events,
           demotions: c.demotions,
           stale: c.stale ? 1 : 0,
@@ -140,7 +140,10 @@ export async function writeChanges(
       .insertInto('profiles')
       .values(
         part.map((p) => {
-          const { traits, meta } = traitsJson(p.traits, stored);
+          const scope = profileScope(ws, p.id);
+          const { traits, meta } = traitsJson(p.traits, (name, value) =>
+            sealing.traitValue(policy, name, value, scope),
+          );
           return {
             workspace_id: ws,
             id: p.id,
@@ -148,7 +151,7 @@ export async function writeChanges(
             created_seq: p.createdBy.seq,
             created_ts_ms: p.createdAt.timestampMs,
             created_message_id: p.createdAt.messageId,
-            created_content_key: sealing.derivedText(p.createdAt.contentKey),
+            created_content_key: sealing.sealDerivedIn(`pc\u0000${ws}\u0000${p.id}`, p.createdAt.contentKey),
             first_seen_ms: p.firstSeenMs,
             last_seen_ms: p.lastSeenMs,
             updated_ms: p.updatedMs,

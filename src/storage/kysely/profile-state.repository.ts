@@ -229,7 +229,10 @@ class ProfileSession implements ProfileStateSession {
           last: {
             timestampMs: num(row.last_ts_ms),
             messageId: row.last_message_id,
-            contentKey: this.sealing.openText(row.last_content_key),
+            contentKey: this.sealing.derivedTextIn(
+              `c\u0000${this.workspaceId}\u0000${row.id}`,
+              row.last_content_key,
+            ),
           },
           events: num(row.events),
           demotions: num(row.demotions),
