@@ -80,6 +80,7 @@ export async function runDataSet(
       ? { sqliteFile: path.join(location.dir, 'cdp.sqlite') }
       : { postgresUrl: location.url },
     measured.workspaceId,
+    Buffer.from(serverEnv['CDP_ENCRYPTION_KEY'] ?? '', 'hex'),
   );
   try {
     return {

@@ -5,6 +5,8 @@
  */
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
+import { loadPiiVault } from '../../src/privacy/key-ring.ts';
+import type { PiiVault } from '../../src/privacy/pii-vault.ts';
 
 type Row = readonly unknown[];
 
@@ -50,12 +52,35 @@ export class ProfileStateReader {
   private constructor(
     private readonly source: RowSource,
     private readonly workspaceId: string,
+    /** Opens sealed identifier values (their keys are keyed hashes: see pii-sealing.ts). */
+    private readonly vault: PiiVault | undefined,
   ) {}
 
-  static async open(location: { sqliteFile: string } | { postgresUrl: string }, workspaceId: string) {
+  static async open(
+    location: { sqliteFile: string } | { postgresUrl: string },
+    workspaceId: string,
+    encryptionKey?: Buffer,
+  ) {
     const source =
       'sqliteFile' in location ? sqliteRows(location.sqliteFile) : await postgresRows(location.postgresUrl);
-    return new ProfileStateReader(source, workspaceId);
+    const readOnly = async (): Promise<boolean> => {
+      throw new Error('the reader does not write');
+    };
+    const vault =
+      encryptionKey === undefined
+        ? undefined
+        : await loadPiiVault(
+            {
+              get: async (key) => {
+                const [row] = await source.rows('select value from instance_state where key = $1', [key]);
+                return row === undefined ? undefined : String(row[0]);
+              },
+              setIfAbsent: readOnly,
+              compareAndSet: readOnly,
+            },
+            encryptionKey,
+          );
+    return new ProfileStateReader(source, workspaceId, vault);
   }
 
   /** Each logged event's profile (the timeline). */
@@ -70,10 +95,18 @@ export class ProfileStateReader {
   /** Each linked identifier (`type:value`) and the profile holding it. */
   async identifierOwners(): Promise<Map<string, string>> {
     const rows = await this.source.rows(
-      'select id_key, profile_id from profile_identifiers where workspace_id = $1 and profile_id is not null',
+      'select id_key, profile_id, type, value from profile_identifiers where workspace_id = $1 and profile_id is not null',
       [this.workspaceId],
     );
-    return new Map(rows.map(([key, profile]) => [String(key), String(profile)]));
+    const vault = this.vault;
+    const keyOf = (key: string, type: string, value: string): string =>
+      vault !== undefined && key.startsWith(`${type}:#`) ? `${type}:${openedText(vault, value)}` : key;
+    return new Map(
+      rows.map(([key, profile, type, value]) => [
+        keyOf(String(key), String(type), String(value)),
+        String(profile),
+      ]),
+    );
   }
 
   async summary(): Promise<ProfileStateSummary> {
@@ -100,4 +133,9 @@ export class ProfileStateReader {
   close(): Promise<void> {
     return this.source.close();
   }
+}
+
+function openedText(vault: PiiVault, value: string): string {
+  const opened = vault.open(value);
+  return typeof opened === 'string' ? opened : value;
 }

@@ -28,6 +28,18 @@ async function seed(t: TestApp): Promise<void> {
     traits: { email: 'zoe.broken@@example.fr' },
   });
   await sendOk(t, 'identify', { userId: 'bob-1', timestamp: '2026-03-01T10:02:00Z', traits: BOB });
+  // A server-side SDK's event: its own IP (replaced in the client's bytes) and context traits.
+  await sendOk(t, 'track', {
+    userId: 'zoe-1',
+    event: 'Order Completed',
+    timestamp: '2026-03-01T10:04:00Z',
+    properties: { total: 42 },
+    context: {
+      library: { name: 'analytics-node' },
+      ip: '198.51.100.7',
+      traits: { email: ZOE.email, tier: 'gold' },
+    },
+  });
   await sendOk(t, 'group', {
     userId: 'bob-1',
     groupId: 'acme',
@@ -80,12 +92,17 @@ describeEachStore('PII encryption at rest', (fixture) => {
       assert.deepEqual(findNeedles(profileTables, needles, []), []);
       const events = (dump.get('events') ?? []).join('\n');
       assert.ok(!events.includes('127.0.0.1'), 'the request IP is sealed in the event log');
+      assert.ok(!events.includes('198.51.100.7'), "a client's own context.ip is sealed");
+      assert.ok(events.includes('analytics-node') && events.includes('gold'), 'the rest is stored as sent');
       assert.ok(events.includes('enc:v1:k1:'));
       // The API reads the log as it was sent.
       const listed = await admin(t, 'GET', url(t, '/events?type=identify&limit=10'));
       assert.equal(listed.statusCode, 200, listed.body);
       assert.ok(listed.body.includes(ZOE.email) && listed.body.includes('127.0.0.1'), listed.body);
       assert.ok(!listed.body.includes('enc:v1:'));
+      const tracked = await admin(t, 'GET', url(t, '/events?type=track&limit=10'));
+      assert.equal(tracked.statusCode, 200, tracked.body);
+      assert.ok(tracked.body.includes('198.51.100.7') && tracked.body.includes(ZOE.email), tracked.body);
       const sealed = (dump.get('profiles') ?? []).join('\n');
       assert.match(sealed, /enc:v1:k1:/);
       // What is not personal stays readable in SQL.
