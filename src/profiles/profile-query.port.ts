@@ -10,6 +10,8 @@ export interface ProfileListQuery {
   /** Profiles holding an identifier whose value starts with this (of `identifierType` if set). */
   readonly identifierPrefix?: string | undefined;
   readonly identifierType?: string | undefined;
+  /** Without a type, whether identifiers of PII types (e-mail, phone) are searched too. */
+  readonly personalIdentifiers?: boolean;
   /** Every trait must equal its value (JSON equality of scalars). */
   readonly traitEquals?: readonly (readonly [string, string | number | boolean])[] | undefined;
 }

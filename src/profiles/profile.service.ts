@@ -157,6 +157,18 @@ export class ProfileService {
   }
 
   async list(workspaceId: string, query: ProfileListQuery, options: ReadOptions): Promise<ProfileView[]> {
+    // Searching by personal values answers whether someone with that e-mail exists, even
+    // with the results masked (a prefix search spells the address out letter by letter).
+    if (!options.pii) {
+      const policy = await this.#policy(workspaceId);
+      const type = query.identifierType;
+      if (
+        (query.identifierPrefix !== undefined && type !== undefined && policy.isPiiIdentifierType(type)) ||
+        (query.traitEquals ?? []).some(([name]) => policy.isPiiTrait(name))
+      )
+        throw new AppError('auth.forbidden', 'searching by personal data needs PII access');
+      query = { ...query, personalIdentifiers: false };
+    }
     const rows = await this.#deps.profiles.list(workspaceId, query);
     return Promise.all(rows.map((row) => this.#view(workspaceId, row, options)));
   }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { admin, sendOk } from '../support/http-helpers.ts';
+import { admin, expectError, sendOk } from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { createTestApp, type TestApp } from '../support/test-app.ts';
 import { drained, lookup, privacyRequest, url } from './privacy-helpers.ts';
@@ -54,8 +54,8 @@ async function preview(t: TestApp, definition: string): Promise<number> {
   return res.json<{ size: number }>().size;
 }
 
-async function search(t: TestApp, query: string): Promise<string[]> {
-  const res = await admin(t, 'GET', url(t, `/profiles?${query}`));
+async function search(t: TestApp, query: string, headers?: { authorization: string }): Promise<string[]> {
+  const res = await admin(t, 'GET', url(t, `/profiles?${query}`), undefined, headers);
   assert.equal(res.statusCode, 200, res.body);
   return res.json<{ items: { id: string }[] }>().items.map((p) => p.id);
 }
@@ -112,6 +112,19 @@ describeEachStore('PII encryption at rest', (fixture) => {
       assert.deepEqual(await search(t, 'identifier=%2B336'), [zoe.id]);
       assert.deepEqual(await search(t, 'traits.city=Lyon'), [bob.id]);
       assert.deepEqual(await search(t, 'traits.plan=pro'), [zoe.id]);
+      // Without PII access, searching by personal values is refused: even masked results
+      // would tell whether an address exists (a prefix search spells it out).
+      const minted = await admin(t, 'POST', url(t, '/tokens'), { name: 'analyst', role: 'analyst' });
+      const analyst = { authorization: `Bearer ${minted.json<{ token: string }>().token}` };
+      for (const query of ['identifier=zoe&identifierType=email', 'traits.city=Lyon', 'traits.email=x'])
+        expectError(
+          await admin(t, 'GET', url(t, `/profiles?${query}`), undefined, analyst),
+          403,
+          'auth.forbidden',
+        );
+      assert.deepEqual(await search(t, 'identifier=%2B336', analyst), [], 'phones are not searched');
+      assert.deepEqual(await search(t, 'identifier=zoe-', analyst), [zoe.id], 'user ids are');
+      assert.deepEqual(await search(t, 'traits.plan=pro', analyst), [zoe.id]);
 
       assert.equal(await preview(t, 'traits.email contains "@example.fr"'), 1);
       assert.equal(await preview(t, 'traits.city = "Lyon" or traits.email starts_with "zoe."'), 2);

@@ -92,9 +92,12 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
     if (query.identifierPrefix !== undefined) {
       const prefix = query.identifierPrefix;
       const type = query.identifierType;
+      const personal = query.personalIdentifiers !== false;
       const sealedTypes: string[] = PII_TYPES.filter(
-        (t) => this.sealing.isPiiIdentifier(t) && (type === undefined || type === t),
+        (t) => personal && this.sealing.isPiiIdentifier(t) && (type === undefined || type === t),
       );
+      // Types the plain SQL must not search: those searched sealed, or none personal at all.
+      const excluded: string[] = personal ? sealedTypes : [...PII_TYPES];
       const sealedMatches = await this.#sealedIdentifierMatches(workspaceId, sealedTypes, prefix);
       const plain =
         type !== undefined && sealedTypes.includes(type)
@@ -111,7 +114,7 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
                 sub = sub.where('id_key', '>=', low).where('id_key', '<', `${low}\uffff`);
               } else {
                 sub = sub
-                  .where('type', 'not in', sealedTypes.length > 0 ? sealedTypes : ['\u0001'])
+                  .where('type', 'not in', excluded.length > 0 ? excluded : ['\u0001'])
                   .where(sql<boolean>`substr(value, 1, ${prefix.length}) = ${prefix}`);
               }
               return sub.$narrowType<{ profile_id: string }>();
