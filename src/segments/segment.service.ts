@@ -193,9 +193,21 @@ export class SegmentService {
   }
 
   /** Size and first members of a draft definition, computed now, without saving anything. */
-  async preview(workspaceId: string, definition: string, sampleSize: number): Promise<Preview> {
+  async preview(
+    workspaceId: string,
+    definition: string,
+    sampleSize: number,
+    /** Set for a caller without PII access: conditions on these traits are refused. */
+    personalTrait?: (name: string) => boolean,
+  ): Promise<Preview> {
     const all = await this.#all(workspaceId);
     const analysis = await this.#analyze(workspaceId, definition, undefined, all);
+    const { traitPaths, groupTraitPaths } = analysis.dependencies;
+    if (
+      personalTrait !== undefined &&
+      [...traitPaths, ...groupTraitPaths].some(([name]) => name !== undefined && personalTrait(name))
+    )
+      throw new AppError('auth.forbidden', 'a preview with conditions on personal traits needs PII access');
     const query = { nowMs: this.#clock.now(), references: referencesOf(all) };
     let size = 0;
     const sample: string[] = [];

@@ -125,6 +125,25 @@ describeEachStore('PII encryption at rest', (fixture) => {
       assert.deepEqual(await search(t, 'identifier=%2B336', analyst), [], 'phones are not searched');
       assert.deepEqual(await search(t, 'identifier=zoe-', analyst), [zoe.id], 'user ids are');
       assert.deepEqual(await search(t, 'traits.plan=pro', analyst), [zoe.id]);
+      expectError(
+        await admin(
+          t,
+          'POST',
+          url(t, '/segments/preview'),
+          { definition: 'traits.email starts_with "z"' },
+          analyst,
+        ),
+        403,
+        'auth.forbidden',
+      );
+      const allowed = await admin(
+        t,
+        'POST',
+        url(t, '/segments/preview'),
+        { definition: 'traits.plan = "pro"' },
+        analyst,
+      );
+      assert.equal(allowed.statusCode, 200, allowed.body);
 
       assert.equal(await preview(t, 'traits.email contains "@example.fr"'), 1);
       assert.equal(await preview(t, 'traits.city = "Lyon" or traits.email starts_with "zoe."'), 2);

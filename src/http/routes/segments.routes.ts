@@ -2,7 +2,9 @@ import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppServices } from '../../app/app-services.ts';
-import { workspaceFor } from '../admin-auth.ts';
+import { principalOf, workspaceFor } from '../admin-auth.ts';
+import { principalCan } from '../../governance/permissions.ts';
+import { piiPolicy } from '../../governance/pii-masking.ts';
 import { cursorNumber, cursorString, decodeCursor, pageSize, toPage } from '../paging.ts';
 import { iso } from '../schemas.ts';
 import { presentSegment, presentWarning, SegmentSchema, WarningSchema } from '../segment-presenters.ts';
@@ -101,10 +103,16 @@ export async function segmentsRoutes(fastify: FastifyInstance, services: AppServ
     },
     async (request) => {
       const workspace = await workspaceFor(request, services, request.params.ws);
+      // A draft's size answers questions about personal values (how many e-mails start with
+      // "a"?): without PII access, conditions on personal traits are refused.
+      const personalTrait = principalCan(principalOf(request), 'events.read_pii', workspace.id)
+        ? undefined
+        : piiPolicy((await services.profileSettings.privacy(workspace.id)).piiTraits).isPiiTrait;
       const preview = await segments.preview(
         workspace.id,
         request.body.definition,
         request.body.sampleSize ?? 10,
+        personalTrait,
       );
       return {
         size: preview.size,
