@@ -105,9 +105,10 @@ export async function segmentsRoutes(fastify: FastifyInstance, services: AppServ
       const workspace = await workspaceFor(request, services, request.params.ws);
       // A draft's size answers questions about personal values (how many e-mails start with
       // "a"?): without PII access, conditions on personal traits are refused.
-      const personalTrait = principalCan(principalOf(request), 'events.read_pii', workspace.id)
+      const policy = principalCan(principalOf(request), 'events.read_pii', workspace.id)
         ? undefined
-        : piiPolicy((await services.profileSettings.privacy(workspace.id)).piiTraits).isPiiTrait;
+        : piiPolicy((await services.profileSettings.privacy(workspace.id)).piiTraits);
+      const personalTrait = policy && ((name: string) => policy.isPiiTrait(name));
       const preview = await segments.preview(
         workspace.id,
         request.body.definition,
