@@ -14,14 +14,14 @@ import { isUtf8 } from 'node:buffer';
  * each message and of each top-level value, so it never lets invalid JSON through.
  */
 
-const QUOTE = 34;
-const BACKSLASH = 92;
+export const QUOTE = 34;
+export const BACKSLASH = 92;
 const COMMA = 44;
-const COLON = 58;
-const LBRACKET = 91;
-const RBRACKET = 93;
-const LBRACE = 123;
-const RBRACE = 125;
+export const COLON = 58;
+export const LBRACKET = 91;
+export const RBRACKET = 93;
+export const LBRACE = 123;
+export const RBRACE = 125;
 
 /**
  * Flag of a message: a number whose text JSON.stringify would not give back the same value
@@ -50,7 +50,8 @@ export interface BodyStructure {
 /** Far fewer digits than overflow a double (309), far more than any real value has. */
 const MAX_PLAIN_DIGITS = 300;
 
-const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 13 || c === 9;
+/** JSON whitespace (what the splice in stored-payload.ts skips too). */
+export const isSpace = (c: number | undefined): boolean => c === 32 || c === 10 || c === 13 || c === 9;
 const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 48 && c <= 57;
 
 class Scan {
@@ -71,7 +72,7 @@ class Scan {
 
   ws(i: number): number {
     const { b, n } = this;
-    while (i < n && isSpace(b[i] as number)) i++;
+    while (i < n && isSpace(b[i])) i++;
     return i;
   }
 

@@ -2,6 +2,14 @@ import { ownField, type JsonValue } from '../shared/json.ts';
 import { hasPersonalTrait, sealContext, sealIp, type PayloadSealing } from './payload-sealing.ts';
 import { INGESTION_LIMITS } from './ingestion-limits.ts';
 import {
+  BACKSLASH,
+  COLON,
+  isSpace,
+  LBRACE,
+  LBRACKET,
+  QUOTE,
+  RBRACE,
+  RBRACKET,
   ENTRY_INTS,
   FLAG_ESCAPED_KEY,
   FLAG_NUMBER,
@@ -83,15 +91,6 @@ const FIELD_BYTES = FIELDS.map((name) => Buffer.from(name, 'latin1'));
 /** Field indexes by name length, so most keys are dismissed by their length alone. */
 const BY_LENGTH: number[][] = [];
 FIELDS.forEach((name, index) => (BY_LENGTH[name.length] ??= []).push(index));
-
-const LBRACE = 123;
-const RBRACE = 125;
-const LBRACKET = 91;
-const RBRACKET = 93;
-const QUOTE = 34;
-const BACKSLASH = 92;
-const COLON = 58;
-const isSpace = (c: number | undefined): boolean => c === 32 || c === 10 || c === 13 || c === 9;
 
 /** Which assigned field the key spanning [start, end) (quotes included) names, or -1. */
 function fieldOf(body: Buffer, start: number, end: number): number {

@@ -31,7 +31,7 @@ export class PiiSealing {
   #locked: Error | undefined;
   /** `scope + value` → the sealed text it was read from (see `sealIn`). */
   readonly #memo = new Map<string, string>();
-  readonly #policies = new Map<string, { policy: PiiPolicy; extra: readonly string[]; atMs: number }>();
+  readonly #policies = new Map<string, { policy: PiiPolicy; atMs: number }>();
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
@@ -86,14 +86,13 @@ export class PiiSealing {
       : [];
     const policy = piiPolicy(extra);
     if (this.#policies.size > 10_000) this.#policies.clear();
-    this.#policies.set(workspaceId, { policy, extra, atMs: now });
+    this.#policies.set(workspaceId, { policy, atMs: now });
     return policy;
   }
 
   /** The traits the workspace classifies as PII besides the defaults (cached with the policy). */
   async extraTraits(workspaceId: string): Promise<readonly string[]> {
-    await this.policy(workspaceId);
-    return this.#policies.get(workspaceId)?.extra ?? [];
+    return (await this.policy(workspaceId)).extraTraits;
   }
 
   /** What the ingestion decoder needs to seal a request's messages (none without a vault). */
