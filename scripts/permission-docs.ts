@@ -22,6 +22,10 @@ const MEANING: Record<(typeof PERMISSIONS)[number], string> = {
   'segments.read':
     'see segments, their size, members (profile ids) and history, computed traits; preview definitions',
   'segments.manage': 'create, change and delete segments and computed traits (which recomputes them)',
+  'destinations.read':
+    'see destinations (never their signing secret), their delivery counts and deliveries (log positions, statuses, errors: no event data)',
+  'destinations.manage':
+    'create, change, disable and delete destinations; retry failed deliveries; send a test event',
 };
 
 /** docs/PERMISSIONS.md is generated from src/governance/permissions.ts; a test keeps them equal. */

@@ -3,6 +3,7 @@ import type { SetupService } from '../access/setup.service.ts';
 import type { UserService } from '../access/user.service.ts';
 import type { ComputedTraitService } from '../computed-traits/computed-trait.service.ts';
 import type { Config } from '../config/config.ts';
+import type { DestinationService } from '../destinations/destination.service.ts';
 import type { EventQueryService } from '../events/event-query.service.ts';
 import type { AuditService } from '../governance/audit.service.ts';
 import type { IngestionService } from '../ingestion/ingestion.service.ts';
@@ -48,6 +49,7 @@ export interface AppServices {
   readonly privacyRequests: PrivacyRequestService;
   readonly retention: RetentionService;
   readonly suppressionList: SuppressionList;
+  readonly destinations: DestinationService;
   /** False while starting and once shutdown began. */
   readonly isAcceptingTraffic: () => boolean;
   /** Aborted when shutdown begins: long-lived responses (live streams) end on it. */

@@ -33,6 +33,8 @@ import type { AppServices } from './app-services.ts';
 import { loadPiiVault } from '../privacy/key-ring.ts';
 import { watchKeyRing } from './key-ring-watch.ts';
 import { buildPrivacyServices } from './privacy-services.ts';
+import { buildDestinationServices } from './destination-services.ts';
+import type { DeliveryWorker } from '../destinations/delivery-worker.ts';
 import { buildRealtimeAudiences, buildSegmentServices } from './segment-services.ts';
 import { AudienceScheduler } from '../segments/audience-scheduler.ts';
 import type { RealtimeAudiences } from '../segments/realtime-audiences.ts';
@@ -57,6 +59,8 @@ export interface App {
   /** Real-time computed traits and segment memberships (tests drive them directly). */
   readonly audiences: RealtimeAudiences;
   readonly scheduler: AudienceScheduler;
+  /** Sends the destinations' outbox (tests wait for it). */
+  readonly deliveryWorker: DeliveryWorker;
   readonly services: AppServices;
   readonly pipeline: PipelineRuntime;
   readonly committer: GroupCommitter;
@@ -149,6 +153,15 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       ? new WorkerPoolRequestDecoder(config.ingestWorkers)
       : new InlineRequestDecoder();
   const workspaces = new WorkspaceService({ workspaces: store.workspaces, clock });
+  const delivery = buildDestinationServices({
+    store,
+    clock,
+    config,
+    metrics,
+    // Called only once the app runs, after `privacy` exists.
+    consentCategories: (ws) => privacy.consent.settings(ws),
+    logError: (details, message) => logger.error(details, message),
+  });
   const privacy = await buildPrivacyServices({
     store,
     clock,
@@ -161,6 +174,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     pendingEvents: () => committer.pendingEvents,
     sharedStore: store.dialect === 'postgres',
     onDropped: (count) => metrics.observeSuppressed(count),
+    deletionCalls: (ws, request) => delivery.destinations.requestDeletions(ws, request),
     logError: (details, message) => logger.error(details, message),
   });
   profileChanges.add(privacy.consent);
@@ -185,6 +199,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     onError: (error) => logger.error({ err: error }, 'audience scheduler failed; retrying'),
   });
   profileChanges.add(audiences);
+  // Last: consent and memberships already include what the batch said.
+  profileChanges.add(delivery.router);
   profiles.addExtension({
     extend: async (workspaceId, profileId) => ({
       // Values are plain JSON read from the store; the snapshot type is only more read-only.
@@ -226,6 +242,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     ...access,
     ...segmentServices,
     ...privacy,
+    destinations: delivery.destinations,
     isAcceptingTraffic: () => accepting,
     shutdownSignal: shutdown.signal,
   };
@@ -244,12 +261,14 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     committer,
     audiences,
     scheduler,
+    deliveryWorker: delivery.worker,
     start() {
       pipeline.start();
       scheduler.start();
       void privacy.suppressionList.start();
       privacy.privacyRequests.start();
       privacy.retention.start();
+      delivery.worker.start();
       keyRing = watchKeyRing(store, encryptionKey, (details, message) => logger.error(details, message));
       // Backfills a previous process left unfinished continue in the background.
       for (const service of [services.segments, services.computedTraits]) {
@@ -278,6 +297,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       keyRing?.stop();
       await privacy.privacyRequests.stop();
       await privacy.retention.stop();
+      await delivery.worker.stop();
       await privacy.suppressionList
         .stop()
         .catch((error: unknown) =>

@@ -4,7 +4,7 @@ import { PROFILES_STAGE } from '../profiles/profile-stage.ts';
 import type { ProfileService } from '../profiles/profile.service.ts';
 import type { ProfileSettingsService } from '../profiles/profile-settings.service.ts';
 import { ConsentService } from '../privacy/consent.service.ts';
-import { PrivacyRequestService } from '../privacy/privacy-request.service.ts';
+import { PrivacyRequestService, type PrivacyRequestDeps } from '../privacy/privacy-request.service.ts';
 import { RetentionService } from '../privacy/retention.service.ts';
 import { SuppressionHasher } from '../privacy/suppression-hasher.ts';
 import { SuppressionList } from '../privacy/suppression-list.ts';
@@ -40,6 +40,8 @@ export async function buildPrivacyServices(deps: {
   /** Whether other processes may be ingesting into the same store (they learn by polling). */
   sharedStore: boolean;
   onDropped?: (count: number) => void;
+  /** Deletion calls to destinations on erasure (privacy-request.service.ts). */
+  deletionCalls?: PrivacyRequestDeps['deletionCalls'];
   logError: (details: Record<string, unknown>, message: string) => void;
 }): Promise<PrivacyServices> {
   const { store, clock } = deps;
@@ -83,6 +85,7 @@ export async function buildPrivacyServices(deps: {
       if (deps.sharedStore) await new Promise((resolve) => setTimeout(resolve, SUPPRESSION_POLL_MS + 500));
     },
     actor: deps.actor,
+    ...(deps.deletionCalls ? { deletionCalls: deps.deletionCalls } : {}),
     onError: (error, request) =>
       deps.logError({ err: error, requestId: request.id, type: request.type }, 'privacy request failed'),
   });

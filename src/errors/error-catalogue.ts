@@ -76,6 +76,8 @@ export const ERROR_CATALOGUE = {
   'segment.not_found': spec(404, 'No such segment'),
   'segment.slug_taken': spec(409, 'A segment of the workspace already has that slug'),
   'segment.in_use': spec(409, 'Other segments refer to this segment with `in segment`'),
+  'destination.not_found': spec(404, 'No such destination'),
+  'destination.invalid': spec(400, 'The destination definition is not valid; details list each problem'),
   'computed_trait.not_found': spec(404, 'No such computed trait'),
   'computed_trait.name_taken': spec(409, 'A computed trait of the workspace already has that name'),
   'computed_trait.invalid_definition': spec(

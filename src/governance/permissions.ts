@@ -22,6 +22,8 @@ export const PERMISSIONS = [
   'privacy.manage',
   'segments.read',
   'segments.manage',
+  'destinations.read',
+  'destinations.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -33,11 +35,18 @@ const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   owner: ALL,
   // Everything but making owners (and, later, deleting the workspace).
   admin: ALL.filter((p) => !OWNER_ONLY.includes(p)),
-  // Works with people's data: segments and computed traits (destinations, imports come later).
-  marketer: ['workspace.read', 'events.read_pii', 'segments.read', 'segments.manage'],
+  // Works with people's data: segments, computed traits and destinations (imports come later).
+  marketer: [
+    'workspace.read',
+    'events.read_pii',
+    'segments.read',
+    'segments.manage',
+    'destinations.read',
+    'destinations.manage',
+  ],
   // Reads all but unmasked personal data; raw events carry PII until masking lands.
-  analyst: ['workspace.read', 'segments.read'],
-  viewer: ['workspace.read', 'segments.read'],
+  analyst: ['workspace.read', 'segments.read', 'destinations.read'],
+  viewer: ['workspace.read', 'segments.read', 'destinations.read'],
 };
 
 export function roleCan(role: Role, permission: Permission): boolean {

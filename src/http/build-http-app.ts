@@ -6,6 +6,7 @@ import { registerAdminAuth, type AdminRoute } from './admin-auth.ts';
 import { toErrorResponse } from './error-response.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { computedTraitsRoutes } from './routes/computed-traits.routes.ts';
+import { destinationsRoutes } from './routes/destinations.routes.ts';
 import { consoleRoutes } from './routes/console.routes.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
 import { failedEventsRoutes } from './routes/failed-events.routes.ts';
@@ -100,6 +101,7 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
     await usersRoutes(scope, services);
     await segmentsRoutes(scope, services);
     await computedTraitsRoutes(scope, services);
+    await destinationsRoutes(scope, services);
     await consentRoutes(scope, services);
     await privacyRoutes(scope, services);
   });

@@ -12,6 +12,12 @@ export interface Metrics {
   observeSuppressed(events: number): void;
   /** One group commit: how many events it wrote and how long the durable append took. */
   observeCommit(events: number, seconds: number): void;
+  /** Destinations: events routed or skipped (by reason), attempts (by outcome) and deliveries settled. */
+  readonly destinations: {
+    routed(queued: number, skipped: Readonly<Record<string, number>>): void;
+    attempt(kind: string, outcome: string, seconds: number): void;
+    settled(status: string, n: number): void;
+  };
   /** Gauges read at scrape time (log lag per stage, failed events). */
   setCollector(
     collect: () => Promise<{
@@ -109,8 +115,40 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
 
+  const routed = new Counter({
+    name: 'cdp_destination_events_total',
+    help: 'Events the destination router looked at per destination: queued, or skipped by reason (filter, segments, consent, no_profile)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const attemptSeconds = new Histogram({
+    name: 'cdp_destination_attempt_seconds',
+    help: 'Destination requests (a batch of events or a deletion call) by kind and outcome (ok, retry, reject)',
+    labelNames: ['kind', 'outcome'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const settledTotal = new Counter({
+    name: 'cdp_destination_deliveries_total',
+    help: 'Deliveries settled by status (delivered, queued again for a retry, failed, dropped)',
+    labelNames: ['status'],
+    registers: [registry],
+  });
+
   return {
     registry,
+    destinations: {
+      routed(queued, skipped) {
+        if (queued > 0) routed.inc({ outcome: 'queued' }, queued);
+        for (const [reason, n] of Object.entries(skipped)) if (n > 0) routed.inc({ outcome: reason }, n);
+      },
+      attempt(kind, outcome, seconds) {
+        attemptSeconds.observe({ kind, outcome }, seconds);
+      },
+      settled(status, n) {
+        settledTotal.inc({ status }, n);
+      },
+    },
     ingestion: {
       accepted(outcome: IngestOutcome, route: IngestRoute) {
         events.inc({ outcome: 'stored' }, outcome.stored);

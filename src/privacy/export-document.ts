@@ -46,8 +46,7 @@ export function buildExportDocument(data: SubjectData, context: ExportContext): 
     computedTraits: [...data.computed],
     merges: [...data.merges],
     identityDecisions: [...data.decisions],
-    // Destinations arrive with a later issue: nothing has been delivered anywhere yet.
-    deliveries: [],
+    deliveries: [...data.deliveries],
     events: data.events.map((e): JsonValue => ({ seq: e.seq, sourceId: e.sourceId, message: e.message })),
   };
 }

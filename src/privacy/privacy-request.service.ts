@@ -60,6 +60,19 @@ export interface PrivacyRequestDeps {
   /** The actor of the audit entries written when requests finish. */
   readonly actor: AuditActor;
   readonly onError?: (error: unknown, request: PrivacyRequest) => void;
+  /**
+   * Queues a deletion call to the destinations that received the person's events; returns
+   * their ids (recorded in the request's result).
+   */
+  readonly deletionCalls?: (
+    workspaceId: string,
+    request: {
+      readonly id: string;
+      readonly type: string;
+      readonly profileIds: readonly string[];
+      readonly identities: readonly { readonly type: string; readonly value: string }[];
+    },
+  ) => Promise<string[]>;
   /** How long erasure waits for the profiles stage to catch up with the log (default 30 s). */
   readonly catchUpTimeoutMs?: number;
   /** How often the runner looks for requests made by other processes (default 5 s). */
@@ -256,11 +269,18 @@ export class PrivacyRequestService {
     switch (request.type) {
       case 'export':
         return this.#export(request, identifier);
-      case 'erase':
-        return { deleted: await this.#erase(request, identifier) };
+      case 'erase': {
+        const deletionCalls = await this.#deletionCalls(request, identifier);
+        return { deleted: await this.#erase(request, identifier), deletionCalls };
+      }
       case 'suppress_and_erase': {
         const suppressed = await this.#suppress(request, identifier);
-        return { suppressedIdentifiers: suppressed, deleted: await this.#erase(request, identifier) };
+        const deletionCalls = await this.#deletionCalls(request, identifier);
+        return {
+          suppressedIdentifiers: suppressed,
+          deleted: await this.#erase(request, identifier),
+          deletionCalls,
+        };
       }
       case 'unsuppress': {
         const nowMs = this.#deps.clock.now();
@@ -348,6 +368,25 @@ export class PrivacyRequestService {
       if (pass === 0) await this.#catchUp(head);
     }
     return counts;
+  }
+
+  /**
+   * Queues the deletion calls before erasing: the record of which destinations received the
+   * person's events is erased with everything else, and a request that is run again (after a
+   * crash) queues each call once.
+   */
+  async #deletionCalls(request: PrivacyRequest, identifier: Identifier): Promise<string[]> {
+    const queue = this.#deps.deletionCalls;
+    if (queue === undefined) return [];
+    const ws = request.workspaceId;
+    const subject = await this.#deps.subjects.find(ws, { identifierKeys: [storedIdentifierKey(identifier)] });
+    if (subject === undefined) return [];
+    return queue(ws, {
+      id: request.id,
+      type: request.type,
+      profileIds: [...subject.profileIds, ...subject.mergedIds],
+      identities: subject.identifiers,
+    });
   }
 
   /** Waits until the profiles stage passed `head`, or stops moving (no pipeline runs). */

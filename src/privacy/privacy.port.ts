@@ -134,6 +134,8 @@ export interface SubjectData {
   readonly segments: readonly JsonObject[];
   readonly segmentHistory: readonly JsonObject[];
   readonly computed: readonly JsonObject[];
+  /** Events delivered to destinations (which destination, which event, when). */
+  readonly deliveries: readonly JsonObject[];
 }
 
 export interface SubjectRepository {

@@ -329,4 +329,45 @@ export interface Database {
     dropped_events: number;
     updated_ms: number;
   };
+  // Destinations and their deliveries (010-destinations).
+  destinations: {
+    workspace_id: string;
+    id: string;
+    /** webhook */
+    type: string;
+    name: string;
+    url: string;
+    /** The signing secret, sealed with the data key (privacy/pii-vault.ts) when a vault is installed. */
+    secret: string;
+    send_deletions: number;
+    filter: string | null;
+    /** JSON list of segment slugs. */
+    segments: string;
+    /** JSON list of consent categories. */
+    consent_categories: string;
+    enabled: number;
+    created_ms: number;
+    updated_ms: number;
+  };
+  destination_deliveries: {
+    id: Generated<number>;
+    workspace_id: string;
+    destination_id: string;
+    /** event | deletion */
+    kind: string;
+    event_seq: number | null;
+    profile_id: string | null;
+    request_id: string | null;
+    /** A deletion call's message (JSON, sealed); null for events and once sent. */
+    payload: string | null;
+    /** queued | delivered | failed | dropped */
+    status: string;
+    attempts: number;
+    next_attempt_ms: number | null;
+    first_attempt_ms: number | null;
+    last_attempt_ms: number | null;
+    last_status: number | null;
+    last_error: string | null;
+    created_ms: number;
+  };
 }

@@ -29,6 +29,7 @@ import type {
   SuppressionRepository,
 } from '../privacy/privacy.port.ts';
 import type { SqlDialectName } from './sql-dialect.ts';
+import type { DestinationRepository } from '../destinations/destinations.port.ts';
 import type { PiiVault } from '../privacy/pii-vault.ts';
 import type { PayloadSealing } from '../ingestion/payload-sealing.ts';
 import type { JsonObject } from '../shared/json.ts';
@@ -81,6 +82,7 @@ export interface Store {
   readonly suppressions: SuppressionRepository;
   readonly subjects: SubjectRepository;
   readonly retention: RetentionRepository;
+  readonly destinations: DestinationRepository;
   migrate(): Promise<{ applied: string[] }>;
   ping(): Promise<void>;
   close(): Promise<void>;

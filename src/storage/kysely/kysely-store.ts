@@ -1,3 +1,4 @@
+import { KyselyDestinationRepository } from './destination.repository.ts';
 import { Migrator, sql, type Kysely } from 'kysely';
 import type { Database } from '../database-schema.ts';
 import { migrationProvider } from '../migrations/migration-list.ts';
@@ -64,6 +65,7 @@ export function createKyselyStore(options: {
     privacyRequests: new KyselyPrivacyRequestRepository(db),
     suppressions: new KyselySuppressionRepository(db, dialect),
     subjects: new KyselySubjectRepository(db, dialect, sealing),
+    destinations: new KyselyDestinationRepository(db, dialect, sealing),
     retention: new KyselyRetentionRepository(db, dialect),
     async migrate() {
       // Migrations are independent of each other's numbers (004 landed before 003), so a

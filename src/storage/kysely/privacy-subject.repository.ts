@@ -14,6 +14,7 @@ import type { SqlDialectName } from '../sql-dialect.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 import { toStoredEvent } from './row-mappers.ts';
 import { deleteAll } from './subject-erase.ts';
+import { deliveriesOf } from './subject-deliveries.ts';
 import {
   findSubject,
   headOf,
@@ -235,6 +236,7 @@ export class KyselySubjectRepository implements SubjectRepository {
       computed: computed.map((c) => {
         return { name: c.name, value: JSON.parse(c.value) as JsonValue, updatedAt: iso(c.updated_ms) };
       }),
+      deliveries: await deliveriesOf(db, workspaceId, [...seqs], all),
     };
   }
 

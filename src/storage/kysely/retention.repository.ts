@@ -39,6 +39,12 @@ export class KyselyRetentionRepository implements RetentionRepository {
           .where('seq', 'in', seqs)
           .execute();
       await trx.deleteFrom('consumer_redeliveries').where('seq', 'in', seqs).execute();
+      // Their deliveries too: the record of what went where follows the events' retention.
+      await trx
+        .deleteFrom('destination_deliveries')
+        .where('workspace_id', '=', workspaceId)
+        .where('event_seq', 'in', seqs)
+        .execute();
       const n = Number(deleted.numDeletedRows);
       await trx
         .updateTable('workspace_counters')

@@ -3,6 +3,7 @@ import type { ProfileSettings } from '../../profiles/profile-settings.ts';
 import { repairProfiles, touchedProfiles } from './subject-repair.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 import { storedKeyOf } from './profile-state.repository.ts';
+import { deleteDeliveries } from './subject-deliveries.ts';
 import { decisionsAbout, IN_CHUNK, keyOf, timelineSeqs, type Ident } from './subject-queries.ts';
 import { chunks, type Db } from './workspace-write.ts';
 
@@ -204,6 +205,7 @@ export async function deleteAll(
       ).numDeletedRows,
     );
   }
+  add('destination_deliveries', await deleteDeliveries(trx, ws, seqs, pids));
   // Components left without any identifier go too.
   for (const part of chunks([...components], IN_CHUNK)) {
     const used = await trx

@@ -9,6 +9,7 @@ import * as m006 from './006-consent-and-privacy.ts';
 import * as m007 from './007-audience-schedule.ts';
 import * as m008 from './008-profile-merge-index.ts';
 import * as m009 from './009-consent-current-message.ts';
+import * as m010 from './010-destinations.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '007-audience-schedule': m007,
   '008-profile-merge-index': m008,
   '009-consent-current-message': m009,
+  '010-destinations': m010,
 };
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
