@@ -5,6 +5,7 @@ import { ROLES } from '../workspaces/workspace-types.ts';
 import { show, withCli, type CliIo } from './cli-io.ts';
 import { addUserCommands } from './user-commands.ts';
 import { registerKeyCommands } from './key-commands.ts';
+import { registerDestinationCommands } from './destination-commands.ts';
 import { registerPrivacyCommands } from './privacy-commands.ts';
 import { registerSegmentCommands } from './segment-commands.ts';
 
@@ -276,5 +277,6 @@ export function buildCliProgram(io: CliIo): Command {
   registerSegmentCommands(program, io, withCli);
   registerPrivacyCommands(program, io, withCli);
   registerKeyCommands(program, io, withCli);
+  registerDestinationCommands(program, io, withCli);
   return program;
 }

@@ -36,7 +36,7 @@ function audienceEventOf(message: JsonObject, segments: readonly string[]): bool
   if (message['event'] !== 'Audience Entered' && message['event'] !== 'Audience Exited') return false;
   const properties = message['properties'];
   if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return false;
-  const slug = (properties)['audience_key'];
+  const slug = properties['audience_key'];
   return typeof slug === 'string' && segments.includes(slug);
 }
 

@@ -56,6 +56,24 @@ describeEachStore('cdp keys rotate', (fixture) => {
         ],
         0,
       );
+      // Written without a vault (plain), like data from before encryption: rotation seals it.
+      await store.destinations.create({
+        id: 'dst_kcli',
+        workspaceId: 'ws_kcli',
+        type: 'webhook',
+        name: 'hook',
+        config: {
+          url: 'https://hooks.example.com/x',
+          secret: 'whsec_rotate_me_0123456789',
+          sendDeletions: true,
+        },
+        filter: null,
+        segments: [],
+        consentCategories: [],
+        enabled: true,
+        createdMs: AT,
+        updatedMs: AT,
+      });
       await store.close();
       assert.equal((await runCdp(['profiles', 'rebuild', 'kcli'], env)).code, 0);
       const sealedUnder = (dump: Map<string, string[]>, key: string): number =>
@@ -77,6 +95,8 @@ describeEachStore('cdp keys rotate', (fixture) => {
       const after = await dumpAll(handle);
       assert.equal(sealedUnder(after, 'k1'), 0, 'nothing is left under the old data key');
       assert.ok(sealedUnder(after, 'k2') > 0);
+      const secrets = after.get('destinations')?.join('\n') ?? '';
+      assert.ok(secrets.includes('enc:v1:k2:') && !secrets.includes('whsec_rotate_me'), secrets);
       assert.ok(!(await dumpAll(handle)).get('instance_state')?.join('').includes('"k1"'));
 
       const read = await exportOf(env, 'ann.rotate@example.com');

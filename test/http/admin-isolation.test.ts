@@ -92,6 +92,18 @@ const ROUTES: readonly { method: Method; path: string; body?: (b: Target) => unk
     body: () => ({ definition: { kind: 'event_count', event: 'X' } }),
   },
   { method: 'DELETE', path: '/api/v1/workspaces/{ws}/computed-traits/{name}' },
+  {
+    method: 'POST',
+    path: '/api/v1/workspaces/{ws}/destinations',
+    body: () => ({ type: 'webhook', name: 'intruder', config: { url: 'https://hooks.example.com/x' } }),
+  },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/destinations' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/destinations/{id}' },
+  { method: 'PATCH', path: '/api/v1/workspaces/{ws}/destinations/{id}', body: () => ({ enabled: false }) },
+  { method: 'DELETE', path: '/api/v1/workspaces/{ws}/destinations/{id}' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/destinations/{id}/deliveries' },
+  { method: 'POST', path: '/api/v1/workspaces/{ws}/destinations/{id}/deliveries/retry', body: () => ({}) },
+  { method: 'POST', path: '/api/v1/workspaces/{ws}/destinations/{id}/test' },
   ...(['identity', 'profiles', 'privacy'] as const).flatMap((name) => [
     { method: 'GET' as const, path: `/api/v1/workspaces/{ws}/settings/${name}` },
     { method: 'PUT' as const, path: `/api/v1/workspaces/{ws}/settings/${name}`, body: () => ({}) },

@@ -13,8 +13,9 @@ import type { PiiPolicy } from '../../governance/pii-masking.ts';
 import { openStoredMessage, sealStoredMessage } from '../../ingestion/payload-sealing.ts';
 import type { Database } from '../database-schema.ts';
 import type { PiiSealing } from './pii-sealing.ts';
+import { resealDeletionCalls, resealDestinationSecrets } from './destination-reseal.ts';
 
-const PAGE = 500;
+export const PAGE = 500;
 
 const TABLES = [
   'profiles',
@@ -24,6 +25,8 @@ const TABLES = [
   'identity_decisions',
   'trait_history',
   'events',
+  'destinations',
+  'destination_deliveries',
 ] as const;
 
 export async function resealAll(
@@ -94,6 +97,12 @@ export async function resealAll(
         case 'events':
           await resealEvents(db, ws, (message) => resealMessage(message, vault, policy), step);
           break;
+        case 'destinations':
+          await resealDestinationSecrets(db, ws, (v) => again(v, true), step);
+          break;
+        case 'destination_deliveries':
+          await resealDeletionCalls(db, ws, (v) => again(v, true), step);
+          break;
       }
     }
   }
@@ -101,7 +110,7 @@ export async function resealAll(
 }
 
 type Again = (name: string, value: JsonValue) => JsonValue | undefined;
-type Step = (rows: number, changed: number) => Promise<void>;
+export type Step = (rows: number, changed: number) => Promise<void>;
 
 /**
  * Reads rows page by page (keyset: `read` gets the last row of the previous page), plans an
@@ -109,7 +118,7 @@ type Step = (rows: number, changed: number) => Promise<void>;
  * Every write also matches the value it replaces: a row the pipeline wrote since it was read
  * keeps that write.
  */
-async function resealPages<Row, Update>(
+export async function resealPages<Row, Update>(
   db: Kysely<Database>,
   step: Step,
   read: (after: Row | undefined) => Promise<Row[]>,
