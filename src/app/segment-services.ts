@@ -33,6 +33,10 @@ export function buildSegmentServices(deps: {
     clock,
     computedTraitNames: (workspaceId) => computedTraits.names(workspaceId),
     onBackgroundError: (error, context) => logError({ err: error, ...context }, 'segment backfill failed'),
+    destinationsUsing: async (workspaceId, slug) =>
+      (await store.destinations.list(workspaceId, { limit: 10_000 }))
+        .filter((destination) => destination.segments.includes(slug))
+        .map((destination) => destination.id),
     chunkSize,
   });
   return { segments, computedTraits };

@@ -75,7 +75,10 @@ export const ERROR_CATALOGUE = {
   'failed_event.not_found': spec(404, 'No such failed event'),
   'segment.not_found': spec(404, 'No such segment'),
   'segment.slug_taken': spec(409, 'A segment of the workspace already has that slug'),
-  'segment.in_use': spec(409, 'Other segments refer to this segment with `in segment`'),
+  'segment.in_use': spec(
+    409,
+    'Other segments refer to this segment with `in segment`, or destinations sync it',
+  ),
   'destination.not_found': spec(404, 'No such destination'),
   'destination.invalid': spec(400, 'The destination definition is not valid; details list each problem'),
   'computed_trait.not_found': spec(404, 'No such computed trait'),

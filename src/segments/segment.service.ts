@@ -27,6 +27,8 @@ export interface SegmentServiceDeps {
   readonly computedTraitNames: (workspaceId: string) => Promise<ReadonlySet<string>>;
   readonly clock: Clock;
   readonly onBackgroundError: (error: unknown, context: { segmentId: string }) => void;
+  /** Destinations that sync the segment (by id): deleting it would silently stop them. */
+  readonly destinationsUsing?: (workspaceId: string, slug: string) => Promise<readonly string[]>;
   /** Profiles per backfill step; each step is one short query, so ingestion keeps flowing. */
   readonly chunkSize?: number;
 }
@@ -55,6 +57,7 @@ export class SegmentService {
   readonly #repository: SegmentRepository;
   readonly #computedTraitNames: SegmentServiceDeps['computedTraitNames'];
   readonly #clock: Clock;
+  readonly #destinationsUsing: SegmentServiceDeps['destinationsUsing'];
   readonly #chunkSize: number;
   readonly #tasks: BackgroundTasks;
 
@@ -62,6 +65,7 @@ export class SegmentService {
     this.#repository = deps.segments;
     this.#computedTraitNames = deps.computedTraitNames;
     this.#clock = deps.clock;
+    this.#destinationsUsing = deps.destinationsUsing;
     this.#chunkSize = deps.chunkSize ?? DEFAULT_CHUNK;
     this.#tasks = new BackgroundTasks((segmentId, error) => deps.onBackgroundError(error, { segmentId }));
   }
@@ -155,6 +159,11 @@ export class SegmentService {
         },
       );
     }
+    const destinations = (await this.#destinationsUsing?.(workspaceId, slug)) ?? [];
+    if (destinations.length > 0)
+      throw new AppError('segment.in_use', `destinations ${destinations.join(', ')} sync "${slug}"`, {
+        usedByDestinations: [...destinations],
+      });
     await this.#repository.delete(workspaceId, segment.id);
   }
 

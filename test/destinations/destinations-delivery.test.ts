@@ -221,6 +221,53 @@ describeEachStore('destinations: delivery under consent', (fixture) => {
     }
   });
 
+  it('syncs a segment: events of its members and its audience events only; it cannot be deleted meanwhile', async () => {
+    const receiver5 = await WebhookReceiver.start();
+    try {
+      const slug = `vip-${uniqueId('s').slice(-6)}`;
+      const created = await admin(t, 'POST', url(t, '/segments'), {
+        name: 'VIP',
+        slug,
+        definition: 'traits.tier = "vip"',
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const destination = await createDestination(t, receiver5, { segments: [slug] });
+      const vip = uniqueId('vip');
+      const basic = uniqueId('basic');
+      await sendOk(t, 'batch', {
+        batch: [
+          { type: 'identify', userId: vip, traits: { tier: 'vip' } },
+          { type: 'identify', userId: basic, traits: { tier: 'basic' } },
+        ],
+      });
+      await drained(t);
+      await sendOk(t, 'batch', {
+        batch: [
+          { type: 'track', userId: vip, event: 'Viewed', messageId: `${vip}-viewed` },
+          { type: 'track', userId: basic, event: 'Viewed', messageId: `${basic}-viewed` },
+        ],
+      });
+      await eventually(
+        async () =>
+          receiver5.messages().some((m) => m['messageId'] === `${vip}-viewed`) &&
+          receiver5.messages().some((m) => m['event'] === 'Audience Entered')
+            ? true
+            : undefined,
+        "the member's events",
+      );
+      await drained(t);
+      const people = new Set(receiver5.messages().map((m) => m['userId']));
+      assert.deepEqual([...people], [vip]);
+      const entered = receiver5.messages().find((m) => m['event'] === 'Audience Entered');
+      assert.equal((entered?.['properties'] as Record<string, unknown>)['audience_key'], slug);
+      expectError(await admin(t, 'DELETE', url(t, `/segments/${slug}`)), 409, 'segment.in_use');
+      assert.equal((await admin(t, 'DELETE', url(t, `/destinations/${destination.id}`))).statusCode, 204);
+      assert.equal((await admin(t, 'DELETE', url(t, `/segments/${slug}`))).statusCode, 204);
+    } finally {
+      await receiver5.close();
+    }
+  });
+
   it('refuses bad definitions with clear 400s', async () => {
     const create = (body: Record<string, unknown>) =>
       admin(t, 'POST', url(t, '/destinations'), {
