@@ -13,6 +13,7 @@ import { describeEachStore } from '../support/stores.ts';
 import { createTestApp, type TestApp } from '../support/test-app.ts';
 import { drained, eventually, lookup, privacyRequest, url, type ProfileView } from './privacy-helpers.ts';
 import { dumpAll, findNeedles } from './store-dump.ts';
+import { WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const ZOE = {
   email: 'zoe.victim@example.fr',
@@ -86,11 +87,24 @@ async function seedPerson(t: TestApp, who: typeof ZOE | typeof BOB, tag: string)
 describeEachStore('erasure reaches every table', (fixture) => {
   it('suppress_and_erase leaves nothing of the person in any table (or file); later events are dropped; others intact', async () => {
     const handle = await fixture.fresh();
-    const t = await createTestApp(handle.store);
+    const t = await createTestApp(handle.store, { env: { CDP_EGRESS_ALLOW: '127.0.0.1' } });
+    const receiver = await WebhookReceiver.start();
     try {
+      // A destination receives everyone's events: its deliveries of hers must go too.
+      const hook = await admin(t, 'POST', url(t, '/destinations'), {
+        type: 'webhook',
+        name: 'partner',
+        config: { url: receiver.url },
+      });
+      assert.equal(hook.statusCode, 201, hook.body);
+      receiver.useSecret(hook.json<{ config: { secret: string } }>().config.secret);
       const zoeIds = await seedPerson(t, ZOE, 'zoe');
       const bobIds = await seedPerson(t, BOB, 'bob');
       await drained(t);
+      await eventually(
+        async () => (receiver.messages().some((m) => m['userId'] === ZOE.userId) ? true : undefined),
+        'her events delivered',
+      );
       const seg = await admin(t, 'POST', url(t, '/segments'), {
         name: 'Pro',
         slug: 'pro',
@@ -155,6 +169,14 @@ describeEachStore('erasure reaches every table', (fixture) => {
       assert.equal(erased.identifier.value, undefined, 'a finished request keeps no identifier value');
       const deleted = (erased.result as { deleted: Record<string, number> }).deleted;
       assert.equal(deleted['events'], 6);
+      assert.ok((deleted['destination_deliveries'] ?? 0) >= 6, JSON.stringify(deleted));
+      // The partner that received her events is asked to delete them.
+      const call = await eventually(
+        async () => receiver.messages().find((m) => m['type'] === 'delete'),
+        'the deletion call',
+      );
+      assert.equal(call['userId'], ZOE.userId);
+      assert.deepEqual(receiver.problems, []);
       await drained(t);
 
       // The audit log is append-only and hash-chained: it may name the profile ids an admin
@@ -227,6 +249,7 @@ describeEachStore('erasure reaches every table', (fixture) => {
       assert.equal((await stats(t)).events, after.events + 1);
     } finally {
       await t.close();
+      await receiver.close();
     }
   });
 });
