@@ -3,6 +3,7 @@ import type { SetupService } from '../access/setup.service.ts';
 import type { UserService } from '../access/user.service.ts';
 import type { ComputedTraitService } from '../computed-traits/computed-trait.service.ts';
 import type { Config } from '../config/config.ts';
+import type { RateLimiter } from '../governance/rate-limiter.ts';
 import type { DestinationService } from '../destinations/destination.service.ts';
 import type { EventQueryService } from '../events/event-query.service.ts';
 import type { AuditService } from '../governance/audit.service.ts';
@@ -50,6 +51,8 @@ export interface AppServices {
   readonly retention: RetentionService;
   readonly suppressionList: SuppressionList;
   readonly destinations: DestinationService;
+  /** Per write key (ingestion) and per API token or console user (admin API). */
+  readonly rateLimits: { readonly ingest: RateLimiter; readonly api: RateLimiter };
   /** False while starting and once shutdown began. */
   readonly isAcceptingTraffic: () => boolean;
   /** Aborted when shutdown begins: long-lived responses (live streams) end on it. */

@@ -34,6 +34,9 @@ import { loadPiiVault } from '../privacy/key-ring.ts';
 import { watchKeyRing } from './key-ring-watch.ts';
 import { buildPrivacyServices } from './privacy-services.ts';
 import { buildDestinationServices } from './destination-services.ts';
+import { RateLimiter } from '../governance/rate-limiter.ts';
+import { AppError } from '../errors/app-error.ts';
+import { performance } from 'node:perf_hooks';
 import type { DeliveryWorker } from '../destinations/delivery-worker.ts';
 import { buildRealtimeAudiences, buildSegmentServices } from './segment-services.ts';
 import { AudienceScheduler } from '../segments/audience-scheduler.ts';
@@ -153,6 +156,10 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       ? new WorkerPoolRequestDecoder(config.ingestWorkers)
       : new InlineRequestDecoder();
   const workspaces = new WorkspaceService({ workspaces: store.workspaces, clock });
+  const rateLimits = {
+    ingest: new RateLimiter({ ratePerSecond: config.rateLimitIngest, burst: 2 * config.rateLimitIngest }),
+    api: new RateLimiter({ ratePerSecond: config.rateLimitApi, burst: 2 * config.rateLimitApi }),
+  };
   const delivery = buildDestinationServices({
     store,
     clock,
@@ -222,6 +229,18 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       clock,
       foreground,
       authenticate: (writeKey) => sources.authenticate(writeKey),
+      // Real elapsed time, whatever clock the app runs on (tests move theirs by hand).
+      admit: (source) => {
+        const decision = rateLimits.ingest.take(source.id, performance.now());
+        if (!decision.ok)
+          throw new AppError(
+            'ingest.rate_limited',
+            `more than ${config.rateLimitIngest} requests per second with this write key`,
+            {
+              retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
+            },
+          );
+      },
       observer: metrics.ingestion,
       screen: privacy.suppressionList.screen,
       sealing: (workspaceId, ip) => store.pii.payloadSealing(workspaceId, ip),
@@ -243,6 +262,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     ...segmentServices,
     ...privacy,
     destinations: delivery.destinations,
+    rateLimits,
     isAcceptingTraffic: () => accepting,
     shutdownSignal: shutdown.signal,
   };

@@ -28,6 +28,10 @@ export interface Config {
   readonly sessionIdleMs: number;
   /** A console session ends this long after sign-in, however active. */
   readonly sessionMaxMs: number;
+  /** Ingestion requests per second per write key (burst: twice that); 0: no limit. */
+  readonly rateLimitIngest: number;
+  /** Admin API requests per second per API token or console user (burst: twice that); 0: no limit. */
+  readonly rateLimitApi: number;
 }
 
 export class ConfigError extends Error {
@@ -153,6 +157,8 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     maxPendingEvents: integer(env, 'CDP_MAX_PENDING_EVENTS', 100_000, 100, 10_000_000),
     trustProxy: bool(env, 'CDP_TRUST_PROXY', false),
     shutdownTimeoutMs: integer(env, 'CDP_SHUTDOWN_TIMEOUT_MS', 8_000, 100, 600_000),
+    rateLimitIngest: integer(env, 'CDP_RATE_LIMIT_INGEST', 1_000, 0, 10_000_000),
+    rateLimitApi: integer(env, 'CDP_RATE_LIMIT_API', 100, 0, 10_000_000),
     ingestWorkers: integer(
       env,
       'CDP_INGEST_WORKERS',

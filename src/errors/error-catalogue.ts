@@ -40,6 +40,11 @@ export const ERROR_CATALOGUE = {
   'ingest.batch_too_large': spec(413, 'The batch is larger than 500 KB'),
   'ingest.batch_too_many_events': spec(400, 'The batch holds more than 2,500 events'),
   'ingest.overloaded': spec(429, 'The platform is shedding load; retry after the delay given', true),
+  'ingest.rate_limited': spec(
+    429,
+    'Too many requests with this write key (CDP_RATE_LIMIT_INGEST); retry after the delay given',
+    true,
+  ),
   // Auth
   'auth.invalid_write_key': spec(401, 'Missing, unknown or revoked write key'),
   'auth.missing_token': spec(401, 'A bearer token is required'),
@@ -53,6 +58,11 @@ export const ERROR_CATALOGUE = {
   'auth.csrf_failed': spec(
     403,
     'A cookie-authenticated write needs the X-CSRF-Token header and must come from the same site',
+  ),
+  'api.rate_limited': spec(
+    429,
+    'Too many requests with this token or session (CDP_RATE_LIMIT_API); retry after the delay given',
+    true,
   ),
   'auth.too_many_attempts': spec(429, 'Too many failed attempts; retry after the delay given', true),
   'auth.https_required': spec(403, 'Signing in needs HTTPS (plain HTTP is accepted on localhost only)'),

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppServices } from '../app/app-services.ts';
 import { AppError } from '../errors/app-error.ts';
@@ -64,6 +65,13 @@ export function registerAdminAuth(app: FastifyInstance, services: AppServices, r
     const identity = await authenticateRequest(request, services);
     request.principal = identity.principal;
     request.session = identity.session;
+    const decision = services.rateLimits.api.take(rateKeyOf(identity.principal), performance.now());
+    if (!decision.ok)
+      throw new AppError(
+        'api.rate_limited',
+        `more than ${services.config.rateLimitApi} requests per second with this token or session`,
+        { retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) },
+      );
   });
   app.addHook('preHandler', async (request) => {
     const principal = principalOf(request);
@@ -90,6 +98,18 @@ export function registerAdminAuth(app: FastifyInstance, services: AppServices, r
       request.log.error({ err: error }, 'audit entry could not be written'),
     );
   });
+}
+
+/** One budget per API token, per console user, and one for CDP_ADMIN_TOKEN. */
+function rateKeyOf(principal: Principal): string {
+  switch (principal.kind) {
+    case 'instance_owner':
+      return principal.tokenId === null ? 'admin-token' : `token:${principal.tokenId}`;
+    case 'workspace_token':
+      return `token:${principal.tokenId}`;
+    case 'user':
+      return `user:${principal.userId}`;
+  }
 }
 
 function actorOf(principal: Principal, workspaceId: string | undefined): AuditActor {

@@ -41,6 +41,8 @@ export interface IngestionDependencies {
   readonly clock: Clock;
   /** The enabled source a write key belongs to, or undefined. */
   readonly authenticate: (writeKey: string) => Promise<Source | undefined>;
+  /** Throws (ingest.rate_limited) when the source sent more than its rate allows. */
+  readonly admit?: (source: Source) => void;
   readonly observer?: IngestionObserver;
   /** Drops events that must never be stored (suppressed people); counts them itself. */
   readonly screen?: (events: AcceptedEvent[]) => AcceptedEvent[];
@@ -102,6 +104,7 @@ export class IngestionService {
   async #source(writeKey: string | undefined): Promise<Source> {
     const source = writeKey === undefined ? undefined : await this.#deps.authenticate(writeKey);
     if (!source) throw new AppError('auth.invalid_write_key', INVALID_KEY);
+    this.#deps.admit?.(source);
     return source;
   }
 
