@@ -81,6 +81,13 @@ describe('rate limits', () => {
           200,
           'the admin token has its own budget',
         );
+        // A signed-in console user has a budget of their own, whatever their sessions.
+        const user = await memberUser(t, 'viewer');
+        const session = (await signIn(t, user.email)).headers;
+        let last = await admin(t, 'GET', wsUrl(t, '/stats'), undefined, session);
+        for (let i = 0; i < 12 && last.statusCode === 200; i++)
+          last = await admin(t, 'GET', wsUrl(t, '/stats'), undefined, session);
+        expectError(last, 429, 'api.rate_limited');
       });
     } finally {
       await store.close();
