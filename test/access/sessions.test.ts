@@ -29,7 +29,7 @@ describeEachStore('console sessions', (fixture) => {
       assert.equal(body.user.email, user.email);
       assert.deepEqual(
         body.workspaces.map((w) => [w.slug, w.role, w.permissions]),
-        [[t.workspace.slug, 'analyst', ['workspace.read', 'segments.read']]],
+        [[t.workspace.slug, 'analyst', ['workspace.read', 'segments.read', 'destinations.read']]],
       );
 
       const current = await admin(t, 'GET', '/api/v1/session', undefined, { cookie: session.headers.cookie });
