@@ -14,6 +14,12 @@ export class ProfileChangeFanout implements ProfileChangeListener {
   }
 
   async profilesChanged(change: ProfileBatchChange): Promise<void> {
-    for (const listener of this.#listeners) await listener.profilesChanged(change);
+    for (const listener of this.#listeners) {
+      // Between two listeners' transactions, requests that arrived meanwhile get the event loop:
+      // each listener commits on its own, so nothing is half-done here, and on SQLite an ack
+      // waiting for the one connection commits now rather than after the whole batch.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await listener.profilesChanged(change);
+    }
   }
 }

@@ -1,0 +1,79 @@
+/**
+ * Where the half-peak ack latency comes from: the platform (`dist/cdp.mjs`, SQLite) under the
+ * ingest benchmark's load (peak closed loop, then half the peak open loop), with the server's
+ * own event-loop lag over the half phase read from `/metrics` (prom-client resets it per
+ * scrape). A stall of the event loop delays every request that arrives during it.
+ * Usage: RUNS=3 node --import tsx bench/ingest/half-peak-stalls.ts
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generateShop } from '../generate/index.ts';
+import { closedLoop, openLoop, percentile } from '../support/load-client.ts';
+import { freePort, startProcess } from '../support/processes.ts';
+
+const RUNS = Number(process.env['RUNS'] ?? 3);
+const BATCH = 100;
+
+function bodies(): { body: Buffer; events: number }[] {
+  const out: { body: Buffer; events: number }[] = [];
+  let batch: unknown[] = [];
+  for (const { message } of generateShop({ people: 20_000, seed: 7, order: 'shuffled' })) {
+    batch.push(message);
+    if (batch.length < BATCH) continue;
+    out.push({ body: Buffer.from(JSON.stringify({ batch })), events: BATCH });
+    batch = [];
+    if (out.length >= 8_000) break;
+  }
+  return out;
+}
+
+function scrape(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ port, path: '/metrics' }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve(text));
+      })
+      .on('error', reject);
+  });
+}
+
+const seconds = (text: string, name: string): number =>
+  Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+
+execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+const load = bodies();
+for (let run = 0; run < RUNS; run++) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cdp-stalls-'));
+  const port = await freePort();
+  const server = await startProcess(
+    ['--enable-source-maps', 'dist/cdp.mjs', 'start'],
+    { CDP_DATA_DIR: dir, PORT: String(port), CDP_LOG_LEVEL: 'warn' },
+    /Admin token:\s+cdp_/,
+  );
+  try {
+    const writeKey = /Write key:\s+(wk_[\w-]+)/.exec(server.output())?.[1] ?? '';
+    const target = {
+      port,
+      path: '/v1/batch',
+      headers: { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` },
+    };
+    const peak = await closedLoop(target, load, 16, 10);
+    await scrape(port);
+    const rate = peak.ackedEvents / peak.seconds / 2 / BATCH;
+    const half = await openLoop(target, load.slice(peak.requests), rate, 8, 16);
+    const metrics = await scrape(port);
+    const lag = (name: string) =>
+      (seconds(metrics, `cdp_process_nodejs_eventloop_lag_${name}_seconds`) * 1000).toFixed(1);
+    process.stdout.write(
+      `run ${run}: peak ${Math.round(peak.ackedEvents / peak.seconds)} events/s; half-peak p50 ${percentile(half.latenciesMs, 50).toFixed(1)} ms, p99 ${percentile(half.latenciesMs, 99).toFixed(1)} ms; event-loop lag p99 ${lag('p99')} ms, max ${lag('max')} ms; peak RSS ${Math.round(server.peakRss() / 1e6)} MB\n`,
+    );
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
