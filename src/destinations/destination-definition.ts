@@ -11,7 +11,8 @@ import { checkDestinationUrl } from './egress-policy.ts';
 
 export const MAX_NAME_LENGTH = 200;
 export const MAX_SECRET_LENGTH = 512;
-export const MIN_SECRET_LENGTH = 16;
+/** The receiver chose it: any non-empty secret is taken (a generated one has 192 random bits). */
+export const MIN_SECRET_LENGTH = 1;
 export const MAX_FILTER_LENGTH = 10_000;
 export const MAX_SEGMENTS = 50;
 

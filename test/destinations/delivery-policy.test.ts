@@ -193,7 +193,7 @@ it('reads definitions strictly: unknown fields, wrong types and bad URLs are pro
     {
       type: 'email',
       name: '',
-      config: { url: 'javascript:alert(1)', secret: 'short', extra: 1 },
+      config: { url: 'javascript:alert(1)', secret: '', extra: 1 },
       segments: ['ok', 'not ok!'],
       enabled: 'yes',
       consentCategory: [],
