@@ -8,7 +8,7 @@ import type { Destination } from './destination-types.ts';
 import type { DeliverySettlement } from './destinations.port.ts';
 import { eventPassesFilter } from './event-filter.ts';
 
-export type SkipReason = 'filter' | 'segments' | 'consent' | 'no_profile';
+export type SkipReason = 'integrations' | 'filter' | 'segments' | 'consent' | 'no_profile';
 
 /** What the router knows about the person of an event when it decides. */
 export interface PersonFacts {
@@ -40,12 +40,28 @@ function audienceEventOf(message: JsonObject, segments: readonly string[]): bool
   return typeof slug === 'string' && segments.includes(slug);
 }
 
+/**
+ * Segment's `integrations` object: `{"All": false, "CRM hook": true}` sends only to the
+ * destination named so; `{"CRM hook": false}` to every other one. A destination's own entry
+ * wins over `All`; only `false` turns one off (an options object, as SDKs send for some
+ * destinations, counts as on).
+ */
+export function integrationsAllow(message: JsonObject, destinationName: string): boolean {
+  const integrations = message['integrations'];
+  if (typeof integrations !== 'object' || integrations === null || Array.isArray(integrations)) return true;
+  const own = Object.hasOwn(integrations, destinationName) ? integrations[destinationName] : undefined;
+  if (own !== undefined) return own !== false;
+  const all = Object.hasOwn(integrations, 'All') ? integrations['All'] : undefined;
+  return all !== false;
+}
+
 export function routeEvent(
-  destination: Pick<Destination, 'segments' | 'consentCategories'>,
+  destination: Pick<Destination, 'name' | 'segments' | 'consentCategories'>,
   filter: Expression | null,
   message: JsonObject,
   person: PersonFacts,
 ): { readonly deliver: true } | { readonly deliver: false; readonly reason: SkipReason } {
+  if (!integrationsAllow(message, destination.name)) return { deliver: false, reason: 'integrations' };
   if (filter !== null && !eventPassesFilter(message, filter)) return { deliver: false, reason: 'filter' };
   const needsPerson = destination.segments.length > 0 || destination.consentCategories.length > 0;
   if (needsPerson && person.profileId === null) return { deliver: false, reason: 'no_profile' };

@@ -81,7 +81,13 @@ export class DestinationRouter implements ProfileChangeListener {
       if (needsConsent) consent.set(profileId, await this.#deps.consentOf(ws, profileId));
     }
     const rows: EventDeliveryRow[] = [];
-    const skipped: Record<SkipReason, number> = { filter: 0, segments: 0, consent: 0, no_profile: 0 };
+    const skipped: Record<SkipReason, number> = {
+      integrations: 0,
+      filter: 0,
+      segments: 0,
+      consent: 0,
+      no_profile: 0,
+    };
     for (const event of change.events) {
       const profileId = change.profileOf.get(event.seq) ?? null;
       const person = {

@@ -61,7 +61,11 @@ it('evaluates event filters on every root, with the segment language comparison 
 });
 
 it('routes by filter, then segments (audience events of synced segments pass), then opt-in consent', () => {
-  const d = (segments: string[], consentCategories: string[]) => ({ segments, consentCategories });
+  const d = (segments: string[], consentCategories: string[]) => ({
+    name: 'CRM hook',
+    segments,
+    consentCategories,
+  });
   const track = { type: 'track', event: 'Viewed' };
   const exited = { type: 'track', event: 'Audience Exited', properties: { audience_key: 'vip' } };
   assert.deepEqual(routeEvent(d([], []), null, track, person({})), { deliver: true });
@@ -105,6 +109,23 @@ it('routes by filter, then segments (audience events of synced segments pass), t
     },
   );
   assert.equal(consentAllows([], new Map()), true);
+  // Segment's integrations object: a destination's own entry wins over All; only false turns off.
+  const withIntegrations = (integrations: unknown) => ({ ...track, integrations });
+  for (const [integrations, deliver] of [
+    [{ All: false }, false],
+    [{ All: false, 'CRM hook': true }, true],
+    [{ All: false, 'CRM hook': { option: 1 } }, true],
+    [{ 'CRM hook': false }, false],
+    [{ 'Other tool': false }, true],
+    [{ All: true, 'CRM hook': false }, false],
+    [{ 'crm hook': false }, true],
+    ['All', true],
+  ] as const)
+    assert.equal(
+      routeEvent(d([], []), null, withIntegrations(integrations) as never, person({})).deliver,
+      deliver,
+      JSON.stringify(integrations),
+    );
 });
 
 it('settles attempts: delivered, failed at once on 4xx, retried with backoff or Retry-After for at least 24 h', () => {

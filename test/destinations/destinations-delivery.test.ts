@@ -88,6 +88,14 @@ describeEachStore('destinations: delivery under consent', (fixture) => {
           messageId: `${yes}-big`,
         },
         { type: 'track', userId: yes, event: 'Order Completed', properties: { total: 5 } },
+        // Segment's integrations object turns destinations off per event.
+        {
+          type: 'track',
+          userId: yes,
+          event: 'Order Completed',
+          properties: { total: 50 },
+          integrations: { All: false },
+        },
         { type: 'track', userId: no, event: 'Order Completed', properties: { total: 99 } },
         { type: 'track', userId: silent, event: 'Order Completed', properties: { total: 99 } },
       ],
