@@ -5,7 +5,7 @@
  * same here as a `where (…)` clause does in a segment.
  */
 import type { Expression, PathNode } from '../segment-language/index.ts';
-import { compareValue, existsValue, inValues } from '../segments/compare-values.ts';
+import { matchesOneEvent } from '../segments/event-conditions.ts';
 import { readPath } from '../segments/json-path.ts';
 import { isJsonObject, ownField, type JsonObject } from '../shared/json.ts';
 
@@ -31,22 +31,6 @@ function pathValue(message: JsonObject, path: PathNode): unknown {
 }
 
 export function eventPassesFilter(message: JsonObject, filter: Expression): boolean {
-  switch (filter.kind) {
-    case 'and':
-      return filter.operands.every((operand) => eventPassesFilter(message, operand));
-    case 'or':
-      return filter.operands.some((operand) => eventPassesFilter(message, operand));
-    case 'not':
-      return !eventPassesFilter(message, filter.operand);
-    case 'compare':
-      return compareValue(pathValue(message, filter.path), filter.op, filter.value);
-    case 'in':
-      return inValues(pathValue(message, filter.path), filter.values);
-    case 'exists':
-      return existsValue(pathValue(message, filter.path));
-    case 'did':
-    case 'in_segment':
-      // The validator refuses them in event filters; a hand-built tree gets false.
-      return false;
-  }
+  // `did` and `in segment` are refused in event filters by the validator; a hand-built tree gets false.
+  return matchesOneEvent(filter, (path) => pathValue(message, path));
 }

@@ -24,19 +24,28 @@ export function eventPathValue(event: SnapshotEvent, path: PathNode): unknown {
  * and a hand-built tree that has them anyway gets false for them.
  */
 export function eventMatchesWhere(event: SnapshotEvent, where: Expression): boolean {
-  switch (where.kind) {
+  return matchesOneEvent(where, (path) => eventPathValue(event, path));
+}
+
+/**
+ * An expression over one event, whatever reads its paths (a `where (…)` clause reads
+ * `properties`/`context`; a destination's event filter reads the whole message): the comparison
+ * rules are the segment language's, in one place.
+ */
+export function matchesOneEvent(expression: Expression, valueOf: (path: PathNode) => unknown): boolean {
+  switch (expression.kind) {
     case 'and':
-      return where.operands.every((operand) => eventMatchesWhere(event, operand));
+      return expression.operands.every((operand) => matchesOneEvent(operand, valueOf));
     case 'or':
-      return where.operands.some((operand) => eventMatchesWhere(event, operand));
+      return expression.operands.some((operand) => matchesOneEvent(operand, valueOf));
     case 'not':
-      return !eventMatchesWhere(event, where.operand);
+      return !matchesOneEvent(expression.operand, valueOf);
     case 'compare':
-      return compareValue(eventPathValue(event, where.path), where.op, where.value);
+      return compareValue(valueOf(expression.path), expression.op, expression.value);
     case 'in':
-      return inValues(eventPathValue(event, where.path), where.values);
+      return inValues(valueOf(expression.path), expression.values);
     case 'exists':
-      return existsValue(eventPathValue(event, where.path));
+      return existsValue(valueOf(expression.path));
     case 'did':
     case 'in_segment':
       return false;
