@@ -65,6 +65,28 @@ function toDelivery(row: Omit<DeliveryRow, 'payload'>): Delivery {
   };
 }
 
+/** A new outbox row, due now: what differs between an event and a deletion call is `what`. */
+function queuedRow(
+  workspaceId: string,
+  destinationId: string,
+  nowMs: number,
+  what: Pick<DeliveryRow, 'kind' | 'event_seq' | 'profile_id' | 'request_id' | 'payload'>,
+) {
+  return {
+    workspace_id: workspaceId,
+    destination_id: destinationId,
+    ...what,
+    status: 'queued',
+    attempts: 0,
+    next_attempt_ms: nowMs,
+    first_attempt_ms: null,
+    last_attempt_ms: null,
+    last_status: null,
+    last_error: null,
+    created_ms: nowMs,
+  };
+}
+
 /**
  * Destinations and the delivery outbox over Kysely, both dialects. The signing secret and the
  * messages of deletion calls are sealed with the data key like other personal values.
@@ -204,23 +226,15 @@ export class KyselyDestinationRepository implements DestinationRepository {
           const result = await trx
             .insertInto('destination_deliveries')
             .values(
-              part.map((r) => ({
-                workspace_id: workspaceId,
-                destination_id: r.destinationId,
-                kind: 'event',
-                event_seq: r.eventSeq,
-                profile_id: r.profileId,
-                request_id: null,
-                payload: null,
-                status: 'queued',
-                attempts: 0,
-                next_attempt_ms: nowMs,
-                first_attempt_ms: null,
-                last_attempt_ms: null,
-                last_status: null,
-                last_error: null,
-                created_ms: nowMs,
-              })),
+              part.map((r) =>
+                queuedRow(workspaceId, r.destinationId, nowMs, {
+                  kind: 'event',
+                  event_seq: r.eventSeq,
+                  profile_id: r.profileId,
+                  request_id: null,
+                  payload: null,
+                }),
+              ),
             )
             .onConflict((oc) => oc.columns(['workspace_id', 'destination_id', 'event_seq']).doNothing())
             .executeTakeFirst();
@@ -242,23 +256,15 @@ export class KyselyDestinationRepository implements DestinationRepository {
     const result = await this.db
       .insertInto('destination_deliveries')
       .values(
-        rows.map((r) => ({
-          workspace_id: workspaceId,
-          destination_id: r.destinationId,
-          kind: 'deletion',
-          event_seq: null,
-          profile_id: null,
-          request_id: r.requestId,
-          payload: this.#seal(r.payload as JsonValue),
-          status: 'queued',
-          attempts: 0,
-          next_attempt_ms: nowMs,
-          first_attempt_ms: null,
-          last_attempt_ms: null,
-          last_status: null,
-          last_error: null,
-          created_ms: nowMs,
-        })),
+        rows.map((r) =>
+          queuedRow(workspaceId, r.destinationId, nowMs, {
+            kind: 'deletion',
+            event_seq: null,
+            profile_id: null,
+            request_id: r.requestId,
+            payload: this.#seal(r.payload as JsonValue),
+          }),
+        ),
       )
       .onConflict((oc) => oc.columns(['workspace_id', 'destination_id', 'request_id']).doNothing())
       .executeTakeFirst();
