@@ -218,6 +218,8 @@ describeEachStore('destinations: delivery under consent', (fixture) => {
       assert.equal(call['userId'], person);
       assert.equal(call['anonymousId'], `${person}-device`);
       assert.deepEqual(receiver4.problems, []);
+      // The receiver sees the call before the worker records its answer: wait for the record.
+      await settledCount(t, destination.id, 'delivered', 1);
       const left = await deliveries(t, destination.id);
       assert.deepEqual(
         left.map((d) => [d.status]),
