@@ -116,14 +116,17 @@ class InProcessConsumer {
   /** One batch: due redeliveries first, then fresh entries. Returns false when there was nothing. */
   async #step(): Promise<boolean> {
     const admission = await this.#options.gate?.admit(this.#spec.maxBatch);
+    let entries = 0;
     try {
-      return await this.#batch(admission?.maxBatch ?? this.#spec.maxBatch);
+      entries = await this.#batch(admission?.maxBatch ?? this.#spec.maxBatch);
+      return entries > 0;
     } finally {
-      admission?.done();
+      admission?.done(entries);
     }
   }
 
-  async #batch(maxBatch: number): Promise<boolean> {
+  /** How many entries it handled or settled (0: there was nothing). */
+  async #batch(maxBatch: number): Promise<number> {
     const { log, state, clock } = this.#options;
     const group = this.#spec.group;
     this.#cursor ??= await state.getCursor(group);
@@ -143,7 +146,7 @@ class InProcessConsumer {
     for (const entry of fresh) deliveries.push({ entry, attempt: 1 });
     if (deliveries.length === 0) {
       if (missing.length > 0) await state.commit(group, { schedule: [], settled: missing }, clock.now());
-      return missing.length > 0;
+      return missing.length;
     }
     const outcomes = await this.#spec.handle(deliveries);
     const schedule: ScheduledRedelivery[] = [];
@@ -168,7 +171,7 @@ class InProcessConsumer {
       clock.now(),
     );
     if (cursor !== undefined) this.#cursor = cursor;
-    return true;
+    return deliveries.length;
   }
 
   async #idle(): Promise<void> {

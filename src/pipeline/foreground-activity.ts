@@ -3,10 +3,11 @@
  * background work (the pipeline's stages) in one process. In the embedded default both share
  * the main thread and the single SQLite connection, so a pipeline batch that runs while
  * requests wait adds its whole duration to their latency and takes its CPU from the ack path.
- * So while requests keep coming, the pipeline takes small batches in the gaps between requests
- * and, when there are none, at most a fixed share of the time: acknowledging stays nearly as fast as without the
- * pipeline, processing still moves, and it catches up at full speed when the burst ends (its
- * lag is on /metrics). Scale-out runs the stages in worker processes, where none of this applies.
+ * So while requests keep coming, the pipeline takes batches sized to a time budget (a request
+ * arriving meanwhile waits at most about that long) in the gaps between requests and, when there
+ * are none, at most a fixed share of the time: acknowledging stays nearly as fast as without
+ * the pipeline, processing still moves, and it catches up with full-size batches when the burst
+ * ends (its lag is on /metrics). Scale-out runs the stages in worker processes, where none of this applies.
  */
 
 /** What a background consumer asks before each batch, and tells after it. */
@@ -17,15 +18,24 @@ export interface BackgroundGate {
 
 export interface Admission {
   readonly maxBatch: number;
-  /** The batch is over (its duration sets the pause before the next one under load). */
-  done(): void;
+  /**
+   * The batch is over, with `entries` handled: its duration sets the pause before the next one
+   * under load, and how large the next busy batch may be.
+   */
+  done(entries?: number): void;
 }
 
 export interface GatePolicy {
   /** Foreground work within this window makes the ack path "busy". */
   readonly busyWindowMs: number;
-  /** While busy, batches stay this small (a batch holds the connection and the thread). */
+  /**
+   * While busy, batches start this small (a batch holds the connection and the thread), then
+   * grow or shrink so that one takes about `busyBatchMs`: most of a batch's cost is per batch,
+   * so a fixed tiny size would leave the pipeline far behind under steady traffic.
+   */
   readonly busyBatch: number;
+  /** While busy, the time one batch may take: what a request arriving meanwhile may wait. */
+  readonly busyBatchMs: number;
   /** While busy, a batch waits up to this long for a gap between requests (none in flight). */
   readonly gapWaitMs: number;
   /**
@@ -40,6 +50,7 @@ export const DEFAULT_GATE_POLICY: GatePolicy = {
   busyWindowMs: 50,
   busyShare: 0.1,
   busyBatch: 5,
+  busyBatchMs: 25,
   gapWaitMs: 20,
 };
 
@@ -51,21 +62,25 @@ export class ForegroundActivity implements BackgroundGate {
   /** When the last background batch ended, and what it cost. */
   #lastBatchEndMs = -Infinity;
   #lastBatchMs = 0;
+  /** The size a busy batch may have now (learned from the last busy batches). */
+  #busySize: number;
   readonly #wakers = new Set<() => void>();
 
   constructor(policy: GatePolicy = DEFAULT_GATE_POLICY, now: () => number = () => performance.now()) {
     this.#policy = policy;
     this.#now = now;
+    this.#busySize = policy.busyBatch;
   }
 
   async admit(maxBatch: number): Promise<Admission> {
-    const { busyWindowMs, busyShare, busyBatch, gapWaitMs } = this.#policy;
+    const { busyWindowMs, busyShare, gapWaitMs } = this.#policy;
     // A batch over the embedded store never yields to I/O (each query settles at once), so
     // requests that arrived meanwhile are not even read yet: let them in before deciding.
     await new Promise<void>((resolve) => setImmediate(resolve));
     let size = maxBatch;
-    if (this.recentlyActive(busyWindowMs)) {
-      size = Math.min(maxBatch, busyBatch);
+    const busy = this.recentlyActive(busyWindowMs);
+    if (busy) {
+      size = Math.min(maxBatch, this.#busySize);
       // A gap between requests costs them nothing: take it. Without one (the ack path is
       // saturated), the share of time bounds what the batch takes from it.
       if (!(await this.#gap(gapWaitMs))) {
@@ -76,11 +91,26 @@ export class ForegroundActivity implements BackgroundGate {
     const started = this.#now();
     return {
       maxBatch: size,
-      done: () => {
+      done: (entries) => {
         this.#lastBatchEndMs = this.#now();
         this.#lastBatchMs = this.#lastBatchEndMs - started;
+        if (busy && entries !== undefined) this.#learn(size, entries, this.#lastBatchMs, maxBatch);
       },
     };
+  }
+
+  /** Busy batch sizing: halve-ish when over the budget, double when a full batch fit in it. */
+  #learn(admitted: number, entries: number, ms: number, maxBatch: number): void {
+    const { busyBatch, busyBatchMs } = this.#policy;
+    if (ms > busyBatchMs)
+      this.#busySize = Math.max(busyBatch, Math.floor((Math.min(admitted, entries) * busyBatchMs) / ms));
+    else if (entries >= admitted && ms < busyBatchMs / 2)
+      this.#busySize = Math.min(Math.max(maxBatch, busyBatch), admitted * 2);
+  }
+
+  /** What a busy batch may take now (for tests and metrics). */
+  get busyBatchSize(): number {
+    return this.#busySize;
   }
 
   get inFlight(): number {

@@ -26,7 +26,13 @@ const RECONCILE_INTERVAL_MS = 2_000;
 
 export class ProfileStage implements Stage {
   readonly name = PROFILES_STAGE;
-  readonly maxBatch = 500;
+  /**
+   * Catching up (nothing else waiting on the process), one batch takes up to this many log
+   * entries: most of a batch's cost is per batch (its commits, the pages they rewrite, the
+   * profiles created and merged again within it), so 5,000 runs 2.2× the events/s of 500 on
+   * the identity benchmark. While requests come, the foreground gate admits far smaller ones.
+   */
+  readonly maxBatch = 5_000;
   readonly #lastReconcile = new Map<string, number>();
 
   constructor(private readonly deps: ProfileStageDeps) {}

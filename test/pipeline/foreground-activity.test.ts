@@ -44,6 +44,7 @@ it('while requests come, admits small batches, in a gap between requests', async
     busyWindowMs: 1_000,
     busyShare: 0.5,
     busyBatch: 3,
+    busyBatchMs: 60_000,
     gapWaitMs: 60_000,
   });
   let release!: () => void;
@@ -66,6 +67,7 @@ it('with no gap between requests, background batches take at most their share of
     busyWindowMs: 5_000,
     busyShare: 0.2,
     busyBatch: 3,
+    busyBatchMs: 60_000,
     gapWaitMs: 0,
   });
   let release!: () => void;
@@ -87,8 +89,42 @@ it('with no gap between requests, background batches take at most their share of
   assert.equal((await third).maxBatch, 3);
 });
 
+it('sizes busy batches to their time budget: doubling while full ones fit, shrinking when over', async () => {
+  let nowMs = 0;
+  const activity = new ForegroundActivity(
+    { busyWindowMs: 1_000_000, busyShare: 1, busyBatch: 5, busyBatchMs: 40, gapWaitMs: 0 },
+    () => nowMs,
+  );
+  // Recent foreground work makes the ack path busy for the whole test.
+  await activity.track(async () => undefined);
+  const batch = async (costMs: number, entries?: (admitted: number) => number): Promise<number> => {
+    const admission = await activity.admit(1_000);
+    nowMs += costMs;
+    admission.done(entries ? entries(admission.maxBatch) : admission.maxBatch);
+    return admission.maxBatch;
+  };
+  assert.equal(await batch(5), 5);
+  assert.equal(await batch(5), 10);
+  assert.equal(await batch(5), 20);
+  assert.equal(await batch(5, () => 3), 40, 'a batch that ran dry says nothing about the budget');
+  assert.equal(await batch(80), 40);
+  // 40 entries took 80 ms against a 40 ms budget: 20 next, never under busyBatch.
+  assert.equal(await batch(1_000), 20);
+  assert.equal(await batch(1), 5);
+  assert.equal(activity.busyBatchSize, 10);
+  // Never more than the consumer's own maximum.
+  for (let i = 0; i < 20; i += 1) await batch(1);
+  assert.equal(activity.busyBatchSize, 1_000);
+});
+
 it('a failing foreground task still ends its activity', async () => {
-  const activity = new ForegroundActivity({ busyWindowMs: 0, busyShare: 0.5, busyBatch: 3, gapWaitMs: 0 });
+  const activity = new ForegroundActivity({
+    busyWindowMs: 0,
+    busyShare: 0.5,
+    busyBatch: 3,
+    busyBatchMs: 60_000,
+    gapWaitMs: 0,
+  });
   await assert.rejects(
     activity.track(() => Promise.reject(new Error('boom'))),
     /boom/,
@@ -104,6 +140,7 @@ describeEachStore('in-process bus behind the ack path', (fixture) => {
       busyWindowMs: 200,
       busyShare: 0.5,
       busyBatch: 4,
+      busyBatchMs: 60_000,
       gapWaitMs: 60_000,
     });
     const bus = new InProcessBus({

@@ -110,6 +110,39 @@ describeEachStore('pipeline runtime', (fixture) => {
     await t.close();
   });
 
+  it('splits a failing batch in halves rather than processing each of its entries alone', async () => {
+    const { store } = await fixture.fresh();
+    const batches: { size: number; failed: boolean }[] = [];
+    const alone: string[] = [];
+    const stage: Stage = {
+      name: 'bisect',
+      maxBatch: 50,
+      async handle(event) {
+        alone.push(event.messageId);
+        if (event.messageId === 'b-20') throw new AppError('request.invalid_body', 'cannot process this one');
+      },
+      async handleBatch(events) {
+        const failed = events.some((e) => e.messageId === 'b-20');
+        batches.push({ size: events.length, failed });
+        if (failed) throw new Error('one entry of this batch is bad');
+      },
+    };
+    const t = await createTestApp(store, { stages: [stage], retryPolicy: FAST_RETRY });
+    await send(t, ids('b', 40));
+    await until(async () => (await failedList(t)).length === 1, 'the poison entry failed');
+    const done = () => batches.filter((b) => !b.failed).reduce((n, b) => n + b.size, 0) + alone.length;
+    await until(() => done() >= 40, 'every entry processed');
+    const largest = Math.max(...batches.filter((b) => b.failed).map((b) => b.size));
+    assert.ok(largest >= 5, `the poison entry came in a batch (of ${largest})`);
+    // Halving leaves at most one single entry per level; the old entry-by-entry fallback
+    // processed every entry of the failed batch alone.
+    const bound = Math.ceil(Math.log2(largest)) + 1;
+    assert.ok(alone.length <= bound && alone.length < largest, `processed alone: ${alone.join(', ')}`);
+    assert.ok(alone.includes('b-20'));
+    assert.equal(alone.filter((id) => id === 'b-20').length, 1, 'a non-retryable error is not retried');
+    await t.close();
+  });
+
   it('retries transient failures with backoff, then succeeds', async () => {
     const { store } = await fixture.fresh();
     const flaky = recordingStage('flaky', (e, attempt) =>
