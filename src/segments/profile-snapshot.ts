@@ -1,6 +1,6 @@
 /**
  * What the in-memory evaluator reads about one profile at one instant. The real-time stage builds
- * it from the store (`SegmentRepository.loadSnapshot`) or keeps it up to date from events; tests
+ * it from the store (`SegmentRepository.loadSnapshots`) or keeps it up to date from events; tests
  * write it by hand. Objects are JSON values as stored (`JSON.parse` output): keys such as
  * `__proto__` are plain own properties and are only ever read with own-property lookups.
  */

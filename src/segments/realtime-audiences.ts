@@ -83,6 +83,8 @@ const newTouch = (all: boolean): Touch => ({
 });
 
 const MEMBER_PAGE = 500;
+/** Profiles whose snapshots are read together (a few queries per page, not per profile). */
+const SNAPSHOT_PAGE = 500;
 
 interface CompiledComputed {
   readonly name: string;
@@ -217,18 +219,27 @@ export class RealtimeAudiences implements ProfileChangeListener {
           ...computed.map((c) => c.compiled.definition.event),
         ]),
       ];
-      for (const [profileId, touch] of touches) {
-        const snapshot = await this.#deps.segments.loadSnapshot(workspaceId, profileId, { trackEvents });
-        if (snapshot === undefined) {
-          gone.push(profileId);
-          continue;
+      const entries = [...touches];
+      for (let start = 0; start < entries.length; start += SNAPSHOT_PAGE) {
+        const page = entries.slice(start, start + SNAPSHOT_PAGE);
+        const snapshots = await this.#deps.segments.loadSnapshots(
+          workspaceId,
+          page.map(([profileId]) => profileId),
+          { trackEvents },
+        );
+        for (const [profileId, touch] of page) {
+          const snapshot = snapshots.get(profileId);
+          if (snapshot === undefined) {
+            gone.push(profileId);
+            continue;
+          }
+          const update = this.#evaluateProfile(profileId, snapshot, touch, segments, computed, nowMs);
+          updates.push(update.state);
+          if (update.changes.length > 0)
+            emitted.push(
+              ...(await this.#audienceEvents(workspaceId, profileId, update.changes, nowMs, snapshot)),
+            );
         }
-        const update = this.#evaluateProfile(profileId, snapshot, touch, segments, computed, nowMs);
-        updates.push(update.state);
-        if (update.changes.length > 0)
-          emitted.push(
-            ...(await this.#audienceEvents(workspaceId, profileId, update.changes, nowMs, snapshot)),
-          );
       }
     }
     await this.#deps.state.apply(workspaceId, { removed: gone, updates }, nowMs);

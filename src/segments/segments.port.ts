@@ -91,14 +91,15 @@ export interface SegmentRepository {
   ): Promise<{ entered: number; exited: number } | null>;
 
   /**
-   * What the in-memory evaluator needs about one profile, read from the store. With
+   * What the in-memory evaluator needs about these profiles, read from the store in a few
+   * queries per few hundred profiles; profiles that no longer exist are absent. With
    * `trackEvents`, the timeline holds only the track events of those names (all that `did`
    * conditions and computed traits read): a profile's page views need not be parsed for
    * segments that count orders.
    */
-  loadSnapshot(
+  loadSnapshots(
     workspaceId: string,
-    profileId: string,
+    profileIds: readonly string[],
     options?: { readonly trackEvents?: readonly string[] },
-  ): Promise<ProfileSnapshot | undefined>;
+  ): Promise<Map<string, ProfileSnapshot>>;
 }

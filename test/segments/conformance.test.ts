@@ -126,7 +126,7 @@ describeEachStore('segment conformance: evaluator = SQL', (fixture) => {
       const p = prepared[index] as Prepared;
       const members: string[] = [];
       for (const profile of (c.profiles ?? BASE).filter(isLivePerson)) {
-        const snapshot = await store.segments.loadSnapshot(p.workspaceId, profile.id);
+        const snapshot = (await store.segments.loadSnapshots(p.workspaceId, [profile.id])).get(profile.id);
         assert.ok(snapshot, profile.id);
         if (evaluateSegment(p.ast, snapshot, p.nowMs)) members.push(profile.id);
       }

@@ -3,6 +3,7 @@ import { compareConsent, currentConsent, type ConsentEntry } from '../../privacy
 import type { ConsentBatch, ConsentRecord, ConsentRepository } from '../../privacy/consent.port.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import { remapProfileColumn, survivorsOf } from './profile-remap.ts';
 import { chunks, LOCK_CLASS, workspaceWrite, type Db } from './workspace-write.ts';
 
 const IN_CHUNK = 1_000;
@@ -44,15 +45,8 @@ export class KyselyConsentRepository implements ConsentRepository {
       // moved, an erased profile). Every other change is folded into the current values alone.
       const rebuild = new Set<string>();
       await insertObservations(trx, workspaceId, batch, nowMs, rebuild);
-      const merged = new Map(batch.mergedProfiles.map((m) => [m.id, m.into]));
-      for (const [id, into] of merged) {
-        await trx
-          .updateTable('consent_history')
-          .set({ profile_id: into })
-          .where('workspace_id', '=', workspaceId)
-          .where('profile_id', '=', id)
-          .execute();
-      }
+      const merged = survivorsOf(batch.mergedProfiles);
+      await remapProfileColumn(trx, 'consent_history', 'profile_id', workspaceId, merged);
       await followEvents(trx, workspaceId, [...batch.changedProfiles, ...batch.deletedProfiles], rebuild);
       for (const part of chunks(batch.deletedProfiles, IN_CHUNK)) {
         // Values set through the API for a profile that no longer exists have nobody to follow.

@@ -1,43 +1,54 @@
 import type { Kysely } from 'kysely';
-import type { JsonObject, ProfileSnapshot, SnapshotEvent } from '../../segments/profile-snapshot.ts';
+import type {
+  JsonObject,
+  JsonValue,
+  ProfileSnapshot,
+  SnapshotEvent,
+} from '../../segments/profile-snapshot.ts';
 import type { Database } from '../database-schema.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 
 /**
- * Reads one profile as the in-memory evaluator sees it, with the same joins as the SQL compiler:
+ * Reads profiles as the in-memory evaluator sees them, with the same joins as the SQL compiler:
  * traits, computed values, the timeline with each event's properties and context, memberships,
- * consent and the traits of its accounts (profiles of kind 'account').
+ * consent and the traits of its accounts (profiles of kind 'account'). Six queries for the whole
+ * list, not six per profile: a pipeline batch re-evaluates thousands of profiles at once.
+ * Missing profiles (erased, merged away) are absent from the map.
  */
-export async function loadProfileSnapshot(
+export async function loadProfileSnapshots(
   db: Kysely<Database>,
   sealing: PiiSealing,
   workspaceId: string,
-  profileId: string,
-  /** Only these track events (see SegmentRepository.loadSnapshot); all events when absent. */
+  profileIds: readonly string[],
+  /** Only these track events (see SegmentRepository.loadSnapshots); all events when absent. */
   trackEvents?: readonly string[],
-): Promise<ProfileSnapshot | undefined> {
-  const profile = await db
+): Promise<Map<string, ProfileSnapshot>> {
+  const ids = [...new Set(profileIds)];
+  const snapshots = new Map<string, ProfileSnapshot>();
+  if (ids.length === 0) return snapshots;
+  const profiles = await db
     .selectFrom('profiles')
-    .select(['traits', 'last_seen_ms'])
+    .select(['id', 'traits', 'last_seen_ms'])
     .where('workspace_id', '=', workspaceId)
-    .where('id', '=', profileId)
-    .executeTakeFirst();
-  if (!profile) return undefined;
+    .where('id', 'in', ids)
+    .execute();
+  if (profiles.length === 0) return snapshots;
+  const found = profiles.map((p) => p.id);
   const [computed, events, segments, consent, groups] = await Promise.all([
     db
       .selectFrom('computed_trait_values')
-      .select(['name', 'value'])
+      .select(['profile_id', 'name', 'value'])
       .where('workspace_id', '=', workspaceId)
-      .where('profile_id', '=', profileId)
+      .where('profile_id', 'in', found)
       .execute(),
     trackEvents?.length === 0
       ? Promise.resolve([])
       : db
           .selectFrom('profile_events as pe')
           .innerJoin('events as e', 'e.seq', 'pe.seq')
-          .select(['pe.type', 'pe.event', 'pe.ts_ms', 'pe.seq', 'e.payload'])
+          .select(['pe.profile_id', 'pe.type', 'pe.event', 'pe.ts_ms', 'pe.seq', 'e.payload'])
           .where('pe.workspace_id', '=', workspaceId)
-          .where('pe.profile_id', '=', profileId)
+          .where('pe.profile_id', 'in', found)
           .$if(trackEvents !== undefined, (q) =>
             q.where('pe.type', '=', 'track').where('pe.event', 'in', trackEvents ?? []),
           )
@@ -48,46 +59,73 @@ export async function loadProfileSnapshot(
       .innerJoin('segments as s', (join) =>
         join.onRef('s.workspace_id', '=', 'm.workspace_id').onRef('s.id', '=', 'm.segment_id'),
       )
-      .select('s.slug')
+      .select(['m.profile_id', 's.slug'])
       .where('m.workspace_id', '=', workspaceId)
-      .where('m.profile_id', '=', profileId)
+      .where('m.profile_id', 'in', found)
       .execute(),
     db
       .selectFrom('profile_consent')
-      .select(['category', 'granted'])
+      .select(['profile_id', 'category', 'granted'])
       .where('workspace_id', '=', workspaceId)
-      .where('profile_id', '=', profileId)
+      .where('profile_id', 'in', found)
       .execute(),
     db
       .selectFrom('profile_groups as g')
       .innerJoin('profiles as a', (join) =>
         join.onRef('a.workspace_id', '=', 'g.workspace_id').onRef('a.id', '=', 'g.account_id'),
       )
-      .select('a.traits')
+      .select(['g.profile_id', 'a.traits'])
       .where('g.workspace_id', '=', workspaceId)
-      .where('g.profile_id', '=', profileId)
+      .where('g.profile_id', 'in', found)
       .where('a.kind', '=', 'account')
       .execute(),
   ]);
-  return {
-    traits: openObject(sealing, parseObject(profile.traits)),
-    computed: Object.fromEntries(computed.map((row) => [row.name, JSON.parse(row.value)])),
-    events: events.map((row): SnapshotEvent => {
-      const payload = parseObject(row.payload);
-      return {
-        type: row.type,
-        event: row.event,
-        timestampMs: Number(row.ts_ms),
-        seq: Number(row.seq),
-        properties: objectAt(payload, 'properties'),
-        context: objectAt(payload, 'context'),
-      };
-    }),
-    segments: new Set(segments.map((row) => row.slug)),
-    consent: Object.fromEntries(consent.map((row) => [row.category, Number(row.granted) === 1])),
-    groups: groups.map((row) => openObject(sealing, parseObject(row.traits))),
-    lastSeenMs: Number(profile.last_seen_ms),
-  };
+  const parts = new Map<string, SnapshotParts>(
+    found.map((id) => [id, { computed: {}, events: [], segments: new Set(), consent: {}, groups: [] }]),
+  );
+  for (const row of computed) {
+    const part = parts.get(row.profile_id);
+    if (part) part.computed[row.name] = JSON.parse(row.value) as JsonValue;
+  }
+  for (const row of events) {
+    const part = parts.get(row.profile_id);
+    if (!part) continue;
+    const payload = parseObject(row.payload);
+    part.events.push({
+      type: row.type,
+      event: row.event,
+      timestampMs: Number(row.ts_ms),
+      seq: Number(row.seq),
+      properties: objectAt(payload, 'properties'),
+      context: objectAt(payload, 'context'),
+    });
+  }
+  for (const row of segments) parts.get(row.profile_id)?.segments.add(row.slug);
+  for (const row of consent) {
+    const part = parts.get(row.profile_id);
+    if (part) part.consent[row.category] = Number(row.granted) === 1;
+  }
+  for (const row of groups)
+    parts.get(row.profile_id)?.groups.push(openObject(sealing, parseObject(row.traits)));
+  for (const profile of profiles) {
+    const part = parts.get(profile.id);
+    if (part)
+      snapshots.set(profile.id, {
+        traits: openObject(sealing, parseObject(profile.traits)),
+        ...part,
+        lastSeenMs: Number(profile.last_seen_ms),
+      });
+  }
+  return snapshots;
+}
+
+/** What a snapshot gathers from the other tables while they are read. */
+interface SnapshotParts {
+  computed: Record<string, JsonValue>;
+  events: SnapshotEvent[];
+  segments: Set<string>;
+  consent: Record<string, boolean>;
+  groups: JsonObject[];
 }
 
 export function parseObject(text: string): JsonObject {

@@ -2,6 +2,7 @@
 import type { ProfileChanges } from '../../profiles/profile-state.port.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { PiiSealing } from './pii-sealing.ts';
+import { markProfilesMerged, moveProfileGroups, remapProfileColumn, survivorsOf } from './profile-remap.ts';
 import { profileScope, traitsJson } from './profile-rows.ts';
 import { chunks, type Db } from './workspace-write.ts';
 
@@ -83,50 +84,11 @@ export async function writeChanges(
       )
       .execute();
   }
-  for (const { id, into } of changes.mergedProfiles) {
-    // Two statements, not one OR: each is an index lookup (primary key; merged_into index).
-    await db
-      .updateTable('profiles')
-      .set({ merged_into: into, updated_ms: nowMs })
-      .where('workspace_id', '=', ws)
-      .where('id', '=', id)
-      .execute();
-    await db
-      .updateTable('profiles')
-      .set({ merged_into: into, updated_ms: nowMs })
-      .where('workspace_id', '=', ws)
-      .where('merged_into', '=', id)
-      .execute();
-    await db
-      .updateTable('profile_events')
-      .set({ profile_id: into })
-      .where('workspace_id', '=', ws)
-      .where('profile_id', '=', id)
-      .execute();
-    await db
-      .updateTable('trait_history')
-      .set({ profile_id: into })
-      .where('workspace_id', '=', ws)
-      .where('profile_id', '=', id)
-      .execute();
-    await db
-      .insertInto('profile_groups')
-      .columns(['workspace_id', 'profile_id', 'account_id', 'seq', 'ts_ms'])
-      .expression((eb) =>
-        eb
-          .selectFrom('profile_groups')
-          .select(['workspace_id', eb.val(into).as('profile_id'), 'account_id', 'seq', 'ts_ms'])
-          .where('workspace_id', '=', ws)
-          .where('profile_id', '=', id),
-      )
-      .onConflict((oc) => oc.doNothing())
-      .execute();
-    await db
-      .deleteFrom('profile_groups')
-      .where('workspace_id', '=', ws)
-      .where('profile_id', '=', id)
-      .execute();
-  }
+  const survivors = survivorsOf(changes.mergedProfiles);
+  await markProfilesMerged(db, ws, survivors, nowMs);
+  await remapProfileColumn(db, 'profile_events', 'profile_id', ws, survivors);
+  await remapProfileColumn(db, 'trait_history', 'profile_id', ws, survivors);
+  await moveProfileGroups(db, ws, survivors);
   for (const id of changes.deletedProfiles) {
     await db.deleteFrom('profiles').where('workspace_id', '=', ws).where('id', '=', id).execute();
     await db

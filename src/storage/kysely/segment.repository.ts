@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Expression } from '../../segment-language/index.ts';
+import type { ProfileSnapshot } from '../../segments/profile-snapshot.ts';
 import type {
   MatchQuery,
   ProfileIdRange,
@@ -16,12 +17,15 @@ import type { Database } from '../database-schema.ts';
 import { compileSegmentQuery } from '../segment-sql/compile-segment.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { chunkBoundaries, countLivePersons } from './live-profiles.ts';
-import { loadProfileSnapshot } from './profile-snapshot.reader.ts';
+import { loadProfileSnapshots } from './profile-snapshot.reader.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 import { decideSealedLeaves } from './sealed-segment-leaves.ts';
+import { chunks } from './workspace-write.ts';
 
 /** Rows per INSERT/DELETE statement: far below both dialects' parameter limits. */
 const WRITE_BATCH = 500;
+/** Profiles per snapshot read: six `IN` lists of this size, and their timelines in memory. */
+const SNAPSHOT_CHUNK = 500;
 
 export class KyselySegmentRepository implements SegmentRepository {
   constructor(
@@ -334,12 +338,22 @@ export class KyselySegmentRepository implements SegmentRepository {
     });
   }
 
-  loadSnapshot(
+  async loadSnapshots(
     workspaceId: string,
-    profileId: string,
+    profileIds: readonly string[],
     options?: { readonly trackEvents?: readonly string[] },
-  ) {
-    return loadProfileSnapshot(this.db, this.sealing, workspaceId, profileId, options?.trackEvents);
+  ): Promise<Map<string, ProfileSnapshot>> {
+    const all = new Map<string, ProfileSnapshot>();
+    for (const part of chunks(profileIds, SNAPSHOT_CHUNK))
+      for (const [id, snapshot] of await loadProfileSnapshots(
+        this.db,
+        this.sealing,
+        workspaceId,
+        part,
+        options?.trackEvents,
+      ))
+        all.set(id, snapshot);
+    return all;
   }
 
   async #compile(workspaceId: string, definition: Expression, query: MatchQuery) {
