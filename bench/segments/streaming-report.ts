@@ -75,15 +75,17 @@ export function reportStreaming(run: StreamingRun): string {
   const exit = summarize(run.expiries.map((o) => o.exitMs));
   const exitEvent = summarize(run.expiries.map((o) => o.exitedEventMs));
   const ackedRate = run.load.ackedEvents / run.load.seconds;
+  const ackList = [...run.load.ackMs].sort((a, b) => a - b);
+  const ackCells = `${percentile(ackList, 50).toFixed(1)} / ${percentile(ackList, 99).toFixed(1)}`;
   const drained = run.drainedAfter === null ? `> ${run.drainSeconds} s` : `${run.drainedAfter.toFixed(1)} s`;
   const lines = [
     `segments streaming benchmark: ${run.store}, offered ${fmt(run.rate)} events/s for ${run.seconds} s ` +
       `(open loop, /v1/batch of 100 generator events), ${new Date().toISOString()}, ` +
       `load average ${run.loadAverage.start.toFixed(1)} → ${run.loadAverage.end.toFixed(1)}`,
     '',
-    '| acked events/s | non-200 | lag at end (events) | max lag | drained after |',
-    '|---:|---:|---:|---:|---:|',
-    `| ${fmt(ackedRate)} | ${run.load.rejected} | ${fmt(run.lagAtEnd)} | ${fmt(run.maxLag)} | ${drained} |`,
+    '| acked events/s | ack p50 / p99 ms | non-200 | lag at end (events) | max lag | drained after |',
+    '|---:|---:|---:|---:|---:|---:|',
+    `| ${fmt(ackedRate)} | ${ackCells} | ${run.load.rejected} | ${fmt(run.lagAtEnd)} | ${fmt(run.maxLag)} | ${drained} |`,
     '',
     '| ack → membership visible | segment | probes acked | p50 ms | p95 ms | p99 ms | max ms | never visible |',
     '|---|---|---:|---:|---:|---:|---:|---:|',

@@ -51,6 +51,8 @@ export interface OpenLoopResult {
   readonly seconds: number;
   /** How far behind its schedule the client sent a batch, at worst: the load it really offered. */
   readonly maxSendDelayMs: number;
+  /** Each request's time from sending to its answer (ms), in sending order. */
+  readonly ackMs: readonly number[];
 }
 
 /**
@@ -74,6 +76,7 @@ export async function sendOpenLoop<T>(options: {
   let maxSendDelayMs = 0;
   const started = performance.now();
   const inflight: Promise<void>[] = [];
+  const ackMs: number[] = [];
   for (const [index, batch] of options.batches.entries()) {
     const due = started + index * interval;
     const wait = due - performance.now();
@@ -81,9 +84,11 @@ export async function sendOpenLoop<T>(options: {
     maxSendDelayMs = Math.max(maxSendDelayMs, performance.now() - due);
     const extra = options.extraFor(index);
     const events = batch.events + (extra?.messages.length ?? 0);
+    const sentAt = performance.now();
     inflight.push(
       post(agent, options.target, withExtra(batch.body, extra?.messages ?? [])).then((status) => {
         const atMs = performance.now();
+        ackMs[index] = atMs - sentAt;
         if (status === 200) {
           ok += 1;
           ackedEvents += events;
@@ -94,5 +99,5 @@ export async function sendOpenLoop<T>(options: {
   }
   await Promise.all(inflight);
   agent.destroy();
-  return { ok, rejected, ackedEvents, seconds: (performance.now() - started) / 1000, maxSendDelayMs };
+  return { ok, rejected, ackedEvents, seconds: (performance.now() - started) / 1000, maxSendDelayMs, ackMs };
 }

@@ -3,7 +3,7 @@ import type { JsonObject } from '../shared/json.ts';
 import { Argon2idPasswordHasher } from '../access/argon2id-password-hasher.ts';
 import { createAccessServices } from '../access/access-services.ts';
 import { InProcessBus } from '../bus/in-process-bus.ts';
-import { ForegroundActivity } from '../pipeline/foreground-activity.ts';
+import { DEFAULT_GATE_POLICY, ForegroundActivity } from '../pipeline/foreground-activity.ts';
 import type { Config } from '../config/config.ts';
 import { AppendNotifier } from '../events/append-notifier.ts';
 import { EventQueryService } from '../events/event-query.service.ts';
@@ -86,7 +86,10 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const notifier = new AppendNotifier();
   // Acknowledging comes first: the in-process pipeline gives way to requests on their way to
   // their ack (src/pipeline/foreground-activity.ts).
-  const foreground = new ForegroundActivity();
+  const foreground = new ForegroundActivity({
+    ...DEFAULT_GATE_POLICY,
+    maxBusyBatchMs: config.pipelineMaxBatchMs,
+  });
   const bus =
     deps.bus ??
     new InProcessBus({

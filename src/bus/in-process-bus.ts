@@ -65,6 +65,11 @@ export class InProcessBus implements EventBus {
   }
 }
 
+interface BatchOutcome {
+  readonly entries: number;
+  readonly behindMs: number;
+}
+
 class InProcessConsumer {
   readonly #spec: ConsumerSpec;
   readonly #options: InProcessBusOptions;
@@ -116,17 +121,17 @@ class InProcessConsumer {
   /** One batch: due redeliveries first, then fresh entries. Returns false when there was nothing. */
   async #step(): Promise<boolean> {
     const admission = await this.#options.gate?.admit(this.#spec.maxBatch);
-    let entries = 0;
+    let outcome: BatchOutcome = { entries: 0, behindMs: 0 };
     try {
-      entries = await this.#batch(admission?.maxBatch ?? this.#spec.maxBatch);
-      return entries > 0;
+      outcome = await this.#batch(admission?.maxBatch ?? this.#spec.maxBatch);
+      return outcome.entries > 0;
     } finally {
-      admission?.done(entries);
+      admission?.done(outcome.entries, outcome.behindMs);
     }
   }
 
-  /** How many entries it handled or settled (0: there was nothing). */
-  async #batch(maxBatch: number): Promise<number> {
+  /** How many entries it handled or settled (0: there was nothing), and how far behind it is. */
+  async #batch(maxBatch: number): Promise<BatchOutcome> {
     const { log, state, clock } = this.#options;
     const group = this.#spec.group;
     this.#cursor ??= await state.getCursor(group);
@@ -146,7 +151,7 @@ class InProcessConsumer {
     for (const entry of fresh) deliveries.push({ entry, attempt: 1 });
     if (deliveries.length === 0) {
       if (missing.length > 0) await state.commit(group, { schedule: [], settled: missing }, clock.now());
-      return missing.length;
+      return { entries: missing.length, behindMs: 0 };
     }
     const outcomes = await this.#spec.handle(deliveries);
     const schedule: ScheduledRedelivery[] = [];
@@ -171,7 +176,9 @@ class InProcessConsumer {
       clock.now(),
     );
     if (cursor !== undefined) this.#cursor = cursor;
-    return deliveries.length;
+    // A full batch leaves more behind it: as far behind as its last entry is old.
+    const behindMs = deliveries.length >= maxBatch && last ? Math.max(0, clock.now() - last.receivedMs) : 0;
+    return { entries: deliveries.length, behindMs };
   }
 
   async #idle(): Promise<void> {

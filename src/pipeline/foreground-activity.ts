@@ -20,9 +20,10 @@ export interface Admission {
   readonly maxBatch: number;
   /**
    * The batch is over, with `entries` handled: its duration sets the pause before the next one
-   * under load, and how large the next busy batch may be.
+   * under load, and how large the next busy batch may be. `behindMs`: when the batch was full
+   * (more is waiting), how long ago its last entry was received; 0 when it caught up.
    */
-  done(entries?: number): void;
+  done(entries?: number, behindMs?: number): void;
 }
 
 export interface GatePolicy {
@@ -30,12 +31,20 @@ export interface GatePolicy {
   readonly busyWindowMs: number;
   /**
    * While busy, batches start this small (a batch holds the connection and the thread), then
-   * grow or shrink so that one takes about `busyBatchMs`: most of a batch's cost is per batch,
-   * so a fixed tiny size would leave the pipeline far behind under steady traffic.
+   * grow or shrink so that one takes about the time budget: most of a batch's cost is per
+   * batch, so a fixed tiny size would leave the pipeline far behind under steady traffic.
    */
   readonly busyBatch: number;
-  /** While busy, the time one batch may take: what a request arriving meanwhile may wait. */
+  /**
+   * While busy, the time one batch may take (what a request arriving meanwhile may wait):
+   * `busyBatchMs` while the pipeline keeps up; when it falls behind, `lagShare` of how far
+   * behind it is, up to `maxBusyBatchMs`. Acknowledging stays fast while processing is
+   * fresh, and a backlog is worked off in larger, cheaper batches rather than growing.
+   * The maximum is `CDP_PIPELINE_MAX_BATCH_MS`: by default equal to the base (acks first).
+   */
   readonly busyBatchMs: number;
+  readonly maxBusyBatchMs: number;
+  readonly lagShare: number;
   /** While busy, a batch waits up to this long for a gap between requests (none in flight). */
   readonly gapWaitMs: number;
   /**
@@ -47,10 +56,12 @@ export interface GatePolicy {
 }
 
 export const DEFAULT_GATE_POLICY: GatePolicy = {
-  busyWindowMs: 50,
+  busyWindowMs: 1_000,
   busyShare: 0.1,
   busyBatch: 5,
   busyBatchMs: 25,
+  maxBusyBatchMs: 25,
+  lagShare: 0.25,
   gapWaitMs: 20,
 };
 
@@ -64,6 +75,8 @@ export class ForegroundActivity implements BackgroundGate {
   #lastBatchMs = 0;
   /** The size a busy batch may have now (learned from the last busy batches). */
   #busySize: number;
+  /** How far behind the pipeline was after its last batch (0: caught up). */
+  #behindMs = 0;
   readonly #wakers = new Set<() => void>();
 
   constructor(policy: GatePolicy = DEFAULT_GATE_POLICY, now: () => number = () => performance.now()) {
@@ -91,9 +104,10 @@ export class ForegroundActivity implements BackgroundGate {
     const started = this.#now();
     return {
       maxBatch: size,
-      done: (entries) => {
+      done: (entries, behindMs = 0) => {
         this.#lastBatchEndMs = this.#now();
         this.#lastBatchMs = this.#lastBatchEndMs - started;
+        this.#behindMs = behindMs;
         if (busy && entries !== undefined) this.#learn(size, entries, this.#lastBatchMs, maxBatch);
       },
     };
@@ -101,11 +115,18 @@ export class ForegroundActivity implements BackgroundGate {
 
   /** Busy batch sizing: halve-ish when over the budget, double when a full batch fit in it. */
   #learn(admitted: number, entries: number, ms: number, maxBatch: number): void {
-    const { busyBatch, busyBatchMs } = this.#policy;
-    if (ms > busyBatchMs)
-      this.#busySize = Math.max(busyBatch, Math.floor((Math.min(admitted, entries) * busyBatchMs) / ms));
-    else if (entries >= admitted && ms < busyBatchMs / 2)
+    const { busyBatch } = this.#policy;
+    const budget = this.budgetMs;
+    if (ms > budget)
+      this.#busySize = Math.max(busyBatch, Math.floor((Math.min(admitted, entries) * budget) / ms));
+    else if (entries >= admitted && ms < budget / 2)
       this.#busySize = Math.min(Math.max(maxBatch, busyBatch), admitted * 2);
+  }
+
+  /** The time a busy batch may take now. */
+  get budgetMs(): number {
+    const { busyBatchMs, maxBusyBatchMs, lagShare } = this.#policy;
+    return Math.min(maxBusyBatchMs, Math.max(busyBatchMs, this.#behindMs * lagShare));
   }
 
   /** What a busy batch may take now (for tests and metrics). */

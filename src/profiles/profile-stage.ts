@@ -32,7 +32,7 @@ export class ProfileStage implements Stage {
    * profiles created and merged again within it), so 5,000 runs 2.2× the events/s of 500 on
    * the identity benchmark. While requests come, the foreground gate admits far smaller ones.
    */
-  readonly maxBatch = Number(process.env["XB"] ?? 5000);
+  readonly maxBatch = 5_000;
   readonly #lastReconcile = new Map<string, number>();
 
   constructor(private readonly deps: ProfileStageDeps) {}

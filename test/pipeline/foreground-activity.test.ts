@@ -45,6 +45,8 @@ it('while requests come, admits small batches, in a gap between requests', async
     busyShare: 0.5,
     busyBatch: 3,
     busyBatchMs: 60_000,
+    maxBusyBatchMs: 60_000,
+    lagShare: 0,
     gapWaitMs: 60_000,
   });
   let release!: () => void;
@@ -68,6 +70,8 @@ it('with no gap between requests, background batches take at most their share of
     busyShare: 0.2,
     busyBatch: 3,
     busyBatchMs: 60_000,
+    maxBusyBatchMs: 60_000,
+    lagShare: 0,
     gapWaitMs: 0,
   });
   let release!: () => void;
@@ -92,7 +96,15 @@ it('with no gap between requests, background batches take at most their share of
 it('sizes busy batches to their time budget: doubling while full ones fit, shrinking when over', async () => {
   let nowMs = 0;
   const activity = new ForegroundActivity(
-    { busyWindowMs: 1_000_000, busyShare: 1, busyBatch: 5, busyBatchMs: 40, gapWaitMs: 0 },
+    {
+      busyWindowMs: 1_000_000,
+      busyShare: 1,
+      busyBatch: 5,
+      busyBatchMs: 40,
+      maxBusyBatchMs: 160,
+      lagShare: 0.25,
+      gapWaitMs: 0,
+    },
     () => nowMs,
   );
   // Recent foreground work makes the ack path busy for the whole test.
@@ -117,12 +129,35 @@ it('sizes busy batches to their time budget: doubling while full ones fit, shrin
   assert.equal(activity.busyBatchSize, 1_000);
 });
 
+it('gives a pipeline that fell behind a larger time budget, within bounds, and the base one once caught up', async () => {
+  const activity = new ForegroundActivity({
+    busyWindowMs: 1_000_000,
+    busyShare: 1,
+    busyBatch: 5,
+    busyBatchMs: 40,
+    maxBusyBatchMs: 160,
+    lagShare: 0.25,
+    gapWaitMs: 0,
+  });
+  await activity.track(async () => undefined);
+  const finish = async (behindMs: number): Promise<number> => {
+    (await activity.admit(100)).done(100, behindMs);
+    return activity.budgetMs;
+  };
+  assert.equal(activity.budgetMs, 40);
+  assert.equal(await finish(400), 100, 'a quarter of how far behind it is');
+  assert.equal(await finish(60_000), 160, 'never more than the maximum');
+  assert.equal(await finish(0), 40, 'caught up: the base budget');
+});
+
 it('a failing foreground task still ends its activity', async () => {
   const activity = new ForegroundActivity({
     busyWindowMs: 0,
     busyShare: 0.5,
     busyBatch: 3,
     busyBatchMs: 60_000,
+    maxBusyBatchMs: 60_000,
+    lagShare: 0,
     gapWaitMs: 0,
   });
   await assert.rejects(
@@ -141,6 +176,8 @@ describeEachStore('in-process bus behind the ack path', (fixture) => {
       busyShare: 0.5,
       busyBatch: 4,
       busyBatchMs: 60_000,
+      maxBusyBatchMs: 60_000,
+      lagShare: 0,
       gapWaitMs: 60_000,
     });
     const bus = new InProcessBus({
