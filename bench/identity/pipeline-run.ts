@@ -1,6 +1,6 @@
 /**
  * The platform's pipeline over a store, as `npm start` runs it: `buildApp` with the in-process
- * bus and the built-in profiles stage (batches of 500 in log order). The log is filled first;
+ * bus and the built-in profiles stage (batches of up to 5,000 in log order). The log is filled first;
  * the clock runs from `start()` until every consumer group's lag is 0, i.e. every event is in an
  * up-to-date profile.
  */
