@@ -3,7 +3,7 @@ import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InProcessBus } from '../../src/bus/in-process-bus.ts';
 import type { AcceptedEvent } from '../../src/ingestion/message-types.ts';
-import { ForegroundActivity } from '../../src/pipeline/foreground-activity.ts';
+import { ForegroundActivity, type GatePolicy } from '../../src/pipeline/foreground-activity.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { describeEachStore } from '../support/stores.ts';
 
@@ -23,6 +23,22 @@ function event(i: number): AcceptedEvent {
   };
 }
 
+/** A gate policy for a test: no time budget unless the test sets one. */
+const gatePolicy = (
+  policy: Omit<GatePolicy, 'busyBatchMs' | 'maxBusyBatchMs' | 'lagShare'> & Partial<GatePolicy>,
+): GatePolicy => ({ busyBatchMs: 60_000, maxBusyBatchMs: 60_000, lagShare: 0, ...policy });
+
+/** Always busy; a 40 ms budget that grows to 160 ms with a quarter of the lag. */
+const BUDGETED = gatePolicy({
+  busyWindowMs: 1_000_000,
+  busyShare: 1,
+  busyBatch: 5,
+  busyBatchMs: 40,
+  maxBusyBatchMs: 160,
+  lagShare: 0.25,
+  gapWaitMs: 0,
+});
+
 /** Resolves once `check` holds (polling), or fails after `ms`. */
 async function eventually(check: () => boolean, ms = 20_000): Promise<void> {
   const until = Date.now() + ms;
@@ -40,15 +56,9 @@ it('admits a full batch at once while no request is on its way to its ack', asyn
 });
 
 it('while requests come, admits small batches, in a gap between requests', async () => {
-  const activity = new ForegroundActivity({
-    busyWindowMs: 1_000,
-    busyShare: 0.5,
-    busyBatch: 3,
-    busyBatchMs: 60_000,
-    maxBusyBatchMs: 60_000,
-    lagShare: 0,
-    gapWaitMs: 60_000,
-  });
+  const activity = new ForegroundActivity(
+    gatePolicy({ busyWindowMs: 1_000, busyShare: 0.5, busyBatch: 3, gapWaitMs: 60_000 }),
+  );
   let release!: () => void;
   const request = activity.track(() => new Promise<void>((resolve) => (release = resolve)));
   let admitted: number | undefined;
@@ -65,15 +75,9 @@ it('while requests come, admits small batches, in a gap between requests', async
 });
 
 it('with no gap between requests, background batches take at most their share of the time', async () => {
-  const activity = new ForegroundActivity({
-    busyWindowMs: 5_000,
-    busyShare: 0.2,
-    busyBatch: 3,
-    busyBatchMs: 60_000,
-    maxBusyBatchMs: 60_000,
-    lagShare: 0,
-    gapWaitMs: 0,
-  });
+  const activity = new ForegroundActivity(
+    gatePolicy({ busyWindowMs: 5_000, busyShare: 0.2, busyBatch: 3, gapWaitMs: 0 }),
+  );
   let release!: () => void;
   const request = activity.track(() => new Promise<void>((resolve) => (release = resolve)));
   const first = await activity.admit(50);
@@ -95,18 +99,7 @@ it('with no gap between requests, background batches take at most their share of
 
 it('sizes busy batches to their time budget: doubling while full ones fit, shrinking when over', async () => {
   let nowMs = 0;
-  const activity = new ForegroundActivity(
-    {
-      busyWindowMs: 1_000_000,
-      busyShare: 1,
-      busyBatch: 5,
-      busyBatchMs: 40,
-      maxBusyBatchMs: 160,
-      lagShare: 0.25,
-      gapWaitMs: 0,
-    },
-    () => nowMs,
-  );
+  const activity = new ForegroundActivity(BUDGETED, () => nowMs);
   // Recent foreground work makes the ack path busy for the whole test.
   await activity.track(async () => undefined);
   const batch = async (costMs: number, entries?: (admitted: number) => number): Promise<number> => {
@@ -130,15 +123,7 @@ it('sizes busy batches to their time budget: doubling while full ones fit, shrin
 });
 
 it('gives a pipeline that fell behind a larger time budget, within bounds, and the base one once caught up', async () => {
-  const activity = new ForegroundActivity({
-    busyWindowMs: 1_000_000,
-    busyShare: 1,
-    busyBatch: 5,
-    busyBatchMs: 40,
-    maxBusyBatchMs: 160,
-    lagShare: 0.25,
-    gapWaitMs: 0,
-  });
+  const activity = new ForegroundActivity(BUDGETED);
   await activity.track(async () => undefined);
   const finish = async (behindMs: number): Promise<number> => {
     (await activity.admit(100)).done(100, behindMs);
@@ -151,15 +136,9 @@ it('gives a pipeline that fell behind a larger time budget, within bounds, and t
 });
 
 it('a failing foreground task still ends its activity', async () => {
-  const activity = new ForegroundActivity({
-    busyWindowMs: 0,
-    busyShare: 0.5,
-    busyBatch: 3,
-    busyBatchMs: 60_000,
-    maxBusyBatchMs: 60_000,
-    lagShare: 0,
-    gapWaitMs: 0,
-  });
+  const activity = new ForegroundActivity(
+    gatePolicy({ busyWindowMs: 0, busyShare: 0.5, busyBatch: 3, gapWaitMs: 0 }),
+  );
   await assert.rejects(
     activity.track(() => Promise.reject(new Error('boom'))),
     /boom/,
@@ -171,15 +150,9 @@ it('a failing foreground task still ends its activity', async () => {
 describeEachStore('in-process bus behind the ack path', (fixture) => {
   it('holds the pipeline while a request is on its way to its ack, then catches up', async () => {
     const { store } = await fixture.fresh();
-    const activity = new ForegroundActivity({
-      busyWindowMs: 200,
-      busyShare: 0.5,
-      busyBatch: 4,
-      busyBatchMs: 60_000,
-      maxBusyBatchMs: 60_000,
-      lagShare: 0,
-      gapWaitMs: 60_000,
-    });
+    const activity = new ForegroundActivity(
+      gatePolicy({ busyWindowMs: 200, busyShare: 0.5, busyBatch: 4, gapWaitMs: 60_000 }),
+    );
     const bus = new InProcessBus({
       log: store.events,
       state: store.consumerState,

@@ -11,7 +11,7 @@ import type { BackfillProgress } from '../../segments/segment-types.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { chunkBoundaries, countLivePersons, livePersonIds } from './live-profiles.ts';
-import { objectAt, parseObject } from './profile-snapshot.reader.ts';
+import { snapshotEventOf } from './profile-snapshot.reader.ts';
 
 const WRITE_BATCH = 500;
 
@@ -172,15 +172,7 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
     if (range.untilId !== undefined) query = query.where('pe.profile_id', '<=', range.untilId);
     const byProfile = new Map<string, SnapshotEvent[]>();
     for (const row of await query.execute()) {
-      const payload = parseObject(row.payload);
-      const event: SnapshotEvent = {
-        type: row.type,
-        event: row.event,
-        timestampMs: Number(row.ts_ms),
-        seq: Number(row.seq),
-        properties: objectAt(payload, 'properties'),
-        context: objectAt(payload, 'context'),
-      };
+      const event = snapshotEventOf(row);
       const list = byProfile.get(row.profile_id);
       if (list === undefined) byProfile.set(row.profile_id, [event]);
       else list.push(event);

@@ -88,17 +88,7 @@ export async function loadProfileSnapshots(
     if (part) part.computed[row.name] = JSON.parse(row.value) as JsonValue;
   }
   for (const row of events) {
-    const part = parts.get(row.profile_id);
-    if (!part) continue;
-    const payload = parseObject(row.payload);
-    part.events.push({
-      type: row.type,
-      event: row.event,
-      timestampMs: Number(row.ts_ms),
-      seq: Number(row.seq),
-      properties: objectAt(payload, 'properties'),
-      context: objectAt(payload, 'context'),
-    });
+    parts.get(row.profile_id)?.events.push(snapshotEventOf(row));
   }
   for (const row of segments) parts.get(row.profile_id)?.segments.add(row.slug);
   for (const row of consent) {
@@ -126,6 +116,25 @@ interface SnapshotParts {
   segments: Set<string>;
   consent: Record<string, boolean>;
   groups: JsonObject[];
+}
+
+/** A timeline row joined with its log payload, as the evaluator reads it. */
+export function snapshotEventOf(row: {
+  readonly type: string;
+  readonly event: string | null;
+  readonly ts_ms: number | string;
+  readonly seq: number | string;
+  readonly payload: string;
+}): SnapshotEvent {
+  const payload = parseObject(row.payload);
+  return {
+    type: row.type,
+    event: row.event,
+    timestampMs: Number(row.ts_ms),
+    seq: Number(row.seq),
+    properties: objectAt(payload, 'properties'),
+    context: objectAt(payload, 'context'),
+  };
 }
 
 export function parseObject(text: string): JsonObject {
