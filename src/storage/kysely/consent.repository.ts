@@ -46,7 +46,7 @@ export class KyselyConsentRepository implements ConsentRepository {
       const rebuild = new Set<string>();
       await insertObservations(trx, workspaceId, batch, nowMs, rebuild);
       const merged = survivorsOf(batch.mergedProfiles);
-      await remapProfileColumn(trx, 'consent_history', 'profile_id', workspaceId, merged);
+      await remapProfileColumn(trx, 'consent_history', workspaceId, merged);
       await followEvents(trx, workspaceId, [...batch.changedProfiles, ...batch.deletedProfiles], rebuild);
       for (const part of chunks(batch.deletedProfiles, IN_CHUNK)) {
         // Values set through the API for a profile that no longer exists have nobody to follow.

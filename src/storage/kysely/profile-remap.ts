@@ -40,18 +40,17 @@ function caseOf(column: string, part: readonly (readonly [string, string])[]): R
   return sql<string>`case ${sql.ref(column)} ${sql.join(branches, sql` `)} end`;
 }
 
-/** Rows of `table` whose `column` names a merged profile name its survivor instead. */
+/** Rows of `table` whose `profile_id` names a merged profile name its survivor instead. */
 export async function remapProfileColumn(
   db: Db,
   table: 'profile_events' | 'trait_history' | 'consent_history',
-  column: 'profile_id',
   workspaceId: string,
   survivors: ReadonlyMap<string, string>,
 ): Promise<void> {
   for (const part of chunks([...survivors], REMAP_CHUNK)) {
     const ids = part.map(([from]) => from);
-    await sql`update ${sql.table(table)} set ${sql.ref(column)} = ${caseOf(column, part)}
-      where workspace_id = ${workspaceId} and ${sql.ref(column)} in (${sql.join(ids)})`.execute(db);
+    await sql`update ${sql.table(table)} set profile_id = ${caseOf('profile_id', part)}
+      where workspace_id = ${workspaceId} and profile_id in (${sql.join(ids)})`.execute(db);
   }
 }
 

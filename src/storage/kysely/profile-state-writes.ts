@@ -86,8 +86,8 @@ export async function writeChanges(
   }
   const survivors = survivorsOf(changes.mergedProfiles);
   await markProfilesMerged(db, ws, survivors, nowMs);
-  await remapProfileColumn(db, 'profile_events', 'profile_id', ws, survivors);
-  await remapProfileColumn(db, 'trait_history', 'profile_id', ws, survivors);
+  await remapProfileColumn(db, 'profile_events', ws, survivors);
+  await remapProfileColumn(db, 'trait_history', ws, survivors);
   await moveProfileGroups(db, ws, survivors);
   for (const id of changes.deletedProfiles) {
     await db.deleteFrom('profiles').where('workspace_id', '=', ws).where('id', '=', id).execute();
