@@ -21,7 +21,7 @@ export interface IdentityBenchOptions {
   readonly seed: number;
 }
 
-function integer(name: string, fallback: number, min: number): number {
+export function integer(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);

@@ -7,10 +7,15 @@
  * Two callers, because they take different paths: an `analyst` token sees personal data masked
  * (a pure read), while a caller with PII access (the instance owner here) has every read
  * recorded in the audit log first, a durable hash-chained write per lookup.
+ *
+ * The load runs in a child process of its own (see get-loop-process.ts).
  */
+import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { createPrng } from '../generate/index.ts';
 import { percentile } from '../support/load-client.ts';
+import type { GetLoopPlan, GetLoopResult } from '../support/get-loop-process.ts';
 import { freePort, startProcess } from '../support/processes.ts';
 
 const ADMIN_TOKEN = 'identity-bench-admin-token-0123456789';
@@ -70,41 +75,44 @@ function send(
   });
 }
 
-/** Closed loop over `paths`; the first `warmup` answers are not measured. */
+/**
+ * Closed loop over `paths` from a lean child process (bench/support/get-loop-process.ts); the
+ * first `warmup` answers are not measured. `expectedIds[i]`: the profile id the answer must hold.
+ */
 async function closedLoopGets(
   port: number,
   token: string | undefined,
   paths: readonly string[],
   warmup: number,
   connections: number,
-  isRight: (index: number, answer: Answer) => boolean,
+  expectedIds?: readonly string[],
 ): Promise<LookupPhase> {
-  const agent = new Agent({ keepAlive: true, maxSockets: connections });
-  let next = 0;
-  let wrong = 0;
-  let measuredFrom = performance.now();
-  const latencies: number[] = [];
-  const worker = async (): Promise<void> => {
-    while (next < paths.length) {
-      const index = next++;
-      if (index === warmup) measuredFrom = performance.now();
-      const started = performance.now();
-      const answer = await send(agent, port, paths[index] as string, token);
-      const elapsed = performance.now() - started;
-      if (index < warmup) continue;
-      latencies.push(elapsed);
-      if (!isRight(index, answer)) wrong += 1;
-    }
+  const plan: GetLoopPlan = {
+    port,
+    ...(token === undefined ? {} : { token }),
+    paths,
+    warmup,
+    connections,
+    ...(expectedIds === undefined ? {} : { expectedIds }),
   };
-  await Promise.all(Array.from({ length: connections }, worker));
-  const seconds = (performance.now() - measuredFrom) / 1000;
-  agent.destroy();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('../support/get-loop-process.ts', import.meta.url))],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const output: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  child.stdin.end(JSON.stringify(plan));
+  const code = await exited;
+  if (code !== 0) throw new Error(`the lookup load process exited with ${code}`);
+  const result = JSON.parse(Buffer.concat(output).toString()) as GetLoopResult;
   return {
-    requests: latencies.length,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    requestsPerSecond: latencies.length / seconds,
-    wrong,
+    requests: result.latenciesMs.length,
+    p50Ms: percentile(result.latenciesMs, 50),
+    p99Ms: percentile(result.latenciesMs, 99),
+    requestsPerSecond: result.latenciesMs.length / result.seconds,
+    wrong: result.wrong,
   };
 }
 
@@ -157,10 +165,8 @@ export async function measureLookupLatency(options: {
         (email) =>
           `/api/v1/workspaces/${options.workspaceId}/profiles/lookup?type=email&value=${encodeURIComponent(email)}`,
       );
-      return closedLoopGets(port, token, paths, warmup, options.connections, (index, { status, body }) => {
-        const id = status === 200 ? (JSON.parse(body) as { id?: unknown }).id : undefined;
-        return id === options.targets.get(emails[index] as string);
-      });
+      const expected = emails.map((email) => options.targets.get(email) ?? '');
+      return closedLoopGets(port, token, paths, warmup, options.connections, expected);
     };
     // The floor on this machine at this moment: the same server, connections and client, a
     // route that does nothing (no auth, no storage).
@@ -170,7 +176,6 @@ export async function measureLookupLatency(options: {
       Array.from({ length: warmup + options.lookups }, () => '/health'),
       warmup,
       options.connections,
-      (_index, { status }) => status === 200,
     );
     const masked = await lookups(analystToken);
     const audited = await lookups(ADMIN_TOKEN);
