@@ -76,15 +76,17 @@ function send(
 }
 
 /**
- * Closed loop over `paths` from a lean child process (bench/support/get-loop-process.ts); the
- * first `warmup` answers are not measured. `expectedIds[i]`: the profile id the answer must hold.
+ * GETs of `paths` from a lean child process (bench/support/get-loop-process.ts), in a closed
+ * loop or, with `ratePerSecond`, an open one; the first `warmup` answers are not measured.
+ * `expectedIds[i]`: the profile id the answer must hold.
  */
-async function closedLoopGets(
+async function loadGets(
   port: number,
   token: string | undefined,
   paths: readonly string[],
   warmup: number,
   connections: number,
+  ratePerSecond: number | undefined,
   expectedIds?: readonly string[],
 ): Promise<LookupPhase> {
   const plan: GetLoopPlan = {
@@ -93,6 +95,7 @@ async function closedLoopGets(
     paths,
     warmup,
     connections,
+    ...(ratePerSecond === undefined ? {} : { ratePerSecond }),
     ...(expectedIds === undefined ? {} : { expectedIds }),
   };
   const child = spawn(
@@ -126,6 +129,8 @@ export async function measureLookupLatency(options: {
   readonly targets: ReadonlyMap<string, string>;
   readonly lookups: number;
   readonly connections: number;
+  /** Open loop at these request rates (the floor at the masked rate); absent: closed loop. */
+  readonly rates?: { readonly masked: number; readonly audited: number };
   readonly seed: number;
 }): Promise<LookupLatency> {
   const emails = [...options.targets.keys()].sort();
@@ -159,26 +164,27 @@ export async function measureLookupLatency(options: {
     const analystToken = (JSON.parse(minted.body) as { token?: unknown }).token;
     if (minted.status !== 201 || typeof analystToken !== 'string')
       throw new Error(`could not mint an analyst token: ${minted.status} ${minted.body}`);
-    const lookups = async (token: string): Promise<LookupPhase> => {
+    const lookups = async (token: string, rate: number | undefined): Promise<LookupPhase> => {
       const emails = plan();
       const paths = emails.map(
         (email) =>
           `/api/v1/workspaces/${options.workspaceId}/profiles/lookup?type=email&value=${encodeURIComponent(email)}`,
       );
       const expected = emails.map((email) => options.targets.get(email) ?? '');
-      return closedLoopGets(port, token, paths, warmup, options.connections, expected);
+      return loadGets(port, token, paths, warmup, options.connections, rate, expected);
     };
     // The floor on this machine at this moment: the same server, connections and client, a
     // route that does nothing (no auth, no storage).
-    const floor = await closedLoopGets(
+    const floor = await loadGets(
       port,
       undefined,
       Array.from({ length: warmup + options.lookups }, () => '/health'),
       warmup,
       options.connections,
+      options.rates?.masked,
     );
-    const masked = await lookups(analystToken);
-    const audited = await lookups(ADMIN_TOKEN);
+    const masked = await lookups(analystToken, options.rates?.masked);
+    const audited = await lookups(ADMIN_TOKEN, options.rates?.audited);
     return { floor, masked, audited, peakRssBytes: server.peakRss() };
   } finally {
     await server.stop();

@@ -15,6 +15,12 @@ export interface GetLoopPlan {
   readonly warmup: number;
   readonly connections: number;
   /**
+   * Open loop: requests start at this rate whatever the answers (at most `connections` at a
+   * time, the rest queue in the client), and each latency runs from the scheduled start, so a
+   * stall of the server counts for every request it delayed. Absent: closed loop.
+   */
+  readonly ratePerSecond?: number;
+  /**
    * What a right answer holds, per path: the `id` of a 200 JSON body; or null: any 200.
    */
   readonly expectedIds?: readonly string[];
@@ -75,10 +81,50 @@ async function run(plan: GetLoopPlan): Promise<GetLoopResult> {
       if (!right) wrong += 1;
     }
   };
-  await Promise.all(Array.from({ length: plan.connections }, worker));
+  if (plan.ratePerSecond === undefined) await Promise.all(Array.from({ length: plan.connections }, worker));
+  else measuredFrom = await openLoop(plan, plan.ratePerSecond, agent, latenciesMs, () => (wrong += 1));
   const seconds = (performance.now() - measuredFrom) / 1000;
   agent.destroy();
   return { latenciesMs, seconds, wrong };
+}
+
+async function openLoop(
+  plan: GetLoopPlan,
+  rate: number,
+  agent: Agent,
+  latenciesMs: number[],
+  onWrong: () => void,
+): Promise<number> {
+  // Warm-up as fast as the server answers, one request per connection at a time: an open loop
+  // over a cold server (code not yet optimized, pages not yet cached) would build a queue
+  // that the measured requests then inherit.
+  let next = 0;
+  const warm = async (): Promise<void> => {
+    while (next < plan.warmup) await get(agent, plan.port, plan.paths[next++] as string, plan.token);
+  };
+  await Promise.all(Array.from({ length: plan.connections }, warm));
+  const started = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let index = plan.warmup; index < plan.paths.length; index++) {
+    const due = started + ((index - plan.warmup) * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    // Sent late (the client was busy): the wait counts; sent up to 1 ms early: it does not.
+    const from = Math.min(due, performance.now());
+    pending.push(
+      get(agent, plan.port, plan.paths[index] as string, plan.token).then((answer) => {
+        latenciesMs.push(performance.now() - from);
+        const expected = plan.expectedIds?.[index];
+        if (
+          answer.status !== 200 ||
+          (expected !== undefined && (JSON.parse(answer.body) as { id?: unknown }).id !== expected)
+        )
+          onWrong();
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return started;
 }
 
 const chunks: Buffer[] = [];

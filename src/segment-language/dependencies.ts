@@ -68,6 +68,18 @@ export function collectDependencies(ast: Expression): SegmentDependencies {
   });
 }
 
+/**
+ * Names of the events whose properties or context a `did … where (…)` reads: the only events
+ * an evaluator must read in full. A `did` without `where` reads an event's name and time.
+ */
+export function collectFilteredEvents(ast: Expression): readonly string[] {
+  const names = new UniqueList<string>(String);
+  forEachExpression(ast, ({ node }) => {
+    if (node.kind === 'did' && node.where !== null) names.add(node.event);
+  });
+  return names.items();
+}
+
 /** Distinct slugs named by `in segment`, in order of first appearance. */
 export function collectSegmentRefs(ast: Expression): readonly string[] {
   const slugs = new UniqueList<string>(String);

@@ -106,7 +106,12 @@ export {
   type ValidationContext,
 } from './validator.ts';
 export { hasErrors, type ProblemSeverity, type ValidationProblem } from './validation-problem.ts';
-export { collectDependencies, collectSegmentRefs, type SegmentDependencies } from './dependencies.ts';
+export {
+  collectDependencies,
+  collectFilteredEvents,
+  collectSegmentRefs,
+  type SegmentDependencies,
+} from './dependencies.ts';
 export { findSegmentCycle } from './segment-cycles.ts';
 export {
   analyzeEventFilter,

@@ -17,6 +17,7 @@ import type { AcceptedEvent, StoredEvent } from '../ingestion/message-types.ts';
 import { ACCOUNT_ID_PREFIX } from '../profiles/profile-resolver.ts';
 import type { ProfileBatchChange, ProfileChangeListener } from '../profiles/profile-state.port.ts';
 import {
+  collectFilteredEvents,
   parseSegmentDefinition,
   type Expression,
   type SegmentDependencies,
@@ -60,6 +61,8 @@ interface CompiledSegment {
   readonly segment: Segment;
   readonly ast: Expression;
   readonly dependencies: SegmentDependencies;
+  /** Events whose properties or context the definition reads (`did … where`). */
+  readonly filteredEvents: readonly string[];
 }
 
 /** What changed for one profile, deciding which segments must be evaluated again. */
@@ -219,13 +222,24 @@ export class RealtimeAudiences implements ProfileChangeListener {
           ...computed.map((c) => c.compiled.definition.event),
         ]),
       ];
+      // Only these events are read with their payload (a filter or a property reads it).
+      const payloadEvents = [
+        ...new Set([
+          ...segments.flatMap((s) => s.filteredEvents),
+          ...computed
+            .filter(
+              ({ compiled }) => compiled.where !== null || (compiled.definition.property ?? null) !== null,
+            )
+            .map((c) => c.compiled.definition.event),
+        ]),
+      ];
       const entries = [...touches];
       for (let start = 0; start < entries.length; start += SNAPSHOT_PAGE) {
         const page = entries.slice(start, start + SNAPSHOT_PAGE);
         const snapshots = await this.#deps.segments.loadSnapshots(
           workspaceId,
           page.map(([profileId]) => profileId),
-          { trackEvents },
+          { trackEvents, payloadEvents },
         );
         for (const [profileId, touch] of page) {
           const snapshot = snapshots.get(profileId);
@@ -371,7 +385,12 @@ export class RealtimeAudiences implements ProfileChangeListener {
     for (const segment of all) {
       const parsed = parseSegmentDefinition(segment.definition);
       if (parsed.ok)
-        compiled.set(segment.slug, { segment, ast: parsed.ast, dependencies: segment.dependencies });
+        compiled.set(segment.slug, {
+          segment,
+          ast: parsed.ast,
+          dependencies: segment.dependencies,
+          filteredEvents: collectFilteredEvents(parsed.ast),
+        });
     }
     const ordered: CompiledSegment[] = [];
     const placed = new Set<string>();

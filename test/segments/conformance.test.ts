@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { Kysely } from 'kysely';
-import { analyzeSegmentDefinition, type Expression } from '../../src/segment-language/index.ts';
+import {
+  analyzeSegmentDefinition,
+  collectDependencies,
+  collectFilteredEvents,
+  type Expression,
+} from '../../src/segment-language/index.ts';
 import { evaluateSegment } from '../../src/segments/evaluate-segment.ts';
 import type { Database } from '../../src/storage/database-schema.ts';
 import type { Store } from '../../src/storage/store.ts';
@@ -132,5 +137,37 @@ describeEachStore('segment conformance: evaluator = SQL', (fixture) => {
       }
       assert.deepEqual(members.sort(), [...c.expected].sort(), c.name);
     }
+  });
+
+  // What the real-time path reads: only the events a `did` names, and only those a `where`
+  // filters with their payload (collectFilteredEvents); the rest as name and time alone.
+  it('snapshots read as the real-time path reads them evaluate like the fixtures', async () => {
+    let bare = 0;
+    for (const [index, c] of CASES.entries()) {
+      const p = prepared[index] as Prepared;
+      const trackEvents = collectDependencies(p.ast).events;
+      const payloadEvents = collectFilteredEvents(p.ast);
+      const members: string[] = [];
+      const profiles = (c.profiles ?? BASE).filter(isLivePerson);
+      const snapshots = await store.segments.loadSnapshots(
+        p.workspaceId,
+        profiles.map((profile) => profile.id),
+        { trackEvents, payloadEvents },
+      );
+      for (const profile of profiles) {
+        const snapshot = snapshots.get(profile.id);
+        assert.ok(snapshot, profile.id);
+        for (const event of snapshot.events) {
+          assert.ok(trackEvents.includes(event.event ?? ''), `${c.name}: only the named events`);
+          if (!payloadEvents.includes(event.event ?? '')) {
+            assert.equal(event.properties, undefined, `${c.name}: read without its payload`);
+            bare += 1;
+          }
+        }
+        if (evaluateSegment(p.ast, snapshot, p.nowMs)) members.push(profile.id);
+      }
+      assert.deepEqual(members.sort(), [...c.expected].sort(), c.name);
+    }
+    assert.ok(bare > 0, 'some events were read without their payload');
   });
 });

@@ -1,10 +1,11 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type {
   JsonObject,
   JsonValue,
   ProfileSnapshot,
   SnapshotEvent,
 } from '../../segments/profile-snapshot.ts';
+import type { SnapshotOptions } from '../../segments/segments.port.ts';
 import type { Database } from '../database-schema.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 
@@ -20,8 +21,8 @@ export async function loadProfileSnapshots(
   sealing: PiiSealing,
   workspaceId: string,
   profileIds: readonly string[],
-  /** Only these track events (see SegmentRepository.loadSnapshots); all events when absent. */
-  trackEvents?: readonly string[],
+  /** See SegmentRepository.loadSnapshots: all events with their payloads when empty. */
+  options: SnapshotOptions = {},
 ): Promise<Map<string, ProfileSnapshot>> {
   const ids = [...new Set(profileIds)];
   const snapshots = new Map<string, ProfileSnapshot>();
@@ -41,19 +42,7 @@ export async function loadProfileSnapshots(
       .where('workspace_id', '=', workspaceId)
       .where('profile_id', 'in', found)
       .execute(),
-    trackEvents?.length === 0
-      ? Promise.resolve([])
-      : db
-          .selectFrom('profile_events as pe')
-          .innerJoin('events as e', 'e.seq', 'pe.seq')
-          .select(['pe.profile_id', 'pe.type', 'pe.event', 'pe.ts_ms', 'pe.seq', 'e.payload'])
-          .where('pe.workspace_id', '=', workspaceId)
-          .where('pe.profile_id', 'in', found)
-          .$if(trackEvents !== undefined, (q) =>
-            q.where('pe.type', '=', 'track').where('pe.event', 'in', trackEvents ?? []),
-          )
-          .orderBy('pe.seq')
-          .execute(),
+    timelineOf(db, workspaceId, found, options),
     db
       .selectFrom('segment_memberships as m')
       .innerJoin('segments as s', (join) =>
@@ -88,7 +77,10 @@ export async function loadProfileSnapshots(
     if (part) part.computed[row.name] = JSON.parse(row.value) as JsonValue;
   }
   for (const row of events) {
-    parts.get(row.profile_id)?.events.push(snapshotEventOf(row));
+    const { payload } = row;
+    parts
+      .get(row.profile_id)
+      ?.events.push(payload === null ? bareEventOf(row) : snapshotEventOf({ ...row, payload }));
   }
   for (const row of segments) parts.get(row.profile_id)?.segments.add(row.slug);
   for (const row of consent) {
@@ -107,6 +99,63 @@ export async function loadProfileSnapshots(
       });
   }
   return snapshots;
+}
+
+type TimelineRow = {
+  readonly profile_id: string;
+  readonly type: string;
+  readonly event: string | null;
+  readonly ts_ms: number | string;
+  readonly seq: number | string;
+  readonly payload: string | null;
+};
+
+/**
+ * The profiles' timelines in log order. Events whose payload nobody reads come from the
+ * timeline's `(workspace, event, type, profile, ts, seq)` index alone, without the log.
+ */
+async function timelineOf(
+  db: Kysely<Database>,
+  workspaceId: string,
+  profileIds: readonly string[],
+  { trackEvents, payloadEvents }: SnapshotOptions,
+): Promise<TimelineRow[]> {
+  if (trackEvents?.length === 0) return [];
+  const withPayload = (names: readonly string[] | undefined): Promise<TimelineRow[]> =>
+    db
+      .selectFrom('profile_events as pe')
+      .innerJoin('events as e', 'e.seq', 'pe.seq')
+      .select(['pe.profile_id', 'pe.type', 'pe.event', 'pe.ts_ms', 'pe.seq', 'e.payload'])
+      .where('pe.workspace_id', '=', workspaceId)
+      .where('pe.profile_id', 'in', profileIds)
+      .$if(names !== undefined, (q) => q.where('pe.type', '=', 'track').where('pe.event', 'in', names ?? []))
+      .orderBy('pe.seq')
+      .execute();
+  if (trackEvents === undefined || payloadEvents === undefined) return withPayload(trackEvents);
+  const full = new Set(payloadEvents);
+  const bare = trackEvents.filter((name) => !full.has(name));
+  const read = trackEvents.filter((name) => full.has(name));
+  const [withPayloads, without] = await Promise.all([
+    read.length === 0 ? Promise.resolve([]) : withPayload(read),
+    bare.length === 0
+      ? Promise.resolve([])
+      : db
+          .selectFrom('profile_events')
+          .select(['profile_id', 'type', 'event', 'ts_ms', 'seq', sql<null>`null`.as('payload')])
+          .where('workspace_id', '=', workspaceId)
+          .where('event', 'in', bare)
+          .where('type', '=', 'track')
+          .where('profile_id', 'in', profileIds)
+          .execute(),
+  ]);
+  if (withPayloads.length === 0) return without.sort((a, b) => Number(a.seq) - Number(b.seq));
+  if (without.length === 0) return withPayloads;
+  return [...withPayloads, ...without].sort((a, b) => Number(a.seq) - Number(b.seq));
+}
+
+/** A timeline row whose payload was not read: its name and time. */
+function bareEventOf(row: TimelineRow): SnapshotEvent {
+  return { type: row.type, event: row.event, timestampMs: Number(row.ts_ms), seq: Number(row.seq) };
 }
 
 /** What a snapshot gathers from the other tables while they are read. */

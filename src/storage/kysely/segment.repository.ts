@@ -6,6 +6,7 @@ import type {
   ProfileIdRange,
   SegmentDefinitionChanges,
   SegmentRepository,
+  SnapshotOptions,
 } from '../../segments/segments.port.ts';
 import type {
   BackfillProgress,
@@ -341,7 +342,7 @@ export class KyselySegmentRepository implements SegmentRepository {
   async loadSnapshots(
     workspaceId: string,
     profileIds: readonly string[],
-    options?: { readonly trackEvents?: readonly string[] },
+    options: SnapshotOptions = {},
   ): Promise<Map<string, ProfileSnapshot>> {
     const all = new Map<string, ProfileSnapshot>();
     for (const part of chunks(profileIds, SNAPSHOT_CHUNK))
@@ -350,7 +351,7 @@ export class KyselySegmentRepository implements SegmentRepository {
         this.sealing,
         workspaceId,
         part,
-        options?.trackEvents,
+        options,
       ))
         all.set(id, snapshot);
     return all;
