@@ -5,6 +5,12 @@ export interface AppendResult {
   readonly seqs: readonly (number | null)[];
 }
 
+/** Events written to the log that are not yet known to survive a power loss. */
+export interface WrittenEvents extends AppendResult {
+  /** Settles once they would: nobody may be told they are stored before. */
+  readonly durable: Promise<void>;
+}
+
 export interface EventQuery {
   readonly workspaceId: string;
   readonly type?: MessageType | undefined;
@@ -24,6 +30,13 @@ export interface EventLogRepository {
    * window, so it survives restarts with nothing to prune). Returns once the data is on disk.
    */
   append(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<AppendResult>;
+  /**
+   * `append` in two steps, where the store can make a write durable off the event loop
+   * (SQLite: the WAL's fsync on libuv's thread pool): resolves once the events are written,
+   * with the promise of their durability. The group committer writes the next group while the
+   * last one is being made durable. Absent where `append` is the only way (PostgreSQL).
+   */
+  write?(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<WrittenEvents>;
   /**
    * Readies the append path before traffic (SQLite rebuilds its in-memory dedup index from
    * the log since the cutoff), so the first request after a restart does not wait for it.

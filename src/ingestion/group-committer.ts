@@ -1,6 +1,12 @@
 import { AppError } from '../errors/app-error.ts';
-import type { EventLogRepository } from './event-log.port.ts';
+import type { EventLogRepository, WrittenEvents } from './event-log.port.ts';
 import type { AcceptedEvent } from './message-types.ts';
+
+/**
+ * Groups that may wait for their fsync while the next is written: the write of a group
+ * overlaps the disk's flush of the last one, and fsyncs do not pile up behind each other.
+ */
+const MAX_SETTLING = 1;
 
 export interface CommitOutcome {
   readonly stored: number;
@@ -47,6 +53,14 @@ export class GroupCommitter {
   #idle: (() => void)[] = [];
   #lastCommitMs = 0;
   #lastCommitEnd = -Infinity;
+  /** Groups written and waiting to be durable (the store's fsync runs off the event loop). */
+  #settling = 0;
+  /**
+   * Settles when the last written group is acknowledged (true) or failed: groups settle in
+   * order, and a group written after one whose fsync failed fails too (its frames follow
+   * frames the disk may not hold, so a recovery would not reach them).
+   */
+  #lastSettled: Promise<boolean> = Promise.resolve(true);
 
   constructor(options: GroupCommitterOptions) {
     this.#options = options;
@@ -77,12 +91,21 @@ export class GroupCommitter {
   /** Refuses new appends and waits until everything queued is committed. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (!this.#flushing && this.#queue.length === 0) return;
+    if (this.#isIdle()) return;
     await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
+  #isIdle(): boolean {
+    return !this.#flushing && this.#settling === 0 && this.#queue.length === 0;
+  }
+
+  #next(): void {
+    if (this.#queue.length > 0) this.#schedule();
+    else if (this.#isIdle()) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
   #schedule(): void {
-    if (this.#scheduled || this.#flushing) return;
+    if (this.#scheduled || this.#flushing || this.#settling > MAX_SETTLING) return;
     this.#scheduled = true;
     const run = (): void => {
       this.#scheduled = false;
@@ -122,10 +145,8 @@ export class GroupCommitter {
     try {
       await this.#commit(group);
     } finally {
-      for (const pending of group) this.#pendingEvents -= pending.events.length;
       this.#flushing = false;
-      if (this.#queue.length > 0) this.#schedule();
-      else for (const resolve of this.#idle.splice(0)) resolve();
+      this.#next();
     }
   }
 
@@ -144,24 +165,63 @@ export class GroupCommitter {
         }
       }
     }
-    let seqs: readonly (number | null)[];
-    let commitSeconds = 0;
+    const started = performance.now();
+    const cutoff = this.#options.now() - this.#options.dedupWindowMs;
+    const log = this.#options.log;
+    let written: WrittenEvents;
     try {
-      const started = performance.now();
-      const result = await this.#options.log.append(all, this.#options.now() - this.#options.dedupWindowMs);
-      commitSeconds = (performance.now() - started) / 1000;
-      this.#lastCommitMs = commitSeconds * 1000;
-      this.#lastCommitEnd = performance.now();
-      seqs = result.seqs;
+      written = log.write
+        ? await log.write(all, cutoff)
+        : { ...(await log.append(all, cutoff)), durable: Promise.resolve() };
     } catch (error) {
-      const failure = AppError.is(error)
-        ? error
-        : new AppError('storage.unavailable', 'the event log could not be written; retry', {
-            cause: String(error),
-          });
-      for (const pending of group) pending.reject(failure);
+      this.#fail(group, error);
       return;
     }
+    // The next group may be written now; this one is acknowledged once durable, and after the
+    // groups written before it (their announcements to the pipeline stay in log order).
+    const previous = this.#lastSettled;
+    // Observed now: should an earlier group fail first, this one is failed without awaiting it.
+    written.durable.catch(() => undefined);
+    this.#settling += 1;
+    this.#lastSettled = (async () => {
+      try {
+        if (!(await previous))
+          throw new AppError('storage.unavailable', 'an earlier write of the event log failed; retry');
+        await written.durable;
+        const commitSeconds = (performance.now() - started) / 1000;
+        this.#lastCommitMs = commitSeconds * 1000;
+        this.#lastCommitEnd = performance.now();
+        this.#acknowledge(group, all, written.seqs, inGroupDuplicate, commitSeconds);
+        return true;
+      } catch (error) {
+        this.#fail(group, error);
+        return false;
+      } finally {
+        this.#settling -= 1;
+        this.#next();
+      }
+    })();
+  }
+
+  #fail(group: readonly PendingAppend[], error: unknown): void {
+    const failure = AppError.is(error)
+      ? error
+      : new AppError('storage.unavailable', 'the event log could not be written; retry', {
+          cause: String(error),
+        });
+    for (const pending of group) {
+      this.#pendingEvents -= pending.events.length;
+      pending.reject(failure);
+    }
+  }
+
+  #acknowledge(
+    group: readonly PendingAppend[],
+    all: readonly AcceptedEvent[],
+    seqs: readonly (number | null)[],
+    inGroupDuplicate: readonly boolean[],
+    commitSeconds: number,
+  ): void {
     this.#options.onCommitted?.(all, seqs, commitSeconds);
     let flat = 0;
     let unique = 0;
@@ -171,6 +231,7 @@ export class GroupCommitter {
         mine.push(inGroupDuplicate[flat] ? null : (seqs[unique++] ?? null));
       }
       const stored = mine.filter((seq) => seq !== null).length;
+      this.#pendingEvents -= pending.events.length;
       pending.resolve({ stored, duplicates: mine.length - stored, seqs: mine });
     }
   }

@@ -1,5 +1,10 @@
 import type { Kysely } from 'kysely';
-import type { AppendResult, EventLogRepository, EventQuery } from '../../ingestion/event-log.port.ts';
+import type {
+  AppendResult,
+  EventLogRepository,
+  EventQuery,
+  WrittenEvents,
+} from '../../ingestion/event-log.port.ts';
 import type { AcceptedEvent, StoredEvent } from '../../ingestion/message-types.ts';
 import type { Database } from '../database-schema.ts';
 import type { PiiSealing } from './pii-sealing.ts';
@@ -8,6 +13,8 @@ import { toStoredEvent } from './row-mappers.ts';
 /** The durable append is dialect-specific (it is the hot path); everything else is shared SQL. */
 export interface EventAppender {
   append(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<AppendResult>;
+  /** See EventLogRepository.write. */
+  write?(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<WrittenEvents>;
   prepare(dedupCutoffMs: number): Promise<void>;
 }
 
@@ -21,6 +28,15 @@ export class KyselyEventLogRepository implements EventLogRepository {
   append(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<AppendResult> {
     if (events.length === 0) return Promise.resolve({ seqs: [] });
     return this.appender.append(events, dedupCutoffMs);
+  }
+
+  get write(): EventLogRepository['write'] {
+    const write = this.appender.write?.bind(this.appender);
+    if (write === undefined) return undefined;
+    return (events, dedupCutoffMs) =>
+      events.length === 0
+        ? Promise.resolve({ seqs: [], durable: Promise.resolve() })
+        : write(events, dedupCutoffMs);
   }
 
   prepare(dedupCutoffMs: number): Promise<void> {

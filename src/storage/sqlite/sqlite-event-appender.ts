@@ -1,9 +1,11 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import type { WrittenEvents } from '../../ingestion/event-log.port.ts';
 import type { AcceptedEvent } from '../../ingestion/message-types.ts';
 import type { Database } from '../database-schema.ts';
 import type { EventAppender } from '../kysely/event-log.repository.ts';
 import { messageKeyHash, RecentMessageIndex } from './recent-message-index.ts';
+import { WalFileSync } from './wal-file-sync.ts';
 
 /** Receive times of consecutive entries can be slightly out of order across one group commit. */
 const REBUILD_SLACK_MS = 10 * 60_000;
@@ -21,19 +23,40 @@ interface LoggedKey {
  * connection so no other statement can slip into the transaction. Dedup asks the in-memory
  * RecentMessageIndex for candidates and confirms each by reading the candidate entry.
  */
-export function createSqliteAppender(db: Kysely<Database>, sqlite: SqliteDatabase): EventAppender {
+export function createSqliteAppender(
+  db: Kysely<Database>,
+  sqlite: SqliteDatabase,
+): EventAppender & { close(): void } {
   // Prepared on first use: the tables exist only after migrations ran.
   let append: AppendAll | undefined;
+  const wal = sqlite.memory ? undefined : new WalFileSync(`${sqlite.name}-wal`);
+  const write = async (events: readonly AcceptedEvent[], cutoff: number): Promise<WrittenEvents> => {
+    const seqs = await db.connection().execute(async () => {
+      append ??= prepareAppend(sqlite, events[0]?.receivedMs ?? Date.now(), cutoff);
+      if (wal === undefined) return append(events, cutoff);
+      // The commit writes the frames; the WAL's fsync, off the event loop, makes them durable.
+      const restore = Number(sqlite.pragma('synchronous', { simple: true }));
+      sqlite.pragma('synchronous = NORMAL');
+      try {
+        return append(events, cutoff);
+      } finally {
+        sqlite.pragma(`synchronous = ${restore}`);
+      }
+    });
+    return { seqs, durable: wal === undefined ? Promise.resolve() : wal.sync() };
+  };
   return {
-    append: (events, cutoff) =>
-      db.connection().execute(async () => {
-        append ??= prepareAppend(sqlite, events[0]?.receivedMs ?? Date.now(), cutoff);
-        return { seqs: append(events, cutoff) };
-      }),
+    write,
+    append: async (events, cutoff) => {
+      const { seqs, durable } = await write(events, cutoff);
+      await durable;
+      return { seqs };
+    },
     prepare: (cutoff) =>
       db.connection().execute(async () => {
         append ??= prepareAppend(sqlite, Date.now(), cutoff);
       }),
+    close: () => wal?.close(),
   };
 }
 

@@ -22,7 +22,8 @@ export interface SqliteStoreOptions {
 
 /**
  * The embedded store. WAL with synchronous=FULL: a commit is fsynced before it returns, so an
- * acknowledged event survives power loss. One connection: SQLite has one writer anyway, and
+ * acknowledged event survives power loss (the log's appends fsync off the event loop instead:
+ * sqlite-event-appender.ts). One connection: SQLite has one writer anyway, and
  * Kysely's driver serializes every statement on it.
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
@@ -46,14 +47,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       : undefined;
   sqlite.pragma('wal_autocheckpoint = 4000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const appender = createSqliteAppender(db, sqlite);
   return createKyselyStore({
     db,
     dialect: 'sqlite',
-    appender: createSqliteAppender(db, sqlite),
+    appender,
     afterMigrate: () => db.connection().execute(async () => seedPlannerStatistics(sqlite)),
     close: async () => {
       await checkpointer?.stop();
       await db.destroy();
+      appender.close();
     },
   });
 }
