@@ -63,6 +63,13 @@ describeEachStore('real-time audiences', (fixture) => {
         definition: { kind: 'event_count', event: 'Order Completed', window: { days: 7 } },
       });
       assert.equal(trait.statusCode, 201, trait.body);
+      // Both backfills (over no profile yet) end before the traffic: this test is about the
+      // real-time path (a backfill racing real-time writes: computed-traits.test.ts).
+      for (const path of ['/segments/recent-buyers', '/computed-traits/orders_7d'])
+        await eventually(async () => {
+          const res = await admin(t, 'GET', url(t, path));
+          return res.json<{ status: string }>().status === 'ready' ? true : undefined;
+        }, `${path} backfilled`);
       const bought = START - DAY;
       await sendOk(t, 'track', {
         userId: 'rt-1',

@@ -111,4 +111,46 @@ describeEachStore('segment backfill', (fixture) => {
     );
     assert.deepEqual(errors, []);
   });
+
+  // A backfill computes at its start and writes later; the real-time path may have written a
+  // newer value for a profile in between (its event came meanwhile, a window lapsed).
+  it('computed traits: a backfill keeps the values written in real time after it began', async () => {
+    const trait = await services.computedTraits.get(WS, 'orders');
+    const began = NOW + 1_000;
+    const realtime = (profileId: string, value: number, atMs: number) =>
+      store.audienceState.apply(
+        WS,
+        {
+          removed: [],
+          updates: [
+            {
+              profileId,
+              memberships: [],
+              computed: [{ name: 'orders', value, nextChangeMs: null }],
+              dueMs: null,
+            },
+          ],
+        },
+        atMs,
+      );
+    await realtime('p01', 40, began + 5); // after the backfill began: newer
+    await realtime('p02', 41, began - 5); // before: the backfill replaces it
+    await realtime('p03', 42, began); // in the very millisecond: replaced
+    const replaced = await store.computedTraits.replaceValues(
+      WS,
+      { id: trait.id, name: 'orders', version: trait.version },
+      {},
+      [
+        { profileId: 'p01', value: 1, nextChangeMs: null },
+        { profileId: 'p02', value: 2, nextChangeMs: null },
+        { profileId: 'p03', value: 3, nextChangeMs: null },
+      ],
+      began,
+    );
+    assert.equal(replaced, true);
+    const orders = async (id: string) => (await store.computedTraits.valuesOf(WS, id))['orders'];
+    assert.deepEqual([await orders('p01'), await orders('p02'), await orders('p03')], [40, 2, 3]);
+    // Profiles without a value from the backfill lose older ones.
+    assert.equal(await orders('p05'), undefined);
+  });
 });

@@ -196,10 +196,15 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
       if (this.dialect === 'postgres') current = current.forUpdate();
       const row = await current.executeTakeFirst();
       if (row === undefined || Number(row.version) !== trait.version) return false;
+      // Values the real-time path wrote after the backfill began (updated later than its
+      // start) are newer than what the backfill computed at its start: they stay. Without
+      // this, a trait created during traffic lost the values of profiles updated meanwhile.
+      // (A value written in the very millisecond the backfill began is replaced.)
       let remove = trx
         .deleteFrom('computed_trait_values')
         .where('workspace_id', '=', workspaceId)
-        .where('name', '=', trait.name);
+        .where('name', '=', trait.name)
+        .where('updated_ms', '<=', updatedMs);
       if (range.afterId !== undefined) remove = remove.where('profile_id', '>', range.afterId);
       if (range.untilId !== undefined) remove = remove.where('profile_id', '<=', range.untilId);
       await remove.execute();
@@ -216,6 +221,7 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
               next_change_ms: v.nextChangeMs,
             })),
           )
+          .onConflict((oc) => oc.columns(['workspace_id', 'profile_id', 'name']).doNothing())
           .execute();
       }
       return true;
