@@ -17,12 +17,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPrng } from '../generate/index.ts';
 import type { AcceptedEvent } from '../../src/ingestion/message-types.ts';
-import { normalizeMessage, type MessageEnvelope } from '../../src/ingestion/normalize-message.ts';
+import { normalizeMessage } from '../../src/ingestion/normalize-message.ts';
 import { createSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import { integer } from './bench-options.ts';
 import { measureLookupLatency, type LookupLatency, type LookupPhase } from './lookup-latency.ts';
 import { buildBenchApp, runPipelineToZeroLag } from './pipeline-run.ts';
 import { ProfileStateReader } from './profile-state-reader.ts';
+import { benchEnvelope } from './shop-log.ts';
 
 const profiles = integer('BENCH_PROFILES', 1_000_000, 1);
 const lookups = integer('BENCH_LOOKUPS', 20_000, 10);
@@ -67,17 +68,7 @@ try {
     const bench = await buildBenchApp(store, serverEnv);
     workspaceId = bench.workspaceId;
     const receivedMs = Date.now();
-    const envelope: MessageEnvelope = {
-      workspaceId,
-      sourceId: 'src_lookup_bench',
-      receivedMs,
-      receivedAtIso: new Date(receivedMs).toISOString(),
-      ip: null,
-      captureIp: false,
-      batchContext: undefined,
-      batchIntegrations: undefined,
-      batchSentAt: undefined,
-    };
+    const envelope = benchEnvelope(workspaceId, 'src_lookup_bench', receivedMs);
     const prng = createPrng(seed, 3);
     const startMs = receivedMs - profiles * 1000;
     let batch: AcceptedEvent[] = [];
@@ -127,16 +118,19 @@ try {
     log(row('lookup by e-mail, analyst (masked)', latency.masked));
     log(row('lookup by e-mail, owner (audited)', latency.audited));
   };
-  let saturated: LookupLatency | undefined;
-  for (const connections of connectionCounts) {
-    const latency = await measureLookupLatency({
+  const measure = (connections: number, rates?: { masked: number; audited: number }) =>
+    measureLookupLatency({
       server: serverEnv,
       workspaceId,
       targets,
       lookups,
       connections,
+      ...(rates === undefined ? {} : { rates }),
       seed,
     });
+  let saturated: LookupLatency | undefined;
+  for (const connections of connectionCounts) {
+    const latency = await measure(connections);
     report(`${connections} connection(s), closed loop`, latency);
     saturated = latency;
   }
@@ -147,16 +141,7 @@ try {
       masked: saturated.masked.requestsPerSecond / 2,
       audited: saturated.audited.requestsPerSecond / 2,
     };
-    const connections = Math.max(...connectionCounts) * 4;
-    const latency = await measureLookupLatency({
-      server: serverEnv,
-      workspaceId,
-      targets,
-      lookups,
-      connections,
-      rates,
-      seed,
-    });
+    const latency = await measure(Math.max(...connectionCounts) * 4, rates);
     report(
       `open loop at half the maximum rate (${Math.round(rates.masked)} / ${Math.round(rates.audited)} requests/s)`,
       latency,

@@ -13,6 +13,21 @@ import type { Store } from '../../src/storage/store.ts';
 /** Log appends per transaction: the size of a large `/v1/batch` group commit. */
 const APPEND_BATCH = 1_000;
 
+/** How ingestion would have received a bench message: no IP, no batch-level fields. */
+export function benchEnvelope(workspaceId: string, sourceId: string, receivedMs: number): MessageEnvelope {
+  return {
+    workspaceId,
+    sourceId,
+    receivedMs,
+    receivedAtIso: new Date(receivedMs).toISOString(),
+    ip: null,
+    captureIp: false,
+    batchContext: undefined,
+    batchIntegrations: undefined,
+    batchSentAt: undefined,
+  };
+}
+
 export type LoggedEventObserver = (seq: number, personId: string, event: AcceptedEvent) => void;
 
 export interface LoggedShop {
@@ -26,18 +41,7 @@ export async function appendShopToLog(
   shop: ShopOptions,
   observe: LoggedEventObserver,
 ): Promise<LoggedShop> {
-  const receivedMs = Date.now();
-  const envelope: MessageEnvelope = {
-    workspaceId,
-    sourceId: 'src_identity_bench',
-    receivedMs,
-    receivedAtIso: new Date(receivedMs).toISOString(),
-    ip: null,
-    captureIp: false,
-    batchContext: undefined,
-    batchIntegrations: undefined,
-    batchSentAt: undefined,
-  };
+  const envelope = benchEnvelope(workspaceId, 'src_identity_bench', Date.now());
   let events = 0;
   let appendMs = 0;
   let batch: AcceptedEvent[] = [];
