@@ -104,6 +104,12 @@ const NO_DEFINITIONS: Definitions = { segments: [], computed: [] };
 export class RealtimeAudiences implements ProfileChangeListener {
   readonly name = 'audiences';
   readonly #deps: RealtimeAudiencesDeps;
+  /**
+   * One evaluation of a workspace at a time, in this process: the scheduler and the pipeline
+   * both evaluate a profile, and the one that read its snapshot first must not write last
+   * (an exit at a window's expiry overwritten by a batch that started before it).
+   */
+  readonly #lanes = new Map<string, Promise<void>>();
 
   constructor(deps: RealtimeAudiencesDeps) {
     this.#deps = deps;
@@ -143,6 +149,26 @@ export class RealtimeAudiences implements ProfileChangeListener {
     // After the loop above: a member touched only through its account is not "re-resolved".
     await this.#touchAccountMembers(workspaceId, accounts, change.events, definitions.segments, touch);
     await this.#evaluateAll(workspaceId, touches, nowMs, definitions, removed);
+  }
+
+  /**
+   * Runs `work` after every earlier evaluation of the workspace, at an instant no earlier than
+   * the clock's when it starts: a batch that began before the clock passed a window's end is
+   * evaluated after it, so it cannot bring back a value the expiry already took away.
+   */
+  async #inLane<T>(workspaceId: string, startedMs: number, work: (nowMs: number) => Promise<T>): Promise<T> {
+    const before = this.#lanes.get(workspaceId) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = before.then(() => mine);
+    this.#lanes.set(workspaceId, tail);
+    await before;
+    try {
+      return await work(Math.max(startedMs, this.#deps.clock.now()));
+    } finally {
+      release();
+      if (this.#lanes.get(workspaceId) === tail) this.#lanes.delete(workspaceId);
+    }
   }
 
   /**
@@ -208,10 +234,24 @@ export class RealtimeAudiences implements ProfileChangeListener {
   async #evaluateAll(
     workspaceId: string,
     touches: ReadonlyMap<string, Touch>,
+    startedMs: number,
+    definitions: Definitions,
+    removed: readonly string[],
+  ): Promise<void> {
+    const emitted = await this.#inLane(workspaceId, startedMs, (nowMs) =>
+      this.#evaluateAndApply(workspaceId, touches, nowMs, definitions, removed),
+    );
+    if (emitted.length > 0) await this.#deps.emit(emitted);
+  }
+
+  /** Returns the audience events to append once the outcomes are written. */
+  async #evaluateAndApply(
+    workspaceId: string,
+    touches: ReadonlyMap<string, Touch>,
     nowMs: number,
     { segments, computed }: Definitions,
     removed: readonly string[],
-  ): Promise<void> {
+  ): Promise<AcceptedEvent[]> {
     const gone = [...removed];
     const updates: ProfileAudienceUpdate[] = [];
     const emitted: AcceptedEvent[] = [];
@@ -258,7 +298,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
     }
     await this.#deps.state.apply(workspaceId, { removed: gone, updates }, nowMs);
     for (const update of updates) if (update.dueMs !== null) this.#deps.onScheduled?.(update.dueMs);
-    if (emitted.length > 0) await this.#deps.emit(emitted);
+    return emitted;
   }
 
   #evaluateProfile(
@@ -339,7 +379,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
     const receivedAt = new Date(nowMs).toISOString();
     return changes.map(({ member, segment }) => {
       const event = member ? AUDIENCE_ENTERED : AUDIENCE_EXITED;
-      // Deterministic: a redelivered batch emits the same ids, which the log's dedup drops.
+      // One id per change and evaluation instant: a copy appended twice is stored once.
       const messageId = `aud-${segment.id}-${profileId}-${member ? 'in' : 'out'}-${nowMs}`;
       const message = {
         type: 'track',

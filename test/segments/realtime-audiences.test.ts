@@ -106,6 +106,21 @@ describeEachStore('real-time audiences', (fixture) => {
       const after = await profileOf(t, 'rt-1');
       assert.deepEqual(after?.segments, []);
       assert.equal(after?.computed['orders_7d'], 0);
+      // A pipeline batch that began before the expiry (its `nowMs`) and reaches the listener
+      // after it (the Audience Entered event's own batch, say) must not bring the value back.
+      await t.app.audiences.profilesChanged({
+        workspaceId: t.workspace.id,
+        nowMs: expiry - 1,
+        events: [],
+        profileOf: new Map(),
+        changedProfiles: [member.id],
+        mergedProfiles: [],
+        deletedProfiles: [],
+        reassignedProfiles: [],
+      });
+      const later = await profileOf(t, 'rt-1');
+      assert.deepEqual(later?.segments, []);
+      assert.equal(later?.computed['orders_7d'], 0);
       await eventually(async () => {
         const res = await admin(t, 'GET', url(t, `/profiles/${member.id}/events?event=Audience%20Exited`));
         return res.json<{ items: unknown[] }>().items.length > 0 ? true : undefined;
