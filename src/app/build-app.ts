@@ -212,11 +212,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   // Last: consent and memberships already include what the batch said.
   profileChanges.add(delivery.router);
   profiles.addExtension({
-    extend: async (workspaceId, profileId) => ({
+    extend: async (workspaceId, profileId) => {
+      const { computed, segments } = await store.audienceState.audienceOf(workspaceId, profileId);
       // Values are plain JSON read from the store; the snapshot type is only more read-only.
-      computed: (await store.computedTraits.valuesOf(workspaceId, profileId)) as JsonObject,
-      segments: await store.audienceState.membershipsOf(workspaceId, profileId),
-    }),
+      return { computed: computed as JsonObject, segments };
+    },
   });
   const services: AppServices = {
     config,

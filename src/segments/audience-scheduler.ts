@@ -68,6 +68,8 @@ export class AudienceScheduler {
   async #run(): Promise<void> {
     while (this.#running) {
       try {
+        // Events a stopped process owed before it could append them (usually none).
+        await this.#deps.audiences.publishPending();
         await this.runDue();
         const next = await this.#deps.state.nextDue();
         const now = this.#deps.now();

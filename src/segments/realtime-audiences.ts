@@ -24,7 +24,11 @@ import {
 } from '../segment-language/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { groupTraitsSetByAccount } from './account-trait-changes.ts';
-import type { AudienceStateRepository, ProfileAudienceUpdate } from './audience-state.port.ts';
+import type {
+  AudienceStateRepository,
+  AudienceTransition,
+  ProfileAudienceUpdate,
+} from './audience-state.port.ts';
 import { evaluateSegment } from './evaluate-segment.ts';
 import { nextChangeAt } from './next-change.ts';
 import type { JsonValue, ProfileSnapshot } from './profile-snapshot.ts';
@@ -86,6 +90,9 @@ const newTouch = (all: boolean): Touch => ({
 });
 
 const MEMBER_PAGE = 500;
+const PENDING_PAGE = 500;
+/** Younger owed events are being appended by the evaluation that decided them. */
+const PENDING_GRACE_MS = 10_000;
 /** Profiles whose snapshots are read together (a few queries per page, not per profile). */
 const SNAPSHOT_PAGE = 500;
 
@@ -238,23 +245,23 @@ export class RealtimeAudiences implements ProfileChangeListener {
     definitions: Definitions,
     removed: readonly string[],
   ): Promise<void> {
-    const emitted = await this.#inLane(workspaceId, startedMs, (nowMs) =>
+    const owed = await this.#inLane(workspaceId, startedMs, (nowMs) =>
       this.#evaluateAndApply(workspaceId, touches, nowMs, definitions, removed),
     );
-    if (emitted.length > 0) await this.#deps.emit(emitted);
+    await this.#publish(workspaceId, owed);
   }
 
-  /** Returns the audience events to append once the outcomes are written. */
+  /** Returns the transitions whose events are owed (written with the outcomes). */
   async #evaluateAndApply(
     workspaceId: string,
     touches: ReadonlyMap<string, Touch>,
     nowMs: number,
     { segments, computed }: Definitions,
     removed: readonly string[],
-  ): Promise<AcceptedEvent[]> {
+  ): Promise<AudienceTransition[]> {
     const gone = [...removed];
     const updates: ProfileAudienceUpdate[] = [];
-    const emitted: AcceptedEvent[] = [];
+    const owed: AudienceTransition[] = [];
     if (segments.length > 0 || computed.length > 0) {
       const trackEvents = [
         ...new Set([
@@ -290,15 +297,13 @@ export class RealtimeAudiences implements ProfileChangeListener {
           const update = this.#evaluateProfile(profileId, snapshot, touch, segments, computed, nowMs);
           updates.push(update.state);
           if (update.changes.length > 0)
-            emitted.push(
-              ...(await this.#audienceEvents(workspaceId, profileId, update.changes, nowMs, snapshot)),
-            );
+            owed.push(...transitionsOf(profileId, update.changes, nowMs, snapshot));
         }
       }
     }
-    await this.#deps.state.apply(workspaceId, { removed: gone, updates }, nowMs);
+    await this.#deps.state.apply(workspaceId, { removed: gone, updates, transitions: owed }, nowMs);
     for (const update of updates) if (update.dueMs !== null) this.#deps.onScheduled?.(update.dueMs);
-    return emitted;
+    return owed;
   }
 
   #evaluateProfile(
@@ -361,55 +366,52 @@ export class RealtimeAudiences implements ProfileChangeListener {
     };
   }
 
-  async #audienceEvents(
-    workspaceId: string,
-    profileId: string,
-    changes: readonly { member: boolean; segment: Segment }[],
-    nowMs: number,
-    snapshot: ProfileSnapshot,
-  ): Promise<AcceptedEvent[]> {
-    const { userId, anonymousId } = await this.#deps.identityOf(workspaceId, profileId);
-    if (userId === null && anonymousId === null) return [];
-    // Never before the profile's own latest event (a client clock ahead of ours): the change
-    // follows what caused it, and an earlier audience event would be a late arrival in the
-    // person's history, re-resolved and even taken as the profile's first event (a new id).
-    let atMs = Math.max(nowMs, snapshot.lastSeenMs ?? nowMs);
-    for (const e of snapshot.events) if (e.timestampMs > atMs) atMs = e.timestampMs;
-    const timestamp = new Date(atMs).toISOString();
-    const receivedAt = new Date(nowMs).toISOString();
-    return changes.map(({ member, segment }) => {
-      const event = member ? AUDIENCE_ENTERED : AUDIENCE_EXITED;
-      // One id per change and evaluation instant: a copy appended twice is stored once.
-      const messageId = `aud-${segment.id}-${profileId}-${member ? 'in' : 'out'}-${nowMs}`;
-      const message = {
-        type: 'track',
-        event,
-        messageId,
-        ...(userId === null ? {} : { userId }),
-        ...(anonymousId === null ? {} : { anonymousId }),
-        timestamp,
-        receivedAt,
-        properties: {
-          audience_key: segment.slug,
-          audience_name: segment.name,
-          audience_id: segment.id,
-          profile_id: profileId,
-        },
-        context: { library: { name: 'cdp-audiences', version: '1' } },
-      };
-      return {
-        workspaceId,
-        sourceId: AUDIENCE_SOURCE_ID,
-        messageId,
-        type: 'track' as const,
-        event,
-        userId,
-        anonymousId,
-        timestampMs: atMs,
-        receivedMs: nowMs,
-        payload: JSON.stringify(message),
-      };
-    });
+  /**
+   * Appends the transitions' events, then forgets them. Run right after they were decided, and
+   * for what a crash left behind by `publishPending`: the message ids were fixed when decided,
+   * so an event appended twice is stored once.
+   */
+  async #publish(workspaceId: string, transitions: readonly AudienceTransition[]): Promise<void> {
+    if (transitions.length === 0) return;
+    const events: AcceptedEvent[] = [];
+    const identities = new Map<string, { userId: string | null; anonymousId: string | null }>();
+    for (const transition of transitions) {
+      let identity = identities.get(transition.profileId);
+      if (identity === undefined) {
+        identity = await this.#deps.identityOf(workspaceId, transition.profileId);
+        identities.set(transition.profileId, identity);
+      }
+      const event = audienceEvent(workspaceId, transition, identity);
+      if (event !== undefined) events.push(event);
+    }
+    if (events.length > 0) await this.#deps.emit(events);
+    await this.#deps.state.transitionsSent(
+      workspaceId,
+      transitions.map((t) => t.messageId),
+    );
+  }
+
+  /**
+   * Sends the events of transitions decided at least `graceMs` ago and still owed (the process
+   * stopped between writing a change and appending its event). Returns how many it sent.
+   */
+  async publishPending(graceMs = PENDING_GRACE_MS): Promise<number> {
+    let sent = 0;
+    for (;;) {
+      const pending = await this.#deps.state.pendingTransitions(
+        this.#deps.clock.now() - graceMs,
+        PENDING_PAGE,
+      );
+      const byWorkspace = new Map<string, AudienceTransition[]>();
+      for (const { workspaceId, ...transition } of pending) {
+        const list = byWorkspace.get(workspaceId) ?? [];
+        list.push(transition);
+        byWorkspace.set(workspaceId, list);
+      }
+      for (const [workspaceId, list] of byWorkspace) await this.#publish(workspaceId, list);
+      sent += pending.length;
+      if (pending.length < PENDING_PAGE) return sent;
+    }
   }
 
   /** The workspace's segments, parsed, referenced segments before the segments that use them. */
@@ -458,4 +460,67 @@ export class RealtimeAudiences implements ProfileChangeListener {
     }
     return out;
   }
+}
+
+/** The events owed for a profile's membership changes, their ids and instants fixed now. */
+function transitionsOf(
+  profileId: string,
+  changes: readonly { member: boolean; segment: Segment }[],
+  nowMs: number,
+  snapshot: ProfileSnapshot,
+): AudienceTransition[] {
+  // Never before the profile's own latest event (a client clock ahead of ours): the change
+  // follows what caused it, and an earlier audience event would be a late arrival in the
+  // person's history, re-resolved and even taken as the profile's first event (a new id).
+  let atMs = Math.max(nowMs, snapshot.lastSeenMs ?? nowMs);
+  for (const e of snapshot.events) if (e.timestampMs > atMs) atMs = e.timestampMs;
+  return changes.map(({ member, segment }) => ({
+    messageId: `aud-${segment.id}-${profileId}-${member ? 'in' : 'out'}-${nowMs}`,
+    profileId,
+    segmentId: segment.id,
+    segmentSlug: segment.slug,
+    segmentName: segment.name,
+    member,
+    atMs,
+    decidedMs: nowMs,
+  }));
+}
+
+function audienceEvent(
+  workspaceId: string,
+  t: AudienceTransition,
+  { userId, anonymousId }: { userId: string | null; anonymousId: string | null },
+): AcceptedEvent | undefined {
+  // A profile with no id left to carry the event (erased meanwhile) gets none.
+  if (userId === null && anonymousId === null) return undefined;
+  const event = t.member ? AUDIENCE_ENTERED : AUDIENCE_EXITED;
+  const timestamp = new Date(t.atMs).toISOString();
+  const message = {
+    type: 'track',
+    event,
+    messageId: t.messageId,
+    ...(userId === null ? {} : { userId }),
+    ...(anonymousId === null ? {} : { anonymousId }),
+    timestamp,
+    receivedAt: new Date(t.decidedMs).toISOString(),
+    properties: {
+      audience_key: t.segmentSlug,
+      audience_name: t.segmentName,
+      audience_id: t.segmentId,
+      profile_id: t.profileId,
+    },
+    context: { library: { name: 'cdp-audiences', version: '1' } },
+  };
+  return {
+    workspaceId,
+    sourceId: AUDIENCE_SOURCE_ID,
+    messageId: t.messageId,
+    type: 'track',
+    event,
+    userId,
+    anonymousId,
+    timestampMs: t.atMs,
+    receivedMs: t.decidedMs,
+    payload: JSON.stringify(message),
+  };
 }

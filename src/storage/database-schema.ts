@@ -370,4 +370,17 @@ export interface Database {
     last_error: string | null;
     created_ms: number;
   };
+  // Audience events owed to the log (011-audience-event-outbox).
+  audience_event_outbox: {
+    workspace_id: string;
+    message_id: string;
+    profile_id: string;
+    segment_id: string;
+    segment_slug: string;
+    segment_name: string;
+    /** 1 entered, 0 exited. */
+    member: number;
+    at_ms: number;
+    decided_ms: number;
+  };
 }

@@ -255,4 +255,60 @@ describeEachStore('real-time audiences', (fixture) => {
       assert.deepEqual(after?.segments, ['pro-ahead']);
     });
   });
+
+  it('an audience event still owed when the process stopped is appended later, once', async () => {
+    const clock = createManualClock(START);
+    await withApp(await store(), { clock }, async (t) => {
+      const created = await admin(t, 'POST', url(t, '/segments'), {
+        name: 'Owed',
+        slug: 'owed',
+        definition: 'traits.plan = "gold"',
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      await sendOk(t, 'identify', { userId: 'owed-1', traits: { plan: 'basic' } });
+      const profile = await eventually(() => profileOf(t, 'owed-1'), 'the profile');
+      const segmentId = created.json<{ id: string }>().id;
+      // What a process leaves when it stops right after committing a membership change: the
+      // change is stored, its event is owed (written in the same transaction), not appended.
+      const transition = {
+        messageId: `aud-${segmentId}-${profile.id}-in-${START}`,
+        profileId: profile.id,
+        segmentId,
+        segmentSlug: 'owed',
+        segmentName: 'Owed',
+        member: true,
+        atMs: START,
+        decidedMs: START,
+      };
+      const owe = () =>
+        t.store.audienceState.apply(
+          t.workspace.id,
+          { removed: [], updates: [], transitions: [transition] },
+          START,
+        );
+      await owe();
+      assert.equal((await t.store.audienceState.pendingTransitions(START, 10)).length, 1);
+      // Within the grace period the deciding evaluation is still appending it: not yet.
+      clock.set(START + 5_000);
+      await t.app.audiences.publishPending();
+      assert.deepEqual(await eventNames(t, profile.id, 'Audience Entered'), []);
+      clock.set(START + 10_000);
+      await t.app.audiences.publishPending();
+      const entered = await eventually(async () => {
+        const keys = await eventNames(t, profile.id, 'Audience Entered');
+        return keys.length > 0 ? keys : undefined;
+      }, 'the owed Audience Entered');
+      assert.deepEqual(entered, ['owed']);
+      assert.deepEqual(await t.store.audienceState.pendingTransitions(START + 10_000, 10), []);
+      // Sent twice (the process stopped after the append, before forgetting it): stored once.
+      await owe();
+      assert.equal(await t.app.audiences.publishPending(0), 1);
+      const events = await admin(t, 'GET', url(t, `/events?type=track&limit=100`));
+      const copies = events
+        .json<{ items: { messageId: string }[] }>()
+        .items.filter((e) => e.messageId === transition.messageId);
+      assert.equal(copies.length, 1);
+      assert.deepEqual(await eventNames(t, profile.id, 'Audience Entered'), ['owed']);
+    });
+  });
 });

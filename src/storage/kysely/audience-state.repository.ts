@@ -1,5 +1,10 @@
-import type { Kysely } from 'kysely';
-import type { AudienceStateRepository, ProfileAudienceUpdate } from '../../segments/audience-state.port.ts';
+import { sql, type Kysely } from 'kysely';
+import type { JsonValue } from '../../segments/profile-snapshot.ts';
+import type {
+  AudienceStateRepository,
+  AudienceTransition,
+  ProfileAudienceUpdate,
+} from '../../segments/audience-state.port.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { chunks, writeTransaction, type Db } from './workspace-write.ts';
@@ -15,11 +20,15 @@ export class KyselyAudienceStateRepository implements AudienceStateRepository {
 
   async apply(
     workspaceId: string,
-    round: { readonly removed: readonly string[]; readonly updates: readonly ProfileAudienceUpdate[] },
+    round: {
+      readonly removed: readonly string[];
+      readonly updates: readonly ProfileAudienceUpdate[];
+      readonly transitions?: readonly AudienceTransition[];
+    },
     nowMs: number,
   ): Promise<void> {
-    const { removed, updates } = round;
-    if (removed.length === 0 && updates.length === 0) return;
+    const { removed, updates, transitions = [] } = round;
+    if (removed.length === 0 && updates.length === 0 && transitions.length === 0) return;
     const write = (work: (trx: Db) => Promise<void>) =>
       writeTransaction(this.db, this.dialect, work, { replayable: true });
     await write(async (trx) => {
@@ -53,7 +62,65 @@ export class KyselyAudienceStateRepository implements AudienceStateRepository {
               .doUpdateSet((eb) => ({ due_ms: eb.ref('excluded.due_ms') })),
           )
           .execute();
+      for (const part of chunks(transitions, WRITE_BATCH))
+        await trx
+          .insertInto('audience_event_outbox')
+          .values(
+            part.map((t) => ({
+              workspace_id: workspaceId,
+              message_id: t.messageId,
+              profile_id: t.profileId,
+              segment_id: t.segmentId,
+              segment_slug: t.segmentSlug,
+              segment_name: t.segmentName,
+              member: t.member ? 1 : 0,
+              at_ms: t.atMs,
+              decided_ms: t.decidedMs,
+            })),
+          )
+          .onConflict((oc) => oc.doNothing())
+          .execute();
     });
+  }
+
+  async pendingTransitions(decidedBeforeMs: number, limit: number) {
+    const rows = await this.db
+      .selectFrom('audience_event_outbox')
+      .selectAll()
+      .where('decided_ms', '<=', decidedBeforeMs)
+      .orderBy('decided_ms')
+      .orderBy('workspace_id')
+      .orderBy('message_id')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({
+      workspaceId: row.workspace_id,
+      messageId: row.message_id,
+      profileId: row.profile_id,
+      segmentId: row.segment_id,
+      segmentSlug: row.segment_slug,
+      segmentName: row.segment_name,
+      member: Number(row.member) === 1,
+      atMs: Number(row.at_ms),
+      decidedMs: Number(row.decided_ms),
+    }));
+  }
+
+  async transitionsSent(workspaceId: string, messageIds: readonly string[]): Promise<void> {
+    if (messageIds.length === 0) return;
+    await writeTransaction(
+      this.db,
+      this.dialect,
+      async (trx) => {
+        for (const part of chunks([...messageIds], IN_CHUNK))
+          await trx
+            .deleteFrom('audience_event_outbox')
+            .where('workspace_id', '=', workspaceId)
+            .where('message_id', 'in', part)
+            .execute();
+      },
+      { replayable: true },
+    );
   }
 
   async due(nowMs: number, limit: number) {
@@ -83,6 +150,31 @@ export class KyselyAudienceStateRepository implements AudienceStateRepository {
       .orderBy('s.slug')
       .execute();
     return rows.map((row) => row.slug);
+  }
+
+  async audienceOf(workspaceId: string, profileId: string) {
+    const rows = await this.db
+      .selectFrom('computed_trait_values')
+      .select([sql<string>`'c'`.as('kind'), 'name as key', 'value'])
+      .where('workspace_id', '=', workspaceId)
+      .where('profile_id', '=', profileId)
+      .unionAll(
+        this.db
+          .selectFrom('segment_memberships as m')
+          .innerJoin('segments as s', (join) =>
+            join.onRef('s.workspace_id', '=', 'm.workspace_id').onRef('s.id', '=', 'm.segment_id'),
+          )
+          .select([sql<string>`'s'`.as('kind'), 's.slug as key', sql<string>`''`.as('value')])
+          .where('m.workspace_id', '=', workspaceId)
+          .where('m.profile_id', '=', profileId),
+      )
+      .execute();
+    const computed: Record<string, JsonValue> = {};
+    const segments: string[] = [];
+    for (const row of rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)))
+      if (row.kind === 'c') computed[row.key] = JSON.parse(row.value) as JsonValue;
+      else segments.push(row.key);
+    return { computed, segments };
   }
 
   async nextDue(): Promise<number | null> {

@@ -163,6 +163,7 @@ export async function deleteAll(
       'segment_memberships',
       'segment_membership_history',
       'computed_trait_values',
+      'audience_event_outbox',
     ] as const)
       add(
         table,

@@ -10,6 +10,7 @@ import * as m007 from './007-audience-schedule.ts';
 import * as m008 from './008-profile-merge-index.ts';
 import * as m009 from './009-consent-current-message.ts';
 import * as m010 from './010-destinations.ts';
+import * as m011 from './011-audience-event-outbox.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '008-profile-merge-index': m008,
   '009-consent-current-message': m009,
   '010-destinations': m010,
+  '011-audience-event-outbox': m011,
 };
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
