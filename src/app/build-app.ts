@@ -192,6 +192,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const segmentServices = buildSegmentServices({
     store,
     clock,
+    // Called only from a backfill, which starts after `audiences` below exists.
+    reevaluateSince: (workspaceId, sinceMs) => audiences.reevaluateUpdatedSince(workspaceId, sinceMs),
     logError: (details, message) => logger.error(details, message),
   });
   const audiences = buildRealtimeAudiences({

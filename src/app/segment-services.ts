@@ -11,6 +11,11 @@ export function buildSegmentServices(deps: {
   clock: Clock;
   /** Where a background backfill that failed is reported (its status also says `failed`). */
   logError: (details: Record<string, unknown>, message: string) => void;
+  /**
+   * Re-evaluates in real time the profiles written since a backfill began, once it wrote its
+   * last step (`RealtimeAudiences.reevaluateUpdatedSince`).
+   */
+  reevaluateSince?: (workspaceId: string, sinceMs: number) => Promise<unknown>;
   chunkSize?: number;
 }): { segments: SegmentService; computedTraits: ComputedTraitService } {
   const { store, clock, logError } = deps;
@@ -27,6 +32,7 @@ export function buildSegmentServices(deps: {
     onBackgroundError: (error, context) =>
       logError({ err: error, ...context }, 'computed trait backfill failed'),
     chunkSize: Math.max(1, Math.floor(chunkSize / 2)),
+    ...(deps.reevaluateSince ? { reevaluateSince: deps.reevaluateSince } : {}),
   });
   const segments = new SegmentService({
     segments: store.segments,
@@ -38,6 +44,7 @@ export function buildSegmentServices(deps: {
         .filter((destination) => destination.segments.includes(slug))
         .map((destination) => destination.id),
     chunkSize,
+    ...(deps.reevaluateSince ? { reevaluateSince: deps.reevaluateSince } : {}),
   });
   return { segments, computedTraits };
 }

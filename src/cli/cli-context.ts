@@ -4,6 +4,7 @@ import { buildRealtimeAudiences, buildSegmentServices } from '../app/segment-ser
 import type { ComputedTraitService } from '../computed-traits/computed-trait.service.ts';
 import { parseConfig, type Config } from '../config/config.ts';
 import type { SegmentService } from '../segments/segment.service.ts';
+import type { RealtimeAudiences } from '../segments/realtime-audiences.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createStore } from '../storage/create-store.ts';
 import { AppError } from '../errors/app-error.ts';
@@ -64,6 +65,7 @@ export async function withCli<T>(
     }
     const clock = systemClock;
     const audit = new AuditService({ auditLog: store.auditLog, clock });
+    const audiences = cliAudiences(store, config);
     return await run({
       applied,
       config,
@@ -85,6 +87,7 @@ export async function withCli<T>(
         store,
         clock,
         logError: (details, message) => process.stderr.write(`cdp: ${message}: ${String(details['err'])}\n`),
+        reevaluateSince: (workspaceId, sinceMs) => audiences.reevaluateUpdatedSince(workspaceId, sinceMs),
       }),
       auditChange: async (action, workspaceId, target) => {
         await audit.record({
@@ -96,7 +99,7 @@ export async function withCli<T>(
           details: { kind: 'change' },
         });
       },
-      profiles: cliProfileService(store, config),
+      profiles: cliProfileService(store, audiences),
       failedEvents: new FailedEventsService({
         failedEvents: store.failedEvents,
         bus: new InProcessBus({ log: store.events, state: store.consumerState, clock }),
@@ -113,7 +116,7 @@ export async function withCli<T>(
  * line moves consent and re-evaluates computed traits and segments as the server's would.
  * Audience events go straight to the log, where the server's pipeline picks them up.
  */
-function cliProfileService(store: Store, config: Config): ProfileService {
+function cliProfileService(store: Store, audiences: RealtimeAudiences): ProfileService {
   const clock = systemClock;
   const changes = new ProfileChangeFanout();
   const profiles: ProfileService = new ProfileService({
@@ -132,14 +135,18 @@ function cliProfileService(store: Store, config: Config): ProfileService {
       clock,
     }),
   );
-  changes.add(
-    buildRealtimeAudiences({
-      store,
-      clock,
-      emit: async (events) => {
-        await store.events.append(events, clock.now() - config.dedupWindowMs);
-      },
-    }),
-  );
+  changes.add(audiences);
   return profiles;
+}
+
+/** Audience events go straight to the log, where the server's pipeline picks them up. */
+function cliAudiences(store: Store, config: Config): RealtimeAudiences {
+  const clock = systemClock;
+  return buildRealtimeAudiences({
+    store,
+    clock,
+    emit: async (events) => {
+      await store.events.append(events, clock.now() - config.dedupWindowMs);
+    },
+  });
 }

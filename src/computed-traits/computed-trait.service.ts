@@ -22,6 +22,12 @@ export interface ComputedTraitServiceDeps {
   readonly clock: Clock;
   readonly onBackgroundError: (error: unknown, context: { computedTraitId: string }) => void;
   readonly chunkSize?: number;
+  /**
+   * Called once a backfill wrote its last step, with the instant it began: profiles the
+   * pipeline wrote meanwhile are evaluated again, since the backfill may have stored what it
+   * computed from their older state over what the real-time path decided.
+   */
+  readonly reevaluateSince?: (workspaceId: string, sinceMs: number) => Promise<unknown>;
 }
 
 /**
@@ -35,6 +41,7 @@ export class ComputedTraitService {
   readonly #segmentsUsing: ComputedTraitServiceDeps['segmentsUsing'];
   readonly #clock: Clock;
   readonly #chunkSize: number;
+  readonly #reevaluateSince: ComputedTraitServiceDeps['reevaluateSince'];
   readonly #tasks: BackgroundTasks;
 
   constructor(deps: ComputedTraitServiceDeps) {
@@ -42,6 +49,7 @@ export class ComputedTraitService {
     this.#segmentsUsing = deps.segmentsUsing;
     this.#clock = deps.clock;
     this.#chunkSize = deps.chunkSize ?? DEFAULT_CHUNK;
+    this.#reevaluateSince = deps.reevaluateSince;
     this.#tasks = new BackgroundTasks((id, error) => deps.onBackgroundError(error, { computedTraitId: id }));
   }
 
@@ -170,6 +178,7 @@ export class ComputedTraitService {
         progress = { ...progress, done: Math.min(total, progress.done + ids.length) };
         if (!(await this.#repository.setBackfill(workspaceId, id, version, progress))) return;
       }
+      await this.#reevaluateSince?.(workspaceId, startedMs);
       await this.#repository.setBackfill(workspaceId, id, version, {
         ...progress,
         status: 'ready',

@@ -68,6 +68,15 @@ export interface AudienceStateRepository {
     workspaceId: string,
     profileId: string,
   ): Promise<{ computed: Record<string, JsonValue>; segments: string[] }>;
+  /**
+   * Live person profiles written at or after `sinceMs` (by the profiles stage), in id order:
+   * what a backfill that began then may have computed from an older state.
+   */
+  profilesUpdatedSince(
+    workspaceId: string,
+    sinceMs: number,
+    page: { readonly afterId: string | undefined; readonly limit: number },
+  ): Promise<string[]>;
   /** The earliest due instant, or null. */
   nextDue(): Promise<number | null>;
 }

@@ -214,6 +214,25 @@ export class RealtimeAudiences implements ProfileChangeListener {
     }
   }
 
+  /**
+   * Re-evaluates every profile the profiles stage wrote since `sinceMs`: a backfill that began
+   * then computed members and values from state read before those writes, and may have stored
+   * them over what this path decided meanwhile. Run after the backfill's last write.
+   */
+  async reevaluateUpdatedSince(workspaceId: string, sinceMs: number): Promise<number> {
+    let count = 0;
+    for (let afterId: string | undefined; ;) {
+      const page = await this.#deps.state.profilesUpdatedSince(workspaceId, sinceMs, {
+        afterId,
+        limit: SNAPSHOT_PAGE,
+      });
+      if (page.length > 0) await this.evaluateDue(workspaceId, page, this.#deps.clock.now());
+      count += page.length;
+      if (page.length < SNAPSHOT_PAGE) return count;
+      afterId = page.at(-1);
+    }
+  }
+
   /** Re-evaluates profiles whose scheduled instant came (the clock moved a window). */
   async evaluateDue(workspaceId: string, profileIds: readonly string[], nowMs: number): Promise<void> {
     const touches = new Map<string, Touch>(profileIds.map((id) => [id, newTouch(true)]));

@@ -31,6 +31,12 @@ export interface SegmentServiceDeps {
   readonly destinationsUsing?: (workspaceId: string, slug: string) => Promise<readonly string[]>;
   /** Profiles per backfill step; each step is one short query, so ingestion keeps flowing. */
   readonly chunkSize?: number;
+  /**
+   * Called once a backfill wrote its last step, with the instant it began: profiles the
+   * pipeline wrote meanwhile are evaluated again, since the backfill may have stored what it
+   * computed from their older state over what the real-time path decided.
+   */
+  readonly reevaluateSince?: (workspaceId: string, sinceMs: number) => Promise<unknown>;
 }
 
 export interface SegmentInput {
@@ -59,6 +65,7 @@ export class SegmentService {
   readonly #clock: Clock;
   readonly #destinationsUsing: SegmentServiceDeps['destinationsUsing'];
   readonly #chunkSize: number;
+  readonly #reevaluateSince: SegmentServiceDeps['reevaluateSince'];
   readonly #tasks: BackgroundTasks;
 
   constructor(deps: SegmentServiceDeps) {
@@ -67,6 +74,7 @@ export class SegmentService {
     this.#clock = deps.clock;
     this.#destinationsUsing = deps.destinationsUsing;
     this.#chunkSize = deps.chunkSize ?? DEFAULT_CHUNK;
+    this.#reevaluateSince = deps.reevaluateSince;
     this.#tasks = new BackgroundTasks((segmentId, error) => deps.onBackgroundError(error, { segmentId }));
   }
 
@@ -290,6 +298,7 @@ export class SegmentService {
         progress = { ...progress, done: Math.min(total, progress.done + this.#chunkSize) };
         if (!(await this.#repository.setBackfill(workspaceId, id, version, progress))) return;
       }
+      await this.#reevaluateSince?.(workspaceId, startedMs);
       await this.#repository.setBackfill(workspaceId, id, version, {
         ...progress,
         status: 'ready',

@@ -311,4 +311,48 @@ describeEachStore('real-time audiences', (fixture) => {
       assert.deepEqual(await eventNames(t, profile.id, 'Audience Entered'), ['owed']);
     });
   });
+
+  it('after a backfill, profiles written since it began are evaluated again', async () => {
+    const clock = createManualClock(START);
+    await withApp(await store(), { clock }, async (t) => {
+      await sendOk(t, 'identify', { userId: 'stale-old', traits: { plan: 'pro' } });
+      await sendOk(t, 'identify', { userId: 'stale-1', traits: { plan: 'free' } });
+      const old = await eventually(() => profileOf(t, 'stale-old'), 'stale-old');
+      await eventually(() => profileOf(t, 'stale-1'), 'stale-1');
+      const created = await admin(t, 'POST', url(t, '/segments'), {
+        name: 'Pro',
+        slug: 'pro-stale',
+        definition: 'traits.plan = "pro"',
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const segment = created.json<{ id: string }>();
+      await eventually(async () => {
+        const res = await admin(t, 'GET', url(t, '/segments/pro-stale'));
+        return res.json<{ status: string }>().status === 'ready' ? true : undefined;
+      }, 'backfilled');
+      clock.set(START + 1_000);
+      await sendOk(t, 'identify', { userId: 'stale-1', traits: { plan: 'pro' } });
+      const member = await eventually(async () => {
+        const p = await profileOf(t, 'stale-1');
+        return p?.segments.includes('pro-stale') ? p : undefined;
+      }, 'stale-1 entering in real time');
+      // A backfill that began at START + 500 read stale-1 as it was before that identify, and
+      // stored its result after the real-time path had decided: stale-1 is not a member.
+      const { version } = await t.app.services.segments.get(t.workspace.id, 'pro-stale');
+      const written = await t.store.segments.replaceMembers(
+        t.workspace.id,
+        segment.id,
+        version,
+        {},
+        [old.id],
+        START + 500,
+      );
+      assert.deepEqual(written, { entered: 0, exited: 1 });
+      assert.deepEqual((await profileOf(t, 'stale-1'))?.segments, []);
+      // Only stale-1 was written since (stale-old was written at START).
+      assert.equal(await t.app.audiences.reevaluateUpdatedSince(t.workspace.id, START + 500), 1);
+      assert.deepEqual((await profileOf(t, 'stale-1'))?.segments, ['pro-stale']);
+      assert.equal(member.id, (await profileOf(t, 'stale-1'))?.id);
+    });
+  });
 });

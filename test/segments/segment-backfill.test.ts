@@ -153,4 +153,47 @@ describeEachStore('segment backfill', (fixture) => {
     // Profiles without a value from the backfill lose older ones.
     assert.equal(await orders('p05'), undefined);
   });
+
+  // What a backfill computed from a profile's older state may have replaced what the real-time
+  // path decided meanwhile (realtime-audiences.test.ts): once its last step is written, it asks
+  // for the profiles written since its start to be evaluated again, before it says `ready`.
+  it('a finished backfill asks for the profiles written since it began, before it is ready', async () => {
+    const calls: { since: number; status: string; members: number; value: unknown }[] = [];
+    const began = NOW + 7_000;
+    clock.set(began);
+    const withCatchUp = buildSegmentServices({
+      store,
+      clock,
+      logError: (details) => errors.push(details),
+      chunkSize: 2,
+      reevaluateSince: async (workspaceId, since) => {
+        assert.equal(workspaceId, WS);
+        const segment = await store.segments.find(WS, 'catch-up');
+        const trait = await store.computedTraits.find(WS, 'catch_up');
+        calls.push({
+          since,
+          status: (trait ?? segment)?.backfill.status ?? 'missing',
+          members: segment === undefined ? -1 : await store.segments.countMembers(WS, segment.id),
+          value: (await store.computedTraits.valuesOf(WS, 'p01'))['catch_up'],
+        });
+      },
+    });
+    await withCatchUp.segments.create(WS, { name: 'c', slug: 'catch-up', definition: 'traits.plan = "pro"' });
+    await withCatchUp.segments.idle();
+    const segment = await withCatchUp.segments.get(WS, 'catch-up');
+    const expected = await store.segments.countMembers(WS, segment.id);
+    assert.ok(expected > 0);
+    assert.deepEqual(calls, [{ since: began, status: 'backfilling', members: expected, value: undefined }]);
+    assert.equal(segment.backfill.status, 'ready');
+    calls.length = 0;
+    await withCatchUp.computedTraits.create(WS, {
+      name: 'catch_up',
+      definition: { kind: 'event_count', event: 'Order Completed' },
+    });
+    await withCatchUp.computedTraits.idle();
+    assert.equal(calls.length, 1);
+    assert.deepEqual([calls[0]?.since, calls[0]?.status, calls[0]?.value], [began, 'backfilling', 2]);
+    assert.equal((await withCatchUp.computedTraits.get(WS, 'catch_up')).backfill.status, 'ready');
+    assert.deepEqual(errors, []);
+  });
 });

@@ -7,6 +7,7 @@ import type {
 } from '../../segments/audience-state.port.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import { livePersonsUpdatedSince } from './live-profiles.ts';
 import { chunks, writeTransaction, type Db } from './workspace-write.ts';
 
 const IN_CHUNK = 500;
@@ -175,6 +176,14 @@ export class KyselyAudienceStateRepository implements AudienceStateRepository {
       if (row.kind === 'c') computed[row.key] = JSON.parse(row.value) as JsonValue;
       else segments.push(row.key);
     return { computed, segments };
+  }
+
+  profilesUpdatedSince(
+    workspaceId: string,
+    sinceMs: number,
+    page: { readonly afterId: string | undefined; readonly limit: number },
+  ): Promise<string[]> {
+    return livePersonsUpdatedSince(this.db, workspaceId, sinceMs, page);
   }
 
   async nextDue(): Promise<number | null> {

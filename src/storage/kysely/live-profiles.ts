@@ -39,6 +39,22 @@ export async function chunkBoundaries(
   }
 }
 
+/** Live persons whose profile was written at or after `sinceMs`, in id order, one page. */
+export async function livePersonsUpdatedSince(
+  db: Kysely<Database>,
+  workspaceId: string,
+  sinceMs: number,
+  page: { readonly afterId: string | undefined; readonly limit: number },
+): Promise<string[]> {
+  let query = livePersons(db, workspaceId)
+    .select('id')
+    .where('updated_ms', '>=', sinceMs)
+    .orderBy('id')
+    .limit(page.limit);
+  if (page.afterId !== undefined) query = query.where('id', '>', page.afterId);
+  return (await query.execute()).map((row) => row.id);
+}
+
 export async function livePersonIds(
   db: Kysely<Database>,
   workspaceId: string,
