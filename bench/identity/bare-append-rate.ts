@@ -4,7 +4,7 @@
  * /v1/batch bodies of 100 generator events, 16 keep-alive connections, closed loop).
  */
 import path from 'node:path';
-import { generateShop } from '../generate/index.ts';
+import { batchBodies } from '../support/batch-bodies.ts';
 import { closedLoop, percentile } from '../support/load-client.ts';
 import { freePort, startProcess } from '../support/processes.ts';
 
@@ -22,25 +22,16 @@ export interface BareAppendRate {
   readonly rejected: number;
 }
 
-function bodies(count: number, seed: number): { body: Buffer; events: number }[] {
-  const out: { body: Buffer; events: number }[] = [];
-  let batch: unknown[] = [];
-  for (const { message } of generateShop({ people: PEOPLE, seed, order: 'shuffled' })) {
-    batch.push(message);
-    if (batch.length < BATCH) continue;
-    out.push({ body: Buffer.from(JSON.stringify({ batch })), events: BATCH });
-    batch = [];
-    if (out.length >= count) break;
-  }
-  return out;
-}
-
 export async function measureBareAppendRate(
   scratch: string,
   seconds: number,
   seed: number,
 ): Promise<BareAppendRate> {
-  const load = bodies(Math.ceil((seconds * EVENTS_PER_SECOND_BUDGET) / BATCH), seed);
+  const load = batchBodies(Math.ceil((seconds * EVENTS_PER_SECOND_BUDGET) / BATCH), {
+    people: PEOPLE,
+    seed,
+    batchSize: BATCH,
+  });
   const port = await freePort();
   const key = 'wk_bare_benchmark_key';
   const server = await startProcess(

@@ -8,7 +8,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { generateShop } from '../generate/index.ts';
 import {
   closedLoop,
   openLoop,
@@ -17,26 +16,13 @@ import {
   type LoadTarget,
 } from '../support/load-client.ts';
 import { createBenchDatabase } from '../support/postgres-db.ts';
+import { batchBodies } from '../support/batch-bodies.ts';
 import { freePort, startProcess, type RunningProcess } from '../support/processes.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const PEOPLE = Number(process.env['BENCH_PEOPLE'] ?? 20_000);
 const CONNECTIONS = 16;
 const BATCH = 100;
-
-function buildBodies(maxBatches: number): { body: Buffer; events: number }[] {
-  const bodies: { body: Buffer; events: number }[] = [];
-  let batch: unknown[] = [];
-  for (const { message } of generateShop({ people: PEOPLE, seed: 7, order: 'shuffled' })) {
-    batch.push(message);
-    if (batch.length === BATCH) {
-      bodies.push({ body: Buffer.from(JSON.stringify({ batch })), events: BATCH });
-      batch = [];
-      if (bodies.length >= maxBatches) break;
-    }
-  }
-  return bodies;
-}
 
 interface Row {
   readonly name: string;
@@ -89,7 +75,7 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
   const budget = Math.ceil((SECONDS * 80_000 * 1.6) / BATCH);
   process.stderr.write(`generating up to ${budget} batches of ${BATCH} events (${PEOPLE} people)…\n`);
-  const bodies = buildBodies(budget);
+  const bodies = batchBodies(budget, { people: PEOPLE, seed: 7, batchSize: BATCH });
   process.stderr.write(`${bodies.length} batches ready\n`);
   const rows: Row[] = [];
   try {
