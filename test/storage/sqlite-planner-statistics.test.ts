@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { parseSegmentDefinition } from '../../src/segment-language/index.ts';
+import { compileSegmentQuery } from '../../src/storage/segment-sql/compile-segment.ts';
 import { seedPlannerStatistics } from '../../src/storage/sqlite/planner-statistics.ts';
 import { createSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 
@@ -38,6 +41,36 @@ describe('SQLite planner statistics', () => {
     const db = new BetterSqlite3(file);
     try {
       assert.match(planOf(db), /profile_events_name \(.*profile_id=\?\)/);
+    } finally {
+      db.close();
+    }
+  });
+
+  // `group.*` in a backfill chunk: for each person, its own account links (by profile), then
+  // each account by id; never every account of the workspace per person (quadratic).
+  it("an account trait is read through the person's links, not by scanning the accounts", () => {
+    const db = new BetterSqlite3(file);
+    const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) });
+    try {
+      const parsed = parseSegmentDefinition('group.employees >= 100');
+      assert.ok(parsed.ok);
+      const query = compileSegmentQuery(parsed.ast, {
+        dialect: 'sqlite',
+        workspaceId: 'ws',
+        nowMs: 0,
+        references: { kind: 'membership', segmentIds: new Map() },
+        range: { afterId: 'p_1', untilId: 'p_5000' },
+      }).compile(kysely);
+      const plan = db
+        .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${query.sql}`)
+        .all(...query.parameters)
+        .map((row) => row.detail)
+        .join('\n');
+      assert.match(
+        plan,
+        /SEARCH g USING COVERING INDEX \w*profile_groups\w* \(workspace_id=\? AND profile_id=\?\)/,
+      );
+      assert.doesNotMatch(plan, /profiles_live \(workspace_id=\? AND kind=\?\)$/m);
     } finally {
       db.close();
     }

@@ -4,8 +4,9 @@ import type { Database as SqliteDatabase } from 'better-sqlite3';
 const ASSUMED_ROWS = 1_000_000;
 
 /**
- * Indexes whose leading columns after the workspace select many rows each: a timeline has a few
- * dozen event names and six types, so one name is a large share of it. Told the generic figures
+ * Indexes whose leading columns after the workspace select many rows each (the generic figures
+ * below say each column narrows about tenfold): a timeline has a few dozen event names and six
+ * types, so one name is a large share of it. Told the generic figures
  * (each further column narrows about tenfold), the planner took `event = ? AND type = ?` as
  * already precise and read every event of that name in the workspace to find those of a page of
  * profiles (the real-time audiences' snapshot read); with these it probes each profile.
@@ -13,6 +14,20 @@ const ASSUMED_ROWS = 1_000_000;
 const INDEX_STATS: Readonly<Record<string, string>> = {
   // workspace_id, event, type, profile_id, ts_ms, seq
   profile_events_name: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 20000 20000 5 1 1`,
+  // workspace_id, kind, merged_into, id. Two kinds: told `kind = 'account'` leaves ~10 rows,
+  // the planner answered `group.*` per person by reading every account of the workspace
+  // instead of the person's own memberships (`profile_groups` by profile): quadratic, hours
+  // for the backfill of one account-trait segment at 1M profiles.
+  profiles_live: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 500000 10 1`,
+  // workspace_id, stale (a flag)
+  identity_components_stale: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 500000`,
+  // A workspace has a few dozen segments, computed traits, destinations: each is a large share.
+  sqlite_autoindex_segment_memberships_1: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 50000 1`,
+  segment_membership_history_segment: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 50000 1`,
+  computed_trait_values_name: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 100000 1`,
+  destination_deliveries_event: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 100000 1`,
+  destination_deliveries_request: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 100000 1`,
+  destination_deliveries_list: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 100000 30000 1`,
 };
 
 interface IndexListRow {
