@@ -111,7 +111,9 @@ export class RealtimeAudiences implements ProfileChangeListener {
   /**
    * One evaluation of a workspace at a time, in this process: the scheduler and the pipeline
    * both evaluate a profile, and the one that read its snapshot first must not write last
-   * (an exit at a window's expiry overwritten by a batch that started before it).
+   * (an exit at a window's expiry overwritten by a batch that started before it). Across
+   * processes this needs the bus to hand a workspace's (or profile's) evaluations to one
+   * consumer at a time: the scale-out adapter's partition key.
    */
   readonly #lanes = new Map<string, Promise<void>>();
 
