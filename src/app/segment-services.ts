@@ -67,7 +67,10 @@ export function buildRealtimeAudiences(deps: {
     state: store.audienceState,
     clock: deps.clock,
     identityOf: async (workspaceId, profileId) => {
-      const ids = await store.profiles.identifiers(workspaceId, profileId);
+      // A profile merged since its change was decided: the event goes to the survivor, which
+      // holds its identifiers now (an owed event sent after a restart, typically).
+      const live = (await store.profiles.resolve(workspaceId, profileId)) ?? profileId;
+      const ids = await store.profiles.identifiers(workspaceId, live);
       return {
         userId: ids.find((i) => i.type === 'user_id')?.value ?? null,
         anonymousId: ids.find((i) => i.type === 'anonymous_id')?.value ?? null,

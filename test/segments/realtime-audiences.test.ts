@@ -355,4 +355,59 @@ describeEachStore('real-time audiences', (fixture) => {
       assert.equal(member.id, (await profileOf(t, 'stale-1'))?.id);
     });
   });
+
+  it('an owed audience event of a profile merged meanwhile goes to the survivor', async () => {
+    const clock = createManualClock(START);
+    await withApp(await store(), { clock }, async (t) => {
+      const created = await admin(t, 'POST', url(t, '/segments'), {
+        name: 'Merged',
+        slug: 'owed-merged',
+        definition: 'traits.plan = "gold"',
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      await sendOk(t, 'identify', { userId: 'merge-user', traits: { plan: 'basic' } });
+      const survivor = await eventually(() => profileOf(t, 'merge-user'), 'the identified profile');
+      clock.set(START + 1_000);
+      await sendOk(t, 'track', { anonymousId: 'merge-anon', event: 'Viewed' });
+      const anonymous = await eventually(async () => {
+        const res = await admin(t, 'GET', url(t, '/profiles/lookup?type=anonymous_id&value=merge-anon'));
+        return res.statusCode === 200 ? res.json<{ id: string }>() : undefined;
+      }, 'the anonymous profile');
+      assert.notEqual(anonymous.id, survivor.id);
+      const segmentId = created.json<{ id: string }>().id;
+      await t.store.audienceState.apply(
+        t.workspace.id,
+        {
+          removed: [],
+          updates: [],
+          transitions: [
+            {
+              messageId: `aud-${segmentId}-${anonymous.id}-in-${START + 1_000}`,
+              profileId: anonymous.id,
+              segmentId,
+              segmentSlug: 'owed-merged',
+              segmentName: 'Merged',
+              member: true,
+              atMs: START + 1_000,
+              decidedMs: START + 1_000,
+            },
+          ],
+        },
+        START + 1_000,
+      );
+      // The visitor identifies: the anonymous profile merges into the older identified one.
+      clock.set(START + 2_000);
+      await sendOk(t, 'identify', { userId: 'merge-user', anonymousId: 'merge-anon' });
+      await eventually(async () => {
+        const res = await admin(t, 'GET', url(t, '/profiles/lookup?type=anonymous_id&value=merge-anon'));
+        return res.json<{ id: string }>().id === survivor.id ? true : undefined;
+      }, 'the merge');
+      assert.equal(await t.app.audiences.publishPending(0), 1);
+      const entered = await eventually(async () => {
+        const keys = await eventNames(t, survivor.id, 'Audience Entered');
+        return keys.length > 0 ? keys : undefined;
+      }, 'the owed event on the survivor');
+      assert.deepEqual(entered, ['owed-merged']);
+    });
+  });
 });
