@@ -209,6 +209,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     audiences,
     now: () => clock.now(),
     onError: (error) => logger.error({ err: error }, 'audience scheduler failed; retrying'),
+    onRecovered: (events) =>
+      logger.warn({ events }, 'appended audience events a stopped process had decided but not sent'),
   });
   profileChanges.add(audiences);
   // Last: consent and memberships already include what the batch said.

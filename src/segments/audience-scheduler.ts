@@ -12,6 +12,8 @@ export interface AudienceSchedulerDeps {
   readonly audiences: RealtimeAudiences;
   readonly now: () => number;
   readonly onError: (error: unknown) => void;
+  /** Audience events a stopped process owed were appended now (an operator wants to know). */
+  readonly onRecovered?: (events: number) => void;
   readonly maxSleepMs?: number;
 }
 
@@ -69,7 +71,8 @@ export class AudienceScheduler {
     while (this.#running) {
       try {
         // Events a stopped process owed before it could append them (usually none).
-        await this.#deps.audiences.publishPending();
+        const recovered = await this.#deps.audiences.publishPending();
+        if (recovered > 0) this.#deps.onRecovered?.(recovered);
         await this.runDue();
         const next = await this.#deps.state.nextDue();
         const now = this.#deps.now();

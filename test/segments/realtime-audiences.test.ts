@@ -309,6 +309,23 @@ describeEachStore('real-time audiences', (fixture) => {
         .items.filter((e) => e.messageId === transition.messageId);
       assert.equal(copies.length, 1);
       assert.deepEqual(await eventNames(t, profile.id, 'Audience Entered'), ['owed']);
+      // The running scheduler sends what is owed on its own, and says so in the log.
+      const exit = { ...transition, messageId: `aud-${segmentId}-${profile.id}-out-${START}`, member: false };
+      await t.store.audienceState.apply(
+        t.workspace.id,
+        { removed: [], updates: [], transitions: [exit] },
+        START,
+      );
+      t.app.scheduler.poke(0);
+      await eventually(async () => {
+        const keys = await eventNames(t, profile.id, 'Audience Exited');
+        return keys.length > 0 ? keys : undefined;
+      }, 'the owed Audience Exited, sent by the scheduler');
+      await eventually(
+        async () =>
+          t.logs.some((line) => line.includes('a stopped process had decided')) ? true : undefined,
+        'the recovery in the log',
+      );
     });
   });
 
