@@ -76,6 +76,32 @@ describe('SQLite planner statistics', () => {
     }
   });
 
+  // Stale components are few: they are found through their flag's index, never by walking
+  // every component of the workspace in id order.
+  it('stale components are read through the flag, also in a store seeded with wrong figures', () => {
+    const db = new BetterSqlite3(file);
+    const stalePlan = (): string =>
+      db
+        .prepare<unknown[], { detail: string }>(
+          'EXPLAIN QUERY PLAN SELECT id FROM identity_components WHERE workspace_id = ? AND stale = ? ORDER BY id LIMIT ?',
+        )
+        .all('ws', 1, 100)
+        .map((row) => row.detail)
+        .join('\n');
+    try {
+      assert.match(stalePlan(), /identity_components_stale \(workspace_id=\? AND stale=\?\)/);
+      db.prepare(
+        "UPDATE sqlite_stat1 SET stat = '1000000 1000000 500000' WHERE idx = 'identity_components_stale'",
+      ).run();
+      db.exec('ANALYZE sqlite_schema');
+      assert.doesNotMatch(stalePlan(), /stale=\?/, 'the retired figures mislead the planner');
+      seedPlannerStatistics(db);
+      assert.match(stalePlan(), /identity_components_stale \(workspace_id=\? AND stale=\?\)/);
+    } finally {
+      db.close();
+    }
+  });
+
   it('a store seeded by an earlier version gets the figures; measured ones stay', () => {
     const db = new BetterSqlite3(file);
     try {

@@ -19,8 +19,6 @@ const INDEX_STATS: Readonly<Record<string, string>> = {
   // instead of the person's own memberships (`profile_groups` by profile): quadratic, hours
   // for the backfill of one account-trait segment at 1M profiles.
   profiles_live: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 500000 10 1`,
-  // workspace_id, stale (a flag)
-  identity_components_stale: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 500000`,
   // A workspace has a few dozen segments, computed traits, destinations: each is a large share.
   sqlite_autoindex_segment_memberships_1: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 50000 1`,
   segment_membership_history_segment: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 50000 1`,
@@ -28,6 +26,15 @@ const INDEX_STATS: Readonly<Record<string, string>> = {
   destination_deliveries_event: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 100000 1`,
   destination_deliveries_request: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 100000 1`,
   destination_deliveries_list: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 100000 30000 1`,
+};
+
+/**
+ * Figures an earlier version seeded and that turned out wrong: replaced like generic ones.
+ * `stale` is a flag, but the rows asked for (`stale = 1`) are rare: told that one value holds
+ * half the components, the planner walked every component in id order to find the few stale.
+ */
+const RETIRED_STATS: Readonly<Record<string, readonly string[]>> = {
+  identity_components_stale: [`${ASSUMED_ROWS} ${ASSUMED_ROWS} 500000`],
 };
 
 interface IndexListRow {
@@ -79,7 +86,11 @@ export function seedPlannerStatistics(sqlite: SqliteDatabase): void {
       const stored = known.get(index.name);
       if (stored === undefined) insert.run(table, index.name, stat);
       // A row an earlier version seeded (measured figures are left alone).
-      else if (stored === generic && stat !== generic) update.run(stat, table, index.name);
+      else if (
+        (stored === generic && stat !== generic) ||
+        (RETIRED_STATS[index.name]?.includes(stored) ?? false)
+      )
+        update.run(stat, table, index.name);
       else continue;
       added += 1;
     }
