@@ -67,10 +67,14 @@ export function buildRealtimeAudiences(deps: {
     state: store.audienceState,
     clock: deps.clock,
     identityOf: async (workspaceId, profileId) => {
-      // A profile merged since its change was decided: the event goes to the survivor, which
-      // holds its identifiers now (an owed event sent after a restart, typically).
-      const live = (await store.profiles.resolve(workspaceId, profileId)) ?? profileId;
-      const ids = await store.profiles.identifiers(workspaceId, live);
+      let ids = await store.profiles.identifiers(workspaceId, profileId);
+      // None left: merged since its change was decided (an owed event sent after a restart,
+      // typically), so the event goes to the survivor, which holds the identifiers now.
+      if (ids.length === 0) {
+        const live = await store.profiles.resolve(workspaceId, profileId);
+        if (live !== undefined && live !== profileId)
+          ids = await store.profiles.identifiers(workspaceId, live);
+      }
       return {
         userId: ids.find((i) => i.type === 'user_id')?.value ?? null,
         anonymousId: ids.find((i) => i.type === 'anonymous_id')?.value ?? null,

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { admin, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
+import type { AudienceTransition } from '../../src/segments/audience-state.port.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { createManualClock, type TestApp } from '../support/test-app.ts';
 
@@ -46,18 +47,29 @@ async function profileOf(t: TestApp, userId: string): Promise<Profile | undefine
   return res.statusCode === 200 ? res.json<Profile>() : undefined;
 }
 
+/** Creates a segment through the API; its id. */
+async function createSegment(t: TestApp, name: string, slug: string, definition: string): Promise<string> {
+  const created = await admin(t, 'POST', url(t, '/segments'), { name, slug, definition });
+  assert.equal(created.statusCode, 201, created.body);
+  return created.json<{ id: string }>().id;
+}
+
+/** What a process leaves when it stops right after committing a membership change. */
+function owe(t: TestApp, transition: AudienceTransition): Promise<void> {
+  return t.store.audienceState.apply(
+    t.workspace.id,
+    { removed: [], updates: [], transitions: [transition] },
+    transition.decidedMs,
+  );
+}
+
 describeEachStore('real-time audiences', (fixture) => {
   const store = sharedStore(fixture);
 
   it('enters on the event, exits at the exact instant the window expires, emits both events', async () => {
     const clock = createManualClock(START);
     await withApp(await store(), { clock }, async (t) => {
-      const created = await admin(t, 'POST', url(t, '/segments'), {
-        name: 'Recent buyers',
-        slug: 'recent-buyers',
-        definition: 'did "Order Completed" in last 7 days',
-      });
-      assert.equal(created.statusCode, 201, created.body);
+      await createSegment(t, 'Recent buyers', 'recent-buyers', 'did "Order Completed" in last 7 days');
       const trait = await admin(t, 'POST', url(t, '/computed-traits'), {
         name: 'orders_7d',
         definition: { kind: 'event_count', event: 'Order Completed', window: { days: 7 } },
@@ -176,12 +188,7 @@ describeEachStore('real-time audiences', (fixture) => {
   it('a group call from one member re-evaluates the other members of the account', async () => {
     const clock = createManualClock(START);
     await withApp(await store(), { clock }, async (t) => {
-      const created = await admin(t, 'POST', url(t, '/segments'), {
-        name: 'Enterprise accounts',
-        slug: 'enterprise',
-        definition: 'group.plan = "enterprise"',
-      });
-      assert.equal(created.statusCode, 201, created.body);
+      await createSegment(t, 'Enterprise accounts', 'enterprise', 'group.plan = "enterprise"');
       // Before the clock's instant, as real traffic is: Audience events are stamped with the
       // clock, and one stamped before a profile's own events would be a late event.
       const at = (seconds: number) => new Date(START - 60_000 + seconds * 1000).toISOString();
@@ -235,12 +242,7 @@ describeEachStore('real-time audiences', (fixture) => {
   it('a client clock ahead of ours: the audience event follows the person, whose id stays', async () => {
     const clock = createManualClock(START);
     await withApp(await store(), { clock }, async (t) => {
-      const created = await admin(t, 'POST', url(t, '/segments'), {
-        name: 'Pro',
-        slug: 'pro-ahead',
-        definition: 'traits.plan = "pro"',
-      });
-      assert.equal(created.statusCode, 201, created.body);
+      await createSegment(t, 'Pro', 'pro-ahead', 'traits.plan = "pro"');
       const ahead = (seconds: number) => new Date(START + 3_600_000 + seconds * 1000).toISOString();
       await sendOk(t, 'track', { userId: 'ahead', event: 'Viewed', timestamp: ahead(1) });
       const before = await eventually(() => profileOf(t, 'ahead'), 'the profile');
@@ -259,18 +261,12 @@ describeEachStore('real-time audiences', (fixture) => {
   it('an audience event still owed when the process stopped is appended later, once', async () => {
     const clock = createManualClock(START);
     await withApp(await store(), { clock }, async (t) => {
-      const created = await admin(t, 'POST', url(t, '/segments'), {
-        name: 'Owed',
-        slug: 'owed',
-        definition: 'traits.plan = "gold"',
-      });
-      assert.equal(created.statusCode, 201, created.body);
+      const segmentId = await createSegment(t, 'Owed', 'owed', 'traits.plan = "gold"');
       await sendOk(t, 'identify', { userId: 'owed-1', traits: { plan: 'basic' } });
       const profile = await eventually(() => profileOf(t, 'owed-1'), 'the profile');
-      const segmentId = created.json<{ id: string }>().id;
       // What a process leaves when it stops right after committing a membership change: the
       // change is stored, its event is owed (written in the same transaction), not appended.
-      const transition = {
+      const transition: AudienceTransition = {
         messageId: `aud-${segmentId}-${profile.id}-in-${START}`,
         profileId: profile.id,
         segmentId,
@@ -280,13 +276,7 @@ describeEachStore('real-time audiences', (fixture) => {
         atMs: START,
         decidedMs: START,
       };
-      const owe = () =>
-        t.store.audienceState.apply(
-          t.workspace.id,
-          { removed: [], updates: [], transitions: [transition] },
-          START,
-        );
-      await owe();
+      await owe(t, transition);
       assert.equal((await t.store.audienceState.pendingTransitions(START, 10)).length, 1);
       // Within the grace period the deciding evaluation is still appending it: not yet.
       clock.set(START + 5_000);
@@ -301,7 +291,7 @@ describeEachStore('real-time audiences', (fixture) => {
       assert.deepEqual(entered, ['owed']);
       assert.deepEqual(await t.store.audienceState.pendingTransitions(START + 10_000, 10), []);
       // Sent twice (the process stopped after the append, before forgetting it): stored once.
-      await owe();
+      await owe(t, transition);
       assert.equal(await t.app.audiences.publishPending(0), 1);
       const events = await admin(t, 'GET', url(t, `/events?type=track&limit=100`));
       const copies = events
@@ -311,11 +301,7 @@ describeEachStore('real-time audiences', (fixture) => {
       assert.deepEqual(await eventNames(t, profile.id, 'Audience Entered'), ['owed']);
       // The running scheduler sends what is owed on its own, and says so in the log.
       const exit = { ...transition, messageId: `aud-${segmentId}-${profile.id}-out-${START}`, member: false };
-      await t.store.audienceState.apply(
-        t.workspace.id,
-        { removed: [], updates: [], transitions: [exit] },
-        START,
-      );
+      await owe(t, exit);
       t.app.scheduler.poke(0);
       await eventually(async () => {
         const keys = await eventNames(t, profile.id, 'Audience Exited');
@@ -336,13 +322,7 @@ describeEachStore('real-time audiences', (fixture) => {
       await sendOk(t, 'identify', { userId: 'stale-1', traits: { plan: 'free' } });
       const old = await eventually(() => profileOf(t, 'stale-old'), 'stale-old');
       await eventually(() => profileOf(t, 'stale-1'), 'stale-1');
-      const created = await admin(t, 'POST', url(t, '/segments'), {
-        name: 'Pro',
-        slug: 'pro-stale',
-        definition: 'traits.plan = "pro"',
-      });
-      assert.equal(created.statusCode, 201, created.body);
-      const segment = created.json<{ id: string }>();
+      const segmentId = await createSegment(t, 'Pro', 'pro-stale', 'traits.plan = "pro"');
       await eventually(async () => {
         const res = await admin(t, 'GET', url(t, '/segments/pro-stale'));
         return res.json<{ status: string }>().status === 'ready' ? true : undefined;
@@ -358,7 +338,7 @@ describeEachStore('real-time audiences', (fixture) => {
       const { version } = await t.app.services.segments.get(t.workspace.id, 'pro-stale');
       const written = await t.store.segments.replaceMembers(
         t.workspace.id,
-        segment.id,
+        segmentId,
         version,
         {},
         [old.id],
@@ -376,12 +356,7 @@ describeEachStore('real-time audiences', (fixture) => {
   it('an owed audience event of a profile merged meanwhile goes to the survivor', async () => {
     const clock = createManualClock(START);
     await withApp(await store(), { clock }, async (t) => {
-      const created = await admin(t, 'POST', url(t, '/segments'), {
-        name: 'Merged',
-        slug: 'owed-merged',
-        definition: 'traits.plan = "gold"',
-      });
-      assert.equal(created.statusCode, 201, created.body);
+      const segmentId = await createSegment(t, 'Merged', 'owed-merged', 'traits.plan = "gold"');
       await sendOk(t, 'identify', { userId: 'merge-user', traits: { plan: 'basic' } });
       const survivor = await eventually(() => profileOf(t, 'merge-user'), 'the identified profile');
       clock.set(START + 1_000);
@@ -391,27 +366,16 @@ describeEachStore('real-time audiences', (fixture) => {
         return res.statusCode === 200 ? res.json<{ id: string }>() : undefined;
       }, 'the anonymous profile');
       assert.notEqual(anonymous.id, survivor.id);
-      const segmentId = created.json<{ id: string }>().id;
-      await t.store.audienceState.apply(
-        t.workspace.id,
-        {
-          removed: [],
-          updates: [],
-          transitions: [
-            {
-              messageId: `aud-${segmentId}-${anonymous.id}-in-${START + 1_000}`,
-              profileId: anonymous.id,
-              segmentId,
-              segmentSlug: 'owed-merged',
-              segmentName: 'Merged',
-              member: true,
-              atMs: START + 1_000,
-              decidedMs: START + 1_000,
-            },
-          ],
-        },
-        START + 1_000,
-      );
+      await owe(t, {
+        messageId: `aud-${segmentId}-${anonymous.id}-in-${START + 1_000}`,
+        profileId: anonymous.id,
+        segmentId,
+        segmentSlug: 'owed-merged',
+        segmentName: 'Merged',
+        member: true,
+        atMs: START + 1_000,
+        decidedMs: START + 1_000,
+      });
       // The visitor identifies: the anonymous profile merges into the older identified one.
       clock.set(START + 2_000);
       await sendOk(t, 'identify', { userId: 'merge-user', anonymousId: 'merge-anon' });
