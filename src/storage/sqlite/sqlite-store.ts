@@ -18,7 +18,12 @@ export interface SqliteStoreOptions {
    * CLI commands and tests keep SQLite's automatic checkpoints).
    */
   readonly backgroundCheckpoints?: boolean;
+  /** With background checkpoints: the WAL size, in pages, past which the WAL is started over. */
+  readonly walRestartFrames?: number;
 }
+
+/** 256 MB of 4 KB pages: several seconds of the log at peak ingest. */
+const DEFAULT_WAL_RESTART_FRAMES = 65_536;
 
 /**
  * The embedded store. WAL with synchronous=FULL: a commit is fsynced before it returns, so an
@@ -38,14 +43,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   sqlite.pragma('secure_delete = ON');
   // 8 MB page cache (the default is 2 MB): the hot tail of the log and its index stay cached.
   sqlite.pragma('cache_size = -8192');
-  // Checkpoints copy the WAL into the database file. In the server a worker thread does most of
-  // that copying continuously, so the automatic checkpoint after a commit (every 16 MB of WAL)
-  // finds little left to copy; it is what lets the next commit restart the WAL from the top.
+  // Checkpoints copy the WAL into the database file. In the server a worker thread does all of
+  // it (wal-checkpoint-worker.ts): a checkpoint inside a commit would copy pages and fsync twice
+  // on the event loop. Elsewhere (CLI, tests) SQLite checkpoints after a commit once the WAL
+  // holds 4,000 pages (16 MB).
   const checkpointer =
     options.backgroundCheckpoints && options.filename !== ':memory:'
-      ? startCheckpointer(options.filename)
+      ? startCheckpointer(options.filename, options.walRestartFrames ?? DEFAULT_WAL_RESTART_FRAMES)
       : undefined;
-  sqlite.pragma('wal_autocheckpoint = 4000');
+  sqlite.pragma(`wal_autocheckpoint = ${checkpointer ? 0 : 4000}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const appender = createSqliteAppender(db, sqlite);
   return createKyselyStore({
@@ -61,12 +67,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   });
 }
 
-function startCheckpointer(filename: string): { stop(): Promise<void> } {
+function startCheckpointer(filename: string, restartFrames: number): { stop(): Promise<void> } {
   const worker = startWorker(
     'wal-checkpoint-worker',
     new URL('./wal-checkpoint-worker.ts', import.meta.url),
     {
-      data: { filename, intervalMs: 100 },
+      data: { filename, intervalMs: 100, busyIntervalMs: 10, restartFrames },
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
     },
   );
