@@ -1,3 +1,4 @@
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 
@@ -10,8 +11,11 @@ import BetterSqlite3 from 'better-sqlite3';
  * PASSIVE never blocks the writer, but under writes without a pause it never finishes either
  * (frames keep arriving behind it), and the WAL restarts from its beginning only when a write
  * finds every frame copied: the file would grow without bound. So once the WAL holds more than
- * `restartFrames`, a RESTART pass takes the write lock for the little a PASSIVE pass just left
- * (the writer waits that long, in its busy handler) and the next write starts the WAL over.
+ * `restartFrames`, and a PASSIVE pass has left little behind, a RESTART pass takes the write lock
+ * to copy that little and the next write starts the WAL over. The writer waits meanwhile (in
+ * its busy handler, on the event loop), so the lock is held briefly: the pages the PASSIVE
+ * passes copied are fsynced before it, outside any lock, and it waits at most 50 ms for the
+ * writer's transaction or for readers before giving up until a later pass.
  */
 interface CheckpointerData {
   readonly filename: string;
@@ -22,9 +26,12 @@ interface CheckpointerData {
 
 const { filename, intervalMs, busyIntervalMs, restartFrames } = (workerData as { data: CheckpointerData })
   .data;
+/** What a RESTART pass may copy while it holds the write lock: 4 MB. */
+const RESTART_REMAINDER_FRAMES = 1_000;
+
 const db = new BetterSqlite3(filename);
-// A RESTART waits this long for the writer's current transaction, then gives up until next pass.
-db.pragma('busy_timeout = 1000');
+db.pragma('busy_timeout = 50');
+const databaseFile = openSync(filename, 'r');
 
 interface CheckpointResult {
   readonly busy: number;
@@ -41,12 +48,25 @@ function checkpoint(mode: 'PASSIVE' | 'RESTART'): CheckpointResult | undefined {
   }
 }
 
+function flushDatabaseFile(): boolean {
+  try {
+    fsyncSync(databaseFile);
+    return true;
+  } catch {
+    // The RESTART's own sync would fail too; the writer's next commit reports the disk's state.
+    return false;
+  }
+}
+
 /** Whether the pass copied anything (more is likely arriving: the next pass comes sooner). */
 function pass(): boolean {
   const passive = checkpoint('PASSIVE');
-  if (passive !== undefined && passive.log > restartFrames) checkpoint('RESTART');
-  const copied = passive !== undefined && passive.checkpointed > lastCheckpointed;
-  lastCheckpointed = passive?.checkpointed ?? 0;
+  if (passive === undefined) return false;
+  const copied = passive.checkpointed > lastCheckpointed;
+  lastCheckpointed = passive.checkpointed;
+  if (passive.log > restartFrames && passive.log - passive.checkpointed <= RESTART_REMAINDER_FRAMES) {
+    if (flushDatabaseFile()) checkpoint('RESTART');
+  }
   return copied;
 }
 
@@ -64,6 +84,7 @@ parentPort?.on('message', (message: string) => {
     checkpoint('PASSIVE');
   } finally {
     db.close();
+    closeSync(databaseFile);
     parentPort?.postMessage('stopped');
   }
 });
