@@ -37,3 +37,25 @@ it('holds more entries in one bucket than a Map can (2^24)', { timeout: 120_000 
   assert.deepEqual(index.candidates(count & 0x3fffffff), [count]);
   assert.deepEqual(index.candidates(0x3ffffff0), []);
 });
+
+it('answers exactly, once per position, at every step while a bucket grows', () => {
+  // Buckets grow into a larger table a few slots per add: between two adds some entries are in
+  // the new table and some only in the old one. Each lookup must see each position once.
+  const index = new RecentMessageIndex(60_000);
+  const expected = new Map<number, number[]>();
+  const hashes: number[] = [];
+  for (let seq = 1; seq <= 30_000; seq++) {
+    // Every tenth key repeats an earlier one (a retried messageId), so chains hold repeats.
+    const hash = messageKeyHash('ws_1', `m-${seq % 10 === 0 ? seq / 10 : seq}`);
+    index.add(hash, seq, 0);
+    hashes.push(hash);
+    expected.set(hash, [...(expected.get(hash) ?? []), seq]);
+    for (const probe of [hash, hashes[(seq * 7919) % hashes.length] as number])
+      assert.deepEqual(
+        index.candidates(probe).sort((a, b) => a - b),
+        expected.get(probe),
+        `after ${seq} adds`,
+      );
+  }
+  assert.equal(index.size, 30_000);
+});

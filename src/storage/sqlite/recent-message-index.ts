@@ -52,19 +52,44 @@ export class RecentMessageIndex {
 }
 
 const INITIAL_BITS = 12;
+/**
+ * Slots of the previous table moved per add while a bucket grows. A table of L slots grows at
+ * 3/4 L entries into one of 2L, which is full again 3/4 L adds later; moving more than
+ * 4/3 slots per add finishes the move well before that.
+ */
+const MOVED_PER_ADD = 8;
 /** Fibonacci hashing: the top bits of the product spread any key pattern over the table. */
 const slotOf = (key: number, bits: number): number => Math.imul(key, 0x9e3779b1) >>> (32 - bits);
 
+/** One open-addressing table: `keys` (the 30-bit hash plus one, 0 for empty) and `seqs`. */
+interface Table {
+  readonly bits: number;
+  readonly keys: Int32Array;
+  readonly seqs: Float64Array;
+}
+
+const tableOf = (bits: number): Table => ({
+  bits,
+  keys: new Int32Array(1 << bits),
+  seqs: new Float64Array(1 << bits),
+});
+
 /**
- * Linear probing over `keys` (the 30-bit hash plus one, so 0 marks an empty slot) and `seqs`.
- * A key may occupy several slots (a repeated messageId, or a hash collision): lookups collect
- * every slot with the key until the first empty one. Nothing is ever removed from a bucket (whole
- * buckets are dropped), so probe chains never break.
+ * Linear probing. A key may occupy several slots (a repeated messageId, or a hash collision):
+ * lookups collect every slot with the key until the first empty one. Nothing is ever removed
+ * from a table (whole buckets are dropped), so probe chains never break.
+ *
+ * Growing moves the entries into a table twice the size a few slots per add instead of all at
+ * once: rehashing a bucket of millions of entries in one go held the event loop for tens of
+ * milliseconds on the ack path. Until the move is done, lookups also probe the previous table,
+ * counting only the slots not moved yet (the moved ones stay in place, so its probe chains
+ * stay whole, and are found in the new table).
  */
 class HashBucket {
-  #bits = INITIAL_BITS;
-  #keys = new Int32Array(1 << INITIAL_BITS);
-  #seqs = new Float64Array(1 << INITIAL_BITS);
+  #table = tableOf(INITIAL_BITS);
+  #previous: Table | undefined;
+  /** Slots of `#previous` below this are in `#table` already. */
+  #moved = 0;
   #size = 0;
 
   get size(): number {
@@ -72,39 +97,54 @@ class HashBucket {
   }
 
   add(hash: number, seq: number): void {
-    if ((this.#size + 1) * 4 > this.#keys.length * 3) this.#grow();
-    this.#place(hash + 1, seq);
+    if (this.#previous) this.#move(MOVED_PER_ADD);
+    if ((this.#size + 1) * 4 > this.#table.keys.length * 3) this.#grow();
+    place(this.#table, hash + 1, seq);
     this.#size++;
   }
 
   collect(hash: number, out: number[]): void {
-    const keys = this.#keys;
-    const mask = keys.length - 1;
     const key = hash + 1;
-    for (let slot = slotOf(key, this.#bits); keys[slot] !== 0; slot = (slot + 1) & mask)
-      if (keys[slot] === key) out.push(this.#seqs[slot] as number);
-  }
-
-  #place(key: number, seq: number): void {
-    const keys = this.#keys;
-    const mask = keys.length - 1;
-    let slot = slotOf(key, this.#bits);
-    while (keys[slot] !== 0) slot = (slot + 1) & mask;
-    keys[slot] = key;
-    this.#seqs[slot] = seq;
+    collect(this.#table, key, 0, out);
+    if (this.#previous) collect(this.#previous, key, this.#moved, out);
   }
 
   #grow(): void {
-    const keys = this.#keys;
-    const seqs = this.#seqs;
-    this.#bits++;
-    this.#keys = new Int32Array(keys.length * 2);
-    this.#seqs = new Float64Array(keys.length * 2);
-    for (let slot = 0; slot < keys.length; slot++) {
-      const key = keys[slot] as number;
-      if (key !== 0) this.#place(key, seqs[slot] as number);
-    }
+    // Only reached with the previous move finished (see MOVED_PER_ADD); finish it should it not be.
+    if (this.#previous) this.#move(this.#previous.keys.length);
+    this.#previous = this.#table;
+    this.#moved = 0;
+    this.#table = tableOf(this.#table.bits + 1);
   }
+
+  #move(slots: number): void {
+    const previous = this.#previous;
+    if (!previous) return;
+    const end = Math.min(previous.keys.length, this.#moved + slots);
+    for (let slot = this.#moved; slot < end; slot++) {
+      const key = previous.keys[slot] as number;
+      if (key !== 0) place(this.#table, key, previous.seqs[slot] as number);
+    }
+    this.#moved = end;
+    if (end === previous.keys.length) this.#previous = undefined;
+  }
+}
+
+function place(table: Table, key: number, seq: number): void {
+  const { keys } = table;
+  const mask = keys.length - 1;
+  let slot = slotOf(key, table.bits);
+  while (keys[slot] !== 0) slot = (slot + 1) & mask;
+  keys[slot] = key;
+  table.seqs[slot] = seq;
+}
+
+/** Every position stored under `key`, skipping slots below `fromSlot` (moved elsewhere). */
+function collect(table: Table, key: number, fromSlot: number, out: number[]): void {
+  const { keys } = table;
+  const mask = keys.length - 1;
+  for (let slot = slotOf(key, table.bits); keys[slot] !== 0; slot = (slot + 1) & mask)
+    if (keys[slot] === key && slot >= fromSlot) out.push(table.seqs[slot] as number);
 }
 
 /**
