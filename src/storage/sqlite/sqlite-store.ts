@@ -49,7 +49,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   // holds 4,000 pages (16 MB).
   const checkpointer =
     options.backgroundCheckpoints && options.filename !== ':memory:'
-      ? startCheckpointer(options.filename, options.walRestartFrames ?? DEFAULT_WAL_RESTART_FRAMES)
+      ? startCheckpointer(options.filename, options.walRestartFrames ?? DEFAULT_WAL_RESTART_FRAMES, () => {
+          // Without its worker nothing would copy the WAL back: SQLite's own checkpoints resume.
+          if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 4000');
+        })
       : undefined;
   sqlite.pragma(`wal_autocheckpoint = ${checkpointer ? 0 : 4000}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
@@ -67,7 +70,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   });
 }
 
-function startCheckpointer(filename: string, restartFrames: number): { stop(): Promise<void> } {
+function startCheckpointer(
+  filename: string,
+  restartFrames: number,
+  onLost: () => void,
+): { stop(): Promise<void> } {
   const worker = startWorker(
     'wal-checkpoint-worker',
     new URL('./wal-checkpoint-worker.ts', import.meta.url),
@@ -77,8 +84,14 @@ function startCheckpointer(filename: string, restartFrames: number): { stop(): P
     },
   );
   worker.unref();
+  let stopping = false;
+  worker.on('error', () => undefined);
+  worker.on('exit', () => {
+    if (!stopping) onLost();
+  });
   return {
     async stop() {
+      stopping = true;
       const stopped = new Promise<void>((resolve) => {
         worker.once('message', () => resolve());
         worker.once('exit', () => resolve());
