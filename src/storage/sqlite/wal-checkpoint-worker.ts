@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
+import { restartDue } from './wal-restart-policy.ts';
 
 /**
  * Copies the WAL into the database file from a connection of its own, on its own thread: the
@@ -26,9 +27,6 @@ interface CheckpointerData {
 
 const { filename, intervalMs, busyIntervalMs, restartFrames } = (workerData as { data: CheckpointerData })
   .data;
-/** What a RESTART pass may copy while it holds the write lock: 4 MB. */
-const RESTART_REMAINDER_FRAMES = 1_000;
-
 const db = new BetterSqlite3(filename);
 db.pragma('busy_timeout = 50');
 const databaseFile = openSync(filename, 'r');
@@ -64,7 +62,7 @@ function pass(): boolean {
   if (passive === undefined) return false;
   const copied = passive.checkpointed > lastCheckpointed;
   lastCheckpointed = passive.checkpointed;
-  if (passive.log > restartFrames && passive.log - passive.checkpointed <= RESTART_REMAINDER_FRAMES) {
+  if (restartDue(passive, restartFrames)) {
     if (flushDatabaseFile()) checkpoint('RESTART');
   }
   return copied;
