@@ -1,4 +1,4 @@
-import type { EventLogRepository, EventQuery } from '../ingestion/event-log.port.ts';
+import type { EventLogRepository, EventQuery, EventQueryResult } from '../ingestion/event-log.port.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
 import type { FailedEventRepository } from '../pipeline/failed-events.port.ts';
 import type { SourceRepository } from '../workspaces/workspaces.port.ts';
@@ -38,7 +38,8 @@ export class EventQueryService {
     this.#notifier = deps.notifier;
   }
 
-  list(query: EventQuery): Promise<StoredEvent[]> {
+  /** A page of stored events, newest first (see `EventQuery.scanWithin` for filtered pages). */
+  list(query: EventQuery): Promise<EventQueryResult> {
     return this.#log.query(query);
   }
 

@@ -20,6 +20,23 @@ export interface EventQuery {
   /** Only events with a smaller sequence number (paging newest first). */
   readonly beforeSeq?: number | undefined;
   readonly limit: number;
+  /**
+   * With a filter: look at no more than this many of the workspace's entries (newest first,
+   * before `beforeSeq`). Neither store indexes every filter (SQLite keeps only the
+   * per-workspace order on its log: every index is paid on the ack path), so a filter matching
+   * nothing would otherwise read the workspace's whole history, on SQLite holding the one
+   * connection, and the ack path behind it, for as long.
+   */
+  readonly scanWithin?: number | undefined;
+}
+
+export interface EventQueryResult {
+  readonly events: StoredEvent[];
+  /**
+   * Set when the scan stopped at its bound with fewer than `limit` events found: the query
+   * continues with `beforeSeq` equal to this.
+   */
+  readonly continueBefore?: number;
 }
 
 /** The durable, append-only event log: the source of truth every stage consumes. */
@@ -46,7 +63,7 @@ export interface EventLogRepository {
   readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]>;
   readBySeqs(seqs: readonly number[]): Promise<StoredEvent[]>;
   /** Events of one workspace, newest first. */
-  query(query: EventQuery): Promise<StoredEvent[]>;
+  query(query: EventQuery): Promise<EventQueryResult>;
   /** Events of one workspace after `afterSeq`, oldest first (for the live stream). */
   tail(workspaceId: string, afterSeq: number, limit: number): Promise<StoredEvent[]>;
   headSeq(): Promise<number>;

@@ -132,7 +132,7 @@ describeEachStore('erasure reaches every table', (fixture) => {
       assert.equal(exported.status, 'completed', JSON.stringify(exported));
       const zoeSeqs = (
         await t.store.events.query({ workspaceId: t.workspace.id, userId: ZOE.userId, limit: 10 })
-      ).map((e) => e.seq);
+      ).events.map((e) => e.seq);
       await t.store.failedEvents.record({
         id: 'fe_zoe',
         stage: 'destinations',

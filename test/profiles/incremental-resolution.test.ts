@@ -161,7 +161,7 @@ describeEachStore('incremental resolution equals the reference', (fixture) => {
           await settingsService.putIdentity(ws, input, BASE);
           const accepted = order.map((i) => toAccepted(ws, `r${run}`, i, specs[i] as (typeof specs)[number]));
           await store.events.append(accepted, 0);
-          const logged = (await store.events.query({ workspaceId: ws, limit: 1000 })).reverse();
+          const logged = (await store.events.query({ workspaceId: ws, limit: 1000 })).events.reverse();
           assert.equal(logged.length, specs.length);
           let at = 0;
           for (let c = 0; at < logged.length; c += 1) {

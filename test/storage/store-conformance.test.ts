@@ -196,31 +196,31 @@ describeEachStore('store conformance', (fixture) => {
       ],
       cutoff,
     );
-    const all = await store.events.query({ workspaceId: 'ws_a', limit: 10 });
+    const { events: all } = await store.events.query({ workspaceId: 'ws_a', limit: 10 });
     assert.deepEqual(
       all.map((e) => e.messageId),
       ['a3', 'a2', 'a1'],
     );
     assert.deepEqual(
-      (await store.events.query({ workspaceId: 'ws_a', type: 'identify', limit: 10 })).map(
+      (await store.events.query({ workspaceId: 'ws_a', type: 'identify', limit: 10 })).events.map(
         (e) => e.messageId,
       ),
       ['a1'],
     );
     assert.deepEqual(
-      (await store.events.query({ workspaceId: 'ws_a', event: 'Product Viewed', limit: 10 })).map(
+      (await store.events.query({ workspaceId: 'ws_a', event: 'Product Viewed', limit: 10 })).events.map(
         (e) => e.messageId,
       ),
       ['a3'],
     );
     assert.deepEqual(
-      (await store.events.query({ workspaceId: 'ws_a', anonymousId: 'anon', limit: 10 })).map(
+      (await store.events.query({ workspaceId: 'ws_a', anonymousId: 'anon', limit: 10 })).events.map(
         (e) => e.messageId,
       ),
       ['a3'],
     );
     assert.deepEqual(
-      (await store.events.query({ workspaceId: 'ws_a', beforeSeq: all[0]?.seq, limit: 1 })).map(
+      (await store.events.query({ workspaceId: 'ws_a', beforeSeq: all[0]?.seq, limit: 1 })).events.map(
         (e) => e.messageId,
       ),
       ['a2'],
@@ -229,6 +229,54 @@ describeEachStore('store conformance', (fixture) => {
       (await store.events.tail('ws_a', all[1]?.seq ?? 0, 10)).map((e) => e.messageId),
       ['a3'],
     );
+  });
+
+  it('bounds what one filtered page of the log reads, and says where to continue', async () => {
+    const { store } = await fixture.fresh();
+    const cutoff = Date.now() - 60_000;
+    // One identify, then 30 track events of the workspace (and some of another in between).
+    await store.events.append(
+      [event('ws_s', 's0', { type: 'identify', userId: 'u_old', event: null })],
+      cutoff,
+    );
+    for (let i = 1; i <= 30; i++)
+      await store.events.append(
+        [
+          event('ws_s', `s${i}`, { event: 'Product Viewed' }),
+          event('ws_t', `t${i}`, { event: 'Product Viewed' }),
+        ],
+        cutoff,
+      );
+    const query = { workspaceId: 'ws_s', userId: 'u_old', limit: 5, scanWithin: 10 };
+    // The newest 10 entries of ws_s hold no match: an empty page, and where to go on from.
+    const first = await store.events.query(query);
+    assert.deepEqual(first.events, []);
+    assert.equal(typeof first.continueBefore, 'number');
+    const second = await store.events.query({ ...query, beforeSeq: first.continueBefore });
+    assert.deepEqual(second.events, []);
+    const third = await store.events.query({ ...query, beforeSeq: second.continueBefore });
+    const fourth = await store.events.query({ ...query, beforeSeq: third.continueBefore });
+    // 31 entries: the fourth window reaches the first one; fewer than 10 left, so no bound.
+    assert.deepEqual(
+      [third.events, fourth.events].flat().map((e) => e.messageId),
+      ['s0'],
+    );
+    assert.equal(fourth.continueBefore, undefined);
+    // Unfiltered pages, and filtered pages that fill up, are not bounded.
+    const unfiltered = await store.events.query({ workspaceId: 'ws_s', limit: 5, scanWithin: 1 });
+    assert.equal(unfiltered.events.length, 5);
+    assert.equal(unfiltered.continueBefore, undefined);
+    const full = await store.events.query({
+      workspaceId: 'ws_s',
+      event: 'Product Viewed',
+      limit: 5,
+      scanWithin: 10,
+    });
+    assert.deepEqual(
+      full.events.map((e) => e.messageId),
+      ['s30', 's29', 's28', 's27', 's26'],
+    );
+    assert.equal(full.continueBefore, undefined);
   });
 
   it('keeps consumer cursors and redeliveries, committed together', async () => {

@@ -4,12 +4,18 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppServices } from '../../app/app-services.ts';
 import { MESSAGE_TYPES } from '../../ingestion/message-types.ts';
 import { workspaceFor } from '../admin-auth.ts';
-import { cursorNumber, decodeCursor, pageSize, toPage } from '../paging.ts';
+import { cursorNumber, decodeCursor, encodeCursor, pageSize, toPage } from '../paging.ts';
 import { presentEvent } from '../presenters.ts';
 import { errorResponses, PageQuery, pageOf, WsParams } from '../schemas.ts';
 
 const AnyObject = Type.Object({}, { additionalProperties: true });
 const HEARTBEAT_MS = 15_000;
+/**
+ * How many of the workspace's events one filtered page looks at (newest first, from its
+ * cursor): about a quarter of a second of reading at most, so a filter matching nothing does not
+ * hold the store for the length of the whole history.
+ */
+const FILTER_SCAN_WITHIN = 50_000;
 
 export async function eventsRoutes(fastify: FastifyInstance, services: AppServices): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -22,6 +28,8 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
       schema: {
         tags,
         summary: 'Stored events, newest first',
+        description:
+          "With a filter (type, event, userId, anonymousId) each page looks at up to 50,000 of the workspace's events from its cursor: when they hold fewer matches than the page size, the page is short, possibly empty, and nextCursor continues further back. Page until nextCursor is null.",
         params: WsParams,
         querystring: Type.Object({
           type: Type.Optional(Type.Union(MESSAGE_TYPES.map((t) => Type.Literal(t)))),
@@ -38,7 +46,7 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
       const { type, event, userId, anonymousId } = request.query;
       const limit = pageSize(request.query.limit);
       const beforeSeq = cursorNumber(decodeCursor(request.query.cursor), 'seq');
-      const rows = await services.events.list({
+      const { events, continueBefore } = await services.events.list({
         workspaceId: workspace.id,
         type,
         event,
@@ -46,9 +54,14 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
         anonymousId,
         beforeSeq,
         limit: limit + 1,
+        scanWithin: FILTER_SCAN_WITHIN,
       });
-      const page = toPage(rows, limit, (e) => ({ seq: e.seq }));
-      return { items: page.items.map(presentEvent), nextCursor: page.nextCursor };
+      const page = toPage(events, limit, (e) => ({ seq: e.seq }));
+      // A filtered page that reached its scan bound first is short (even empty); the cursor
+      // continues further back.
+      const nextCursor =
+        page.nextCursor ?? (continueBefore === undefined ? null : encodeCursor({ seq: continueBefore }));
+      return { items: page.items.map(presentEvent), nextCursor };
     },
   );
 

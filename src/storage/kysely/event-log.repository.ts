@@ -3,6 +3,7 @@ import type {
   AppendResult,
   EventLogRepository,
   EventQuery,
+  EventQueryResult,
   WrittenEvents,
 } from '../../ingestion/event-log.port.ts';
 import type { AcceptedEvent, StoredEvent } from '../../ingestion/message-types.ts';
@@ -65,15 +66,41 @@ export class KyselyEventLogRepository implements EventLogRepository {
     return rows.map((row) => toStoredEvent(row, this.sealing));
   }
 
-  async query(query: EventQuery): Promise<StoredEvent[]> {
+  async query(query: EventQuery): Promise<EventQueryResult> {
+    const filtered =
+      query.type !== undefined ||
+      query.event !== undefined ||
+      query.userId !== undefined ||
+      query.anonymousId !== undefined;
+    const floor =
+      filtered && query.scanWithin !== undefined ? await this.#scanFloor(query, query.scanWithin) : undefined;
     let builder = this.db.selectFrom('events').selectAll().where('workspace_id', '=', query.workspaceId);
     if (query.type !== undefined) builder = builder.where('type', '=', query.type);
     if (query.event !== undefined) builder = builder.where('event', '=', query.event);
     if (query.userId !== undefined) builder = builder.where('user_id', '=', query.userId);
     if (query.anonymousId !== undefined) builder = builder.where('anonymous_id', '=', query.anonymousId);
     if (query.beforeSeq !== undefined) builder = builder.where('seq', '<', query.beforeSeq);
+    if (floor !== undefined) builder = builder.where('seq', '>=', floor);
     const rows = await builder.orderBy('seq', 'desc').limit(query.limit).execute();
-    return rows.map((row) => toStoredEvent(row, this.sealing));
+    const events = rows.map((row) => toStoredEvent(row, this.sealing));
+    return floor !== undefined && events.length < query.limit
+      ? { events, continueBefore: floor }
+      : { events };
+  }
+
+  /**
+   * The position of the `within`-th entry of the workspace before the query's cursor, read
+   * from the (workspace, seq) index alone; undefined when there are not that many.
+   */
+  async #scanFloor(query: EventQuery, within: number): Promise<number | undefined> {
+    let builder = this.db.selectFrom('events').select('seq').where('workspace_id', '=', query.workspaceId);
+    if (query.beforeSeq !== undefined) builder = builder.where('seq', '<', query.beforeSeq);
+    const row = await builder
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .offset(Math.max(0, within - 1))
+      .executeTakeFirst();
+    return row === undefined ? undefined : Number(row.seq);
   }
 
   async tail(workspaceId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
