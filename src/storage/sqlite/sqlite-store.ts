@@ -22,6 +22,9 @@ export interface SqliteStoreOptions {
   readonly walRestartFrames?: number;
 }
 
+/** SQLite's own checkpoint after a commit, where no worker does it: past 16 MB of WAL. */
+const AUTOCHECKPOINT_PAGES = 4_000;
+
 /** 256 MB of 4 KB pages: several seconds of the log at peak ingest. */
 const DEFAULT_WAL_RESTART_FRAMES = 65_536;
 
@@ -51,10 +54,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     options.backgroundCheckpoints && options.filename !== ':memory:'
       ? startCheckpointer(options.filename, options.walRestartFrames ?? DEFAULT_WAL_RESTART_FRAMES, () => {
           // Without its worker nothing would copy the WAL back: SQLite's own checkpoints resume.
-          if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 4000');
+          if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
         })
       : undefined;
-  sqlite.pragma(`wal_autocheckpoint = ${checkpointer ? 0 : 4000}`);
+  sqlite.pragma(`wal_autocheckpoint = ${checkpointer ? 0 : AUTOCHECKPOINT_PAGES}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const appender = createSqliteAppender(db, sqlite);
   return createKyselyStore({

@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import { restartDue } from './wal-restart-policy.ts';
+import { restartDue, type CheckpointProgress } from './wal-restart-policy.ts';
 
 /**
  * Copies the WAL into the database file from a connection of its own, on its own thread: the
@@ -31,15 +31,9 @@ const db = new BetterSqlite3(filename);
 db.pragma('busy_timeout = 50');
 const databaseFile = openSync(filename, 'r');
 
-interface CheckpointResult {
-  readonly busy: number;
-  readonly log: number;
-  readonly checkpointed: number;
-}
-
-function checkpoint(mode: 'PASSIVE' | 'RESTART'): CheckpointResult | undefined {
+function checkpoint(mode: 'PASSIVE' | 'RESTART'): CheckpointProgress | undefined {
   try {
-    return (db.pragma(`wal_checkpoint(${mode})`) as CheckpointResult[])[0];
+    return (db.pragma(`wal_checkpoint(${mode})`) as CheckpointProgress[])[0];
   } catch {
     // Busy or shutting down: the next pass tries again.
     return undefined;
@@ -62,9 +56,7 @@ function pass(): boolean {
   if (passive === undefined) return false;
   const copied = passive.checkpointed > lastCheckpointed;
   lastCheckpointed = passive.checkpointed;
-  if (restartDue(passive, restartFrames)) {
-    if (flushDatabaseFile()) checkpoint('RESTART');
-  }
+  if (restartDue(passive, restartFrames) && flushDatabaseFile()) checkpoint('RESTART');
   return copied;
 }
 
