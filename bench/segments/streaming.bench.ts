@@ -7,7 +7,8 @@
  * lapses during it, time the exit and its `Audience Exited` from the instant the window lapses.
  * Options (env): BENCH_RATE (events/s, default 5000), BENCH_SECONDS (30), BENCH_DRAIN_SECONDS
  * (20), BENCH_PROBE_MS (200: one entry probe per interval, kinds in turn), BENCH_POLL_MS (15),
- * BENCH_EXPIRY_MS (500: one window lapse per interval), BENCH_STORE (sqlite | postgres).
+ * BENCH_EXPIRY_MS (500: one window lapse per interval), BENCH_STORE (sqlite | postgres),
+ * BENCH_NODE_FLAGS (extra node flags for the server).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -43,6 +44,8 @@ const PROBE_MS = env('BENCH_PROBE_MS', 200);
 const POLL_MS = env('BENCH_POLL_MS', 15);
 const EXPIRY_MS = env('BENCH_EXPIRY_MS', 500);
 const STORE = process.env['BENCH_STORE'] ?? 'sqlite';
+/** Extra flags for the server's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
+const NODE_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
 const BATCH = 100;
 const CONNECTIONS = 16;
 /** The first window lapses this long after the window probes are sent (the load starts before). */
@@ -209,7 +212,7 @@ async function main(): Promise<void> {
   try {
     const port = await freePort();
     const server = await startProcess(
-      ['--enable-source-maps', 'dist/cdp.mjs', 'start'],
+      ['--enable-source-maps', ...NODE_FLAGS, 'dist/cdp.mjs', 'start'],
       {
         CDP_DATA_DIR: scratch,
         ...(database ? { CDP_DATABASE_URL: database.url } : {}),

@@ -129,7 +129,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
   });
   const profileSettings = new ProfileSettingsService(store.workspaceSettings);
-  const profileChanges = new ProfileChangeFanout();
+  const profileChanges = new ProfileChangeFanout(() => foreground.yieldToForeground());
   const profiles = new ProfileService({
     profiles: store.profiles,
     state: store.profileState,

@@ -164,7 +164,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     shutdownTimeoutMs: integer(env, 'CDP_SHUTDOWN_TIMEOUT_MS', 8_000, 100, 600_000),
     rateLimitIngest: integer(env, 'CDP_RATE_LIMIT_INGEST', 1_000, 0, 10_000_000),
     rateLimitApi: integer(env, 'CDP_RATE_LIMIT_API', 100, 0, 10_000_000),
-    pipelineMaxBatchMs: integer(env, 'CDP_PIPELINE_MAX_BATCH_MS', 25, 25, 10_000),
+    pipelineMaxBatchMs: integer(env, 'CDP_PIPELINE_MAX_BATCH_MS', 250, 25, 10_000),
     ingestWorkers: integer(
       env,
       'CDP_INGEST_WORKERS',

@@ -7,7 +7,9 @@
  * arriving meanwhile waits at most about that long) in the gaps between requests and, when there
  * are none, at most a fixed share of the time: acknowledging stays nearly as fast as without
  * the pipeline, processing still moves, and it catches up with full-size batches when the burst
- * ends (its lag is on /metrics). Scale-out runs the stages in worker processes, where none of this applies.
+ * ends (its lag is on /metrics). Under moderate traffic (the requests taking under a third of
+ * the thread) a pipeline that fell behind gets larger budgets, so it keeps up instead of
+ * waiting for a pause that sustained traffic never gives. Scale-out runs the stages in worker processes, where none of this applies.
  */
 
 /** What a background consumer asks before each batch, and tells after it. */
@@ -40,11 +42,20 @@ export interface GatePolicy {
    * `busyBatchMs` while the pipeline keeps up; when it falls behind, `lagShare` of how far
    * behind it is, up to `maxBusyBatchMs`. Acknowledging stays fast while processing is
    * fresh, and a backlog is worked off in larger, cheaper batches rather than growing.
-   * The maximum is `CDP_PIPELINE_MAX_BATCH_MS`: by default equal to the base (acks first).
+   * The maximum is `CDP_PIPELINE_MAX_BATCH_MS`.
    */
   readonly busyBatchMs: number;
   readonly maxBusyBatchMs: number;
   readonly lagShare: number;
+  /**
+   * The budget grows past `busyBatchMs` only while the foreground (the thread's busy time
+   * outside background batches) took less than this share of the last `loadWindowMs`: under
+   * moderate traffic larger batches let processing keep up at the cost of some ack latency;
+   * near the ack path's capacity they could not catch up anyway (the backlog waits for the
+   * burst to end) and would only slow every acknowledgement.
+   */
+  readonly growBelowLoad: number;
+  readonly loadWindowMs: number;
   /** While busy, a batch waits up to this long for a gap between requests (none in flight). */
   readonly gapWaitMs: number;
   /**
@@ -60,10 +71,17 @@ export const DEFAULT_GATE_POLICY: GatePolicy = {
   busyShare: 0.1,
   busyBatch: 5,
   busyBatchMs: 25,
-  maxBusyBatchMs: 25,
-  lagShare: 0.25,
+  maxBusyBatchMs: 250,
+  lagShare: 0.5,
+  growBelowLoad: 0.3,
+  loadWindowMs: 1_000,
   gapWaitMs: 20,
 };
+
+/** The thread's busy time so far (ms): the event loop's, or a test's clock. */
+export type BusyTime = () => number;
+
+const eventLoopBusyMs: BusyTime = () => performance.eventLoopUtilization().active;
 
 export class ForegroundActivity implements BackgroundGate {
   readonly #policy: GatePolicy;
@@ -78,11 +96,23 @@ export class ForegroundActivity implements BackgroundGate {
   /** How far behind the pipeline was after its last batch (0: caught up). */
   #behindMs = 0;
   readonly #wakers = new Set<() => void>();
+  readonly #busyTime: BusyTime;
+  /** Background batch time so far (yields inside batches not counted), and the current load window. */
+  #backgroundMs = 0;
+  #window: { startMs: number; busyMs: number; backgroundMs: number };
+  /** The foreground's share of the thread over the last window: assumed full until measured. */
+  #foregroundLoad = 1;
 
-  constructor(policy: GatePolicy = DEFAULT_GATE_POLICY, now: () => number = () => performance.now()) {
+  constructor(
+    policy: GatePolicy = DEFAULT_GATE_POLICY,
+    now: () => number = () => performance.now(),
+    busyTime: BusyTime = eventLoopBusyMs,
+  ) {
     this.#policy = policy;
     this.#now = now;
+    this.#busyTime = busyTime;
     this.#busySize = policy.busyBatch;
+    this.#window = { startMs: now(), busyMs: busyTime(), backgroundMs: 0 };
   }
 
   async admit(maxBatch: number): Promise<Admission> {
@@ -107,10 +137,22 @@ export class ForegroundActivity implements BackgroundGate {
       done: (entries, behindMs = 0) => {
         this.#lastBatchEndMs = this.#now();
         this.#lastBatchMs = this.#lastBatchEndMs - started;
+        this.#backgroundMs += this.#lastBatchMs;
         this.#behindMs = behindMs;
+        this.#measureLoad();
         if (busy && entries !== undefined) this.#learn(size, entries, this.#lastBatchMs, maxBatch);
       },
     };
+  }
+
+  /**
+   * Gives the thread, from inside a background batch, to what waits (requests first): the time
+   * until it comes back is foreground work, not the batch's.
+   */
+  async yieldToForeground(): Promise<void> {
+    const started = this.#now();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#backgroundMs -= this.#now() - started;
   }
 
   /** Busy batch sizing: halve-ish when over the budget, double when a full batch fit in it. */
@@ -123,9 +165,31 @@ export class ForegroundActivity implements BackgroundGate {
       this.#busySize = Math.min(Math.max(maxBatch, busyBatch), admitted * 2);
   }
 
+  /**
+   * Foreground share of the thread: its busy time minus the background batches', over the
+   * window's wall time. Over wall time, not over what the batches left: squeezed by large
+   * batches, the foreground still gets its work done, only later, so the share stays what the
+   * traffic needs rather than swinging with the budget.
+   */
+  #measureLoad(): void {
+    const nowMs = this.#now();
+    const wallMs = nowMs - this.#window.startMs;
+    if (wallMs < this.#policy.loadWindowMs) return;
+    const busyMs = this.#busyTime();
+    const foregroundMs = busyMs - this.#window.busyMs - (this.#backgroundMs - this.#window.backgroundMs);
+    this.#foregroundLoad = Math.min(1, Math.max(0, foregroundMs / wallMs));
+    this.#window = { startMs: nowMs, busyMs, backgroundMs: this.#backgroundMs };
+  }
+
+  /** The foreground's share of the thread over the last measured window. */
+  get foregroundLoad(): number {
+    return this.#foregroundLoad;
+  }
+
   /** The time a busy batch may take now. */
   get budgetMs(): number {
-    const { busyBatchMs, maxBusyBatchMs, lagShare } = this.#policy;
+    const { busyBatchMs, maxBusyBatchMs, lagShare, growBelowLoad } = this.#policy;
+    if (this.#foregroundLoad >= growBelowLoad) return busyBatchMs;
     return Math.min(maxBusyBatchMs, Math.max(busyBatchMs, this.#behindMs * lagShare));
   }
 

@@ -8,6 +8,14 @@ import type { ProfileBatchChange, ProfileChangeListener } from './profile-state.
 export class ProfileChangeFanout implements ProfileChangeListener {
   readonly name = 'fanout';
   readonly #listeners: ProfileChangeListener[] = [];
+  readonly #yieldToForeground: () => Promise<void>;
+
+  /** `yieldToForeground`: how to give the event loop away between listeners (the app's gate). */
+  constructor(
+    yieldToForeground: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+  ) {
+    this.#yieldToForeground = yieldToForeground;
+  }
 
   add(listener: ProfileChangeListener): void {
     this.#listeners.push(listener);
@@ -18,7 +26,7 @@ export class ProfileChangeFanout implements ProfileChangeListener {
       // Between two listeners' transactions, requests that arrived meanwhile get the event loop:
       // each listener commits on its own, so nothing is half-done here, and on SQLite an ack
       // waiting for the one connection commits now rather than after the whole batch.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await this.#yieldToForeground();
       await listener.profilesChanged(change);
     }
   }

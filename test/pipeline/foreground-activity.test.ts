@@ -25,8 +25,16 @@ function event(i: number): AcceptedEvent {
 
 /** A gate policy for a test: no time budget unless the test sets one. */
 const gatePolicy = (
-  policy: Omit<GatePolicy, 'busyBatchMs' | 'maxBusyBatchMs' | 'lagShare'> & Partial<GatePolicy>,
-): GatePolicy => ({ busyBatchMs: 60_000, maxBusyBatchMs: 60_000, lagShare: 0, ...policy });
+  policy: Omit<GatePolicy, 'busyBatchMs' | 'maxBusyBatchMs' | 'lagShare' | 'growBelowLoad' | 'loadWindowMs'> &
+    Partial<GatePolicy>,
+): GatePolicy => ({
+  busyBatchMs: 60_000,
+  maxBusyBatchMs: 60_000,
+  lagShare: 0,
+  growBelowLoad: Number.POSITIVE_INFINITY,
+  loadWindowMs: 60_000,
+  ...policy,
+});
 
 /** Always busy; a 40 ms budget that grows to 160 ms with a quarter of the lag. */
 const BUDGETED = gatePolicy({
@@ -133,6 +141,46 @@ it('gives a pipeline that fell behind a larger time budget, within bounds, and t
   assert.equal(await finish(400), 100, 'a quarter of how far behind it is');
   assert.equal(await finish(60_000), 160, 'never more than the maximum');
   assert.equal(await finish(0), 40, 'caught up: the base budget');
+});
+
+it('grows the budget of a pipeline that fell behind only while requests take under a set share of the thread', async () => {
+  let nowMs = 0;
+  let busyMs = 0;
+  const activity = new ForegroundActivity(
+    { ...BUDGETED, growBelowLoad: 0.3, loadWindowMs: 1_000 },
+    () => nowMs,
+    () => busyMs,
+  );
+  await activity.track(async () => undefined);
+  /** One batch of `ownMs` of its own work, with `yieldedMs` of foreground work inside it (a yield). */
+  const batch = async (ownMs: number, yieldedMs = 0): Promise<void> => {
+    const admission = await activity.admit(100);
+    nowMs += ownMs;
+    busyMs += ownMs;
+    setImmediate(() => {
+      nowMs += yieldedMs;
+      busyMs += yieldedMs;
+    });
+    await activity.yieldToForeground();
+    admission.done(100, 60_000);
+  };
+  assert.equal(activity.budgetMs, 40, 'before any measurement: the base budget');
+  // A second of the thread: 700 ms of the batch's own work, 300 ms of requests inside its yield.
+  await batch(700, 300);
+  assert.equal(activity.foregroundLoad, 0.3);
+  assert.equal(activity.budgetMs, 40, 'requests took 30 %: far behind, but the base budget');
+  // The next second: requests take 100 ms inside the batch's yield, 100 ms between batches.
+  await batch(400, 100);
+  nowMs += 100;
+  busyMs += 100;
+  await batch(400);
+  assert.equal(activity.foregroundLoad, 0.2);
+  assert.equal(activity.budgetMs, 160, 'requests took 20 %: the budget grows with the lag');
+  // Idle time between batches is nobody's: 600 ms idle, 400 ms of batch.
+  nowMs += 600;
+  await batch(400);
+  assert.equal(activity.foregroundLoad, 0);
+  assert.equal(activity.budgetMs, 160);
 });
 
 it('a failing foreground task still ends its activity', async () => {
