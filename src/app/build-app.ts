@@ -277,6 +277,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     lag: await pipeline.lag(),
     failed: await store.failedEvents.countFailedByStage(),
     pendingEvents: committer.pendingEvents,
+    gate: { foregroundLoad: foreground.foregroundLoad, budgetMs: foreground.budgetMs },
   }));
   const http = await buildHttpApp(services);
 

@@ -24,6 +24,8 @@ export interface Metrics {
       lag: { stage: string; lag: number }[];
       failed: { stage: string; count: number }[];
       pendingEvents: number;
+      /** The in-process pipeline's gate (pipeline/foreground-activity.ts). */
+      gate: { foregroundLoad: number; budgetMs: number };
     }>,
   ): void;
 }
@@ -81,37 +83,59 @@ export function createMetrics(): Metrics {
     labelNames: ['stage'],
     registers: [registry],
   });
+  type Snapshot = Awaited<ReturnType<Parameters<Metrics['setCollector']>[0]>>;
   let collect: Parameters<Metrics['setCollector']>[0] | undefined;
-  new Gauge({
-    name: 'cdp_pipeline_lag_events',
-    help: 'Log entries not yet settled, per stage',
-    labelNames: ['stage'],
-    registers: [registry],
-    async collect() {
-      if (!collect) return;
-      const snapshot = await collect();
-      this.reset();
-      for (const { stage, lag } of snapshot.lag) this.set({ stage }, lag);
-      failedGauge.reset();
-      for (const { stage, count } of snapshot.failed) failedGauge.set({ stage }, count);
-      pending.set(snapshot.pendingEvents);
-    },
+  // prom-client reads every metric of a scrape concurrently: the gauges below share one
+  // snapshot per scrape, each awaiting it in its own collect (a gauge set by another's collect
+  // would be read before it was set, showing the previous scrape's value).
+  let scrape: Promise<Snapshot | undefined> | undefined;
+  const snapshot = (): Promise<Snapshot | undefined> => {
+    scrape ??= (collect ? collect() : Promise.resolve(undefined)).finally(() => (scrape = undefined));
+    return scrape;
+  };
+  const gauge = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    read: (gauge: Gauge, snapshot: Snapshot) => void,
+  ): void =>
+    void new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        const current = await snapshot();
+        if (current === undefined) return;
+        this.reset();
+        read(this, current);
+      },
+    });
+  gauge('cdp_pipeline_lag_events', 'Log entries not yet settled, per stage', ['stage'], (g, s) => {
+    for (const { stage, lag } of s.lag) g.set({ stage }, lag);
   });
-  const failedGauge = new Gauge({
-    name: 'cdp_pipeline_failed_events',
-    help: 'Failed events waiting for replay, per stage',
-    labelNames: ['stage'],
-    registers: [registry],
+  gauge('cdp_pipeline_failed_events', 'Failed events waiting for replay, per stage', ['stage'], (g, s) => {
+    for (const { stage, count } of s.failed) g.set({ stage }, count);
   });
+  gauge('cdp_ingest_pending_events', 'Events waiting for the next group commit', [], (g, s) =>
+    g.set(s.pendingEvents),
+  );
+  gauge(
+    'cdp_pipeline_foreground_load',
+    'Share of the main thread that requests took over the last measured second (the in-process pipeline gets larger batches only under 0.3)',
+    [],
+    (g, s) => g.set(s.gate.foregroundLoad),
+  );
+  gauge(
+    'cdp_pipeline_busy_budget_ms',
+    'How long one in-process pipeline batch may take while requests keep coming',
+    [],
+    (g, s) => g.set(s.gate.budgetMs),
+  );
   const failedTotal = new Counter({
     name: 'cdp_pipeline_failed_total',
     help: 'Entries moved to failed events',
     labelNames: ['stage'],
-    registers: [registry],
-  });
-  const pending = new Gauge({
-    name: 'cdp_ingest_pending_events',
-    help: 'Events waiting for the next group commit',
     registers: [registry],
   });
 

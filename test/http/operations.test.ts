@@ -160,6 +160,11 @@ describeEachStore('operations and API conventions', (fixture) => {
       ];
       for (const [sample, value] of expectations) assert.equal(samples.get(sample), value, sample);
       assert.ok([...samples.keys()].some((k) => k.startsWith('cdp_ingest_ack_seconds_bucket{')));
+      // The pipeline's gate: a share of the thread, and a budget between the base and the maximum.
+      const load = samples.get('cdp_pipeline_foreground_load');
+      assert.ok(load !== undefined && load >= 0 && load <= 1, `foreground load ${load}`);
+      const budget = samples.get('cdp_pipeline_busy_budget_ms');
+      assert.ok(budget !== undefined && budget >= 25 && budget <= 250, `busy budget ${budget}`);
     });
   });
 

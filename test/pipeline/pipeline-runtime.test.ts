@@ -107,6 +107,9 @@ describeEachStore('pipeline runtime', (fixture) => {
       headers: t.adminHeaders,
     });
     assert.equal(stats.json().failedEvents, 1);
+    // The first scrape after the failure shows it (each gauge reads the scrape's own snapshot).
+    const metrics = await t.app.http.inject({ method: 'GET', url: '/metrics' });
+    assert.match(metrics.body, /^cdp_pipeline_failed_events\{stage="poison"\} 1$/m);
     await t.close();
   });
 
