@@ -38,7 +38,7 @@ export interface GatePolicy {
    */
   readonly busyBatch: number;
   /**
-   * While busy, the time one batch may take (what a request arriving meanwhile may wait):
+   * While busy, the thread time one batch may take (what a request arriving meanwhile may wait):
    * `busyBatchMs` while the pipeline keeps up; when it falls behind, `lagShare` of how far
    * behind it is, up to `maxBusyBatchMs`. Acknowledging stays fast while processing is
    * fresh, and a backlog is worked off in larger, cheaper batches rather than growing.
@@ -88,7 +88,7 @@ export class ForegroundActivity implements BackgroundGate {
   readonly #now: () => number;
   #inFlight = 0;
   #lastEndMs = -Infinity;
-  /** When the last background batch ended, and what it cost. */
+  /** When the last background batch ended, and the thread time it took. */
   #lastBatchEndMs = -Infinity;
   #lastBatchMs = 0;
   /** The size a busy batch may have now (learned from the last busy batches). */
@@ -97,8 +97,10 @@ export class ForegroundActivity implements BackgroundGate {
   #behindMs = 0;
   readonly #wakers = new Set<() => void>();
   readonly #busyTime: BusyTime;
-  /** Background batch time so far (yields inside batches not counted), and the current load window. */
+  /** Thread time of background batches so far (their yields not counted), and the current load window. */
   #backgroundMs = 0;
+  /** Thread time the requests had inside background batches' yields, so far. */
+  #yieldedMs = 0;
   #window: { startMs: number; busyMs: number; backgroundMs: number };
   /** The foreground's share of the thread over the last window: assumed full until measured. */
   #foregroundLoad = 1;
@@ -131,12 +133,15 @@ export class ForegroundActivity implements BackgroundGate {
         while (this.#now() < until && this.#inFlight > 0) await this.#sleep(until - this.#now());
       }
     }
-    const started = this.#now();
+    const startedBusyMs = this.#busyTime();
+    const yieldedBefore = this.#yieldedMs;
     return {
       maxBatch: size,
       done: (entries, behindMs = 0) => {
         this.#lastBatchEndMs = this.#now();
-        this.#lastBatchMs = this.#lastBatchEndMs - started;
+        // What the batch held the thread for: its busy time, less the requests' turns in its
+        // yields. Time spent waiting (a PostgreSQL round trip, an fsync) held nothing up.
+        this.#lastBatchMs = Math.max(0, this.#busyTime() - startedBusyMs - (this.#yieldedMs - yieldedBefore));
         this.#backgroundMs += this.#lastBatchMs;
         this.#behindMs = behindMs;
         this.#measureLoad();
@@ -150,9 +155,9 @@ export class ForegroundActivity implements BackgroundGate {
    * until it comes back is foreground work, not the batch's.
    */
   async yieldToForeground(): Promise<void> {
-    const started = this.#now();
+    const started = this.#busyTime();
     await new Promise<void>((resolve) => setImmediate(resolve));
-    this.#backgroundMs -= this.#now() - started;
+    this.#yieldedMs += this.#busyTime() - started;
   }
 
   /** Busy batch sizing: halve-ish when over the budget, double when a full batch fit in it. */

@@ -83,8 +83,11 @@ it('while requests come, admits small batches, in a gap between requests', async
 });
 
 it('with no gap between requests, background batches take at most their share of the time', async () => {
+  // The batch below sleeps: counted as thread time here, as a synchronous batch would be.
   const activity = new ForegroundActivity(
     gatePolicy({ busyWindowMs: 5_000, busyShare: 0.2, busyBatch: 3, gapWaitMs: 0 }),
+    undefined,
+    () => performance.now(),
   );
   let release!: () => void;
   const request = activity.track(() => new Promise<void>((resolve) => (release = resolve)));
@@ -107,7 +110,11 @@ it('with no gap between requests, background batches take at most their share of
 
 it('sizes busy batches to their time budget: doubling while full ones fit, shrinking when over', async () => {
   let nowMs = 0;
-  const activity = new ForegroundActivity(BUDGETED, () => nowMs);
+  const activity = new ForegroundActivity(
+    BUDGETED,
+    () => nowMs,
+    () => nowMs,
+  );
   // Recent foreground work makes the ack path busy for the whole test.
   await activity.track(async () => undefined);
   const batch = async (costMs: number, entries?: (admitted: number) => number): Promise<number> => {
@@ -128,6 +135,34 @@ it('sizes busy batches to their time budget: doubling while full ones fit, shrin
   // Never more than the consumer's own maximum.
   for (let i = 0; i < 20; i += 1) await batch(1);
   assert.equal(activity.busyBatchSize, 1_000);
+});
+
+it('counts what a batch held the thread for, not the time it waited on I/O', async () => {
+  let nowMs = 0;
+  let busyMs = 0;
+  const activity = new ForegroundActivity(
+    gatePolicy({ busyWindowMs: 1_000_000, busyShare: 0.2, busyBatch: 5, busyBatchMs: 40, gapWaitMs: 0 }),
+    () => nowMs,
+    () => busyMs,
+  );
+  let release!: () => void;
+  const request = activity.track(() => new Promise<void>((resolve) => (release = resolve)));
+  // 200 ms of a PostgreSQL batch, 10 of them on the thread: within the 40 ms budget.
+  const first = await activity.admit(1_000);
+  assert.equal(first.maxBatch, 5);
+  nowMs += 200;
+  busyMs += 10;
+  first.done(5);
+  // So the next batch may be twice as large (200 ms of wall time would have kept it at 5).
+  const second = activity.admit(1_000);
+  let admitted = false;
+  void second.then(() => (admitted = true));
+  await sleep(20);
+  assert.equal(admitted, false, 'waits for its share while the request is in flight');
+  nowMs += 40;
+  release();
+  await request;
+  assert.equal((await second).maxBatch, 10);
 });
 
 it('gives a pipeline that fell behind a larger time budget, within bounds, and the base one once caught up', async () => {
