@@ -7,9 +7,10 @@
  * arriving meanwhile waits at most about that long) in the gaps between requests and, when there
  * are none, at most a fixed share of the time: acknowledging stays nearly as fast as without
  * the pipeline, processing still moves, and it catches up with full-size batches when the burst
- * ends (its lag is on /metrics). Under moderate traffic (the requests taking under a third of
- * the thread) a pipeline that fell behind gets larger budgets, so it keeps up instead of
- * waiting for a pause that sustained traffic never gives. Scale-out runs the stages in worker processes, where none of this applies.
+ * ends (its lag is on /metrics). Under moderate traffic (the requests taking under 30 % of the
+ * thread) a pipeline that fell behind gets larger budgets, so it keeps up instead of waiting
+ * for a pause that sustained traffic never gives. Scale-out runs the stages in worker
+ * processes, where none of this applies.
  */
 
 /** What a background consumer asks before each batch, and tells after it. */
@@ -59,8 +60,9 @@ export interface GatePolicy {
   /** While busy, a batch waits up to this long for a gap between requests (none in flight). */
   readonly gapWaitMs: number;
   /**
-   * With no gap (the ack path saturated), the share of wall time background batches may
-   * take: after a batch of d ms, the next waits d × (1 − share) / share unless a gap comes.
+   * With no gap (the ack path saturated), the share of the thread background batches may
+   * take: after a batch of d ms of thread time, the next waits d × (1 − share) / share unless
+   * a gap comes.
    * This bounds what acknowledging loses under sustained overload and still moves processing.
    */
   readonly busyShare: number;
