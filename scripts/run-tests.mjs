@@ -22,9 +22,21 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.CDP_TEST_CONCURRENCY ?? '4';
+// A failed assertion can skip a test's cleanup and leave a server or store open: the file's
+// process then never exits and the run hangs instead of failing. Exit once a file's tests are
+// done, and give up on a single test after 10 minutes (the slowest take about 1.5 under CI load).
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-force-exit',
+    '--test-timeout=600000',
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
