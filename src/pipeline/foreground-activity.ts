@@ -9,7 +9,8 @@
  * the pipeline, processing still moves, and it catches up with full-size batches when the burst
  * ends (its lag is on /metrics). Under moderate traffic (the requests taking under 30 % of the
  * thread) a pipeline that fell behind gets larger budgets, so it keeps up instead of waiting
- * for a pause that sustained traffic never gives. Scale-out runs the stages in worker
+ * for a pause that sustained traffic never gives; near the ack path's capacity batches get a
+ * smaller budget than the base one. Scale-out runs the stages in worker
  * processes, where none of this applies.
  */
 
@@ -56,6 +57,13 @@ export interface GatePolicy {
    * burst to end) and would only slow every acknowledgement.
    */
   readonly growBelowLoad: number;
+  /**
+   * The budget while the foreground takes `growBelowLoad` or more of the thread: close to the
+   * ack path's capacity the pipeline cannot keep up whatever its batches, so they only decide
+   * how long a request may wait behind one. Smaller than `busyBatchMs`, which under moderate
+   * traffic keeps processing fresh.
+   */
+  readonly saturatedBatchMs: number;
   readonly loadWindowMs: number;
   /** While busy, a batch waits up to this long for a gap between requests (none in flight). */
   readonly gapWaitMs: number;
@@ -76,6 +84,7 @@ export const DEFAULT_GATE_POLICY: GatePolicy = {
   maxBusyBatchMs: 250,
   lagShare: 0.5,
   growBelowLoad: 0.3,
+  saturatedBatchMs: 12,
   loadWindowMs: 1_000,
   gapWaitMs: 20,
 };
@@ -195,8 +204,8 @@ export class ForegroundActivity implements BackgroundGate {
 
   /** The time a busy batch may take now. */
   get budgetMs(): number {
-    const { busyBatchMs, maxBusyBatchMs, lagShare, growBelowLoad } = this.#policy;
-    if (this.#foregroundLoad >= growBelowLoad) return busyBatchMs;
+    const { busyBatchMs, maxBusyBatchMs, lagShare, growBelowLoad, saturatedBatchMs } = this.#policy;
+    if (this.#foregroundLoad >= growBelowLoad) return saturatedBatchMs;
     return Math.min(maxBusyBatchMs, Math.max(busyBatchMs, this.#behindMs * lagShare));
   }
 

@@ -25,23 +25,28 @@ function event(i: number): AcceptedEvent {
 
 /** A gate policy for a test: no time budget unless the test sets one. */
 const gatePolicy = (
-  policy: Omit<GatePolicy, 'busyBatchMs' | 'maxBusyBatchMs' | 'lagShare' | 'growBelowLoad' | 'loadWindowMs'> &
+  policy: Omit<
+    GatePolicy,
+    'busyBatchMs' | 'maxBusyBatchMs' | 'lagShare' | 'growBelowLoad' | 'saturatedBatchMs' | 'loadWindowMs'
+  > &
     Partial<GatePolicy>,
 ): GatePolicy => ({
   busyBatchMs: 60_000,
   maxBusyBatchMs: 60_000,
   lagShare: 0,
   growBelowLoad: Number.POSITIVE_INFINITY,
+  saturatedBatchMs: 60_000,
   loadWindowMs: 60_000,
   ...policy,
 });
 
-/** Always busy; a 40 ms budget that grows to 160 ms with a quarter of the lag. */
+/** Always busy; a 40 ms budget that grows to 160 ms with a quarter of the lag (10 ms when saturated). */
 const BUDGETED = gatePolicy({
   busyWindowMs: 1_000_000,
   busyShare: 1,
   busyBatch: 5,
   busyBatchMs: 40,
+  saturatedBatchMs: 10,
   maxBusyBatchMs: 160,
   lagShare: 0.25,
   gapWaitMs: 0,
@@ -199,11 +204,15 @@ it('grows the budget of a pipeline that fell behind only while requests take und
     await activity.yieldToForeground();
     admission.done(100, 60_000);
   };
-  assert.equal(activity.budgetMs, 40, 'before any measurement: the base budget');
+  assert.equal(
+    activity.budgetMs,
+    10,
+    'before any measurement the thread counts as taken: the saturated budget',
+  );
   // A second of the thread: 700 ms of the batch's own work, 300 ms of requests inside its yield.
   await batch(700, 300);
   assert.equal(activity.foregroundLoad, 0.3);
-  assert.equal(activity.budgetMs, 40, 'requests took 30 %: far behind, but the base budget');
+  assert.equal(activity.budgetMs, 10, 'requests took 30 %: far behind, but the saturated budget');
   // The next second: requests take 100 ms inside the batch's yield, 100 ms between batches.
   await batch(400, 100);
   nowMs += 100;
@@ -216,6 +225,9 @@ it('grows the budget of a pipeline that fell behind only while requests take und
   await batch(400);
   assert.equal(activity.foregroundLoad, 0);
   assert.equal(activity.budgetMs, 160);
+  // Caught up under light traffic: the base budget, not the saturated one.
+  (await activity.admit(100)).done(100, 0);
+  assert.equal(activity.budgetMs, 40);
 });
 
 it('a failing foreground task still ends its activity', async () => {
