@@ -291,6 +291,7 @@ export class KyselySubjectRepository implements SubjectRepository {
         );
       },
     );
+    this.sealing.forgetOpened();
     return counts;
   }
 
