@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { DEFAULT_GATE_POLICY } from '../../src/pipeline/foreground-activity.ts';
 import { admin, expectError, send, sendOk, sharedStore, withApp, wsUrl } from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
 import type { TestApp } from '../support/test-app.ts';
@@ -160,11 +161,16 @@ describeEachStore('operations and API conventions', (fixture) => {
       ];
       for (const [sample, value] of expectations) assert.equal(samples.get(sample), value, sample);
       assert.ok([...samples.keys()].some((k) => k.startsWith('cdp_ingest_ack_seconds_bucket{')));
-      // The pipeline's gate: a share of the thread, and a budget between the base and the maximum.
+      // The pipeline's gate: a share of the thread, and a budget between the smallest (saturated)
+      // and the maximum.
       const load = samples.get('cdp_pipeline_foreground_load');
       assert.ok(load !== undefined && load >= 0 && load <= 1, `foreground load ${load}`);
       const budget = samples.get('cdp_pipeline_busy_budget_ms');
-      assert.ok(budget !== undefined && budget >= 25 && budget <= 250, `busy budget ${budget}`);
+      const { saturatedBatchMs, maxBusyBatchMs } = DEFAULT_GATE_POLICY;
+      assert.ok(
+        budget !== undefined && budget >= saturatedBatchMs && budget <= maxBusyBatchMs,
+        `busy budget ${budget}`,
+      );
     });
   });
 
