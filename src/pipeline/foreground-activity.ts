@@ -10,8 +10,8 @@
  * ends (its lag is on /metrics). Under moderate traffic (the requests taking under 30 % of the
  * thread) a pipeline that fell behind gets larger budgets, so it keeps up instead of waiting
  * for a pause that sustained traffic never gives; near the ack path's capacity batches get a
- * smaller budget than the base one. Scale-out runs the stages in worker
- * processes, where none of this applies.
+ * smaller budget than the base one. Scale-out runs the stages in worker processes, where none
+ * of this applies.
  */
 
 /** What a background consumer asks before each batch, and tells after it. */
