@@ -1,5 +1,6 @@
 import type { AcceptedEvent, MessageType } from './message-types.ts';
 import type { MessageEnvelope, ValidatedMessage } from './normalize-message.ts';
+import type { PayloadBufferPool } from './payload-buffer-pool.ts';
 import { PayloadWriter } from './stored-payload.ts';
 
 /**
@@ -34,9 +35,13 @@ export class AcceptedBatchBuilder {
   readonly #timestampMs: number[] = [];
   readonly #payloadEnds: number[] = [];
 
-  constructor(env: Pick<MessageEnvelope, 'workspaceId' | 'sourceId' | 'receivedMs'>, capacityBytes: number) {
+  constructor(
+    env: Pick<MessageEnvelope, 'workspaceId' | 'sourceId' | 'receivedMs'>,
+    capacityBytes: number,
+    pool?: PayloadBufferPool,
+  ) {
     this.#env = env;
-    this.writer = new PayloadWriter(capacityBytes);
+    this.writer = new PayloadWriter(capacityBytes, pool);
   }
 
   /** Records a message whose payload was just written to `writer`. */

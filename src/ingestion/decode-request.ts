@@ -4,6 +4,7 @@ import { isJsonObject, ownField, type JsonObject, type JsonValue } from '../shar
 import { AcceptedBatchBuilder, type AcceptedBatch } from './accepted-batch.ts';
 import { INGESTION_LIMITS } from './ingestion-limits.ts';
 import { MESSAGE_INTS, scanBody, type BodyStructure } from './json-structure.ts';
+import type { PayloadBufferPool } from './payload-buffer-pool.ts';
 import type { AcceptedEvent, MessageType } from './message-types.ts';
 import {
   isProblem,
@@ -276,9 +277,13 @@ export function writeKeyOfPrepared(prepared: PreparedBody): string | undefined {
  * from the client's bytes; whatever it does not handle (any rejected message, a message near
  * the size limit) goes through the general path, so answers are the same either way.
  */
-export function acceptPrepared(prepared: PreparedBody, base: EnvelopeBase): BatchOutcome {
+export function acceptPrepared(
+  prepared: PreparedBody,
+  base: EnvelopeBase,
+  pool?: PayloadBufferPool,
+): BatchOutcome {
   if (prepared.kind === 'scanned') {
-    const accepted = acceptScanned(prepared, base);
+    const accepted = acceptScanned(prepared, base, pool);
     if (accepted) return { ok: true, batch: accepted };
   }
   let body: JsonObject;
@@ -291,7 +296,7 @@ export function acceptPrepared(prepared: PreparedBody, base: EnvelopeBase): Batc
   }
   const outcome = acceptMessages(body, size, prepared.route, base);
   if (!outcome.ok) return outcome;
-  const builder = new AcceptedBatchBuilder(base, outcome.events.length * 1024);
+  const builder = new AcceptedBatchBuilder(base, outcome.events.length * 1024, pool);
   for (const event of outcome.events) builder.addEvent(event);
   return { ok: true, batch: builder.build() };
 }
@@ -300,6 +305,7 @@ export function acceptPrepared(prepared: PreparedBody, base: EnvelopeBase): Batc
 function acceptScanned(
   prepared: Extract<PreparedBody, { kind: 'scanned' }>,
   base: EnvelopeBase,
+  pool: PayloadBufferPool | undefined,
 ): AcceptedBatch | undefined {
   const { bytes, messages, structure, top, route } = prepared;
   const receivedAtIso = new Date(base.receivedMs).toISOString();
@@ -333,7 +339,7 @@ function acceptScanned(
     if (isProblem(v)) return undefined;
     validated.push(v);
   }
-  const builder = new AcceptedBatchBuilder(env, bytes.length + validated.length * 256);
+  const builder = new AcceptedBatchBuilder(env, bytes.length + validated.length * 256, pool);
   for (let i = 0; i < validated.length; i++) {
     const v = validated[i] as ValidatedMessage;
     if (!spliceStoredMessage(builder.writer, bytes, structure, i, v, env)) {

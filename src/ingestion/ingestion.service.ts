@@ -71,8 +71,10 @@ export class IngestionService {
 
   async #ingest(request: IngestRequest): Promise<IngestOutcome> {
     try {
-      const events = await this.#decode(request);
+      const { events, payloads } = await this.#decode(request);
       const committed = await this.#deps.committer.append(this.#deps.screen?.(events) ?? events);
+      // Stored: nothing reads the payloads any more (the pipeline reads the log).
+      this.#deps.decoder.recycle(payloads);
       const outcome = { received: events.length, stored: committed.stored, duplicates: committed.duplicates };
       this.#deps.observer?.accepted(outcome, request.route);
       return outcome;
@@ -82,7 +84,7 @@ export class IngestionService {
     }
   }
 
-  async #decode(request: IngestRequest): Promise<AcceptedEvent[]> {
+  async #decode(request: IngestRequest): Promise<DecodedBatch> {
     const receivedMs = this.#deps.clock.now();
     const { decoder } = this.#deps;
     const raw = { raw: request.raw, contentEncoding: request.contentEncoding, route: request.route };
@@ -124,7 +126,13 @@ export class IngestionService {
   }
 }
 
-function unwrap(outcome: BatchOutcome): AcceptedEvent[] {
-  if (outcome.ok) return acceptedEvents(outcome.batch);
+interface DecodedBatch {
+  readonly events: AcceptedEvent[];
+  /** The memory the events' payloads are views of. */
+  readonly payloads: Uint8Array;
+}
+
+function unwrap(outcome: BatchOutcome): DecodedBatch {
+  if (outcome.ok) return { events: acceptedEvents(outcome.batch), payloads: outcome.batch.payloads };
   throw new AppError(outcome.code, outcome.message, outcome.details);
 }

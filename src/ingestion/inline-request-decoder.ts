@@ -6,10 +6,15 @@ import {
   type EnvelopeBase,
   type PreparedBody,
 } from './decode-request.ts';
+import { PayloadBufferPool } from './payload-buffer-pool.ts';
 import type { DecodeStep, DecodeTicket, RawIngestRequest, RequestDecoder } from './request-decoder.port.ts';
 
 /** The decoder on the calling thread (CDP_INGEST_WORKERS=0, and inside each decoder worker). */
 export class InlineRequestDecoder implements RequestDecoder {
+  /** Payload memory given back (see RequestDecoder.recycle), reused by the next batches. */
+  readonly buffers = new PayloadBufferPool();
+  /** Payload memory this decoder handed out and has not had back: only that is taken back. */
+  readonly #lent = new WeakSet<ArrayBuffer>();
   readonly #held = new Map<number, PreparedBody>();
   readonly #worker: number;
   #next = 1;
@@ -21,7 +26,7 @@ export class InlineRequestDecoder implements RequestDecoder {
   decodeSync(request: RawIngestRequest, envelope: EnvelopeBase | undefined): DecodeStep {
     const prepared = prepareBody(request.raw, request.contentEncoding, request.route);
     if (!prepared.ok) return prepared;
-    if (envelope) return acceptPrepared(prepared.prepared, envelope);
+    if (envelope) return this.#lend(acceptPrepared(prepared.prepared, envelope, this.buffers));
     const id = this.#next++;
     this.#held.set(id, prepared.prepared);
     return {
@@ -36,7 +41,7 @@ export class InlineRequestDecoder implements RequestDecoder {
     this.#held.delete(ticket.id);
     if (!held)
       return { ok: false, code: 'internal.error', message: 'the request body is no longer available; retry' };
-    return acceptPrepared(held, envelope);
+    return this.#lend(acceptPrepared(held, envelope, this.buffers));
   }
 
   async decode(request: RawIngestRequest, envelope: EnvelopeBase | undefined): Promise<DecodeStep> {
@@ -49,6 +54,18 @@ export class InlineRequestDecoder implements RequestDecoder {
 
   release(ticket: DecodeTicket): void {
     this.#held.delete(ticket.id);
+  }
+
+  recycle(payloads: Uint8Array): void {
+    const buffer = payloads.buffer as ArrayBuffer;
+    if (!this.#lent.delete(buffer)) return;
+    this.buffers.give(buffer);
+  }
+
+  /** Inside a worker the memory moves to the main thread and comes back as a new object. */
+  #lend<T extends BatchOutcome>(outcome: T): T {
+    if (outcome.ok) this.#lent.add(outcome.batch.payloads.buffer as ArrayBuffer);
+    return outcome;
   }
 
   async close(): Promise<void> {

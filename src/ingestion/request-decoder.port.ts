@@ -30,6 +30,12 @@ export interface RequestDecoder {
   resume(ticket: DecodeTicket, envelope: EnvelopeBase): Promise<BatchOutcome>;
   /** Forgets a held body (its key was refused). */
   release(ticket: DecodeTicket): void;
+  /**
+   * Takes back the payload memory of a decoded batch whose events are stored, for a later
+   * request to reuse. The batch's payload views are unusable afterwards (their memory may have
+   * moved to another thread), so only the ack path, once nothing reads them any more, calls it.
+   */
+  recycle(payloads: Uint8Array): void;
   close(): Promise<void>;
 }
 

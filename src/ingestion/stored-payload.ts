@@ -1,6 +1,7 @@
 import { ownField, type JsonValue } from '../shared/json.ts';
 import { hasPersonalTrait, sealContext, sealIp, type PayloadSealing } from './payload-sealing.ts';
 import { INGESTION_LIMITS } from './ingestion-limits.ts';
+import type { PayloadBufferPool } from './payload-buffer-pool.ts';
 import {
   BACKSLASH,
   COLON,
@@ -29,13 +30,21 @@ import { storedContext, type MessageEnvelope, type ValidatedMessage } from './no
  * writes (what SDKs send). `test/ingestion/stored-payload.test.ts` checks both.
  */
 
-/** Growable output buffer with its own ArrayBuffer, so it can be transferred between threads. */
+/**
+ * Growable output buffer with its own ArrayBuffer, so it can be transferred between threads;
+ * taken from `pool` when it holds one large enough (its old bytes are never exposed: only what
+ * was written since is).
+ */
 export class PayloadWriter {
   #buffer: Buffer;
   #position = 0;
+  readonly #pool: PayloadBufferPool | undefined;
 
-  constructor(capacity: number) {
-    this.#buffer = Buffer.allocUnsafeSlow(Math.max(1024, capacity));
+  constructor(capacity: number, pool?: PayloadBufferPool) {
+    this.#pool = pool;
+    const wanted = Math.max(1024, capacity);
+    const reused = pool?.take(wanted);
+    this.#buffer = reused ? Buffer.from(reused) : Buffer.allocUnsafeSlow(wanted);
   }
 
   get position(): number {
@@ -64,8 +73,11 @@ export class PayloadWriter {
 
   #reserve(extra: number): void {
     if (this.#position + extra <= this.#buffer.length) return;
-    const bigger = Buffer.allocUnsafeSlow(Math.max(this.#buffer.length * 2, this.#position + extra));
+    const wanted = Math.max(this.#buffer.length * 2, this.#position + extra);
+    const reused = this.#pool?.take(wanted);
+    const bigger = reused ? Buffer.from(reused) : Buffer.allocUnsafeSlow(wanted);
     this.#buffer.copy(bigger, 0, 0, this.#position);
+    this.#pool?.give(this.#buffer.buffer as ArrayBuffer);
     this.#buffer = bigger;
   }
 }

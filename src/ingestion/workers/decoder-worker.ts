@@ -11,7 +11,8 @@ export type DecoderRequestMessage =
       readonly envelope: EnvelopeBase | undefined;
     }
   | { readonly id: number; readonly op: 'resume'; readonly ticketId: number; readonly envelope: EnvelopeBase }
-  | { readonly id: number; readonly op: 'release'; readonly ticketId: number };
+  | { readonly id: number; readonly op: 'release'; readonly ticketId: number }
+  | { readonly id: number; readonly op: 'recycle'; readonly buffers: readonly ArrayBuffer[] };
 
 /** A decoder worker: the inline decoder behind a message port. */
 if (parentPort) {
@@ -36,6 +37,9 @@ if (parentPort) {
         return;
       case 'release':
         decoder.release({ id: message.ticketId, worker: index });
+        return;
+      case 'recycle':
+        for (const buffer of message.buffers) decoder.buffers.give(buffer);
         return;
     }
   });

@@ -27,7 +27,18 @@ interface Slot {
   readonly done: Int32Array;
 }
 
-type Request = DecoderRequestMessage extends infer M ? (M extends { op: 'release' } ? never : M) : never;
+/**
+ * Payload memory below this size is left to the allocator rather than sent back: small blocks
+ * do not fragment the worker's arena, and a message per single-event request would cost more
+ * than it saves.
+ */
+const MIN_RECYCLED_BYTES = 16 * 1024;
+
+type Request = DecoderRequestMessage extends infer M
+  ? M extends { op: 'release' } | { op: 'recycle' }
+    ? never
+    : M
+  : never;
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 /**
@@ -39,6 +50,10 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 export class WorkerPoolRequestDecoder implements RequestDecoder {
   readonly #slots: Slot[] = [];
   readonly #inline = new InlineRequestDecoder(INLINE);
+  /** Which worker wrote the payload memory of the batches not recycled yet. */
+  readonly #writtenBy = new WeakMap<ArrayBuffer, number>();
+  /** Memory going back to each worker at the end of this turn of the event loop (one message). */
+  readonly #returning = new Map<number, ArrayBuffer[]>();
   #next = 1;
   #closed = false;
 
@@ -72,6 +87,28 @@ export class WorkerPoolRequestDecoder implements RequestDecoder {
     } satisfies DecoderRequestMessage);
   }
 
+  recycle(payloads: Uint8Array): void {
+    const buffer = payloads.buffer as ArrayBuffer;
+    const worker = this.#writtenBy.get(buffer);
+    if (worker === undefined) return this.#inline.recycle(payloads);
+    this.#writtenBy.delete(buffer);
+    if (buffer.byteLength < MIN_RECYCLED_BYTES || this.#closed) return;
+    const list = this.#returning.get(worker);
+    if (list) return void list.push(buffer);
+    this.#returning.set(worker, [buffer]);
+    if (this.#returning.size === 1) setImmediate(() => this.#giveBack());
+  }
+
+  #giveBack(): void {
+    for (const [index, buffers] of this.#returning) {
+      this.#slots[index]?.worker.postMessage(
+        { id: 0, op: 'recycle', buffers } satisfies DecoderRequestMessage,
+        buffers,
+      );
+    }
+    this.#returning.clear();
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
@@ -86,10 +123,12 @@ export class WorkerPoolRequestDecoder implements RequestDecoder {
       resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 },
     });
     const slot: Slot = { worker, pending: new Map(), sent: 0, done };
-    worker.on('message', (message: { id: number; result: never }) => {
+    worker.on('message', (message: { id: number; result: DecodeStep }) => {
+      if (message.result.ok === true)
+        this.#writtenBy.set(message.result.batch.payloads.buffer as ArrayBuffer, index);
       const waiting = slot.pending.get(message.id);
       slot.pending.delete(message.id);
-      waiting?.resolve(message.result);
+      waiting?.resolve(message.result as never);
     });
     let lastError: Error | undefined;
     worker.on('error', (error) => {
