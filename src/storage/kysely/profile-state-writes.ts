@@ -3,17 +3,97 @@ import type { ProfileChanges } from '../../profiles/profile-state.port.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 import { markProfilesMerged, moveProfileGroups, remapProfileColumn, survivorsOf } from './profile-remap.ts';
+import type { SqlDialectName } from '../sql-dialect.ts';
+import { insertRows, MAX_PARAMS, type RowsInsert } from './multi-row-insert.ts';
 import { profileScope, traitsJson } from './profile-rows.ts';
 import { chunks, type Db } from './workspace-write.ts';
 
-/** Bound parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535. */
-const MAX_PARAMS = 30_000;
 const IN_CHUNK = 5_000;
 
 const rowsPer = (columns: number): number => Math.max(1, Math.floor(MAX_PARAMS / columns));
 
+const COMPONENTS: RowsInsert = {
+  table: 'identity_components',
+  columns: [
+    'workspace_id',
+    'id',
+    'last_ts_ms',
+    'last_message_id',
+    'last_content_key',
+    'events',
+    'demotions',
+    'stale',
+  ],
+  conflict: {
+    target: ['workspace_id', 'id'],
+    update: ['last_ts_ms', 'last_message_id', 'last_content_key', 'events', 'demotions', 'stale'],
+  },
+};
+
+const IDENTIFIERS: RowsInsert = {
+  table: 'profile_identifiers',
+  columns: [
+    'workspace_id',
+    'id_key',
+    'type',
+    'value',
+    'profile_id',
+    'component_id',
+    'linked_seq',
+    'linked_message_id',
+    'linked_ts_ms',
+  ],
+  conflict: {
+    target: ['workspace_id', 'id_key'],
+    update: ['profile_id', 'component_id', 'linked_seq', 'linked_message_id', 'linked_ts_ms'],
+  },
+};
+
+const PROFILE_UPDATED = [
+  'kind',
+  'created_seq',
+  'created_ts_ms',
+  'created_message_id',
+  'created_content_key',
+  'first_seen_ms',
+  'last_seen_ms',
+  'updated_ms',
+  'event_count',
+  'traits',
+  'trait_meta',
+  'merged_into',
+];
+const PROFILES: RowsInsert = {
+  table: 'profiles',
+  columns: ['workspace_id', 'id', ...PROFILE_UPDATED],
+  conflict: { target: ['workspace_id', 'id'], update: PROFILE_UPDATED },
+};
+
+const TIMELINE: RowsInsert = {
+  table: 'profile_events',
+  columns: ['workspace_id', 'profile_id', 'seq', 'ts_ms', 'type', 'event'],
+  conflict: { target: ['workspace_id', 'seq'], update: ['profile_id'] },
+};
+
+const TRAIT_HISTORY: RowsInsert = {
+  table: 'trait_history',
+  columns: [
+    'workspace_id',
+    'profile_id',
+    'trait',
+    'seq',
+    'ts_ms',
+    'source_id',
+    'message_id',
+    'value',
+    'at_ms',
+  ],
+  conflict: { target: ['workspace_id', 'seq', 'trait'], update: ['profile_id'] },
+};
+
 export async function writeChanges(
   db: Db,
+  dialect: SqlDialectName,
   changes: ProfileChanges,
   nowMs: number,
   sealing: PiiSealing,
@@ -30,60 +110,27 @@ export async function writeChanges(
       .execute();
     await db.deleteFrom('identity_components').where('workspace_id', '=', ws).where('id', '=', id).execute();
   }
-  for (const part of chunks(changes.components, rowsPer(8))) {
-    await db
-      .insertInto('identity_components')
-      .values(
-        part.map((c) => ({
-          workspace_id: ws,
-          id: c.id,
-          last_ts_ms: c.last.timestampMs,
-          last_message_id: c.last.messageId,
-          last_content_key: sealing.sealDerivedIn(`c\u0000${ws}\u0000${c.id}`, c.last.contentKey),
-          events: c.events,
-          demotions: c.demotions,
-          stale: c.stale ? 1 : 0,
-        })),
-      )
-      .onConflict((oc) =>
-        oc.columns(['workspace_id', 'id']).doUpdateSet((eb) => ({
-          last_ts_ms: eb.ref('excluded.last_ts_ms'),
-          last_message_id: eb.ref('excluded.last_message_id'),
-          last_content_key: eb.ref('excluded.last_content_key'),
-          events: eb.ref('excluded.events'),
-          demotions: eb.ref('excluded.demotions'),
-          stale: eb.ref('excluded.stale'),
-        })),
-      )
-      .execute();
-  }
-  for (const part of chunks(changes.identifiers, rowsPer(9))) {
-    await db
-      .insertInto('profile_identifiers')
-      .values(
-        part.map((i) => ({
-          workspace_id: ws,
-          id_key: sealing.identifierKey(i.type, i.value, i.key),
-          type: i.type,
-          value: sealing.identifierValue(i.type, i.value),
-          profile_id: i.profileId,
-          component_id: i.componentId,
-          linked_seq: i.linkedBy?.seq ?? null,
-          linked_message_id: i.linkedBy?.messageId ?? null,
-          linked_ts_ms: i.linkedBy?.timestampMs ?? null,
-        })),
-      )
-      .onConflict((oc) =>
-        oc.columns(['workspace_id', 'id_key']).doUpdateSet((eb) => ({
-          profile_id: eb.ref('excluded.profile_id'),
-          component_id: eb.ref('excluded.component_id'),
-          linked_seq: eb.ref('excluded.linked_seq'),
-          linked_message_id: eb.ref('excluded.linked_message_id'),
-          linked_ts_ms: eb.ref('excluded.linked_ts_ms'),
-        })),
-      )
-      .execute();
-  }
+  await insertRows(db, dialect, COMPONENTS, changes.components, (c) => [
+    ws,
+    c.id,
+    c.last.timestampMs,
+    c.last.messageId,
+    sealing.sealDerivedIn(`c\u0000${ws}\u0000${c.id}`, c.last.contentKey),
+    c.events,
+    c.demotions,
+    c.stale ? 1 : 0,
+  ]);
+  await insertRows(db, dialect, IDENTIFIERS, changes.identifiers, (i) => [
+    ws,
+    sealing.identifierKey(i.type, i.value, i.key),
+    i.type,
+    sealing.identifierValue(i.type, i.value),
+    i.profileId,
+    i.componentId,
+    i.linkedBy?.seq ?? null,
+    i.linkedBy?.messageId ?? null,
+    i.linkedBy?.timestampMs ?? null,
+  ]);
   const survivors = survivorsOf(changes.mergedProfiles);
   await markProfilesMerged(db, ws, survivors, nowMs);
   await remapProfileColumn(db, 'profile_events', ws, survivors);
@@ -97,73 +144,38 @@ export async function writeChanges(
       .where('profile_id', '=', id)
       .execute();
   }
-  for (const part of chunks(changes.profiles, rowsPer(15))) {
-    await db
-      .insertInto('profiles')
-      .values(
-        part.map((p) => {
-          const scope = profileScope(ws, p.id);
-          const { traits, meta } = traitsJson(p.traits, (name, value) =>
-            sealing.traitValue(policy, name, value, scope),
-          );
-          return {
-            workspace_id: ws,
-            id: p.id,
-            kind: p.kind,
-            created_seq: p.createdBy.seq,
-            created_ts_ms: p.createdAt.timestampMs,
-            created_message_id: p.createdAt.messageId,
-            created_content_key: sealing.sealDerivedIn(`pc\u0000${ws}\u0000${p.id}`, p.createdAt.contentKey),
-            first_seen_ms: p.firstSeenMs,
-            last_seen_ms: p.lastSeenMs,
-            updated_ms: p.updatedMs,
-            event_count: p.eventCount,
-            traits,
-            trait_meta: meta,
-            merged_into: null,
-          };
-        }),
-      )
-      .onConflict((oc) =>
-        oc.columns(['workspace_id', 'id']).doUpdateSet((eb) => ({
-          kind: eb.ref('excluded.kind'),
-          created_seq: eb.ref('excluded.created_seq'),
-          created_ts_ms: eb.ref('excluded.created_ts_ms'),
-          created_message_id: eb.ref('excluded.created_message_id'),
-          created_content_key: eb.ref('excluded.created_content_key'),
-          first_seen_ms: eb.ref('excluded.first_seen_ms'),
-          last_seen_ms: eb.ref('excluded.last_seen_ms'),
-          updated_ms: eb.ref('excluded.updated_ms'),
-          event_count: eb.ref('excluded.event_count'),
-          traits: eb.ref('excluded.traits'),
-          trait_meta: eb.ref('excluded.trait_meta'),
-          merged_into: eb.ref('excluded.merged_into'),
-        })),
-      )
-      .execute();
-  }
+  await insertRows(db, dialect, PROFILES, changes.profiles, (p) => {
+    const scope = profileScope(ws, p.id);
+    const { traits, meta } = traitsJson(p.traits, (name, value) =>
+      sealing.traitValue(policy, name, value, scope),
+    );
+    return [
+      ws,
+      p.id,
+      p.kind,
+      p.createdBy.seq,
+      p.createdAt.timestampMs,
+      p.createdAt.messageId,
+      sealing.sealDerivedIn(`pc\u0000${ws}\u0000${p.id}`, p.createdAt.contentKey),
+      p.firstSeenMs,
+      p.lastSeenMs,
+      p.updatedMs,
+      p.eventCount,
+      traits,
+      meta,
+      null,
+    ];
+  });
   for (const part of chunks(changes.unassignedSeqs, IN_CHUNK))
     await db.deleteFrom('profile_events').where('workspace_id', '=', ws).where('seq', 'in', part).execute();
-  for (const part of chunks(changes.assignments, rowsPer(6))) {
-    await db
-      .insertInto('profile_events')
-      .values(
-        part.map((a) => ({
-          workspace_id: ws,
-          profile_id: a.profileId,
-          seq: a.seq,
-          ts_ms: a.tsMs,
-          type: a.type,
-          event: a.event,
-        })),
-      )
-      .onConflict((oc) =>
-        oc
-          .columns(['workspace_id', 'seq'])
-          .doUpdateSet((eb) => ({ profile_id: eb.ref('excluded.profile_id') })),
-      )
-      .execute();
-  }
+  await insertRows(db, dialect, TIMELINE, changes.assignments, (a) => [
+    ws,
+    a.profileId,
+    a.seq,
+    a.tsMs,
+    a.type,
+    a.event,
+  ]);
   for (const part of chunks(changes.merges, rowsPer(7))) {
     await db
       .insertInto('identity_merges')
@@ -212,29 +224,17 @@ export async function writeChanges(
       )
       .execute();
   }
-  for (const part of chunks(changes.traitObservations, rowsPer(9))) {
-    await db
-      .insertInto('trait_history')
-      .values(
-        part.map((o) => ({
-          workspace_id: ws,
-          profile_id: o.profileId,
-          trait: o.trait,
-          seq: o.seq,
-          ts_ms: o.tsMs,
-          source_id: o.sourceId,
-          message_id: o.messageId,
-          value: JSON.stringify(stored(o.trait, o.value)),
-          at_ms: nowMs,
-        })),
-      )
-      .onConflict((oc) =>
-        oc
-          .columns(['workspace_id', 'seq', 'trait'])
-          .doUpdateSet((eb) => ({ profile_id: eb.ref('excluded.profile_id') })),
-      )
-      .execute();
-  }
+  await insertRows(db, dialect, TRAIT_HISTORY, changes.traitObservations, (o) => [
+    ws,
+    o.profileId,
+    o.trait,
+    o.seq,
+    o.tsMs,
+    o.sourceId,
+    o.messageId,
+    JSON.stringify(stored(o.trait, o.value)),
+    nowMs,
+  ]);
   for (const part of chunks(changes.resetGroupsOf, IN_CHUNK))
     await db
       .deleteFrom('profile_groups')

@@ -67,7 +67,7 @@ export class KyselyProfileStateStore implements ProfileStateStore {
       this.dialect,
       LOCK_CLASS.profileState,
       workspaceId,
-      (trx) => work(new ProfileSession(trx, workspaceId, nowMs, this.sealing)),
+      (trx) => work(new ProfileSession(trx, this.dialect, workspaceId, nowMs, this.sealing)),
       options,
     );
   }
@@ -76,13 +76,14 @@ export class KyselyProfileStateStore implements ProfileStateStore {
 class ProfileSession implements ProfileStateSession {
   constructor(
     private readonly db: Db,
+    private readonly dialect: SqlDialectName,
     private readonly workspaceId: string,
     private readonly nowMs: number,
     private readonly sealing: PiiSealing,
   ) {}
 
   async write(changes: ProfileChanges): Promise<void> {
-    await writeChanges(this.db, changes, this.nowMs, this.sealing);
+    await writeChanges(this.db, this.dialect, changes, this.nowMs, this.sealing);
   }
 
   async unlink(entry: {
