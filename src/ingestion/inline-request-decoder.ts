@@ -62,7 +62,10 @@ export class InlineRequestDecoder implements RequestDecoder {
     this.buffers.give(buffer);
   }
 
-  /** Inside a worker the memory moves to the main thread and comes back as a new object. */
+  /**
+   * Only on the calling thread: a worker's batches move to the main thread and their memory
+   * comes back as new objects, which `decoder-worker.ts` gives straight to `buffers`.
+   */
   #lend<T extends BatchOutcome>(outcome: T): T {
     if (outcome.ok) this.#lent.add(outcome.batch.payloads.buffer as ArrayBuffer);
     return outcome;
