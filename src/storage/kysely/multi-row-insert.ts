@@ -1,3 +1,10 @@
+/**
+ * Multi-row INSERT … ON CONFLICT for the pipeline's hot writes, as SQL text and a flat parameter
+ * list instead of Kysely's insert builder. With thousands of rows per statement the builder's
+ * per-value nodes (parsed, frozen, then compiled back to text) took ~6 % of the profiles stage's
+ * thread at 10,000 people; the text here depends only on the table and the row count, so it is
+ * built once per shape. Same SQL on both dialects but for the placeholders (`?` / `$n`).
+ */
 import { CompiledQuery, type QueryResult } from 'kysely';
 import type { SqlDialectName } from '../sql-dialect.ts';
 
@@ -6,13 +13,7 @@ export interface QueryRunner {
   executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
 }
 
-/**
- * Multi-row INSERT … ON CONFLICT for the pipeline's hot writes, as SQL text and a flat parameter
- * list instead of Kysely's insert builder. With thousands of rows per statement the builder's
- * per-value nodes (parsed, frozen, then compiled back to text) took ~6 % of the profiles stage's
- * thread at 10,000 people; the text here depends only on the table and the row count, so it is
- * built once per shape. Same SQL on both dialects but for the placeholders (`?` / `$n`).
- */
+/** One table's insert; specs are long-lived constants (their texts are kept per spec). */
 export interface RowsInsert {
   readonly table: string;
   readonly columns: readonly string[];
@@ -23,8 +24,9 @@ export interface RowsInsert {
 /** Bound parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535. */
 export const MAX_PARAMS = 30_000;
 
-const MAX_TEXTS = 512;
-const texts = new Map<string, string>();
+/** Texts kept per spec (by dialect and row count); a batch's row counts vary, so bounded. */
+const MAX_TEXTS_PER_SPEC = 64;
+const texts = new WeakMap<RowsInsert, Map<string, string>>();
 
 const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
@@ -38,8 +40,10 @@ function conflictClause(spec: RowsInsert): string {
 }
 
 export function insertText(dialect: SqlDialectName, spec: RowsInsert, rowCount: number): string {
-  const key = `${dialect}\u0000${spec.table}\u0000${spec.columns.join(',')}\u0000${rowCount}\u0000${conflictClause(spec)}`;
-  const cached = texts.get(key);
+  let known = texts.get(spec);
+  if (known === undefined) texts.set(spec, (known = new Map()));
+  const key = `${dialect}:${rowCount}`;
+  const cached = known.get(key);
   if (cached !== undefined) return cached;
   const width = spec.columns.length;
   let values: string;
@@ -57,8 +61,8 @@ export function insertText(dialect: SqlDialectName, spec: RowsInsert, rowCount: 
     values = rows.join(', ');
   }
   const text = `insert into ${quote(spec.table)} (${spec.columns.map(quote).join(', ')}) values ${values}${conflictClause(spec)}`;
-  if (texts.size >= MAX_TEXTS) texts.clear();
-  texts.set(key, text);
+  if (known.size >= MAX_TEXTS_PER_SPEC) known.clear();
+  known.set(key, text);
   return text;
 }
 
