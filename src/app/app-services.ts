@@ -53,6 +53,8 @@ export interface AppServices {
   readonly destinations: DestinationService;
   /** Per write key (ingestion) and per API token or console user (admin API). */
   readonly rateLimits: { readonly ingest: RateLimiter; readonly api: RateLimiter };
+  /** The store's reading of an error: unreachable or unable to write now (503, not 500). */
+  readonly isStoreUnavailable: (error: unknown) => boolean;
   /** False while starting and once shutdown began. */
   readonly isAcceptingTraffic: () => boolean;
   /** Aborted when shutdown begins: long-lived responses (live streams) end on it. */

@@ -126,6 +126,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     clock,
     logger,
     observer: metrics.pipeline,
+    isStoreUnavailable: (error) => store.isUnavailable(error),
     ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
   });
   const profileSettings = new ProfileSettingsService(store.workspaceSettings);
@@ -270,6 +271,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     ...privacy,
     destinations: delivery.destinations,
     rateLimits,
+    isStoreUnavailable: (error) => store.isUnavailable(error),
     isAcceptingTraffic: () => accepting,
     shutdownSignal: shutdown.signal,
   };

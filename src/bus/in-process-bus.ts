@@ -11,6 +11,10 @@ import type { ConsumerStateRepository, ScheduledRedelivery } from '../pipeline/c
 import type { BackgroundGate } from '../pipeline/foreground-activity.ts';
 import type { Clock } from '../shared/clock.ts';
 
+/** After a failed batch the consumer waits 1 s, then 2, 4… up to 30 s while failures go on. */
+const FIRST_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 30_000;
+
 export interface InProcessBusOptions {
   readonly log: EventLogRepository;
   readonly state: ConsumerStateRepository;
@@ -107,15 +111,27 @@ class InProcessConsumer {
   }
 
   async #run(): Promise<void> {
+    let failures = 0;
     while (this.#running) {
       try {
         const worked = await this.#step();
+        failures = 0;
         if (!worked) await this.#idle();
       } catch (error) {
+        // The store did not answer (or the handler gave the batch back): nothing was settled,
+        // the same entries come again. Waiting longer each time keeps a long outage from
+        // filling the log with one failure a second.
+        failures += 1;
         this.#options.onError?.(this.#spec.group, error);
-        await this.#sleep(1000);
+        await this.#pause(Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (failures - 1)));
       }
     }
+  }
+
+  /** Sleeps `ms` whatever is announced meanwhile; only stop() ends it early. */
+  async #pause(ms: number): Promise<void> {
+    const until = performance.now() + ms;
+    while (this.#running && performance.now() < until) await this.#sleep(until - performance.now());
   }
 
   /** One batch: due redeliveries first, then fresh entries. Returns false when there was nothing. */

@@ -7,9 +7,15 @@ export class AppError extends Error {
   readonly retryable: boolean;
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+  /** `options.cause`: what went wrong underneath, for the log; never sent to clients. */
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    details?: Record<string, unknown>,
+    options?: { readonly cause?: unknown },
+  ) {
     const spec = ERROR_CATALOGUE[code];
-    super(message ?? spec.title);
+    super(message ?? spec.title, options);
     this.name = 'AppError';
     this.code = code;
     this.status = spec.status;

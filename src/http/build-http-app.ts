@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import type { AppServices } from '../app/app-services.ts';
 import { AppError } from '../errors/app-error.ts';
 import { registerAdminAuth, type AdminRoute } from './admin-auth.ts';
-import { toErrorResponse } from './error-response.ts';
+import { storeUnavailable, toErrorResponse } from './error-response.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { computedTraitsRoutes } from './routes/computed-traits.routes.ts';
 import { destinationsRoutes } from './routes/destinations.routes.ts';
@@ -67,7 +67,9 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const { status, body, retryAfterSeconds } = toErrorResponse(error);
+    const { status, body, retryAfterSeconds } = toErrorResponse(
+      services.isStoreUnavailable(error) ? storeUnavailable(error) : error,
+    );
     if (status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
     // analytics.js reads X-RateLimit-Reset (seconds) rather than Retry-After; send both.
     if (retryAfterSeconds !== undefined)

@@ -20,6 +20,24 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: string; message?: s
   },
 };
 
+/** Seconds a client is asked to wait when the store cannot be reached. */
+const STORE_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * A driver error saying the store is unreachable or cannot write (see Store.isUnavailable)
+ * becomes 503 `storage.unavailable` with Retry-After, so SDKs and scripts back off and retry
+ * instead of reporting an internal error. The driver's text stays in the server log (`cause`).
+ */
+export function storeUnavailable(error: unknown): AppError {
+  if (AppError.is(error)) return error;
+  return new AppError(
+    'storage.unavailable',
+    'the store is not reachable right now; retry',
+    { retryAfterSeconds: STORE_RETRY_AFTER_SECONDS },
+    { cause: error },
+  );
+}
+
 /** Maps whatever was thrown to the public error shape and status; internals never leak. */
 export function toErrorResponse(error: unknown): {
   status: number;

@@ -186,7 +186,9 @@ export class GroupCommitter {
     this.#lastSettled = (async () => {
       try {
         if (!(await previous))
-          throw new AppError('storage.unavailable', 'an earlier write of the event log failed; retry');
+          throw new AppError('storage.unavailable', 'an earlier write of the event log failed; retry', {
+            retryAfterSeconds: 1,
+          });
         await written.durable;
         const commitSeconds = (performance.now() - started) / 1000;
         this.#lastCommitMs = commitSeconds * 1000;
@@ -206,9 +208,13 @@ export class GroupCommitter {
   #fail(group: readonly PendingAppend[], error: unknown): void {
     const failure = AppError.is(error)
       ? error
-      : new AppError('storage.unavailable', 'the event log could not be written; retry', {
-          cause: String(error),
-        });
+      : new AppError(
+          'storage.unavailable',
+          'the event log could not be written; retry',
+          { retryAfterSeconds: 1 },
+          // The driver's text goes to the server log with the request, not to the client.
+          { cause: error },
+        );
     for (const pending of group) {
       this.#pendingEvents -= pending.events.length;
       pending.reject(failure);

@@ -22,7 +22,12 @@ export interface ConsumerSpec {
   /** Consumer group: processes that consume with the same group share the work, each entry once. */
   readonly group: string;
   readonly maxBatch: number;
-  /** Returns one outcome per delivery, in order. Entries sharing a partition key arrive in log order. */
+  /**
+   * Returns one outcome per delivery, in order. Entries sharing a partition key arrive in log
+   * order. Throwing settles nothing (the store could not be reached, say): the consumer backs
+   * off, longer after each consecutive failure, and delivers the same entries again, without
+   * counting an attempt against them.
+   */
   handle(deliveries: readonly BusDelivery[]): Promise<readonly DeliveryOutcome[]>;
 }
 

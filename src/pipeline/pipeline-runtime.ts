@@ -22,6 +22,21 @@ export interface PipelineRuntimeOptions {
   readonly logger: PipelineLogger;
   readonly retryPolicy?: RetryPolicy;
   readonly observer?: PipelineObserver;
+  /**
+   * The store cannot be reached or cannot write (Store.isUnavailable). Such a failure is not
+   * the events' fault: the batch is handed back to the bus whole, to be delivered again once
+   * the store answers, instead of being split, retried against the policy and moved to the
+   * failed events. `storage.unavailable` app errors are always read this way.
+   */
+  readonly isStoreUnavailable?: (error: unknown) => boolean;
+}
+
+/** Thrown to the bus: the batch is delivered again later, whole, no attempt counted. */
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`the store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
 }
 
 function describe(error: unknown): { code: string; reason: string; retryable: boolean } {
@@ -34,7 +49,8 @@ function describe(error: unknown): { code: string; reason: string; retryable: bo
 /**
  * Runs stages over the bus. A failing entry is retried with backoff; an entry that still fails,
  * or fails with a non-retryable error, is recorded as a failed event and skipped, so a poison
- * event never blocks the ones behind it.
+ * event never blocks the ones behind it. A store that cannot be reached blocks everything
+ * instead, until it answers again: no event is to blame for that.
  */
 export class PipelineRuntime {
   readonly #options: PipelineRuntimeOptions;
@@ -91,6 +107,7 @@ export class PipelineRuntime {
         for (let i = 0; i < deliveries.length; i += 1) observer?.processed(stage.name, 'ack', seconds);
         return deliveries.map(() => ({ kind: 'ack' }));
       } catch (error) {
+        this.#throwIfStoreUnavailable(error);
         // Halves from here, down to single entries: the poison one fails alone, the others go
         // through, and a batch of thousands with one bad entry costs ~2·log2(n) batches rather
         // than n single-entry transactions. Stages are idempotent, so entries a failed batch
@@ -111,6 +128,14 @@ export class PipelineRuntime {
     return outcomes;
   }
 
+  #throwIfStoreUnavailable(error: unknown): void {
+    if (error instanceof StoreUnavailableError) throw error;
+    const unavailable =
+      (AppError.is(error) && error.code === 'storage.unavailable') ||
+      this.#options.isStoreUnavailable?.(error) === true;
+    if (unavailable) throw new StoreUnavailableError(error);
+  }
+
   async #handleOne(stage: Stage, delivery: BusDelivery): Promise<DeliveryOutcome> {
     const { clock, observer, logger } = this.#options;
     const policy = this.#options.retryPolicy ?? DEFAULT_RETRY_POLICY;
@@ -120,6 +145,7 @@ export class PipelineRuntime {
       observer?.processed(stage.name, 'ack', (performance.now() - started) / 1000);
       return { kind: 'ack' };
     } catch (error) {
+      this.#throwIfStoreUnavailable(error);
       const failure = describe(error);
       const seconds = (performance.now() - started) / 1000;
       if (failure.retryable && delivery.attempt < policy.maxAttempts) {

@@ -85,5 +85,11 @@ export interface Store {
   readonly destinations: DestinationRepository;
   migrate(): Promise<{ applied: string[] }>;
   ping(): Promise<void>;
+  /**
+   * The error says the store cannot be reached or cannot write right now (connection lost or
+   * refused, server restarting, database locked past the busy timeout, disk full), not that
+   * the request or event is wrong: requests get 503 with Retry-After, pipeline stages wait.
+   */
+  isUnavailable(error: unknown): boolean;
   close(): Promise<void>;
 }

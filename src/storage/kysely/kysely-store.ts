@@ -35,6 +35,8 @@ export function createKyselyStore(options: {
   appender: EventAppender;
   /** Dialect upkeep after migrations ran (SQLite: planner statistics for new indexes). */
   afterMigrate?: () => Promise<void>;
+  /** The dialect's reading of "cannot reach or write the store" (storage/store-unavailable.ts). */
+  isUnavailable: (error: unknown) => boolean;
   close: () => Promise<void>;
 }): Store {
   const { db, dialect } = options;
@@ -84,6 +86,7 @@ export function createKyselyStore(options: {
     async ping() {
       await sql`select 1`.execute(db);
     },
+    isUnavailable: options.isUnavailable,
     close: options.close,
   };
 }

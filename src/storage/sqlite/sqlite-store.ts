@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../database-schema.ts';
 import { createKyselyStore } from '../kysely/kysely-store.ts';
 import type { Store } from '../store.ts';
+import { isSqliteUnavailable } from '../store-unavailable.ts';
 import { startWorker } from '../../shared/worker-script.ts';
 import { seedPlannerStatistics } from './planner-statistics.ts';
 import { withStatementCache } from './statement-cache.ts';
@@ -65,6 +66,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     dialect: 'sqlite',
     appender,
     afterMigrate: () => db.connection().execute(async () => seedPlannerStatistics(sqlite)),
+    isUnavailable: isSqliteUnavailable,
     close: async () => {
       await checkpointer?.stop();
       await db.destroy();

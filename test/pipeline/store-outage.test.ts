@@ -1,0 +1,186 @@
+/**
+ * When the store cannot be reached, the events being processed are not to blame: the stage's
+ * batch goes back to the bus whole and comes again once the store answers, without being split,
+ * without an attempt counted, and without anything moved to the failed events. During an
+ * outage of a PostgreSQL store, requests get 503 `storage.unavailable` with Retry-After (never
+ * 500), and once it is over every acknowledged event is stored once and processed.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import type { Stage } from '../../src/pipeline/stage.ts';
+import { describeEachStore, type StoreKind } from '../support/stores.ts';
+import { TEST_PG_ADMIN_URL } from '../support/postgres.ts';
+import { basicAuth, createTestApp, type TestApp } from '../support/test-app.ts';
+
+/** With one attempt, any failure blamed on an event moves it to the failed events at once. */
+const ONE_ATTEMPT = { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 };
+
+/** A real "cannot reach the store" error of the store's own driver. */
+async function driverOutageError(kind: StoreKind): Promise<Error> {
+  if (kind === 'sqlite') {
+    const db = new BetterSqlite3(':memory:');
+    try {
+      db.pragma('max_page_count = 1');
+      db.exec('CREATE TABLE t (x BLOB)');
+      db.prepare('INSERT INTO t VALUES (?)').run(Buffer.alloc(100_000));
+    } catch (error) {
+      return error as Error;
+    } finally {
+      db.close();
+    }
+  } else {
+    const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:1/none' });
+    try {
+      await client.connect();
+    } catch (error) {
+      return error as Error;
+    }
+  }
+  throw new Error('the driver did not fail');
+}
+
+async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await sleep(25);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+async function sendBatch(t: TestApp, prefix: string, n: number) {
+  return t.app.http.inject({
+    method: 'POST',
+    url: '/v1/batch',
+    headers: basicAuth(t.writeKey),
+    payload: {
+      batch: Array.from({ length: n }, (_, i) => ({
+        type: 'track',
+        event: 'E',
+        userId: `u-${prefix}-${i}`,
+        messageId: `${prefix}-${i}`,
+      })),
+    },
+  });
+}
+
+async function failedEvents(t: TestApp): Promise<unknown[]> {
+  const response = await t.app.http.inject({
+    method: 'GET',
+    url: `/api/v1/workspaces/${t.workspace.slug}/failed-events`,
+    headers: t.adminHeaders,
+  });
+  assert.equal(response.statusCode, 200, response.body);
+  return response.json<{ items: unknown[] }>().items;
+}
+
+describeEachStore('store outage in the pipeline', (fixture) => {
+  it('hands the batch back whole and processes it once the store answers again', async () => {
+    const { store } = await fixture.fresh();
+    const outage = await driverOutageError(fixture.kind);
+    let outageUntil = 0;
+    const batches: { ids: string[]; failed: boolean }[] = [];
+    const processed = new Set<string>();
+    const stage: Stage = {
+      name: 'outage-probe',
+      maxBatch: 50,
+      async handle(event) {
+        await this.handleBatch?.([event], { clock: { now: () => Date.now() }, attempt: 1 });
+      },
+      async handleBatch(events) {
+        if (outageUntil === 0) outageUntil = Date.now() + 300;
+        const failed = Date.now() < outageUntil;
+        batches.push({ ids: events.map((e) => e.messageId), failed });
+        if (failed) throw outage;
+        for (const e of events) processed.add(e.messageId);
+      },
+    };
+    const t = await createTestApp(store, { stages: [stage], retryPolicy: ONE_ATTEMPT });
+    try {
+      const response = await sendBatch(t, 'o', 10);
+      assert.equal(response.statusCode, 200, response.body);
+      await until(() => processed.size === 10, 'all ten processed');
+      assert.deepEqual(await failedEvents(t), []);
+      // Split in halves (the poison-event search), the entries would have failed one by one.
+      const [first, ...rest] = batches;
+      assert.ok(first?.failed, 'the first batch met the outage');
+      const retried = rest.find((batch) => !batch.failed);
+      assert.ok(retried, 'delivered again after the outage');
+      for (const id of first.ids) assert.ok(retried.ids.includes(id), `${id} delivered again with the rest`);
+      for (const batch of rest.filter((b) => b.failed))
+        assert.deepEqual(batch.ids, first.ids, 'a batch that met the outage comes again whole');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('answers 503 with Retry-After while PostgreSQL refuses connections, and loses nothing', async (ctx) => {
+    if (fixture.kind !== 'postgres') {
+      // SQLite is a file in the process: its outages (locked, full) are covered above and in
+      // test/storage/store-unavailable.test.ts.
+      ctx.diagnostic('PostgreSQL only');
+      return;
+    }
+    const handle = await fixture.fresh();
+    const name = new URL(handle.env['CDP_DATABASE_URL'] ?? '').pathname.slice(1);
+    const processed = new Set<string>();
+    const stage: Stage = {
+      name: 'counting',
+      maxBatch: 100,
+      async handle(event) {
+        processed.add(event.messageId);
+      },
+    };
+    const t = await createTestApp(handle.store, { stages: [stage], retryPolicy: ONE_ATTEMPT });
+    const adminSql = async (text: string, values: unknown[] = []) => {
+      const client = new pg.Client({ connectionString: TEST_PG_ADMIN_URL });
+      await client.connect();
+      try {
+        await client.query(text, values);
+      } finally {
+        await client.end();
+      }
+    };
+    try {
+      assert.equal((await sendBatch(t, 'before', 20)).statusCode, 200);
+      await until(() => processed.size === 20, 'processed before the outage');
+
+      await adminSql(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS false`);
+      try {
+        await adminSql('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+        const ingest = await sendBatch(t, 'during', 5);
+        const list = await t.app.http.inject({
+          method: 'GET',
+          url: `/api/v1/workspaces/${t.workspace.slug}/events`,
+          headers: t.adminHeaders,
+        });
+        for (const response of [ingest, list]) {
+          assert.equal(response.statusCode, 503, response.body);
+          assert.equal(response.json().error.code, 'storage.unavailable');
+          assert.ok(Number(response.headers['retry-after']) >= 1, 'Retry-After');
+          // The driver's words stay in the server log.
+          assert.doesNotMatch(response.body, /accepting connections|terminat|cause/i);
+        }
+      } finally {
+        await adminSql(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`);
+      }
+
+      const after = await sendBatch(t, 'after', 20);
+      assert.equal(after.statusCode, 200, after.body);
+      await until(() => processed.size === 40, 'processed after the outage');
+      assert.equal([...processed].filter((id) => id.startsWith('during')).length, 0);
+      assert.deepEqual(await failedEvents(t), []);
+      const stats = await t.app.http.inject({
+        method: 'GET',
+        url: `/api/v1/workspaces/${t.workspace.slug}/stats`,
+        headers: t.adminHeaders,
+      });
+      assert.equal(stats.json().events, 40);
+    } finally {
+      await t.close();
+    }
+  });
+});
