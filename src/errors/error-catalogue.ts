@@ -122,7 +122,11 @@ export const ERROR_CATALOGUE = {
     "The stored keys cannot be opened with this instance's encryption key (CDP_ENCRYPTION_KEY)",
   ),
   // Runtime
-  'storage.unavailable': spec(503, 'The store is not reachable', true),
+  'storage.unavailable': spec(
+    503,
+    'The store is not reachable (or cannot write: locked, disk full); sent with `Retry-After`',
+    true,
+  ),
   'pipeline.handler_failed': spec(500, 'A pipeline stage failed on an event', true),
   'internal.error': spec(500, 'Internal error', true),
   'server.shutting_down': spec(503, 'The server is shutting down', true),
