@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { CommanderError } from 'commander';
 import { AppError } from '../errors/app-error.ts';
 import { ConfigError } from '../config/config.ts';
@@ -22,6 +23,13 @@ try {
   } else if (AppError.is(error)) {
     process.stderr.write(`cdp: ${error.message} (${error.code})\n`);
     process.exitCode = 1;
+  } else if (isUnreadableSqlite(error)) {
+    const file = path.resolve(process.env['CDP_DATA_DIR'] ?? './data', 'cdp.sqlite');
+    process.stderr.write(
+      `cdp: ${file} is not a readable SQLite database (${(error as Error).message}); ` +
+        'restore it from a backup, or set CDP_DATA_DIR to another folder\n',
+    );
+    process.exitCode = 1;
   } else if (isConnectionError(error)) {
     const target = process.env['CDP_DATABASE_URL'] ? 'PostgreSQL at CDP_DATABASE_URL' : 'the store';
     process.stderr.write(`cdp: cannot reach ${target}: ${(error as Error).message}\n`);
@@ -30,6 +38,11 @@ try {
     process.stderr.write(`cdp: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   }
+}
+
+function isUnreadableSqlite(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'));
 }
 
 function isConnectionError(error: unknown): boolean {

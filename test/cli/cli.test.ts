@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -95,6 +95,21 @@ describe('cdp --help', { concurrency: 4 }, () => {
   it('an unknown command fails with commander’s message', { timeout: 120_000 }, async () => {
     failed(await runCdp(['bogus'], { CDP_DATA_DIR: tempDir() }), /unknown command 'bogus'/);
   });
+
+  it(
+    'a data dir whose database file is not SQLite fails with the file and what to do',
+    { timeout: 120_000 },
+    async () => {
+      const dir = tempDir();
+      // Whatever overwrote it (a bad restore, another program): bytes that are not a database.
+      writeFileSync(path.join(dir, 'cdp.sqlite'), Buffer.alloc(8192, 0x5a));
+      for (const args of [['start'], ['migrate']]) {
+        const result = await runCdp(args, { CDP_DATA_DIR: dir, PORT: '0' });
+        failed(result, /cdp\.sqlite is not a readable SQLite database \(file is not a database\)/);
+        assert.match(result.stderr, /restore it from a backup, or set CDP_DATA_DIR/);
+      }
+    },
+  );
 });
 
 describeEachStore('cdp commands', (fixture) => {
