@@ -41,6 +41,7 @@ import type { DeliveryWorker } from '../destinations/delivery-worker.ts';
 import { buildRealtimeAudiences, buildSegmentServices } from './segment-services.ts';
 import { AudienceScheduler } from '../segments/audience-scheduler.ts';
 import type { RealtimeAudiences } from '../segments/realtime-audiences.ts';
+import { RepeatThrottle } from '../observability/repeat-throttle.ts';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -90,6 +91,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     ...DEFAULT_GATE_POLICY,
     maxBusyBatchMs: config.pipelineMaxBatchMs,
   });
+  const busErrors = new RepeatThrottle(30_000);
   const bus =
     deps.bus ??
     new InProcessBus({
@@ -98,7 +100,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       state: store.consumerState,
       clock,
       pollIntervalMs: deps.busPollIntervalMs ?? 1000,
-      onError: (group, error) => logger.error({ err: error, group }, 'consumer loop failed; retrying'),
+      onError: (group, error) => {
+        // The bus backs off (up to 30 s) while it fails; an outage still logs at most every 30 s.
+        const { log, suppressed } = busErrors.admit(group);
+        if (log) logger.error({ err: error, group, suppressed }, 'consumer loop failed; retrying');
+      },
     });
   const committer = new GroupCommitter({
     log: store.events,

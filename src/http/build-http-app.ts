@@ -4,6 +4,10 @@ import type { AppServices } from '../app/app-services.ts';
 import { AppError } from '../errors/app-error.ts';
 import { registerAdminAuth, type AdminRoute } from './admin-auth.ts';
 import { storeUnavailable, toErrorResponse } from './error-response.ts';
+import { RepeatThrottle } from '../observability/repeat-throttle.ts';
+
+/** While the store is unavailable, at most one failed request is logged per 10 s. */
+const OUTAGE_LOG_INTERVAL_MS = 10_000;
 import { auditRoutes } from './routes/audit.routes.ts';
 import { computedTraitsRoutes } from './routes/computed-traits.routes.ts';
 import { destinationsRoutes } from './routes/destinations.routes.ts';
@@ -66,11 +70,22 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
     },
   });
 
+  // An unreachable store fails every request alike: one line per interval, with the count.
+  const outageLog = new RepeatThrottle(OUTAGE_LOG_INTERVAL_MS);
   app.setErrorHandler((error, request, reply) => {
     const { status, body, retryAfterSeconds } = toErrorResponse(
       services.isStoreUnavailable(error) ? storeUnavailable(error) : error,
     );
-    if (status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
+    if (body.error.code === 'storage.unavailable') {
+      const { log, suppressed } = outageLog.admit(body.error.code);
+      if (log)
+        request.log.error(
+          { err: error, url: request.url, suppressed },
+          suppressed > 0
+            ? `request failed: the store is unavailable (${suppressed} more such failures since the last line)`
+            : 'request failed: the store is unavailable',
+        );
+    } else if (status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
     // analytics.js reads X-RateLimit-Reset (seconds) rather than Retry-After; send both.
     if (retryAfterSeconds !== undefined)
       void reply.headers({

@@ -34,7 +34,8 @@ export interface PipelineRuntimeOptions {
 /** Thrown to the bus: the batch is delivered again later, whole, no attempt counted. */
 export class StoreUnavailableError extends Error {
   constructor(cause: unknown) {
-    super(`the store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    // The driver's error is the cause: loggers print it after this line.
+    super('the store is unavailable', { cause });
     this.name = 'StoreUnavailableError';
   }
 }

@@ -164,6 +164,12 @@ describeEachStore('store outage in the pipeline', (fixture) => {
           // The driver's words stay in the server log.
           assert.doesNotMatch(response.body, /accepting connections|terminat|cause/i);
         }
+        for (let i = 0; i < 4; i++) assert.equal((await sendBatch(t, `again-${i}`, 1)).statusCode, 503);
+        // Six failed requests, one line in the log: an outage does not flood it.
+        const outageLines = t.logs.filter((line) =>
+          line.includes('request failed: the store is unavailable'),
+        );
+        assert.equal(outageLines.length, 1, outageLines.join('\n'));
       } finally {
         await adminSql(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`);
       }
