@@ -11,8 +11,11 @@
  * wrap what they rethrow.
  */
 
-/** Connection exceptions (08…), the server shutting down or starting (57P01–57P03), too many connections. */
-const PG_UNAVAILABLE_CODE = /^(08...|57P0[1-3]|53300)$/;
+/**
+ * Connection exceptions (08…), the server shutting down or starting (57P01–57P03), its disk
+ * full (53100), too many connections (53300), an I/O error (58030).
+ */
+const PG_UNAVAILABLE_CODE = /^(08...|57P0[1-3]|53100|53300|58030)$/;
 /** The database exists but refuses connections (maintenance): SQLSTATE 55000 is too broad alone. */
 const PG_NOT_ACCEPTING = /is not currently accepting connections/;
 /** Socket errors of a lost or refused connection. */
@@ -31,10 +34,11 @@ const PG_CONNECTION_MESSAGE =
   /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Client was closed and is not queryable)/;
 /**
  * SQLite: the database locked past the busy timeout (another process writing, a backup), the
- * disk full, I/O errors, the file unopenable, memory exhausted. Constraint, schema and misuse
- * errors are not here: they are about the statement.
+ * disk full, I/O errors, the file unopenable or read-only (a file system remounted read-only
+ * after errors), memory exhausted. Constraint, schema and misuse errors are not here: they are
+ * about the statement.
  */
-const SQLITE_UNAVAILABLE_CODE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|NOMEM|PROTOCOL)(_|$)/;
+const SQLITE_UNAVAILABLE_CODE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|NOMEM|PROTOCOL)(_|$)/;
 
 const MAX_CAUSE_DEPTH = 4;
 

@@ -60,6 +60,16 @@ describe('store unavailable [sqlite]', () => {
       assert.equal(store.isUnavailable(full), true);
       // Wrapped by a caller: the cause still says so.
       assert.equal(store.isUnavailable(new Error('append failed', { cause: full })), true);
+
+      // A file system remounted read-only looks like this.
+      const readOnly = new BetterSqlite3(filename, { readonly: true });
+      try {
+        const refused = await thrownBy(() => readOnly.exec('CREATE TABLE nope (x)'));
+        assert.match(String((refused as { code?: string }).code), /^SQLITE_READONLY/);
+        assert.equal(store.isUnavailable(refused), true);
+      } finally {
+        readOnly.close();
+      }
     } finally {
       holder.close();
       other.close();
@@ -154,6 +164,27 @@ describe('store unavailable [postgres]', { skip: pgSkip }, () => {
     const duplicate = await thrownBy(() => store.migrate().then(() => admin(`CREATE DATABASE ${name}`)));
     assert.equal((duplicate as { code?: string }).code, '42P04');
     assert.equal(store.isUnavailable(duplicate), false);
+    // Errors the server raises with each SQLSTATE: unavailable are its own conditions (disk
+    // full, too many connections, shutting down, connection failures), not the statement's.
+    const verdicts: [code: string, unavailable: boolean][] = [
+      ['53100', true],
+      ['53300', true],
+      ['57P01', true],
+      ['08006', true],
+      ['58030', true],
+      ['23505', false],
+      ['42601', false],
+      ['40001', false],
+      ['55000', false],
+      ['57014', false],
+    ];
+    for (const [code, unavailable] of verdicts) {
+      const raised = await thrownBy(() =>
+        admin(`DO $$ BEGIN RAISE EXCEPTION 'raised for the test' USING ERRCODE = '${code}'; END $$`),
+      );
+      assert.equal((raised as { code?: string }).code, code);
+      assert.equal(store.isUnavailable(raised), unavailable, `SQLSTATE ${code}`);
+    }
     const unreachable = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:1/none' });
     const refusedSocket = await thrownBy(() => unreachable.connect());
     assert.equal(store.isUnavailable(refusedSocket), true, String(refusedSocket));
