@@ -6,8 +6,6 @@ import { registerAdminAuth, type AdminRoute } from './admin-auth.ts';
 import { storeUnavailable, toErrorResponse } from './error-response.ts';
 import { RepeatThrottle } from '../observability/repeat-throttle.ts';
 
-/** While the store is unavailable, at most one failed request is logged per 10 s. */
-const OUTAGE_LOG_INTERVAL_MS = 10_000;
 import { auditRoutes } from './routes/audit.routes.ts';
 import { computedTraitsRoutes } from './routes/computed-traits.routes.ts';
 import { destinationsRoutes } from './routes/destinations.routes.ts';
@@ -27,6 +25,9 @@ import { ErrorSchema } from './schemas.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { consentRoutes } from './routes/consent.routes.ts';
 import { privacyRoutes } from './routes/privacy.routes.ts';
+
+/** While the store is unavailable, at most one failed request is logged per 10 s. */
+const OUTAGE_LOG_INTERVAL_MS = 10_000;
 
 /** The HTTP surface: thin routes over services. Tests drive it with `app.inject()`. */
 export async function buildHttpApp(services: AppServices): Promise<FastifyInstance> {
