@@ -2,6 +2,7 @@ import type { Config } from '../config/config.ts';
 import { createLogger } from '../observability/logger.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createStore } from '../storage/create-store.ts';
+import { lockDataDir } from '../storage/sqlite/server-lock.ts';
 import { bootstrapInstance } from './bootstrap.ts';
 import { buildApp } from './build-app.ts';
 import { loadOrCreateEncryptionKey } from './encryption-key.ts';
@@ -34,6 +35,8 @@ export async function startServer(
     logger.warn(
       'CDP_ENCRYPTION_KEY is not set: using the key file in the data dir; set the same key on every process',
     );
+  // Before anything is read or written in the data dir: one server per embedded store.
+  const lock = config.databaseUrl === undefined ? lockDataDir(config.dataDir) : undefined;
   const encryptionKey = loadOrCreateEncryptionKey(config.encryptionKey, config.dataDir);
   const store = createStore(config, { server: true });
   await store.migrate();
@@ -88,6 +91,7 @@ export async function startServer(
       .close()
       .then(() => store.close())
       .then(() => {
+        lock?.release();
         logger.info('stopped');
         process.exit(0);
       })

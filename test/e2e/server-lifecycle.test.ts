@@ -245,6 +245,42 @@ describe('cdp start, edge cases', () => {
   );
 });
 
+describe('cdp start on a data dir another server uses', () => {
+  it(
+    'refuses to start, leaves the running server alone, and starts once that one is gone (even by kill -9)',
+    { timeout: 180_000 },
+    async () => {
+      const env = { CDP_DATA_DIR: tempDataDir() };
+      const first = await startServerProcess({ env });
+      const servers = [first];
+      try {
+        const writeKey = first.banner().writeKey ?? '';
+        assert.equal((await track(first.url, writeKey, randomUUID())).status, 200);
+
+        const second = await runCdp(['start'], { ...env, PORT: String(await freePort()) }, 60_000);
+        assert.equal(second.code, 1, `exit code; stderr:\n${second.stderr}`);
+        assert.match(second.stderr, /another cdp server is running on the data dir/);
+        assert.match(second.stderr, /CDP_DATABASE_URL/);
+        assert.doesNotMatch(second.stderr, /\n\s+at .+:\d+/, 'no stack trace');
+        assert.equal(
+          (await track(first.url, writeKey, randomUUID())).status,
+          200,
+          'the first one still works',
+        );
+
+        // The operating system lets go of the lock with the process: nothing stale to clean up.
+        await first.stop('SIGKILL', 10_000);
+        const third = await startServerProcess({ env });
+        servers.push(third);
+        assert.equal((await track(third.url, writeKey, randomUUID())).status, 200);
+        await stopGracefully(third);
+      } finally {
+        for (const server of servers) if (!server.exited()) await server.stop('SIGKILL', 5_000);
+      }
+    },
+  );
+});
+
 describe('cdp start with a wrong configuration', { concurrency: 4 }, () => {
   const cases: [variable: string, value: string][] = [
     ['PORT', 'abc'],
