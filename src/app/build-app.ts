@@ -92,6 +92,22 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     maxBusyBatchMs: config.pipelineMaxBatchMs,
   });
   const busErrors = new RepeatThrottle(30_000);
+  // Background loops (deliveries, privacy requests, backfills, the audience scheduler) poll the
+  // store about once a second: while it is unavailable, each says so once per 30 s, with the
+  // count. Any other failure is logged every time.
+  const outageErrors = new RepeatThrottle(30_000);
+  const backgroundError = (details: Record<string, unknown>, message: string): void => {
+    if (!store.isUnavailable(details['err'])) {
+      logger.error(details, message);
+      return;
+    }
+    const { log, suppressed } = outageErrors.admit(message);
+    if (log)
+      logger.error(
+        { ...details, suppressed },
+        `${message} (the store is unavailable${suppressed > 0 ? `; ${suppressed} more since the last line` : ''})`,
+      );
+  };
   const bus =
     deps.bus ??
     new InProcessBus({
@@ -177,7 +193,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     metrics,
     // Called only once the app runs, after `privacy` exists.
     consentCategories: (ws) => privacy.consent.settings(ws),
-    logError: (details, message) => logger.error(details, message),
+    logError: backgroundError,
   });
   const privacy = await buildPrivacyServices({
     store,
@@ -192,7 +208,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     sharedStore: store.dialect === 'postgres',
     onDropped: (count) => metrics.observeSuppressed(count),
     deletionCalls: (ws, request) => delivery.destinations.requestDeletions(ws, request),
-    logError: (details, message) => logger.error(details, message),
+    logError: backgroundError,
   });
   profileChanges.add(privacy.consent);
   profiles.addExtension(privacy.consent);
@@ -201,7 +217,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     clock,
     // Called only from a backfill, which starts after `audiences` below exists.
     reevaluateSince: (workspaceId, sinceMs) => audiences.reevaluateUpdatedSince(workspaceId, sinceMs),
-    logError: (details, message) => logger.error(details, message),
+    logError: backgroundError,
   });
   const audiences = buildRealtimeAudiences({
     store,
@@ -215,7 +231,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     state: store.audienceState,
     audiences,
     now: () => clock.now(),
-    onError: (error) => logger.error({ err: error }, 'audience scheduler failed; retrying'),
+    onError: (error) => backgroundError({ err: error }, 'audience scheduler failed; retrying'),
     onRecovered: (events) =>
       logger.warn({ events }, 'appended audience events a stopped process had decided but not sent'),
   });
@@ -305,7 +321,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       privacy.privacyRequests.start();
       privacy.retention.start();
       delivery.worker.start();
-      keyRing = watchKeyRing(store, encryptionKey, (details, message) => logger.error(details, message));
+      keyRing = watchKeyRing(store, encryptionKey, backgroundError);
       // Backfills a previous process left unfinished continue in the background.
       for (const service of [services.segments, services.computedTraits]) {
         service

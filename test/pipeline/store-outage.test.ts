@@ -165,11 +165,26 @@ describeEachStore('store outage in the pipeline', (fixture) => {
           assert.doesNotMatch(response.body, /accepting connections|terminat|cause/i);
         }
         for (let i = 0; i < 4; i++) assert.equal((await sendBatch(t, `again-${i}`, 1)).statusCode, 503);
-        // Six failed requests, one line in the log: an outage does not flood it.
+        // Six failed requests, one line in the log: an outage does not flood it. Nor do the
+        // background loops (deliveries, key ring, scheduler, the bus), which poll about once a
+        // second: each says it once.
+        await sleep(3_500);
         const outageLines = t.logs.filter((line) =>
           line.includes('request failed: the store is unavailable'),
         );
         assert.equal(outageLines.length, 1, outageLines.join('\n'));
+        const errorMessages = t.logs
+          .map((line) => JSON.parse(line) as { level: number; msg: string; group?: string })
+          .filter((entry) => entry.level >= 50)
+          // Each consumer group (stage) says it for itself.
+          .map((entry) => `${entry.msg.replace(/ \(.*$/, '')}${entry.group ? ` [${entry.group}]` : ''}`);
+        assert.ok(errorMessages.length >= 2, `the outage was logged: ${errorMessages.join(' | ')}`);
+        for (const message of new Set(errorMessages))
+          assert.equal(
+            errorMessages.filter((m) => m === message).length,
+            1,
+            `logged more than once during the outage: ${message}`,
+          );
       } finally {
         await adminSql(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`);
       }
