@@ -117,13 +117,11 @@ describeEachStore('store outage in the pipeline', (fixture) => {
     }
   });
 
-  it('answers 503 with Retry-After while PostgreSQL refuses connections, and loses nothing', async (ctx) => {
-    if (fixture.kind !== 'postgres') {
-      // SQLite is a file in the process: its outages (locked, full) are covered above and in
-      // test/storage/store-unavailable.test.ts.
-      ctx.diagnostic('PostgreSQL only');
-      return;
-    }
+  // SQLite is a file in the process: its outages (locked, full, read-only) are covered above and
+  // in test/storage/store-unavailable.test.ts; a server that refuses connections is PostgreSQL's.
+  if (fixture.kind !== 'postgres') return;
+
+  it('answers 503 with Retry-After while PostgreSQL refuses connections, and loses nothing', async () => {
     const handle = await fixture.fresh();
     const name = new URL(handle.env['CDP_DATABASE_URL'] ?? '').pathname.slice(1);
     const processed = new Set<string>();
