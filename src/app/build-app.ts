@@ -317,7 +317,13 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     start() {
       pipeline.start();
       scheduler.start();
-      void privacy.suppressionList.start();
+      // Not awaited: a store unreachable at that moment must not end the process (an unhandled
+      // rejection would); the list's polling reads it once the store answers.
+      privacy.suppressionList
+        .start()
+        .catch((error: unknown) =>
+          backgroundError({ err: error }, 'could not read the suppression lists; retrying'),
+        );
       privacy.privacyRequests.start();
       privacy.retention.start();
       delivery.worker.start();

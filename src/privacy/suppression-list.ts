@@ -49,13 +49,17 @@ export class SuppressionList {
     this.#deps = deps;
   }
 
-  /** Reads every workspace's list (at start), then polls for other processes' changes. */
+  /**
+   * Reads every workspace's list (at start), then polls for other processes' changes. The
+   * polling starts first: should the first read fail (the store unreachable for a moment), it
+   * is what reads the lists once the store answers, while the rejection goes to the caller.
+   */
   async start(): Promise<void> {
-    await this.refresh();
     this.#timer = setInterval(() => {
       this.#polling ??= this.#poll().finally(() => (this.#polling = undefined));
     }, this.#deps.pollIntervalMs ?? 2_000);
     this.#timer.unref();
+    await this.refresh();
   }
 
   async stop(): Promise<void> {

@@ -33,6 +33,8 @@ export async function createTestApp(
     stages?: AppDependencies['stages'];
     retryPolicy?: AppDependencies['retryPolicy'];
     workspaceSlug?: string;
+    /** `false`: the caller starts the app's background work (`app.start()`) itself. */
+    start?: boolean;
   } = {},
 ): Promise<TestApp> {
   const config = parseConfig({ CDP_ADMIN_TOKEN: ADMIN_TOKEN, CDP_LOG_LEVEL: 'warn', ...options.env });
@@ -54,7 +56,7 @@ export async function createTestApp(
     encryptionKey: TEST_ENCRYPTION_KEY,
     ...(options.retryPolicy ? { retryPolicy: options.retryPolicy } : {}),
   });
-  app.start();
+  if (options.start !== false) app.start();
   const slug = options.workspaceSlug ?? `ws-${Math.random().toString(36).slice(2, 10)}`;
   const existing = await store.workspaces.findByIdOrSlug(slug);
   const workspace = existing ?? (await app.services.workspaces.create({ name: slug, slug }));
