@@ -43,6 +43,9 @@ import { AudienceScheduler } from '../segments/audience-scheduler.ts';
 import type { RealtimeAudiences } from '../segments/realtime-audiences.ts';
 import { RepeatThrottle } from '../observability/repeat-throttle.ts';
 
+/** How soon backfills left unfinished are looked for again when the store did not answer. */
+const RESUME_RETRY_MS = 5_000;
+
 export interface AppDependencies {
   readonly config: Config;
   readonly store: Store;
@@ -328,11 +331,17 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       privacy.retention.start();
       delivery.worker.start();
       keyRing = watchKeyRing(store, encryptionKey, backgroundError);
-      // Backfills a previous process left unfinished continue in the background.
+      // Backfills a previous process left unfinished continue in the background; with the
+      // store away at this moment, again every few seconds until it answers.
       for (const service of [services.segments, services.computedTraits]) {
-        service
-          .resumeUnfinished()
-          .catch((error: unknown) => logger.error({ err: error }, 'could not resume backfills'));
+        const resume = (): void => {
+          service.resumeUnfinished().catch((error: unknown) => {
+            backgroundError({ err: error }, 'could not resume backfills; retrying');
+            if (!shutdown.signal.aborted)
+              setTimeout(() => shutdown.signal.aborted || resume(), RESUME_RETRY_MS).unref();
+          });
+        };
+        resume();
       }
     },
     async close() {

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import type { Stage } from '../../src/pipeline/stage.ts';
+import type { BackfillProgress } from '../../src/segments/segment-types.ts';
 import { describeEachStore, type StoreKind } from '../support/stores.ts';
 import { TEST_PG_ADMIN_URL } from '../support/postgres.ts';
 import { basicAuth, createTestApp, type TestApp } from '../support/test-app.ts';
@@ -226,6 +227,26 @@ describeEachStore('store outage in the pipeline', (fixture) => {
     };
     const t = await createTestApp(handle.store, { stages: [stage], retryPolicy: ONE_ATTEMPT, start: false });
     try {
+      // A backfill a previous process left unfinished: resumed at start, and again once the
+      // store answers when it did not at start.
+      const { segments } = t.app.services;
+      const { segment: created } = await segments.create(t.workspace.id, {
+        name: 'Late',
+        slug: 'late',
+        definition: 'traits.plan = "pro"',
+      });
+      await segments.idle();
+      const unfinished: BackfillProgress = {
+        status: 'backfilling',
+        total: 0,
+        done: 0,
+        startedMs: null,
+        finishedMs: null,
+        error: null,
+      };
+      assert.ok(
+        await handle.store.segments.setBackfill(t.workspace.id, created.id, created.version, unfinished),
+      );
       await cutOff(name);
       try {
         // Every loop's first read fails here (the pipeline, the scheduler, the suppression
@@ -240,6 +261,10 @@ describeEachStore('store outage in the pipeline', (fixture) => {
       assert.equal(response.statusCode, 200, response.body);
       await until(() => processed.size === 10, 'processed once the store is back');
       assert.deepEqual(await failedEvents(t), []);
+      await until(
+        async () => (await segments.get(t.workspace.id, 'late')).backfill.status === 'ready',
+        'the unfinished backfill resumed once the store is back',
+      );
     } finally {
       await t.close();
     }
