@@ -23,8 +23,10 @@ if (files.length === 0) {
 }
 const concurrency = process.env.CDP_TEST_CONCURRENCY ?? '4';
 // A failed assertion can skip a test's cleanup and leave a server or store open: the file's
-// process then never exits and the run hangs instead of failing. Exit once a file's tests are
-// done, and give up on a single test after 10 minutes (the slowest take about 1.5 under CI load).
+// process then never exits and the run hangs instead of failing. test/support/exit-when-done.mjs
+// ends such a process 10 s after its last test, with a failure (not --test-force-exit: it loses
+// results under concurrency and exits 0). A single test gives up after 10 minutes (the slowest
+// take about 1.5 under CI load).
 const result = spawnSync(
   process.execPath,
   [
@@ -32,7 +34,8 @@ const result = spawnSync(
     'tsx',
     '--test',
     `--test-concurrency=${concurrency}`,
-    '--test-force-exit',
+    '--import',
+    './test/support/exit-when-done.mjs',
     '--test-timeout=600000',
     '--test-reporter=spec',
     ...files,

@@ -200,13 +200,18 @@ describe('store unavailable [postgres server that never answers]', () => {
     const { port } = silent.address() as AddressInfo;
     // The default timeout (5 s), as the server runs.
     const store = createPostgresStore({ connectionString: `postgres://postgres@127.0.0.1:${port}/none` });
+    const giveUp = new AbortController();
     try {
       // Without the timeout the ping would wait for TCP to give up, minutes from now.
       const failure = await thrownBy(() =>
-        Promise.race([store.ping(), sleep(20_000).then(() => assert.fail('still connecting'))]),
+        Promise.race([
+          store.ping(),
+          sleep(20_000, undefined, { signal: giveUp.signal }).then(() => assert.fail('still connecting')),
+        ]),
       );
       assert.equal(store.isUnavailable(failure), true, String(failure));
     } finally {
+      giveUp.abort();
       await store.close().catch(() => undefined);
       for (const socket of sockets) socket.destroy();
       silent.close();
