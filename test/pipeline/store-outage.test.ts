@@ -88,6 +88,24 @@ async function reconnect(database: string): Promise<void> {
   await adminSql(`ALTER DATABASE ${database} WITH ALLOW_CONNECTIONS true`);
 }
 
+/** The PostgreSQL database a fixture's server would use. */
+function databaseName(env: Record<string, string>): string {
+  return new URL(env['CDP_DATABASE_URL'] ?? '').pathname.slice(1);
+}
+
+/** A stage that records the messageIds it processed. */
+function recordingStage(name: string): { stage: Stage; processed: Set<string> } {
+  const processed = new Set<string>();
+  const stage: Stage = {
+    name,
+    maxBatch: 100,
+    async handle(event) {
+      processed.add(event.messageId);
+    },
+  };
+  return { stage, processed };
+}
+
 async function failedEvents(t: TestApp): Promise<unknown[]> {
   const response = await t.app.http.inject({
     method: 'GET',
@@ -144,15 +162,8 @@ describeEachStore('store outage in the pipeline', (fixture) => {
 
   it('answers 503 with Retry-After while PostgreSQL refuses connections, and loses nothing', async () => {
     const handle = await fixture.fresh();
-    const name = new URL(handle.env['CDP_DATABASE_URL'] ?? '').pathname.slice(1);
-    const processed = new Set<string>();
-    const stage: Stage = {
-      name: 'counting',
-      maxBatch: 100,
-      async handle(event) {
-        processed.add(event.messageId);
-      },
-    };
+    const name = databaseName(handle.env);
+    const { stage, processed } = recordingStage('counting');
     const t = await createTestApp(handle.store, { stages: [stage], retryPolicy: ONE_ATTEMPT });
     try {
       assert.equal((await sendBatch(t, 'before', 20)).statusCode, 200);
@@ -216,15 +227,8 @@ describeEachStore('store outage in the pipeline', (fixture) => {
 
   it('starts its background work while PostgreSQL is away, and catches up once it is back', async () => {
     const handle = await fixture.fresh();
-    const name = new URL(handle.env['CDP_DATABASE_URL'] ?? '').pathname.slice(1);
-    const processed = new Set<string>();
-    const stage: Stage = {
-      name: 'late-start',
-      maxBatch: 100,
-      async handle(event) {
-        processed.add(event.messageId);
-      },
-    };
+    const name = databaseName(handle.env);
+    const { stage, processed } = recordingStage('late-start');
     const t = await createTestApp(handle.store, { stages: [stage], retryPolicy: ONE_ATTEMPT, start: false });
     try {
       // A backfill a previous process left unfinished: resumed at start, and again once the
