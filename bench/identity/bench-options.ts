@@ -6,6 +6,8 @@
 export interface IdentityBenchOptions {
   /** People in the larger data set; the smaller one has half as many. */
   readonly people: number;
+  /** Data set sizes run, in order: `BENCH_SIZES` (comma-separated), else half of `people`, then `people`. */
+  readonly sizes: readonly number[];
   /** People sharing one anonymousId in the super-node scenario (the issue asks for 1,000). */
   readonly superNodeSize: number;
   /** People in the super-node scenario (at least `superNodeSize`). */
@@ -29,10 +31,25 @@ export function integer(name: string, fallback: number, min: number): number {
   return value;
 }
 
+/** `BENCH_SIZES=1000000` runs one size alone: at a million people a run takes hours here. */
+function sizes(people: number): number[] {
+  const raw = process.env['BENCH_SIZES'];
+  if (raw === undefined || raw.trim() === '')
+    return [...new Set([Math.max(1, Math.floor(people / 2)), people])];
+  return raw.split(',').map((part) => {
+    const value = Number(part.trim());
+    if (!Number.isInteger(value) || value < 2)
+      throw new Error(`BENCH_SIZES must be comma-separated integers ≥ 2, got "${raw}"`);
+    return value;
+  });
+}
+
 export function readBenchOptions(): IdentityBenchOptions {
   const superNodeSize = integer('BENCH_SUPER_NODE_SIZE', 1_000, 2);
+  const people = integer('BENCH_PEOPLE', 5_000, 2);
   return {
-    people: integer('BENCH_PEOPLE', 5_000, 2),
+    people,
+    sizes: sizes(people),
     superNodeSize,
     superNodePeople: integer('BENCH_SUPER_NODE_PEOPLE', superNodeSize, superNodeSize),
     baselineSeconds: integer('BENCH_SECONDS', 10, 1),

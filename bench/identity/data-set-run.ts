@@ -52,6 +52,7 @@ export async function runDataSet(
   location: StoreLocation,
   shop: ShopOptions,
   edges?: IdentityEdges,
+  progress?: (text: string) => void,
 ): Promise<DataSetRun> {
   // One key for the bench's app and the lookup server: the server refuses another key than
   // the one that sealed the store's secrets.
@@ -65,12 +66,14 @@ export async function runDataSet(
   try {
     await store.migrate();
     const { app, workspaceId } = await buildBenchApp(store, serverEnv);
+    let appended = 0;
     const logged = await appendShopToLog(store, workspaceId, shop, (seq, personId, event) => {
+      if (++appended % 1_000_000 === 0) progress?.(`${appended} events appended to the log`);
       const identifiers = identifiersOf(event);
       truth.observe(seq, personId, identifiers);
       edges?.add(identifiers);
     });
-    const pipeline = await runPipelineToZeroLag(app, store);
+    const pipeline = await runPipelineToZeroLag(app, store, progress);
     measured = { events: logged.events, appendSeconds: logged.appendSeconds, pipeline, workspaceId };
   } finally {
     await store.close();

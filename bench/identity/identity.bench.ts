@@ -5,7 +5,8 @@
  * 2. accuracy against the generator's ground truth, plus the super-node scenario;
  * 3. warehouse-style label propagation in PostgreSQL on the same identity edges, side by side;
  * 4. profile lookup latency over HTTP on the real server.
- * Options (env): BENCH_PEOPLE (default 5000; the smaller size is half), BENCH_SUPER_NODE_PEOPLE
+ * Options (env): BENCH_PEOPLE (default 5000; the smaller size is half), BENCH_SIZES (comma-separated
+ * sizes instead, e.g. 1000000 alone), BENCH_SUPER_NODE_PEOPLE
  * (default 1000), BENCH_SUPER_NODE_SIZE (people sharing the kiosk, default 1000), BENCH_SECONDS (baseline, default 10), BENCH_LOOKUPS (default 5000),
  * BENCH_LOOKUP_CONNECTIONS (default 4), BENCH_POSTGRES=0 to skip PostgreSQL, BENCH_SEED.
  */
@@ -85,11 +86,10 @@ async function main(): Promise<void> {
     };
     const firstBaseline = await measureBaseline();
 
-    const sizes = [...new Set([Math.max(1, Math.floor(options.people / 2)), options.people])];
     const runs: DataSetRun[] = [];
     const stitching: Stitching[] = [];
     const lookups: LookupResult[] = [];
-    for (const people of sizes) {
+    for (const people of options.sizes) {
       const shop: ShopOptions = { people, seed: options.seed };
       const edges = new IdentityEdges();
       progress(`${people} people on SQLite…`);
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
         { kind: 'sqlite', dir: path.join(scratch, `sqlite-${people}`) },
         shop,
         edges,
+        progress,
       );
       runs.push(sqlite);
       progress(summarize(sqlite));

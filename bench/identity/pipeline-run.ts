@@ -13,6 +13,8 @@ import type { Store } from '../../src/storage/store.ts';
 
 /** How often the lag is polled: small against runs of tens of seconds. */
 const LAG_POLL_MS = 50;
+/** How often a long run says how far it is: at a million people it lasts hours. */
+const PROGRESS_MS = 60_000;
 
 export interface PipelineTiming {
   readonly seconds: number;
@@ -42,13 +44,30 @@ export async function buildBenchApp(store: Store, env: Record<string, string>): 
   return { app, workspaceId: workspace.id };
 }
 
-export async function runPipelineToZeroLag(app: App, store: Store): Promise<PipelineTiming> {
+export async function runPipelineToZeroLag(
+  app: App,
+  store: Store,
+  progress?: (text: string) => void,
+): Promise<PipelineTiming> {
   const cpu = process.cpuUsage();
   const started = performance.now();
+  let reportAt = started + PROGRESS_MS;
+  let firstLag: number | undefined;
   app.start();
   for (;;) {
     const lags = await app.pipeline.lag();
-    if (lags.every((l) => l.lag === 0)) break;
+    const lag = Math.max(0, ...lags.map((l) => l.lag));
+    firstLag ??= lag;
+    if (lag === 0) break;
+    const now = performance.now();
+    if (progress !== undefined && now >= reportAt) {
+      reportAt = now + PROGRESS_MS;
+      const seconds = (now - started) / 1000;
+      const done = firstLag - lag;
+      progress(
+        `pipeline ${seconds.toFixed(0)} s: ${done} events done, ${lag} to go, ${Math.round(done / seconds)}/s`,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, LAG_POLL_MS));
   }
   const seconds = (performance.now() - started) / 1000;
