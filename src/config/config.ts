@@ -37,6 +37,11 @@ export interface Config {
    * long one of its batches may hold the embedded store (freshness against ack latency).
    */
   readonly pipelineMaxBatchMs: number;
+  /**
+   * Embedded store: SQLite's page cache, in MB (pages are taken as they are read, up to this).
+   * More keeps the profile indexes of a large store in memory: faster pipeline, larger RSS.
+   */
+  readonly sqliteCacheMb: number;
 }
 
 export class ConfigError extends Error {
@@ -165,6 +170,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     rateLimitIngest: integer(env, 'CDP_RATE_LIMIT_INGEST', 1_000, 0, 10_000_000),
     rateLimitApi: integer(env, 'CDP_RATE_LIMIT_API', 100, 0, 10_000_000),
     pipelineMaxBatchMs: integer(env, 'CDP_PIPELINE_MAX_BATCH_MS', 250, 25, 10_000),
+    sqliteCacheMb: integer(env, 'CDP_SQLITE_CACHE_MB', 8, 2, 64 * 1024),
     ingestWorkers: integer(
       env,
       'CDP_INGEST_WORKERS',

@@ -14,6 +14,7 @@ describe('parseConfig', () => {
     assert.equal(config.sessionIdleMs, 30 * 60_000, 'console sessions: 30 idle minutes');
     assert.equal(config.sessionMaxMs, 12 * 3_600_000, 'and 12 hours at most');
     assert.deepEqual(config.egressAllow, []);
+    assert.equal(config.sqliteCacheMb, 8, 'SQLite page cache: 8 MB');
     assert.ok(Object.isFrozen(config));
   });
 
@@ -31,6 +32,7 @@ describe('parseConfig', () => {
         CDP_DEDUP_WINDOW_HOURS: '48',
         CDP_SESSION_IDLE_MINUTES: '15',
         CDP_SESSION_MAX_HOURS: '8',
+        CDP_SQLITE_CACHE_MB: '256',
       },
       '/',
     );
@@ -42,6 +44,7 @@ describe('parseConfig', () => {
     assert.equal(config.dedupWindowMs, 48 * 3_600_000);
     assert.equal(config.sessionIdleMs, 15 * 60_000);
     assert.equal(config.sessionMaxMs, 8 * 3_600_000);
+    assert.equal(config.sqliteCacheMb, 256);
   });
 
   const bad: [Record<string, string>, string, RegExp][] = [
@@ -52,6 +55,8 @@ describe('parseConfig', () => {
       /must not exceed CDP_SESSION_MAX_HOURS/,
     ],
     [{ PORT: 'abc' }, 'PORT', /whole number/],
+    [{ CDP_SQLITE_CACHE_MB: '1' }, 'CDP_SQLITE_CACHE_MB', /out of range/],
+    [{ CDP_SQLITE_CACHE_MB: '8.5' }, 'CDP_SQLITE_CACHE_MB', /whole number/],
     [{ PORT: '70000' }, 'PORT', /out of range/],
     [{ CDP_DATABASE_URL: 'mysql://x/y' }, 'CDP_DATABASE_URL', /postgres/],
     [{ CDP_DATABASE_URL: 'not a url' }, 'CDP_DATABASE_URL', /not a URL/],

@@ -21,6 +21,8 @@ export interface SqliteStoreOptions {
   readonly backgroundCheckpoints?: boolean;
   /** With background checkpoints: the WAL size, in pages, past which the WAL is started over. */
   readonly walRestartFrames?: number;
+  /** The connection's page cache in MB (`CDP_SQLITE_CACHE_MB`); default 8. */
+  readonly cacheMegabytes?: number;
 }
 
 /** SQLite's own checkpoint after a commit, where no worker does it: past 16 MB of WAL. */
@@ -45,8 +47,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   // Deleted rows (erasure, retention, overwritten profile state) are zeroed in the file, not
   // left in free space: personal data that was erased is gone from the bytes too.
   sqlite.pragma('secure_delete = ON');
-  // 8 MB page cache (the default is 2 MB): the hot tail of the log and its index stay cached.
-  sqlite.pragma('cache_size = -8192');
+  // 8 MB page cache by default (SQLite's is 2 MB): the hot tail of the log and its index stay
+  // cached, within the server's memory budget. Larger stores gain from more (the profile
+  // indexes are keyed by hashes: every batch touches pages all over them), where memory allows.
+  sqlite.pragma(`cache_size = ${-Math.round((options.cacheMegabytes ?? 8) * 1024)}`);
   // Checkpoints copy the WAL into the database file. In the server a worker thread does all of
   // it (wal-checkpoint-worker.ts): a checkpoint inside a commit would copy pages and fsync twice
   // on the event loop. Elsewhere (CLI, tests) SQLite checkpoints after a commit once the WAL
