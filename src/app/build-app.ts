@@ -163,6 +163,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     events: store.events,
     clock,
     listener: profileChanges,
+    onRebuildError: (workspaceId, error) =>
+      backgroundError({ err: error, workspaceId }, 'profile rebuild failed; retrying'),
   });
   pipeline.register(
     new ProfileStage({ state: store.profileState, settings: profileSettings, listeners: [profileChanges] }),
@@ -331,9 +333,14 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       privacy.retention.start();
       delivery.worker.start();
       keyRing = watchKeyRing(store, encryptionKey, backgroundError);
-      // Backfills a previous process left unfinished continue in the background; with the
-      // store away at this moment, again every few seconds until it answers.
-      for (const service of [services.segments, services.computedTraits]) {
+      // Rebuilds and backfills a previous process left unfinished continue in the background;
+      // with the store away at this moment, again every few seconds until it answers.
+      const resumables = [
+        { resumeUnfinished: () => profiles.resumeRebuilds() },
+        services.segments,
+        services.computedTraits,
+      ];
+      for (const service of resumables) {
         const resume = (): void => {
           service.resumeUnfinished().catch((error: unknown) => {
             backgroundError({ err: error }, 'could not resume backfills; retrying');
@@ -357,6 +364,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       clearTimeout(grace);
       // The pipeline stops first: its current batch may still append (audience events), and
       // must find the committer open, or the batch would fail and be retried entry by entry.
+      // A rebuild stops at the end of its step (it resumes at the next start).
+      await profiles.close();
       await scheduler.stop();
       await pipeline.stop();
       await committer.close();

@@ -58,7 +58,11 @@ export class ProfileStage implements Stage {
     const change = await this.deps.state.exclusive(
       workspaceId,
       nowMs,
-      async (session): Promise<ProfileBatchChange> => {
+      async (session): Promise<ProfileBatchChange | undefined> => {
+        // A rebuild of the workspace is under way: it applies these events itself, since it
+        // reads the log to its end and finishes under this same lock (profile-rebuild.ts).
+        const rebuild = await session.rebuild();
+        if (rebuild !== undefined && rebuild.status !== 'done') return undefined;
         const unlinked = await session.unlinkedKeys();
         const changes = await resolveBatch(
           session,
@@ -89,6 +93,7 @@ export class ProfileStage implements Stage {
       },
       { replayable: true },
     );
+    if (change === undefined) return;
     await this.#notify(change);
     await this.reconcile(workspaceId, nowMs);
   }

@@ -142,8 +142,43 @@ export interface ProfileStateSession extends ProfileStateReader {
     profileId: string;
     actor: string;
   }): Promise<void>;
-  /** Removes every piece of derived profile state of the workspace (before a rebuild). */
-  clear(): Promise<void>;
+  /**
+   * Deletes up to `limit` rows of the workspace's derived profile state (the first step of a
+   * rebuild, in short transactions); fewer than `limit` once nothing is left.
+   */
+  clearSome(limit: number): Promise<number>;
+  /** The workspace's logged events after `afterSeq`, in log order, read in this transaction. */
+  logAfter(afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  /** The workspace's rebuild, as of this transaction. */
+  rebuild(): Promise<ProfileRebuildState | undefined>;
+  saveRebuild(state: ProfileRebuildState): Promise<void>;
+}
+
+/**
+ * A rebuild of one workspace's profiles from its log, stored so that it survives a restart.
+ * `clearing`: the old derived state is being deleted; `replaying`: the log is applied page by
+ * page after `afterSeq`; `done`. Until it is done, the profiles stage leaves the workspace's
+ * events to the rebuild, which reads the log to its end.
+ */
+export interface ProfileRebuildState {
+  readonly status: 'clearing' | 'replaying' | 'done';
+  readonly afterSeq: number;
+  /** Events applied so far, and what the workspace's log held when the rebuild started. */
+  readonly done: number;
+  readonly total: number;
+  readonly startedMs: number;
+  readonly finishedMs: number | null;
+  /** The last applied page's change, until the listeners have taken it (told again after a crash). */
+  readonly pending: PendingRebuildChange | null;
+}
+
+export interface PendingRebuildChange {
+  /** The page's events are those after this sequence number, up to the rebuild's `afterSeq`. */
+  readonly fromSeq: number;
+  readonly changedProfiles: readonly string[];
+  readonly mergedProfiles: readonly { readonly id: string; readonly into: string }[];
+  readonly deletedProfiles: readonly string[];
+  readonly reassignedProfiles: readonly string[];
 }
 
 /** What a batch of the profiles stage did, for the modules that react to profile changes. */
@@ -188,4 +223,8 @@ export interface ProfileStateStore {
     /** `replayable`: only derived state is written (the stage): see storage's WriteOptions. */
     options?: { readonly replayable?: boolean },
   ): Promise<T>;
+  /** The workspace's latest rebuild, if one ever ran. */
+  rebuildOf(workspaceId: string): Promise<ProfileRebuildState | undefined>;
+  /** Workspaces whose rebuild a previous process left unfinished. */
+  unfinishedRebuilds(): Promise<string[]>;
 }

@@ -17,6 +17,7 @@ import type { StoredEvent } from '../ingestion/message-types.ts';
 import type { Clock } from '../shared/clock.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../shared/json.ts';
 import type { ProfileSettingsService } from './profile-settings.service.ts';
+import { ProfileRebuilds } from './profile-rebuild.ts';
 import type {
   DecisionView,
   MergeRecordView,
@@ -25,18 +26,14 @@ import type {
   TimelineQuery,
   TraitObservationView,
 } from './profile-query.port.ts';
-import {
-  reassignedProfilesOf,
-  reresolveComponents,
-  resolveBatch,
-  type ResolveContext,
-} from './profile-resolver.ts';
+import { reassignedProfilesOf, reresolveComponents, type ResolveContext } from './profile-resolver.ts';
 import type {
   ProfileChangeListener,
   ProfileKind,
   ProfileStateStore,
   StoredIdentifier,
   StoredProfile,
+  ProfileRebuildState,
 } from './profile-state.port.ts';
 import { traitValues } from './trait-values.ts';
 
@@ -97,17 +94,27 @@ export interface ProfileServiceDeps {
   readonly extensions?: readonly ProfileViewExtension[];
   /** Told about the profiles an unmerge or a rebuild changed. */
   readonly listener?: ProfileChangeListener;
+  /** A background rebuild's failure (it is retried). */
+  readonly onRebuildError?: (workspaceId: string, error: unknown) => void;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-const REBUILD_PAGE = 2_000;
 
 export class ProfileService {
   readonly #deps: ProfileServiceDeps;
   readonly #extensions: ProfileViewExtension[];
+  readonly #rebuilds: ProfileRebuilds;
 
   constructor(deps: ProfileServiceDeps) {
     this.#deps = deps;
+    this.#rebuilds = new ProfileRebuilds({
+      state: deps.state,
+      settings: deps.settings,
+      events: deps.events,
+      clock: deps.clock,
+      listener: deps.listener,
+      onError: deps.onRebuildError,
+    });
     this.#extensions = [...(deps.extensions ?? [])];
   }
 
@@ -299,48 +306,45 @@ export class ProfileService {
   }
 
   /**
-   * Replays the workspace's log from zero into fresh profile state: the result is the same as
-   * the incremental pipeline's (the property tests prove it), so this repairs or re-applies
-   * changed identity settings.
+   * Starts replaying the workspace's log from zero into fresh profile state (or starts it over),
+   * in the background: the result is the same as the incremental pipeline's (the property tests
+   * prove it), so this repairs or re-applies changed identity settings. profile-rebuild.ts.
    */
+  async startRebuild(workspaceId: string): Promise<ProfileRebuildState> {
+    const state = await this.#rebuilds.start(workspaceId);
+    this.#rebuilds.background(workspaceId);
+    return state;
+  }
+
+  /** The workspace's latest rebuild; 404 if none ever ran. */
+  async rebuildProgress(workspaceId: string): Promise<ProfileRebuildState> {
+    const state = await this.#rebuilds.progress(workspaceId);
+    if (state === undefined)
+      throw new AppError('profile.rebuild_not_found', "no rebuild of this workspace's profiles has run");
+    return state;
+  }
+
+  /** Starts a rebuild and runs it to its end in the caller (the CLI, with a progress bar). */
   async rebuild(
     workspaceId: string,
     onProgress?: (done: number, total: number) => void,
   ): Promise<{ events: number; profiles: number }> {
-    const total = await this.#deps.events.countByWorkspace(workspaceId);
-    await this.#deps.state.exclusive(workspaceId, this.#deps.clock.now(), (session) => session.clear());
-    let done = 0;
-    let after = 0;
-    for (;;) {
-      const page = await this.#deps.events.tail(workspaceId, after, REBUILD_PAGE);
-      const last = page.at(-1);
-      if (last === undefined) break;
-      const ctx = await this.#context(workspaceId);
-      const nowMs = this.#deps.clock.now();
-      const { changes, profileOf } = await this.#deps.state.exclusive(workspaceId, nowMs, async (session) => {
-        const unlinked = await session.unlinkedKeys();
-        const resolved = await resolveBatch(session, { ...ctx, unlinked }, workspaceId, page);
-        await session.write(resolved);
-        return { changes: resolved, profileOf: await session.assignmentsOf(page.map((e) => e.seq)) };
-      });
-      // Consent, computed traits and segments follow, as after a pipeline batch; events may have
-      // moved to other profiles than before the rebuild, so what derives from them follows too.
-      const changed = changes.profiles.map((p) => p.id);
-      await this.#deps.listener?.profilesChanged({
-        workspaceId,
-        nowMs,
-        events: page,
-        profileOf,
-        changedProfiles: changed,
-        mergedProfiles: changes.mergedProfiles,
-        deletedProfiles: changes.deletedProfiles,
-        reassignedProfiles: [...new Set([...changed, ...reassignedProfilesOf(changes)])],
-      });
-      done += page.length;
-      after = last.seq;
-      onProgress?.(done, Math.max(total, done));
-    }
-    return { events: done, profiles: await this.count(workspaceId) };
+    await this.#rebuilds.start(workspaceId);
+    const state = await this.#rebuilds.run(workspaceId, (s) =>
+      onProgress?.(s.done, Math.max(s.total, s.done)),
+    );
+    if (state?.status !== 'done') throw new AppError('internal.error', 'the rebuild stopped before its end');
+    return { events: state.done, profiles: await this.count(workspaceId) };
+  }
+
+  /** Rebuilds a previous process left unfinished continue in the background. */
+  resumeRebuilds(): Promise<void> {
+    return this.#rebuilds.resumeUnfinished();
+  }
+
+  /** Stops background rebuilds at the end of their current step (they resume at the next start). */
+  close(): Promise<void> {
+    return this.#rebuilds.close();
   }
 
   async #context(workspaceId: string): Promise<Omit<ResolveContext, 'unlinked'>> {

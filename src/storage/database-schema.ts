@@ -383,4 +383,15 @@ export interface Database {
     at_ms: number;
     decided_ms: number;
   };
+  // Rebuilds of a workspace's profiles from its log (012-profile-rebuilds).
+  profile_rebuilds: {
+    workspace_id: string;
+    status: string;
+    after_seq: number;
+    done: number;
+    total: number;
+    started_ms: number;
+    finished_ms: number | null;
+    pending_change: string | null;
+  };
 }

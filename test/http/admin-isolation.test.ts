@@ -61,6 +61,7 @@ const ROUTES: readonly { method: Method; path: string; body?: (b: Target) => unk
     body: () => ({ identifier: { type: 'user_id', value: 'u' } }),
   },
   { method: 'POST', path: '/api/v1/workspaces/{ws}/profiles/rebuild' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/profiles/rebuild' },
   { method: 'GET', path: '/api/v1/workspaces/{ws}/identity/quality' },
   {
     method: 'POST',

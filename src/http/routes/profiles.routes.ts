@@ -7,6 +7,7 @@ import { MESSAGE_TYPES } from '../../ingestion/message-types.ts';
 import { piiAccess, principalOf, workspaceFor } from '../admin-auth.ts';
 import { cursorNumber, cursorString, decodeCursor, pageSize, toPage } from '../paging.ts';
 import { presentEvent } from '../presenters.ts';
+import type { ProfileRebuildState } from '../../profiles/profile-state.port.ts';
 import { errorResponses, PageQuery, pageOf, WsIdParams, WsParams } from '../schemas.ts';
 
 const AnyObject = Type.Object({}, { additionalProperties: true });
@@ -14,6 +15,25 @@ const IdentifierBody = Type.Object({
   type: Type.String({ minLength: 1, maxLength: 64 }),
   value: Type.String({ minLength: 1, maxLength: 4096 }),
 });
+const RebuildSchema = Type.Object({
+  status: Type.Union([Type.Literal('clearing'), Type.Literal('replaying'), Type.Literal('done')]),
+  /** Events applied, of what the log held at the start (more arrive meanwhile). */
+  done: Type.Integer(),
+  total: Type.Integer(),
+  startedAt: Type.String({ format: 'date-time' }),
+  finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+function presentRebuild(state: ProfileRebuildState) {
+  return {
+    status: state.status,
+    done: state.done,
+    total: state.total,
+    startedAt: new Date(state.startedMs).toISOString(),
+    finishedAt: state.finishedMs === null ? null : new Date(state.finishedMs).toISOString(),
+  };
+}
+
 const TRAIT_FILTER = /^traits\.([A-Za-z0-9_$ -][A-Za-z0-9_.$ -]{0,127})$/;
 const MAX_TRAIT_FILTERS = 10;
 
@@ -316,17 +336,32 @@ export async function profilesRoutes(fastify: FastifyInstance, services: AppServ
       config: { access: 'identity.manage' },
       schema: {
         tags,
-        summary: "Rebuild every profile from the workspace's event log (after changing identity settings)",
+        summary:
+          "Rebuild every profile from the workspace's event log (after changing identity settings): starts it, or starts it over, in the background; GET follows it",
         params: WsParams,
-        response: {
-          200: Type.Object({ events: Type.Integer(), profiles: Type.Integer() }),
-          ...errorResponses,
-        },
+        response: { 202: RebuildSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const workspace = await workspaceFor(request, services, request.params.ws);
+      return reply.code(202).send(presentRebuild(await profiles.startRebuild(workspace.id)));
+    },
+  );
+
+  app.get(
+    '/api/v1/workspaces/:ws/profiles/rebuild',
+    {
+      config: { access: 'workspace.read' },
+      schema: {
+        tags,
+        summary: "How far the workspace's latest profile rebuild is",
+        params: WsParams,
+        response: { 200: RebuildSchema, ...errorResponses },
       },
     },
     async (request) => {
       const workspace = await workspaceFor(request, services, request.params.ws);
-      return profiles.rebuild(workspace.id);
+      return presentRebuild(await profiles.rebuildProgress(workspace.id));
     },
   );
 

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type {
   ProfileChanges,
+  ProfileRebuildState,
   ProfileStateSession,
   ProfileStateStore,
   StoredComponent,
@@ -14,6 +15,12 @@ import { toStoredEvent } from './row-mappers.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 import { num, toIdentifier, toProfile } from './profile-rows.ts';
 import { writeChanges } from './profile-state-writes.ts';
+import {
+  clearSomeDerivedState,
+  readRebuild,
+  saveRebuild,
+  unfinishedRebuilds,
+} from './profile-rebuild-state.ts';
 import { chunks, LOCK_CLASS, workspaceWrite, type Db } from './workspace-write.ts';
 
 const IN_CHUNK = 5_000;
@@ -54,6 +61,14 @@ export class KyselyProfileStateStore implements ProfileStateStore {
     } finally {
       if (this.#locks.get(workspaceId) === tail) this.#locks.delete(workspaceId);
     }
+  }
+
+  rebuildOf(workspaceId: string): Promise<ProfileRebuildState | undefined> {
+    return readRebuild(this.db, workspaceId);
+  }
+
+  unfinishedRebuilds(): Promise<string[]> {
+    return unfinishedRebuilds(this.db);
   }
 
   #run<T>(
@@ -108,19 +123,28 @@ class ProfileSession implements ProfileStateSession {
       .execute();
   }
 
-  async clear(): Promise<void> {
-    const ws = this.workspaceId;
-    for (const table of [
-      'profiles',
-      'profile_identifiers',
-      'identity_components',
-      'profile_events',
-      'identity_merges',
-      'identity_decisions',
-      'trait_history',
-      'profile_groups',
-    ] as const)
-      await this.db.deleteFrom(table).where('workspace_id', '=', ws).execute();
+  clearSome(limit: number): Promise<number> {
+    return clearSomeDerivedState(this.db, this.dialect, this.workspaceId, limit);
+  }
+
+  async logAfter(afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('workspace_id', '=', this.workspaceId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => toStoredEvent(row, this.sealing));
+  }
+
+  rebuild(): Promise<ProfileRebuildState | undefined> {
+    return readRebuild(this.db, this.workspaceId);
+  }
+
+  saveRebuild(state: ProfileRebuildState): Promise<void> {
+    return saveRebuild(this.db, this.workspaceId, state);
   }
 
   async assignedSeqs(seqs: readonly number[]): Promise<Set<number>> {

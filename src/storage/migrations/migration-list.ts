@@ -11,6 +11,7 @@ import * as m008 from './008-profile-merge-index.ts';
 import * as m009 from './009-consent-current-message.ts';
 import * as m010 from './010-destinations.ts';
 import * as m011 from './011-audience-event-outbox.ts';
+import * as m012 from './012-profile-rebuilds.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '009-consent-current-message': m009,
   '010-destinations': m010,
   '011-audience-event-outbox': m011,
+  '012-profile-rebuilds': m012,
 };
 
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
