@@ -18,6 +18,11 @@ export interface Metrics {
     attempt(kind: string, outcome: string, seconds: number): void;
     settled(status: string, n: number): void;
   };
+  /**
+   * Live event streams (the debugger's SSE): count one while it is open, with what its socket
+   * has not yet taken. Returns what to call when it closes.
+   */
+  liveStreamOpened(stream: { readonly writableLength: number }): () => void;
   /** Gauges read at scrape time (log lag per stage, failed events). */
   setCollector(
     collect: () => Promise<{
@@ -82,6 +87,25 @@ export function createMetrics(): Metrics {
     help: 'Handler time per entry',
     labelNames: ['stage'],
     registers: [registry],
+  });
+  const liveStreams = new Set<{ readonly writableLength: number }>();
+  new Gauge({
+    name: 'cdp_live_streams',
+    help: 'Open live event streams (debugger, Server-Sent Events)',
+    registers: [registry],
+    collect() {
+      this.set(liveStreams.size);
+    },
+  });
+  new Gauge({
+    name: 'cdp_live_stream_buffered_bytes',
+    help: 'Bytes written to live event streams that their clients have not taken yet',
+    registers: [registry],
+    collect() {
+      let bytes = 0;
+      for (const stream of liveStreams) bytes += stream.writableLength;
+      this.set(bytes);
+    },
   });
   type Snapshot = Awaited<ReturnType<Parameters<Metrics['setCollector']>[0]>>;
   let collect: Parameters<Metrics['setCollector']>[0] | undefined;
@@ -201,6 +225,10 @@ export function createMetrics(): Metrics {
     observeCommit(events, seconds) {
       commitEvents.observe(events);
       commitSeconds.observe(seconds);
+    },
+    liveStreamOpened(stream) {
+      liveStreams.add(stream);
+      return () => liveStreams.delete(stream);
     },
     setCollector(fn) {
       collect = fn;

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -10,6 +12,14 @@ import { errorResponses, PageQuery, pageOf, WsParams } from '../schemas.ts';
 
 const AnyObject = Type.Object({}, { additionalProperties: true });
 const HEARTBEAT_MS = 15_000;
+
+/** Settles when `stream` can take more, or once the client is gone (`signal`). */
+function drained(stream: Writable, signal: AbortSignal): Promise<void> {
+  return once(stream, 'drain', { signal }).then(
+    () => undefined,
+    () => undefined,
+  );
+}
 /**
  * How many of the workspace's events one filtered page looks at (newest first, from its
  * cursor): about a quarter of a second of reading at most, so a filter matching nothing does not
@@ -97,14 +107,20 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
       });
       res.write(': connected\n\n');
       const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+      const closed = services.metrics.liveStreamOpened(res);
       try {
         for await (const batch of services.events.follow(workspace.id, after, abort.signal)) {
           for (const event of batch)
             res.write(`id: ${event.seq}\nevent: message\ndata: ${JSON.stringify(event.message)}\n\n`);
+          // A client slower than the traffic (a throttled tab, a slow link) holds its stream
+          // back: the next page is read from the log once the socket took this one, instead of
+          // the server buffering for it without bound.
+          if (res.writableNeedDrain) await drained(res, abort.signal);
         }
       } catch (error) {
         services.logger.warn({ err: error }, 'live event stream ended with an error');
       } finally {
+        closed();
         clearInterval(heartbeat);
         res.end();
       }
