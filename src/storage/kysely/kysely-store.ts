@@ -1,7 +1,8 @@
 import { KyselyDestinationRepository } from './destination.repository.ts';
 import { Migrator, sql, type Kysely } from 'kysely';
 import type { Database } from '../database-schema.ts';
-import { migrationProvider } from '../migrations/migration-list.ts';
+import { MIGRATION_NAMES, migrationProvider } from '../migrations/migration-list.ts';
+import { refuseNewerSchema } from '../migrations/newer-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import type { Store } from '../store.ts';
 import { KyselyAuditLogRepository } from './audit-log.repository.ts';
@@ -72,6 +73,7 @@ export function createKyselyStore(options: {
     async migrate() {
       // Migrations are independent of each other's numbers (004 landed before 003), so a
       // store that ran a later one still takes an earlier one that arrived afterwards.
+      await refuseNewerSchema(db as Kysely<unknown>, MIGRATION_NAMES);
       const migrator = new Migrator({
         db,
         provider: migrationProvider(dialect),

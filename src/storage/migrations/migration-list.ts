@@ -33,6 +33,9 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '012-profile-rebuilds': m012,
 };
 
+/** Every migration this version knows, by name. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
+
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
