@@ -333,17 +333,16 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       privacy.retention.start();
       delivery.worker.start();
       keyRing = watchKeyRing(store, encryptionKey, backgroundError);
-      // Rebuilds and backfills a previous process left unfinished continue in the background;
-      // with the store away at this moment, again every few seconds until it answers.
-      const resumables = [
-        { resumeUnfinished: () => profiles.resumeRebuilds() },
-        services.segments,
-        services.computedTraits,
-      ];
-      for (const service of resumables) {
+      // Rebuilds, backfills and profile changes owed to the listeners that a previous process
+      // left unfinished continue in the background; with the store away at this moment, again
+      // every few seconds until it answers.
+      for (const service of [profiles, services.segments, services.computedTraits]) {
         const resume = (): void => {
           service.resumeUnfinished().catch((error: unknown) => {
-            backgroundError({ err: error }, 'could not resume backfills; retrying');
+            backgroundError(
+              { err: error },
+              'could not resume unfinished work (rebuilds, backfills); retrying',
+            );
             if (!shutdown.signal.aborted)
               setTimeout(() => shutdown.signal.aborted || resume(), RESUME_RETRY_MS).unref();
           });

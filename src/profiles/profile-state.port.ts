@@ -152,6 +152,17 @@ export interface ProfileStateSession extends ProfileStateReader {
   /** The workspace's rebuild, as of this transaction. */
   rebuild(): Promise<ProfileRebuildState | undefined>;
   saveRebuild(state: ProfileRebuildState): Promise<void>;
+  /** Records, with this transaction's writes, a change the listeners are owed (see `settleChange`). */
+  oweChange(id: string, change: OwedProfileChange): Promise<void>;
+}
+
+/** What an admin action (an unmerge) changed, kept until the listeners have taken it. */
+export interface OwedProfileChange {
+  readonly nowMs: number;
+  readonly changedProfiles: readonly string[];
+  readonly mergedProfiles: readonly { readonly id: string; readonly into: string }[];
+  readonly deletedProfiles: readonly string[];
+  readonly reassignedProfiles: readonly string[];
 }
 
 /**
@@ -227,4 +238,10 @@ export interface ProfileStateStore {
   rebuildOf(workspaceId: string): Promise<ProfileRebuildState | undefined>;
   /** Workspaces whose rebuild a previous process left unfinished. */
   unfinishedRebuilds(): Promise<string[]>;
+  /** Changes still owed to the listeners (a process stopped between an action and them), oldest first. */
+  owedChanges(
+    limit: number,
+  ): Promise<{ readonly workspaceId: string; readonly id: string; readonly change: OwedProfileChange }[]>;
+  /** The listeners have taken the change. */
+  settleChange(workspaceId: string, id: string): Promise<void>;
 }

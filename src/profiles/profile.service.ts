@@ -15,6 +15,7 @@ import { normalizeIdentifier } from '../identity/normalize-identifier.ts';
 import type { EventLogRepository } from '../ingestion/event-log.port.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
 import type { Clock } from '../shared/clock.ts';
+import { generateId } from '../shared/secrets.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../shared/json.ts';
 import type { ProfileSettingsService } from './profile-settings.service.ts';
 import { ProfileRebuilds } from './profile-rebuild.ts';
@@ -33,6 +34,7 @@ import type {
   ProfileStateStore,
   StoredIdentifier,
   StoredProfile,
+  OwedProfileChange,
   ProfileRebuildState,
 } from './profile-state.port.ts';
 import { traitValues } from './trait-values.ts';
@@ -271,6 +273,8 @@ export class ProfileService {
     const key = storedIdentifierKey(identifier);
     const ctx = await this.#context(workspaceId);
     const nowMs = this.#deps.clock.now();
+    const changeId = generateId('chg');
+    let owed: OwedProfileChange | undefined;
     const result = await this.#deps.state.exclusive(workspaceId, nowMs, async (session) => {
       const [row] = await session.identifiersByKey([key]);
       if (row?.profileId !== profileId)
@@ -284,18 +288,19 @@ export class ProfileService {
         row.componentId,
       ]);
       await session.write(changes);
+      // Owed to consent, computed traits and segments until they have taken it: a crash before
+      // would leave the split-off person's consent on the profile it was unlinked from.
+      owed = {
+        nowMs,
+        changedProfiles: changes.profiles.map((p) => p.id),
+        mergedProfiles: changes.mergedProfiles,
+        deletedProfiles: changes.deletedProfiles,
+        reassignedProfiles: reassignedProfilesOf(changes),
+      };
+      if (this.#deps.listener !== undefined) await session.oweChange(changeId, owed);
       return changes;
     });
-    await this.#deps.listener?.profilesChanged({
-      workspaceId,
-      nowMs,
-      events: [],
-      profileOf: new Map(),
-      changedProfiles: result.profiles.map((p) => p.id),
-      mergedProfiles: result.mergedProfiles,
-      deletedProfiles: result.deletedProfiles,
-      reassignedProfiles: reassignedProfilesOf(result),
-    });
+    if (owed !== undefined) await this.#deliverOwed(workspaceId, changeId, owed);
     return {
       profileId,
       profiles: result.profiles
@@ -337,9 +342,24 @@ export class ProfileService {
     return { events: state.done, profiles: await this.count(workspaceId) };
   }
 
-  /** Rebuilds a previous process left unfinished continue in the background. */
-  resumeRebuilds(): Promise<void> {
-    return this.#rebuilds.resumeUnfinished();
+  /**
+   * Rebuilds a previous process left unfinished continue in the background, and the listeners
+   * get the changes of admin actions a previous process made but did not pass on.
+   */
+  async resumeUnfinished(): Promise<void> {
+    for (;;) {
+      const owed = await this.#deps.state.owedChanges(100);
+      for (const { workspaceId, id, change } of owed) await this.#deliverOwed(workspaceId, id, change);
+      if (owed.length < 100) break;
+    }
+    await this.#rebuilds.resumeUnfinished();
+  }
+
+  async #deliverOwed(workspaceId: string, id: string, change: OwedProfileChange): Promise<void> {
+    const listener = this.#deps.listener;
+    if (listener === undefined) return;
+    await listener.profilesChanged({ workspaceId, events: [], profileOf: new Map(), ...change });
+    await this.#deps.state.settleChange(workspaceId, id);
   }
 
   /** Stops background rebuilds at the end of their current step (they resume at the next start). */

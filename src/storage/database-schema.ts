@@ -394,4 +394,12 @@ export interface Database {
     finished_ms: number | null;
     pending_change: string | null;
   };
+  // Admin-made profile changes owed to the listeners (013-profile-change-outbox).
+  profile_change_outbox: {
+    workspace_id: string;
+    id: string;
+    /** JSON: OwedProfileChange. */
+    change: string;
+    created_ms: number;
+  };
 }

@@ -8,6 +8,7 @@ import { after, it } from 'node:test';
 import type { AcceptedEvent } from '../../src/ingestion/message-types.ts';
 import { ProfileRebuilds } from '../../src/profiles/profile-rebuild.ts';
 import { ProfileSettingsService } from '../../src/profiles/profile-settings.service.ts';
+import { ProfileService } from '../../src/profiles/profile.service.ts';
 import { ProfileStage } from '../../src/profiles/profile-stage.ts';
 import type { ProfileBatchChange, ProfileChangeListener } from '../../src/profiles/profile-state.port.ts';
 import { systemClock } from '../../src/shared/clock.ts';
@@ -228,4 +229,71 @@ describeEachStore('profile rebuild over the admin API', (fixture) => {
       });
     },
   );
+});
+
+describeEachStore('unmerge when the listeners fail after it committed', (fixture) => {
+  it('the change is kept and passed on at the next start', { timeout: 60_000 }, async () => {
+    const { store } = await fixture.fresh();
+    try {
+      await store.workspaces.create({ id: WS, slug: 'rebuild', name: 'Rebuild', createdMs: AT });
+      const settings = new ProfileSettingsService(store.workspaceSettings);
+      const stage = new ProfileStage({ state: store.profileState, settings });
+      const identify = (
+        i: number,
+        userId: string | null,
+        traits: Record<string, unknown>,
+      ): AcceptedEvent => ({
+        ...logEvent(i, 1),
+        type: 'identify',
+        event: null,
+        userId,
+        anonymousId: 'kiosk',
+        payload: JSON.stringify({
+          type: 'identify',
+          anonymousId: 'kiosk',
+          userId,
+          traits,
+          messageId: `rb-${i}`,
+        }),
+      });
+      await store.events.append([identify(1, 'u1', {}), identify(2, null, { email: 'b@x.io' })], 0);
+      await stage.processWorkspace(WS, await allLogged(store), AT);
+
+      const listener = new RecordingListener();
+      const changes: ProfileBatchChange[] = [];
+      const recording: ProfileChangeListener = {
+        name: 'changes',
+        async profilesChanged(change) {
+          changes.push(change);
+          await listener.profilesChanged(change);
+        },
+      };
+      listener.failOnCall = 1;
+      const deps = {
+        profiles: store.profiles,
+        state: store.profileState,
+        settings,
+        events: store.events,
+        clock: systemClock,
+        listener: recording,
+      };
+      const before = new ProfileService(deps);
+      const profile = (await before.lookup(WS, 'user_id', 'u1', { pii: true })).id;
+      await assert.rejects(
+        before.unlink(WS, profile, { type: 'anonymous_id', value: 'kiosk' }, 'test'),
+        /listener down/,
+      );
+      assert.equal((await store.profileState.owedChanges(10)).length, 1, 'the change is kept');
+
+      const restarted = new ProfileService(deps);
+      await restarted.resumeUnfinished();
+      assert.deepEqual(await store.profileState.owedChanges(10), [], 'passed on, then settled');
+      assert.equal(changes.length, 2, 'told once more');
+      const told = changes[1];
+      assert.ok(told !== undefined && told.changedProfiles.length >= 2, JSON.stringify(told));
+      assert.deepEqual(told, { ...changes[0], profileOf: told.profileOf });
+    } finally {
+      await store.close();
+    }
+  });
 });

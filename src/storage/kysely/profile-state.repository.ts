@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type {
+  OwedProfileChange,
   ProfileChanges,
   ProfileRebuildState,
   ProfileStateSession,
@@ -15,6 +16,7 @@ import { toStoredEvent } from './row-mappers.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 import { num, toIdentifier, toProfile } from './profile-rows.ts';
 import { writeChanges } from './profile-state-writes.ts';
+import { oweChange, owedChanges, settleChange } from './profile-change-outbox.ts';
 import {
   clearSomeDerivedState,
   readRebuild,
@@ -69,6 +71,14 @@ export class KyselyProfileStateStore implements ProfileStateStore {
 
   unfinishedRebuilds(): Promise<string[]> {
     return unfinishedRebuilds(this.db);
+  }
+
+  owedChanges(limit: number): Promise<{ workspaceId: string; id: string; change: OwedProfileChange }[]> {
+    return owedChanges(this.db, limit);
+  }
+
+  settleChange(workspaceId: string, id: string): Promise<void> {
+    return settleChange(this.db, workspaceId, id);
   }
 
   #run<T>(
@@ -145,6 +155,10 @@ class ProfileSession implements ProfileStateSession {
 
   saveRebuild(state: ProfileRebuildState): Promise<void> {
     return saveRebuild(this.db, this.workspaceId, state);
+  }
+
+  oweChange(id: string, change: OwedProfileChange): Promise<void> {
+    return oweChange(this.db, this.workspaceId, id, change, this.nowMs);
   }
 
   async assignedSeqs(seqs: readonly number[]): Promise<Set<number>> {

@@ -12,6 +12,7 @@ import * as m009 from './009-consent-current-message.ts';
 import * as m010 from './010-destinations.ts';
 import * as m011 from './011-audience-event-outbox.ts';
 import * as m012 from './012-profile-rebuilds.ts';
+import * as m013 from './013-profile-change-outbox.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '010-destinations': m010,
   '011-audience-event-outbox': m011,
   '012-profile-rebuilds': m012,
+  '013-profile-change-outbox': m013,
 };
 
 /** Every migration this version knows, by name. */
