@@ -167,7 +167,12 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       backgroundError({ err: error, workspaceId }, 'profile rebuild failed; retrying'),
   });
   pipeline.register(
-    new ProfileStage({ state: store.profileState, settings: profileSettings, listeners: [profileChanges] }),
+    new ProfileStage({
+      state: store.profileState,
+      settings: profileSettings,
+      listeners: [profileChanges],
+      rebuildUnderWay: (workspaceId) => profiles.continueRebuild(workspaceId),
+    }),
   );
   for (const stage of deps.stages ?? []) pipeline.register(stage);
 

@@ -57,7 +57,7 @@ export class ProfileRebuilds {
   readonly #deps: ProfileRebuildDeps;
   /** One runner per workspace in this process; callers queue behind it. */
   readonly #running = new Map<string, Promise<ProfileRebuildState | undefined>>();
-  readonly #retries = new Set<NodeJS.Timeout>();
+  readonly #retries = new Map<string, NodeJS.Timeout>();
   #closing = false;
 
   constructor(deps: ProfileRebuildDeps) {
@@ -104,14 +104,24 @@ export class ProfileRebuilds {
   background(workspaceId: string): void {
     this.run(workspaceId).catch((error: unknown) => {
       this.#deps.onError?.(workspaceId, error);
-      if (this.#closing) return;
+      if (this.#closing || this.#retries.has(workspaceId)) return;
       const timer = setTimeout(() => {
-        this.#retries.delete(timer);
+        this.#retries.delete(workspaceId);
         if (!this.#closing) this.background(workspaceId);
       }, RETRY_MS);
       timer.unref();
-      this.#retries.add(timer);
+      this.#retries.set(workspaceId, timer);
     });
+  }
+
+  /**
+   * A rebuild under way that this process is not running (another process started it and may
+   * have died: a killed `cdp profiles rebuild`): this process takes part, so the workspace's
+   * profiles do not wait for a restart. Steps of several processes interleave safely.
+   */
+  ensureRunning(workspaceId: string): void {
+    if (this.#closing || this.#running.has(workspaceId) || this.#retries.has(workspaceId)) return;
+    this.background(workspaceId);
   }
 
   /** Continues, in the background, the rebuilds a previous process left unfinished. */
@@ -122,7 +132,7 @@ export class ProfileRebuilds {
   /** Settles when the rebuilds running in this process have stopped (at a step's end). */
   async close(): Promise<void> {
     this.#closing = true;
-    for (const timer of this.#retries) clearTimeout(timer);
+    for (const timer of this.#retries.values()) clearTimeout(timer);
     this.#retries.clear();
     await Promise.allSettled([...this.#running.values()]);
   }

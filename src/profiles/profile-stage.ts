@@ -19,6 +19,8 @@ export interface ProfileStageDeps {
   readonly listeners?: readonly ProfileChangeListener[];
   /** See ResolveContext.maxInlineReresolveEvents. */
   readonly maxInlineReresolveEvents?: number;
+  /** Told when a workspace's events are left to its rebuild, so that it surely runs. */
+  readonly rebuildUnderWay?: (workspaceId: string) => void;
 }
 
 /** How often, at most, a workspace's stale components are re-resolved (one per round). */
@@ -93,7 +95,10 @@ export class ProfileStage implements Stage {
       },
       { replayable: true },
     );
-    if (change === undefined) return;
+    if (change === undefined) {
+      this.deps.rebuildUnderWay?.(workspaceId);
+      return;
+    }
     await this.#notify(change);
     await this.reconcile(workspaceId, nowMs);
   }

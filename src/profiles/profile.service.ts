@@ -355,6 +355,11 @@ export class ProfileService {
     await this.#rebuilds.resumeUnfinished();
   }
 
+  /** A rebuild the profiles stage met, under way but maybe not running (see ProfileRebuilds). */
+  continueRebuild(workspaceId: string): void {
+    this.#rebuilds.ensureRunning(workspaceId);
+  }
+
   async #deliverOwed(workspaceId: string, id: string, change: OwedProfileChange): Promise<void> {
     const listener = this.#deps.listener;
     if (listener === undefined) return;

@@ -119,9 +119,29 @@ describeEachStore('profile rebuild', (fixture) => {
           'the stage applied none of them while the rebuild runs',
         );
 
+        // This process was not running the rebuild (the first runner stands for a process that
+        // died): the stage meeting it sets it going here.
         const second = new ProfileRebuilds(deps);
-        const finished = await second.run(WS);
-        assert.equal(finished?.status, 'done');
+        const met: string[] = [];
+        const takingOver = new ProfileStage({
+          state: store.profileState,
+          settings,
+          rebuildUnderWay: (ws) => {
+            met.push(ws);
+            second.ensureRunning(ws);
+          },
+        });
+        await takingOver.processWorkspace(WS, fresh, AT);
+        assert.deepEqual(met, [WS]);
+        const deadline = Date.now() + 60_000;
+        let finished = await second.progress(WS);
+        while (finished?.status !== 'done' || finished.pending !== null) {
+          assert.ok(Date.now() < deadline, `rebuild not taken over: ${JSON.stringify(finished)}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          finished = await second.progress(WS);
+        }
+        await second.close();
+        assert.equal(finished.status, 'done');
         assert.equal(finished?.done, 5_300);
         assert.equal(finished?.pending, null);
 
