@@ -3,7 +3,8 @@
  * to repair them). The work is a sequence of short steps, each one transaction that also records
  * how far the rebuild is (profile-state.port.ts, `ProfileRebuildState`): a chunk of the old
  * derived state deleted, then the log applied page by page to its end. So a rebuild never holds
- * the store for long whatever the workspace's size, and one that a crash, a restart or a killed
+ * the store for long whatever the workspace's size (at the end, the profiles the replay did not
+ * bring back are reported deleted), and one that a crash, a restart or a killed
  * `cdp profiles rebuild` interrupted continues where it stopped (the server resumes it at start)
  * instead of leaving profiles with part of their history. Until it is done the profiles stage
  * leaves the workspace's events to it: the rebuild reads the log to its end, and its last step
@@ -11,6 +12,7 @@
  * no event falls between the two. Steps may run in several processes at once: each reads the
  * position in its own transaction, and re-applying a page is a no-op (pipeline idempotency).
  */
+import { randomUUID } from 'node:crypto';
 import { createBlockedValues } from '../identity/blocked-values.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
 import type { EventLogRepository } from '../ingestion/event-log.port.ts';
@@ -28,6 +30,8 @@ import type {
 const CLEAR_ROWS = 5_000;
 /** Logged events applied per transaction. */
 const REPLAY_PAGE = 2_000;
+/** Deleted profiles checked per transaction at the end. */
+const PRUNE_PAGE = 1_000;
 /** A background rebuild that failed (store away, say) tries again after this long. */
 const RETRY_MS = 5_000;
 
@@ -174,15 +178,37 @@ export class ProfileRebuilds {
           await session.saveRebuild(next);
           return { state: next };
         }
+        if (current.status === 'pruning') {
+          const { taken, gone } = await session.takeGoneProfiles(PRUNE_PAGE);
+          if (taken === 0) {
+            const next: ProfileRebuildState = {
+              ...current,
+              status: 'done',
+              total: Math.max(current.total, current.done),
+              finishedMs: nowMs,
+            };
+            await session.saveRebuild(next);
+            return { state: next };
+          }
+          if (gone.length === 0 || listener === undefined) return { state: current };
+          // Profiles of the old state that the replay did not bring back (the settings changed):
+          // what derives from them (memberships, computed values, consent) goes.
+          const change: PendingRebuildChange = {
+            id: randomUUID(),
+            fromSeq: current.afterSeq,
+            changedProfiles: [],
+            mergedProfiles: [],
+            deletedProfiles: gone,
+            reassignedProfiles: [],
+          };
+          const next: ProfileRebuildState = { ...current, pending: change };
+          await session.saveRebuild(next);
+          return { state: next, notify: { change, events: [], profileOf: new Map(), nowMs } };
+        }
         const page = await session.logAfter(current.afterSeq, REPLAY_PAGE);
         const last = page.at(-1);
         if (last === undefined) {
-          const next: ProfileRebuildState = {
-            ...current,
-            status: 'done',
-            total: Math.max(current.total, current.done),
-            finishedMs: nowMs,
-          };
+          const next: ProfileRebuildState = { ...current, status: 'pruning' };
           await session.saveRebuild(next);
           return { state: next };
         }
@@ -197,6 +223,7 @@ export class ProfileRebuilds {
         await session.write(changes);
         const changed = changes.profiles.map((p) => p.id);
         const change: PendingRebuildChange = {
+          id: randomUUID(),
           fromSeq: current.afterSeq,
           changedProfiles: changed,
           mergedProfiles: changes.mergedProfiles,
@@ -238,11 +265,7 @@ export class ProfileRebuilds {
       async (session) => {
         const current = await session.rebuild();
         // Unless the rebuild was started over (or moved on in another process) meanwhile.
-        if (
-          current?.pending != null &&
-          current.startedMs === state.startedMs &&
-          current.afterSeq === state.afterSeq
-        ) {
+        if (current?.pending != null && current.pending.id === change.id) {
           const next = { ...current, pending: null };
           await session.saveRebuild(next);
           return next;

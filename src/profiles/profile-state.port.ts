@@ -152,6 +152,11 @@ export interface ProfileStateSession extends ProfileStateReader {
   /** The workspace's rebuild, as of this transaction. */
   rebuild(): Promise<ProfileRebuildState | undefined>;
   saveRebuild(state: ProfileRebuildState): Promise<void>;
+  /**
+   * Up to `limit` of the profiles the rebuild's clearing deleted, forgotten: `taken` of them,
+   * of which `gone` were not brought back by the replay.
+   */
+  takeGoneProfiles(limit: number): Promise<{ readonly taken: number; readonly gone: string[] }>;
   /** Records, with this transaction's writes, a change the listeners are owed (see `settleChange`). */
   oweChange(id: string, change: OwedProfileChange): Promise<void>;
 }
@@ -168,11 +173,12 @@ export interface OwedProfileChange {
 /**
  * A rebuild of one workspace's profiles from its log, stored so that it survives a restart.
  * `clearing`: the old derived state is being deleted; `replaying`: the log is applied page by
- * page after `afterSeq`; `done`. Until it is done, the profiles stage leaves the workspace's
+ * page after `afterSeq`; `pruning`: profiles that the replay did not bring back are reported
+ * deleted to the listeners; `done`. Until it is done, the profiles stage leaves the workspace's
  * events to the rebuild, which reads the log to its end.
  */
 export interface ProfileRebuildState {
-  readonly status: 'clearing' | 'replaying' | 'done';
+  readonly status: 'clearing' | 'replaying' | 'pruning' | 'done';
   readonly afterSeq: number;
   /** Events applied so far, and what the workspace's log held when the rebuild started. */
   readonly done: number;
@@ -184,6 +190,8 @@ export interface ProfileRebuildState {
 }
 
 export interface PendingRebuildChange {
+  /** Which step made it: only that step's runner (or one that found it after a crash) clears it. */
+  readonly id: string;
   /** The page's events are those after this sequence number, up to the rebuild's `afterSeq`. */
   readonly fromSeq: number;
   readonly changedProfiles: readonly string[];

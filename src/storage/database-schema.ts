@@ -402,4 +402,9 @@ export interface Database {
     change: string;
     created_ms: number;
   };
+  // Profiles a rebuild deleted, until it knows whether the replay brought them back (014).
+  profile_rebuild_gone: {
+    workspace_id: string;
+    profile_id: string;
+  };
 }

@@ -317,3 +317,55 @@ describeEachStore('unmerge when the listeners fail after it committed', (fixture
     }
   });
 });
+
+describeEachStore('rebuild after an identity settings change', (fixture) => {
+  it('profiles the replay does not bring back leave their segments', { timeout: 60_000 }, async () => {
+    const { store } = await fixture.fresh();
+    after(() => store.close());
+    await withApp(store, {}, async (t) => {
+      const crm = [{ id: 'crm-7', type: 'crm_id', collection: 'users', encoding: 'none' }];
+      for (const device of ['phone', 'laptop'])
+        await sendOk(t, 'identify', {
+          anonymousId: device,
+          traits: { plan: 'pro' },
+          context: { externalIds: crm },
+        });
+      await settled(t);
+      const created = await admin(t, 'POST', url(t, '/segments'), {
+        name: 'Pros',
+        slug: 'pros',
+        definition: 'traits.plan = "pro"',
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const members = async (): Promise<string[]> =>
+        (await admin(t, 'GET', url(t, '/segments/pros/members')))
+          .json<{ items: { id: string }[] }>()
+          .items.map((m) => m.id);
+      const deadline = Date.now() + 20_000;
+      while ((await members()).length !== 2) {
+        assert.ok(Date.now() < deadline, 'backfill');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+
+      // crm_id declared: both devices are one person now, once the history is replayed.
+      const put = await admin(t, 'PUT', url(t, '/settings/identity'), { customTypes: ['crm_id'] });
+      assert.equal(put.statusCode, 200, put.body);
+      assert.equal((await admin(t, 'POST', url(t, '/profiles/rebuild'))).statusCode, 202);
+      for (;;) {
+        const progress = (await admin(t, 'GET', url(t, '/profiles/rebuild'))).json<Rebuild>();
+        if (progress.status === 'done') break;
+        assert.ok(Date.now() < deadline, `rebuild still ${progress.status}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const person = await admin(t, 'GET', url(t, '/profiles/lookup?type=crm_id&value=crm-7'));
+      assert.equal(person.statusCode, 200, person.body);
+      const { id } = person.json<{ id: string }>();
+      while ((await members()).length !== 1) {
+        assert.ok(Date.now() < deadline, `members: ${JSON.stringify(await members())}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.deepEqual(await members(), [id]);
+      assert.equal((await admin(t, 'GET', url(t, '/segments/pros'))).json<{ size: number }>().size, 1);
+    });
+  });
+});

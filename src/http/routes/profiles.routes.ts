@@ -16,7 +16,12 @@ const IdentifierBody = Type.Object({
   value: Type.String({ minLength: 1, maxLength: 4096 }),
 });
 const RebuildSchema = Type.Object({
-  status: Type.Union([Type.Literal('clearing'), Type.Literal('replaying'), Type.Literal('done')]),
+  status: Type.Union([
+    Type.Literal('clearing'),
+    Type.Literal('replaying'),
+    Type.Literal('pruning'),
+    Type.Literal('done'),
+  ]),
   /** Events applied, of what the log held at the start (more arrive meanwhile). */
   done: Type.Integer(),
   total: Type.Integer(),

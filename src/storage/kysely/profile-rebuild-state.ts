@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import type { PendingRebuildChange, ProfileRebuildState } from '../../profiles/profile-state.port.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
-import type { Db } from './workspace-write.ts';
+import { chunks, type Db } from './workspace-write.ts';
 
 /** Every table of derived profile state; a rebuild empties them for the workspace first. */
 const DERIVED_TABLES = [
@@ -20,7 +20,7 @@ const DERIVED_TABLES = [
   'profiles',
 ] as const;
 
-const STATUSES: readonly ProfileRebuildState['status'][] = ['clearing', 'replaying', 'done'];
+const STATUSES: readonly ProfileRebuildState['status'][] = ['clearing', 'replaying', 'pruning', 'done'];
 
 function statusOf(raw: string): ProfileRebuildState['status'] {
   const status = STATUSES.find((s) => s === raw);
@@ -73,6 +73,67 @@ export async function unfinishedRebuilds(db: Db): Promise<string[]> {
   return rows.map((row) => row.workspace_id);
 }
 
+/**
+ * Deletes up to `limit` profiles, remembering their ids (profile_rebuild_gone): those the replay
+ * does not bring back are reported as deleted at the end of the rebuild.
+ */
+async function deleteProfilesRemembered(db: Db, workspaceId: string, limit: number): Promise<number> {
+  const ids = (
+    await db
+      .selectFrom('profiles')
+      .select('id')
+      .where('workspace_id', '=', workspaceId)
+      .limit(limit)
+      .execute()
+  ).map((row) => row.id);
+  for (const part of chunks(ids, 500)) {
+    await db
+      .insertInto('profile_rebuild_gone')
+      .values(part.map((id) => ({ workspace_id: workspaceId, profile_id: id })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    await db.deleteFrom('profiles').where('workspace_id', '=', workspaceId).where('id', 'in', part).execute();
+  }
+  return ids.length;
+}
+
+/**
+ * Up to `limit` of the profiles the rebuild deleted, forgotten here; those that the replay did
+ * not bring back are returned.
+ */
+export async function takeGoneProfiles(
+  db: Db,
+  workspaceId: string,
+  limit: number,
+): Promise<{ taken: number; gone: string[] }> {
+  const ids = (
+    await db
+      .selectFrom('profile_rebuild_gone')
+      .select('profile_id')
+      .where('workspace_id', '=', workspaceId)
+      .orderBy('profile_id')
+      .limit(limit)
+      .execute()
+  ).map((row) => row.profile_id);
+  if (ids.length === 0) return { taken: 0, gone: [] };
+  const back = new Set(
+    (
+      await db
+        .selectFrom('profiles')
+        .select('id')
+        .where('workspace_id', '=', workspaceId)
+        .where('id', 'in', ids)
+        .execute()
+    ).map((row) => row.id),
+  );
+  await db
+    .deleteFrom('profile_rebuild_gone')
+    .where('workspace_id', '=', workspaceId)
+    .where('profile_id', 'in', ids)
+    .execute();
+  return { taken: ids.length, gone: ids.filter((id) => !back.has(id)) };
+}
+
 /** Deletes up to `limit` rows of the workspace's derived state, table after table. */
 export async function clearSomeDerivedState(
   db: Db,
@@ -87,6 +148,10 @@ export async function clearSomeDerivedState(
   for (const table of DERIVED_TABLES) {
     const left = limit - deleted;
     if (left <= 0) break;
+    if (table === 'profiles') {
+      deleted += await deleteProfilesRemembered(db, workspaceId, left);
+      continue;
+    }
     const result = await sql`delete from ${sql.table(table)} where ${rowId} in (
         select ${rowId} from ${sql.table(table)} where workspace_id = ${workspaceId} limit ${left})`.execute(
       db,

@@ -21,6 +21,7 @@ import {
   clearSomeDerivedState,
   readRebuild,
   saveRebuild,
+  takeGoneProfiles,
   unfinishedRebuilds,
 } from './profile-rebuild-state.ts';
 import { chunks, LOCK_CLASS, workspaceWrite, type Db } from './workspace-write.ts';
@@ -155,6 +156,10 @@ class ProfileSession implements ProfileStateSession {
 
   saveRebuild(state: ProfileRebuildState): Promise<void> {
     return saveRebuild(this.db, this.workspaceId, state);
+  }
+
+  takeGoneProfiles(limit: number): Promise<{ taken: number; gone: string[] }> {
+    return takeGoneProfiles(this.db, this.workspaceId, limit);
   }
 
   oweChange(id: string, change: OwedProfileChange): Promise<void> {

@@ -13,6 +13,7 @@ import * as m010 from './010-destinations.ts';
 import * as m011 from './011-audience-event-outbox.ts';
 import * as m012 from './012-profile-rebuilds.ts';
 import * as m013 from './013-profile-change-outbox.ts';
+import * as m014 from './014-profile-rebuild-gone.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '011-audience-event-outbox': m011,
   '012-profile-rebuilds': m012,
   '013-profile-change-outbox': m013,
+  '014-profile-rebuild-gone': m014,
 };
 
 /** Every migration this version knows, by name. */
