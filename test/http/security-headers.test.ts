@@ -188,6 +188,14 @@ describe('security headers, CORS, safe methods', () => {
         config: { url: 'https://hooks.example.com/cdp' },
       });
       assert.equal(destination.statusCode, 201, destination.body);
+      // A rebuild that ran, so GET …/profiles/rebuild has something to show (404 otherwise).
+      const rebuild = `/api/v1/workspaces/${t.workspace.slug}/profiles/rebuild`;
+      assert.equal((await admin(t, 'POST', rebuild)).statusCode, 202);
+      const deadline = Date.now() + 20_000;
+      while ((await admin(t, 'GET', rebuild)).json<{ status: string }>().status !== 'done') {
+        assert.ok(Date.now() < deadline, 'the rebuild did not finish');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       await t.app.services.segments.idle();
       await t.app.services.computedTraits.idle();
       await t.app.services.privacyRequests.idle();
