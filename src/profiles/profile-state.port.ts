@@ -161,13 +161,15 @@ export interface ProfileStateSession extends ProfileStateReader {
   oweChange(id: string, change: OwedProfileChange): Promise<void>;
 }
 
+/** Which profiles a change touched, and how (see ProfileBatchChange). */
+export type ProfileChangeIds = Pick<
+  ProfileBatchChange,
+  'changedProfiles' | 'mergedProfiles' | 'deletedProfiles' | 'reassignedProfiles'
+>;
+
 /** What an admin action (an unmerge) changed, kept until the listeners have taken it. */
-export interface OwedProfileChange {
+export interface OwedProfileChange extends ProfileChangeIds {
   readonly nowMs: number;
-  readonly changedProfiles: readonly string[];
-  readonly mergedProfiles: readonly { readonly id: string; readonly into: string }[];
-  readonly deletedProfiles: readonly string[];
-  readonly reassignedProfiles: readonly string[];
 }
 
 /**
@@ -189,15 +191,11 @@ export interface ProfileRebuildState {
   readonly pending: PendingRebuildChange | null;
 }
 
-export interface PendingRebuildChange {
+export interface PendingRebuildChange extends ProfileChangeIds {
   /** Which step made it: only that step's runner (or one that found it after a crash) clears it. */
   readonly id: string;
   /** The page's events are those after this sequence number, up to the rebuild's `afterSeq`. */
   readonly fromSeq: number;
-  readonly changedProfiles: readonly string[];
-  readonly mergedProfiles: readonly { readonly id: string; readonly into: string }[];
-  readonly deletedProfiles: readonly string[];
-  readonly reassignedProfiles: readonly string[];
 }
 
 /** What a batch of the profiles stage did, for the modules that react to profile changes. */
