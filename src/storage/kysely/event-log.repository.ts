@@ -10,6 +10,7 @@ import type { AcceptedEvent, StoredEvent } from '../../ingestion/message-types.t
 import type { Database } from '../database-schema.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 import { toStoredEvent } from './row-mappers.ts';
+import type { Db } from './workspace-write.ts';
 
 /** The durable append is dialect-specific (it is the hot path); everything else is shared SQL. */
 export interface EventAppender {
@@ -17,6 +18,25 @@ export interface EventAppender {
   /** See EventLogRepository.write. */
   write?(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<WrittenEvents>;
   prepare(dedupCutoffMs: number): Promise<void>;
+}
+
+/** The workspace's events after `afterSeq`, in log order (also inside a transaction: `db`). */
+export async function logTail(
+  db: Db,
+  sealing: PiiSealing,
+  workspaceId: string,
+  afterSeq: number,
+  limit: number,
+): Promise<StoredEvent[]> {
+  const rows = await db
+    .selectFrom('events')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => toStoredEvent(row, sealing));
 }
 
 export class KyselyEventLogRepository implements EventLogRepository {
@@ -103,16 +123,8 @@ export class KyselyEventLogRepository implements EventLogRepository {
     return row === undefined ? undefined : Number(row.seq);
   }
 
-  async tail(workspaceId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    const rows = await this.db
-      .selectFrom('events')
-      .selectAll()
-      .where('workspace_id', '=', workspaceId)
-      .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
-    return rows.map((row) => toStoredEvent(row, this.sealing));
+  tail(workspaceId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    return logTail(this.db, this.sealing, workspaceId, afterSeq, limit);
   }
 
   async headSeq(): Promise<number> {

@@ -16,6 +16,7 @@ import { toStoredEvent } from './row-mappers.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 import { num, toIdentifier, toProfile } from './profile-rows.ts';
 import { writeChanges } from './profile-state-writes.ts';
+import { logTail } from './event-log.repository.ts';
 import { oweChange, owedChanges, settleChange } from './profile-change-outbox.ts';
 import {
   clearSomeDerivedState,
@@ -138,16 +139,8 @@ class ProfileSession implements ProfileStateSession {
     return clearSomeDerivedState(this.db, this.dialect, this.workspaceId, limit);
   }
 
-  async logAfter(afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    const rows = await this.db
-      .selectFrom('events')
-      .selectAll()
-      .where('workspace_id', '=', this.workspaceId)
-      .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
-    return rows.map((row) => toStoredEvent(row, this.sealing));
+  logAfter(afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    return logTail(this.db, this.sealing, this.workspaceId, afterSeq, limit);
   }
 
   rebuild(): Promise<ProfileRebuildState | undefined> {
