@@ -2,12 +2,14 @@
  * Where the SQLite pipeline's time goes, statement by statement: one data set (generator events,
  * shuffled) appended to a fresh SQLite log, then the profiles stage run to zero lag with every
  * statement timed. Prints the wall time and the statements that took the most of it.
- * Usage: BENCH_PEOPLE=3000 [BENCH_SUPER_NODE_SIZE=1000] node --import tsx bench/identity/pipeline-sql-profile.ts
+ * Usage: BENCH_PEOPLE=3000 [BENCH_SUPER_NODE_SIZE=1000] [BENCH_ORDER=shuffled|time|person]
+ *   node --import tsx bench/identity/pipeline-sql-profile.ts
+ * `time` is a replay of a real log (global time order); the default, `shuffled`, is the benchmark's.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ShopOptions } from '../generate/index.ts';
+import type { ShopOptions, StreamOrder } from '../generate/index.ts';
 import { createSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import { buildBenchApp, runPipelineToZeroLag } from './pipeline-run.ts';
 import { appendShopToLog } from './shop-log.ts';
@@ -18,6 +20,7 @@ const superNodeSize = Number(process.env['BENCH_SUPER_NODE_SIZE'] ?? 0);
 const shop: ShopOptions = {
   people,
   seed: Number(process.env['BENCH_SEED'] ?? 7),
+  ...(process.env['BENCH_ORDER'] ? { order: process.env['BENCH_ORDER'] as StreamOrder } : {}),
   ...(superNodeSize > 0 ? { superNode: { size: superNodeSize, kind: 'anonymousId' as const } } : {}),
 };
 

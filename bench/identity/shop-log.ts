@@ -1,7 +1,8 @@
 /**
  * Fills a store's event log with generator traffic, exactly as the platform stores it: each
  * message goes through the ingestion's own `normalizeMessage` (ids, timestamps, receivedAt) and
- * is appended with `store.events.append` in batches, in the generator's shuffled order. The
+ * is appended with `store.events.append` in batches, in the generator's shuffled order (unless
+ * the options name another). The
  * caller sees every stored event with its sequence number and its true author, to build the
  * ground truth without a second pass over the generator.
  */
@@ -62,7 +63,7 @@ export async function appendShopToLog(
     batch = [];
     authors = [];
   };
-  for (const { personId, message } of generateShop({ ...shop, order: 'shuffled' })) {
+  for (const { personId, message } of generateShop({ order: 'shuffled', ...shop })) {
     const result = normalizeMessage(message, undefined, envelope);
     if (!result.ok) throw new Error(`generator message rejected: ${result.problem.message}`);
     batch.push(result.event);

@@ -163,7 +163,8 @@ class InProcessConsumer {
       else missing.push(d.seq);
     }
     const redeliveredCount = deliveries.length;
-    const fresh = await log.readAfter(this.#cursor, Math.max(1, maxBatch - deliveries.length));
+    const requested = Math.max(1, maxBatch - deliveries.length);
+    const fresh = await log.readAfter(this.#cursor, requested, this.#spec.maxBatchBytes);
     for (const entry of fresh) deliveries.push({ entry, attempt: 1 });
     if (deliveries.length === 0) {
       if (missing.length > 0) await state.commit(group, { schedule: [], settled: missing }, clock.now());
@@ -192,8 +193,15 @@ class InProcessConsumer {
       clock.now(),
     );
     if (cursor !== undefined) this.#cursor = cursor;
-    // A full batch leaves more behind it: as far behind as its last entry is old.
-    const behindMs = deliveries.length >= maxBatch && last ? Math.max(0, clock.now() - last.receivedMs) : 0;
+    // A full batch leaves more behind it: as far behind as its last entry is old. One cut short
+    // by its byte bound is full too, which only the log's head can tell.
+    const full =
+      deliveries.length >= maxBatch ||
+      (last !== undefined &&
+        fresh.length < requested &&
+        this.#spec.maxBatchBytes !== undefined &&
+        (await log.headSeq()) > last.seq);
+    const behindMs = full && last ? Math.max(0, clock.now() - last.receivedMs) : 0;
     return { entries: deliveries.length, behindMs };
   }
 

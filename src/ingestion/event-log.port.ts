@@ -59,8 +59,12 @@ export interface EventLogRepository {
    * the log since the cutoff), so the first request after a restart does not wait for it.
    */
   prepare(dedupCutoffMs: number): Promise<void>;
-  /** Events after `afterSeq`, oldest first, across workspaces (for consumers of the log). */
-  readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  /**
+   * Events after `afterSeq`, oldest first, across workspaces (for consumers of the log). With
+   * `maxBytes`, the read stops before the event whose stored payload would take the total past
+   * it (the first event always comes), so a batch of large events stays bounded in memory.
+   */
+  readAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<StoredEvent[]>;
   readBySeqs(seqs: readonly number[]): Promise<StoredEvent[]>;
   /** Events of one workspace, newest first. */
   query(query: EventQuery): Promise<EventQueryResult>;

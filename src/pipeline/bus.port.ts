@@ -23,6 +23,11 @@ export interface ConsumerSpec {
   readonly group: string;
   readonly maxBatch: number;
   /**
+   * Most bytes of stored payload one batch may hold (JetStream: a pull's `max_bytes`); the first
+   * entry always comes. Undefined: only `maxBatch` bounds a batch.
+   */
+  readonly maxBatchBytes?: number;
+  /**
    * Returns one outcome per delivery, in order. Entries sharing a partition key arrive in log
    * order. Throwing settles nothing (the store could not be reached, say): the consumer backs
    * off, longer after each consecutive failure, and delivers the same entries again, without

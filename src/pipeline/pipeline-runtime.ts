@@ -3,7 +3,13 @@ import type { Clock } from '../shared/clock.ts';
 import { generateId } from '../shared/secrets.ts';
 import type { BusDelivery, ConsumerHandle, DeliveryOutcome, EventBus } from './bus.port.ts';
 import type { FailedEventRepository } from './failed-events.port.ts';
-import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy, type Stage } from './stage.ts';
+import {
+  DEFAULT_MAX_BATCH_BYTES,
+  DEFAULT_RETRY_POLICY,
+  retryDelay,
+  type RetryPolicy,
+  type Stage,
+} from './stage.ts';
 
 export interface PipelineObserver {
   processed(stage: string, outcome: DeliveryOutcome['kind'], seconds: number): void;
@@ -77,6 +83,7 @@ export class PipelineRuntime {
       const handle = this.#options.bus.consume({
         group: stage.name,
         maxBatch: stage.maxBatch ?? 200,
+        maxBatchBytes: stage.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
         handle: (deliveries) => this.#handleBatch(stage, deliveries),
       });
       this.#consumers.set(stage.name, handle);

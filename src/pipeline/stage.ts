@@ -9,6 +9,8 @@ import type { Clock } from '../shared/clock.ts';
 export interface Stage {
   readonly name: string;
   readonly maxBatch?: number;
+  /** Bytes of stored payload a batch may hold; DEFAULT_MAX_BATCH_BYTES when unset. */
+  readonly maxBatchBytes?: number;
   handle(event: StoredEvent, context: StageContext): Promise<void>;
   /**
    * Optional: the whole batch at once (one transaction instead of one per entry). If it throws,
@@ -16,6 +18,13 @@ export interface Stage {
    */
   handleBatch?(events: readonly StoredEvent[], context: StageContext): Promise<void>;
 }
+
+/**
+ * A batch's payload bound when a stage sets none: 5,000 entries of the largest allowed event
+ * (32 KB) would hold 160 MB of JSON, several times that once parsed; typical events (0.5–2 KB)
+ * fill thousands of entries before reaching it.
+ */
+export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
 export interface StageContext {
   readonly clock: Clock;

@@ -146,6 +146,44 @@ describeEachStore('pipeline runtime', (fixture) => {
     await t.close();
   });
 
+  it('bounds a batch by the bytes of its payloads as well as by its count', async () => {
+    const { store } = await fixture.fresh();
+    const batches: string[][] = [];
+    const stage: Stage = {
+      name: 'bytes',
+      maxBatch: 50,
+      // Each stored event below is over 2,000 bytes: at most three fit.
+      maxBatchBytes: 7_000,
+      async handle(event) {
+        batches.push([event.messageId]);
+      },
+      async handleBatch(events) {
+        batches.push(events.map((e) => e.messageId));
+      },
+    };
+    const t = await createTestApp(store, { stages: [stage] });
+    const response = await t.app.http.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: basicAuth(t.writeKey),
+      payload: {
+        batch: ids('w', 30).map((messageId) => ({
+          type: 'track',
+          event: 'E',
+          userId: 'u-1',
+          messageId,
+          properties: { note: 'x'.repeat(2_000) },
+        })),
+      },
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    await until(() => batches.flat().length >= 30, 'every entry delivered');
+    assert.deepEqual(batches.flat(), ids('w', 30), 'each entry once, in order');
+    const largest = Math.max(...batches.map((b) => b.length));
+    assert.ok(largest <= 3 && largest >= 2, `batch sizes: ${batches.map((b) => b.length).join(', ')}`);
+    await t.close();
+  });
+
   it('retries transient failures with backoff, then succeeds', async () => {
     const { store } = await fixture.fresh();
     const flaky = recordingStage('flaky', (e, attempt) =>

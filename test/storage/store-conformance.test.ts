@@ -137,6 +137,27 @@ describeEachStore('store conformance', (fixture) => {
     assert.equal(await store.events.countByWorkspace('ws_b'), 1);
   });
 
+  it('bounds a read by the bytes of its payloads, counted in UTF-8, the first entry always read', async () => {
+    const { store } = await fixture.fresh();
+    // Each payload holds 2,000 two-byte characters: ~4,100 bytes but ~2,100 characters.
+    const heavy = (messageId: string): AcceptedEvent => {
+      const base = event('ws_a', messageId);
+      const message = JSON.parse(base.payload as string) as Record<string, unknown>;
+      return { ...base, payload: JSON.stringify({ ...message, properties: { note: 'é'.repeat(2_000) } }) };
+    };
+    await store.events.append(['m1', 'm2', 'm3', 'm4', 'm5'].map(heavy), NOW - 86_400_000);
+    const ids = async (afterSeq: number, limit: number, maxBytes?: number): Promise<string[]> =>
+      (await store.events.readAfter(afterSeq, limit, maxBytes)).map((e) => e.messageId);
+    assert.deepEqual(await ids(0, 10, 9_000), ['m1', 'm2']);
+    assert.deepEqual(await ids(0, 10, 10), ['m1']);
+    assert.deepEqual(await ids(0, 3, 1_000_000), ['m1', 'm2', 'm3']);
+    assert.deepEqual(await ids(0, 10), ['m1', 'm2', 'm3', 'm4', 'm5']);
+    const second = (await store.events.readAfter(0, 2))[1];
+    assert.ok(second);
+    assert.deepEqual(await ids(second.seq, 10, 9_000), ['m3', 'm4']);
+    assert.deepEqual(await ids(second.seq, 10, 100_000), ['m3', 'm4', 'm5']);
+  });
+
   it('appends large groups in order, with payloads given as text or UTF-8 bytes', async () => {
     const { store } = await fixture.fresh();
     const cutoff = NOW - 86_400_000;
