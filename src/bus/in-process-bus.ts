@@ -1,4 +1,4 @@
-import type { EventLogRepository } from '../ingestion/event-log.port.ts';
+import { MAX_STORED_EVENT_BYTES, type EventLogRepository } from '../ingestion/event-log.port.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
 import type {
   AnnouncedEntry,
@@ -151,7 +151,14 @@ class InProcessConsumer {
     const { log, state, clock } = this.#options;
     const group = this.#spec.group;
     this.#cursor ??= await state.getCursor(group);
-    const due = await state.dueRedeliveries(group, clock.now(), maxBatch);
+    const maxBytes = this.#spec.maxBatchBytes;
+    // Redeliveries are read by seq, without a sizing pass: their count keeps them within the
+    // byte bound, and the fresh entries get what is left of it.
+    const dueLimit =
+      maxBytes === undefined
+        ? maxBatch
+        : Math.min(maxBatch, Math.max(1, Math.floor(maxBytes / MAX_STORED_EVENT_BYTES)));
+    const due = await state.dueRedeliveries(group, clock.now(), dueLimit);
     const dueEvents = await log.readBySeqs(due.map((d) => d.seq));
     const bySeq = new Map<number, StoredEvent>(dueEvents.map((e) => [e.seq, e]));
     const deliveries: BusDelivery[] = [];
@@ -164,7 +171,12 @@ class InProcessConsumer {
     }
     const redeliveredCount = deliveries.length;
     const requested = Math.max(1, maxBatch - deliveries.length);
-    const fresh = await log.readAfter(this.#cursor, requested, this.#spec.maxBatchBytes);
+    const freshBytes =
+      maxBytes === undefined ? undefined : Math.max(0, maxBytes - deliveries.length * MAX_STORED_EVENT_BYTES);
+    const fresh =
+      freshBytes === 0 && deliveries.length > 0
+        ? []
+        : await log.readAfter(this.#cursor, requested, freshBytes);
     for (const entry of fresh) deliveries.push({ entry, attempt: 1 });
     if (deliveries.length === 0) {
       if (missing.length > 0) await state.commit(group, { schedule: [], settled: missing }, clock.now());
@@ -199,7 +211,7 @@ class InProcessConsumer {
       deliveries.length >= maxBatch ||
       (last !== undefined &&
         fresh.length < requested &&
-        this.#spec.maxBatchBytes !== undefined &&
+        maxBytes !== undefined &&
         (await log.headSeq()) > last.seq);
     const behindMs = full && last ? Math.max(0, clock.now() - last.receivedMs) : 0;
     return { entries: deliveries.length, behindMs };

@@ -1,4 +1,12 @@
+import { INGESTION_LIMITS } from './ingestion-limits.ts';
 import type { AcceptedEvent, MessageType, StoredEvent } from './message-types.ts';
+
+/**
+ * An upper bound on one stored payload: an event is at most INGESTION_LIMITS.maxEventBytes as
+ * sent, and what storing adds (enrichment, sealed personal data in base64) is far below as much
+ * again. Lets a reader bound the bytes of a read from its count alone.
+ */
+export const MAX_STORED_EVENT_BYTES = 2 * INGESTION_LIMITS.maxEventBytes;
 
 export interface AppendResult {
   /** Aligned with the input: the log sequence number given to each event, or null for a duplicate. */

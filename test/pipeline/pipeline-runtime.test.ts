@@ -184,6 +184,48 @@ describeEachStore('pipeline runtime', (fixture) => {
     await t.close();
   });
 
+  it('keeps redeliveries of large entries within the byte bound of a batch', async () => {
+    const { store } = await fixture.fresh();
+    const redelivered: string[][] = [];
+    const stage: Stage = {
+      name: 'large-retries',
+      maxBatch: 50,
+      // Less than one stored event's upper bound: one redelivery per batch, nothing fresh with it.
+      maxBatchBytes: 7_000,
+      async handle(event, context) {
+        if (context.attempt === 1) throw new Error('connection reset');
+        redelivered.push([event.messageId]);
+      },
+      async handleBatch(events, context) {
+        if (context.attempt === 1) throw new Error('connection reset');
+        redelivered.push(events.map((e) => e.messageId));
+      },
+    };
+    const t = await createTestApp(store, { stages: [stage], retryPolicy: FAST_RETRY });
+    const response = await t.app.http.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: basicAuth(t.writeKey),
+      payload: {
+        batch: ids('r', 12).map((messageId) => ({
+          type: 'track',
+          event: 'E',
+          userId: 'u-1',
+          messageId,
+          properties: { note: 'x'.repeat(2_000) },
+        })),
+      },
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    await until(() => redelivered.flat().length >= 12, 'every entry redelivered');
+    assert.deepEqual(redelivered.flat().sort(), ids('r', 12).sort());
+    assert.ok(
+      redelivered.every((batch) => batch.length === 1),
+      `redelivered batches: ${redelivered.map((b) => b.length).join(', ')}`,
+    );
+    await t.close();
+  });
+
   it('retries transient failures with backoff, then succeeds', async () => {
     const { store } = await fixture.fresh();
     const flaky = recordingStage('flaky', (e, attempt) =>

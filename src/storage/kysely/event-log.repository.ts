@@ -1,12 +1,12 @@
 import { sql, type Kysely } from 'kysely';
-import type {
-  AppendResult,
-  EventLogRepository,
-  EventQuery,
-  EventQueryResult,
-  WrittenEvents,
+import {
+  MAX_STORED_EVENT_BYTES,
+  type AppendResult,
+  type EventLogRepository,
+  type EventQuery,
+  type EventQueryResult,
+  type WrittenEvents,
 } from '../../ingestion/event-log.port.ts';
-import { INGESTION_LIMITS } from '../../ingestion/ingestion-limits.ts';
 import type { AcceptedEvent, StoredEvent } from '../../ingestion/message-types.ts';
 import type { Database } from '../database-schema.ts';
 import type { PiiSealing } from './pii-sealing.ts';
@@ -66,9 +66,8 @@ export class KyselyEventLogRepository implements EventLogRepository {
   }
 
   async readAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<StoredEvent[]> {
-    // Small reads cannot exceed the bound (stored events are under twice the ingestion limit:
-    // sealing and enrichment add far less than that), so they skip the sizing pass.
-    const sized = maxBytes !== undefined && limit * 2 * INGESTION_LIMITS.maxEventBytes > maxBytes;
+    // Small reads cannot exceed the bound: they skip the sizing pass.
+    const sized = maxBytes !== undefined && limit * MAX_STORED_EVENT_BYTES > maxBytes;
     const through = sized ? await this.#lastWithin(afterSeq, limit, maxBytes) : undefined;
     let query = this.db.selectFrom('events').selectAll().where('seq', '>', afterSeq);
     if (through !== undefined) query = query.where('seq', '<=', through);
