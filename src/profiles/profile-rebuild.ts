@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { createBlockedValues } from '../identity/blocked-values.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
 import type { EventLogRepository } from '../ingestion/event-log.port.ts';
+import { DEFAULT_MAX_BATCH_BYTES } from '../pipeline/stage.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { ProfileSettingsService } from './profile-settings.service.ts';
 import { reassignedProfilesOf, resolveBatch } from './profile-resolver.ts';
@@ -165,7 +166,8 @@ export class ProfileRebuilds {
         const current = await session.rebuild();
         if (current === undefined || current.status === 'done') return { state: current };
         if (current.pending !== null) {
-          // Applied before a crash, the listeners not told: the same page again.
+          // Applied before a crash, the listeners not told: the same page again. Not bounded by
+          // bytes: payloads rewritten since (erased, resealed) could cut it short of afterSeq.
           const events = (await session.logAfter(current.pending.fromSeq, REPLAY_PAGE)).filter(
             (e) => e.seq <= current.afterSeq,
           );
@@ -205,7 +207,7 @@ export class ProfileRebuilds {
           await session.saveRebuild(next);
           return { state: next, notify: { change, events: [], profileOf: new Map(), nowMs } };
         }
-        const page = await session.logAfter(current.afterSeq, REPLAY_PAGE);
+        const page = await session.logAfter(current.afterSeq, REPLAY_PAGE, DEFAULT_MAX_BATCH_BYTES);
         const last = page.at(-1);
         if (last === undefined) {
           const next: ProfileRebuildState = { ...current, status: 'pruning' };

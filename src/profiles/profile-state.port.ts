@@ -147,8 +147,11 @@ export interface ProfileStateSession extends ProfileStateReader {
    * rebuild, in short transactions); fewer than `limit` once nothing is left.
    */
   clearSome(limit: number): Promise<number>;
-  /** The workspace's logged events after `afterSeq`, in log order, read in this transaction. */
-  logAfter(afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  /**
+   * The workspace's logged events after `afterSeq`, in log order, read in this transaction;
+   * with `maxBytes`, bounded by the bytes of their payloads as the log's `readAfter` is.
+   */
+  logAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<StoredEvent[]>;
   /** The workspace's rebuild, as of this transaction. */
   rebuild(): Promise<ProfileRebuildState | undefined>;
   saveRebuild(state: ProfileRebuildState): Promise<void>;

@@ -158,6 +158,32 @@ describeEachStore('store conformance', (fixture) => {
     assert.deepEqual(await ids(second.seq, 10, 100_000), ['m3', 'm4', 'm5']);
   });
 
+  it('bounds a workspace’s log read in a profile transaction by the bytes of its own events', async () => {
+    const { store } = await fixture.fresh();
+    const heavy = (workspaceId: string, messageId: string): AcceptedEvent => {
+      const base = event(workspaceId, messageId);
+      const message = JSON.parse(base.payload as string) as Record<string, unknown>;
+      return { ...base, payload: JSON.stringify({ ...message, properties: { note: 'é'.repeat(2_000) } }) };
+    };
+    await store.events.append(
+      [
+        heavy('ws_a', 'a1'),
+        heavy('ws_b', 'b1'),
+        heavy('ws_a', 'a2'),
+        heavy('ws_b', 'b2'),
+        heavy('ws_a', 'a3'),
+      ],
+      NOW - 86_400_000,
+    );
+    const ids = (limit: number, maxBytes?: number): Promise<string[]> =>
+      store.profileState.exclusive('ws_a', NOW, async (session) =>
+        (await session.logAfter(0, limit, maxBytes)).map((e) => e.messageId),
+      );
+    assert.deepEqual(await ids(10, 9_000), ['a1', 'a2'], "the other workspace's events are not counted");
+    assert.deepEqual(await ids(10, 10), ['a1']);
+    assert.deepEqual(await ids(10), ['a1', 'a2', 'a3']);
+  });
+
   it('appends large groups in order, with payloads given as text or UTF-8 bytes', async () => {
     const { store } = await fixture.fresh();
     const cutoff = NOW - 86_400_000;

@@ -21,23 +21,56 @@ export interface EventAppender {
   prepare(dedupCutoffMs: number): Promise<void>;
 }
 
-/** The workspace's events after `afterSeq`, in log order (also inside a transaction: `db`). */
+/**
+ * The workspace's events after `afterSeq`, in log order (also inside a transaction: `db`); with
+ * `maxBytes`, bounded as EventLogRepository.readAfter is.
+ */
 export async function logTail(
   db: Db,
   sealing: PiiSealing,
   workspaceId: string,
   afterSeq: number,
   limit: number,
+  maxBytes?: number,
 ): Promise<StoredEvent[]> {
-  const rows = await db
+  const through = await lastSeqWithin(db, { workspaceId, afterSeq, limit, maxBytes });
+  let query = db
     .selectFrom('events')
     .selectAll()
     .where('workspace_id', '=', workspaceId)
-    .where('seq', '>', afterSeq)
-    .orderBy('seq')
-    .limit(limit)
-    .execute();
+    .where('seq', '>', afterSeq);
+  if (through !== undefined) query = query.where('seq', '<=', through);
+  const rows = await query.orderBy('seq').limit(limit).execute();
   return rows.map((row) => toStoredEvent(row, sealing));
+}
+
+/**
+ * The last seq of a read (of one workspace, or of the whole log) that fits `maxBytes` of
+ * payload, or undefined when all `limit` entries fit or no bound is given. A pass over the same
+ * rows before the read (`octet_length` takes the size from the row's header on both databases,
+ * without decoding the text): on the identity benchmark it costs ~3 µs per entry, ~2 % of the
+ * profiles stage, the price of a bounded batch. Small reads cannot exceed the bound: they skip it.
+ */
+async function lastSeqWithin(
+  db: Db,
+  read: { workspaceId?: string; afterSeq: number; limit: number; maxBytes: number | undefined },
+): Promise<number | undefined> {
+  const { workspaceId, afterSeq, limit, maxBytes } = read;
+  if (maxBytes === undefined || limit * MAX_STORED_EVENT_BYTES <= maxBytes) return undefined;
+  let query = db
+    .selectFrom('events')
+    .select(['seq', sql<number>`octet_length(payload)`.as('bytes')])
+    .where('seq', '>', afterSeq);
+  if (workspaceId !== undefined) query = query.where('workspace_id', '=', workspaceId);
+  const sizes = await query.orderBy('seq').limit(limit).execute();
+  let total = 0;
+  let previous: number | undefined;
+  for (const row of sizes) {
+    total += Number(row.bytes);
+    if (total > maxBytes) return previous ?? Number(row.seq);
+    previous = Number(row.seq);
+  }
+  return undefined;
 }
 
 export class KyselyEventLogRepository implements EventLogRepository {
@@ -66,37 +99,11 @@ export class KyselyEventLogRepository implements EventLogRepository {
   }
 
   async readAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<StoredEvent[]> {
-    // Small reads cannot exceed the bound: they skip the sizing pass.
-    const sized = maxBytes !== undefined && limit * MAX_STORED_EVENT_BYTES > maxBytes;
-    const through = sized ? await this.#lastWithin(afterSeq, limit, maxBytes) : undefined;
+    const through = await lastSeqWithin(this.db, { afterSeq, limit, maxBytes });
     let query = this.db.selectFrom('events').selectAll().where('seq', '>', afterSeq);
     if (through !== undefined) query = query.where('seq', '<=', through);
     const rows = await query.orderBy('seq').limit(limit).execute();
     return rows.map((row) => toStoredEvent(row, this.sealing));
-  }
-
-  /**
-   * The last seq of the read that fits `maxBytes` of payload, or undefined when all `limit`
-   * entries fit. A pass over the same rows before the read (`octet_length` takes the size from
-   * the row's header on both databases, without decoding the text): on the identity benchmark
-   * it costs ~3 µs per entry, ~2 % of the profiles stage, the price of a bounded batch.
-   */
-  async #lastWithin(afterSeq: number, limit: number, maxBytes: number): Promise<number | undefined> {
-    const sizes = await this.db
-      .selectFrom('events')
-      .select(['seq', sql<number>`octet_length(payload)`.as('bytes')])
-      .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
-    let total = 0;
-    let previous: number | undefined;
-    for (const row of sizes) {
-      total += Number(row.bytes);
-      if (total > maxBytes) return previous ?? Number(row.seq);
-      previous = Number(row.seq);
-    }
-    return undefined;
   }
 
   async readBySeqs(seqs: readonly number[]): Promise<StoredEvent[]> {

@@ -139,8 +139,8 @@ class ProfileSession implements ProfileStateSession {
     return clearSomeDerivedState(this.db, this.dialect, this.workspaceId, limit);
   }
 
-  logAfter(afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    return logTail(this.db, this.sealing, this.workspaceId, afterSeq, limit);
+  logAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<StoredEvent[]> {
+    return logTail(this.db, this.sealing, this.workspaceId, afterSeq, limit, maxBytes);
   }
 
   rebuild(): Promise<ProfileRebuildState | undefined> {
