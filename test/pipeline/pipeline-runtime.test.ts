@@ -28,7 +28,8 @@ function recordingStage(
   return { stage, seen, handled: () => new Set(seen.map((s) => s.messageId)) };
 }
 
-async function send(t: TestApp, messageIds: string[]): Promise<void> {
+/** One request of track events; `properties` (the same for each) make them as large as needed. */
+async function send(t: TestApp, messageIds: string[], properties?: Record<string, unknown>): Promise<void> {
   const response = await t.app.http.inject({
     method: 'POST',
     url: '/v1/batch',
@@ -39,11 +40,15 @@ async function send(t: TestApp, messageIds: string[]): Promise<void> {
         event: 'E',
         userId: `u-${messageId}`,
         messageId,
+        ...(properties === undefined ? {} : { properties }),
       })),
     },
   });
   assert.equal(response.statusCode, 200, response.body);
 }
+
+/** Each stored in over 2,000 bytes. */
+const LARGE = { note: 'x'.repeat(2_000) };
 
 async function until(
   condition: () => boolean | Promise<boolean>,
@@ -162,21 +167,7 @@ describeEachStore('pipeline runtime', (fixture) => {
       },
     };
     const t = await createTestApp(store, { stages: [stage] });
-    const response = await t.app.http.inject({
-      method: 'POST',
-      url: '/v1/batch',
-      headers: basicAuth(t.writeKey),
-      payload: {
-        batch: ids('w', 30).map((messageId) => ({
-          type: 'track',
-          event: 'E',
-          userId: 'u-1',
-          messageId,
-          properties: { note: 'x'.repeat(2_000) },
-        })),
-      },
-    });
-    assert.equal(response.statusCode, 200, response.body);
+    await send(t, ids('w', 30), LARGE);
     await until(() => batches.flat().length >= 30, 'every entry delivered');
     assert.deepEqual(batches.flat(), ids('w', 30), 'each entry once, in order');
     const largest = Math.max(...batches.map((b) => b.length));
@@ -202,21 +193,7 @@ describeEachStore('pipeline runtime', (fixture) => {
       },
     };
     const t = await createTestApp(store, { stages: [stage], retryPolicy: FAST_RETRY });
-    const response = await t.app.http.inject({
-      method: 'POST',
-      url: '/v1/batch',
-      headers: basicAuth(t.writeKey),
-      payload: {
-        batch: ids('r', 12).map((messageId) => ({
-          type: 'track',
-          event: 'E',
-          userId: 'u-1',
-          messageId,
-          properties: { note: 'x'.repeat(2_000) },
-        })),
-      },
-    });
-    assert.equal(response.statusCode, 200, response.body);
+    await send(t, ids('r', 12), LARGE);
     await until(() => redelivered.flat().length >= 12, 'every entry redelivered');
     assert.deepEqual(redelivered.flat().sort(), ids('r', 12).sort());
     assert.ok(

@@ -25,7 +25,7 @@ export interface EventAppender {
  * The workspace's events after `afterSeq`, in log order (also inside a transaction: `db`); with
  * `maxBytes`, bounded as EventLogRepository.readAfter is.
  */
-export async function logTail(
+export function logTail(
   db: Db,
   sealing: PiiSealing,
   workspaceId: string,
@@ -33,14 +33,24 @@ export async function logTail(
   limit: number,
   maxBytes?: number,
 ): Promise<StoredEvent[]> {
-  const through = await lastSeqWithin(db, { workspaceId, afterSeq, limit, maxBytes });
-  let query = db
-    .selectFrom('events')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where('seq', '>', afterSeq);
+  return readLog(db, sealing, { workspaceId, afterSeq, limit, maxBytes });
+}
+
+interface LogRead {
+  /** One workspace's events, or the whole log's. */
+  readonly workspaceId?: string;
+  readonly afterSeq: number;
+  readonly limit: number;
+  readonly maxBytes: number | undefined;
+}
+
+/** Events after `afterSeq` in log order, at most `limit`, within `maxBytes` of payload when given. */
+async function readLog(db: Db, sealing: PiiSealing, read: LogRead): Promise<StoredEvent[]> {
+  const through = await lastSeqWithin(db, read);
+  let query = db.selectFrom('events').selectAll().where('seq', '>', read.afterSeq);
+  if (read.workspaceId !== undefined) query = query.where('workspace_id', '=', read.workspaceId);
   if (through !== undefined) query = query.where('seq', '<=', through);
-  const rows = await query.orderBy('seq').limit(limit).execute();
+  const rows = await query.orderBy('seq').limit(read.limit).execute();
   return rows.map((row) => toStoredEvent(row, sealing));
 }
 
@@ -51,10 +61,7 @@ export async function logTail(
  * without decoding the text): on the identity benchmark it costs ~3 µs per entry, ~2 % of the
  * profiles stage, the price of a bounded batch. Small reads cannot exceed the bound: they skip it.
  */
-async function lastSeqWithin(
-  db: Db,
-  read: { workspaceId?: string; afterSeq: number; limit: number; maxBytes: number | undefined },
-): Promise<number | undefined> {
+async function lastSeqWithin(db: Db, read: LogRead): Promise<number | undefined> {
   const { workspaceId, afterSeq, limit, maxBytes } = read;
   if (maxBytes === undefined || limit * MAX_STORED_EVENT_BYTES <= maxBytes) return undefined;
   let query = db
@@ -98,12 +105,8 @@ export class KyselyEventLogRepository implements EventLogRepository {
     return this.appender.prepare(dedupCutoffMs);
   }
 
-  async readAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<StoredEvent[]> {
-    const through = await lastSeqWithin(this.db, { afterSeq, limit, maxBytes });
-    let query = this.db.selectFrom('events').selectAll().where('seq', '>', afterSeq);
-    if (through !== undefined) query = query.where('seq', '<=', through);
-    const rows = await query.orderBy('seq').limit(limit).execute();
-    return rows.map((row) => toStoredEvent(row, this.sealing));
+  readAfter(afterSeq: number, limit: number, maxBytes?: number): Promise<StoredEvent[]> {
+    return readLog(this.db, this.sealing, { afterSeq, limit, maxBytes });
   }
 
   async readBySeqs(seqs: readonly number[]): Promise<StoredEvent[]> {
