@@ -180,6 +180,14 @@ export function acceptMessages(
   }
   const context = ownField(body, 'context');
   const integrations = ownField(body, 'integrations');
+  for (const [field, value] of [
+    ['context', context],
+    ['integrations', integrations],
+  ] as const) {
+    // A batch-level value applies to every item: one of the wrong shape is refused, not dropped.
+    if (value !== undefined && value !== null && !isJsonObject(value))
+      return failure('ingest.invalid_field', `the batch's "${field}" must be an object; nothing was stored`);
+  }
   const envelope: MessageEnvelope = {
     ...base,
     receivedAtIso: new Date(base.receivedMs).toISOString(),
@@ -301,6 +309,9 @@ export function acceptPrepared(
   return { ok: true, batch: builder.build() };
 }
 
+const objectOrAbsent = (value: JsonValue | undefined): boolean =>
+  value === undefined || value === null || isJsonObject(value);
+
 /** The scanned path, or undefined when the general path must answer. */
 function acceptScanned(
   prepared: Extract<PreparedBody, { kind: 'scanned' }>,
@@ -315,6 +326,7 @@ function acceptScanned(
       return undefined;
     const context = top.get('context');
     const integrations = top.get('integrations');
+    if (!objectOrAbsent(context) || !objectOrAbsent(integrations)) return undefined;
     env = {
       ...base,
       receivedAtIso,

@@ -182,7 +182,7 @@ export interface ValidatedMessage {
   readonly messageId: string;
   /** The client's own `context` object (absent or null: undefined). */
   readonly ownContext: JsonObject | undefined;
-  /** The value assigned to `integrations` (the client's, else the batch's), if any. */
+  /** The value assigned to `integrations` (the client's merged over the batch's), if any. */
   readonly integrations: JsonValue | undefined;
   readonly originalTimestamp: string | undefined;
   readonly sentAt: string | undefined;
@@ -256,13 +256,28 @@ export function validateMessage(
     anonymousId: ids.anonymousId,
     messageId: messageId ?? generateMessageId(),
     ownContext,
-    integrations: ownField(raw, 'integrations') ?? env.batchIntegrations,
+    integrations: mergedIntegrations(ownField(raw, 'integrations'), env.batchIntegrations),
     originalTimestamp,
     sentAt: sentAt === undefined ? undefined : canonicalIso(sentAtField, sentAt),
     timestamp,
     timestampMs: times.timestampMs,
     event: typeof name === 'string' && name !== '' ? name : null,
   };
+}
+
+/**
+ * Segment merges a batch's `integrations` into each item's, the item's own keys winning: an
+ * item's `{}` (what analytics-node puts on every message) keeps the batch's `"All": false`.
+ * The same object is returned when there is nothing to merge, so its text is reused as sent.
+ */
+function mergedIntegrations(
+  own: JsonValue | undefined,
+  batch: JsonObject | undefined,
+): JsonValue | undefined {
+  if (batch === undefined) return own === null ? undefined : own;
+  if (own === undefined || own === null) return batch;
+  // Spread defines own data properties, so a "__proto__" key stays a plain key.
+  return { ...batch, ...(own as JsonObject) };
 }
 
 /** The stored context: the batch's, overridden by the message's own, with the request IP rule. */

@@ -5,8 +5,13 @@
  * client is the `originalTimestamp`. Without `sentAt` there is no skew to measure, and the
  * given time is kept as is (historical imports rely on that).
  */
+/**
+ * ISO 8601 as clients write it, with the leniency Segment's API shows: a month or day of one
+ * digit (its own documentation's batch example sends `2015-2-02T00:30:08.276Z`), `t`/`z` in
+ * either case, an offset of hours only (`+01`).
+ */
 const ISO_DATE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}:?\d{2})?)?$/;
+  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/;
 
 const daysInMonth = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate();
 

@@ -39,3 +39,22 @@ describe('parseIsoTimestamp', () => {
     assert.equal(parseIsoTimestamp('2026-02-29T00:00:00.000Z'), undefined);
   });
 });
+
+describe('parseIsoTimestamp leniency', () => {
+  it("accepts what Segment's own examples send, and still refuses impossible values", () => {
+    // Segment's HTTP API documentation's batch example: a month of one digit.
+    assert.equal(parseIsoTimestamp('2015-2-02T00:30:08.276Z'), Date.UTC(2015, 1, 2, 0, 30, 8, 276));
+    assert.equal(parseIsoTimestamp('2015-02-2T00:30:08Z'), Date.UTC(2015, 1, 2, 0, 30, 8));
+    assert.equal(parseIsoTimestamp('2026-11-29t12:00:00z'), Date.UTC(2026, 10, 29, 12));
+    assert.equal(parseIsoTimestamp('2026-11-29T12:00:00+01'), Date.UTC(2026, 10, 29, 11));
+    assert.equal(parseIsoTimestamp('2026-11-29T12:00:00-0230'), Date.UTC(2026, 10, 29, 14, 30));
+    for (const bad of [
+      '2015-2-30T00:00:00Z',
+      '2015-123-01',
+      '2015-02-002',
+      '2026-11-29T12:00:00+1',
+      '2026-11-29x12:00',
+    ])
+      assert.equal(parseIsoTimestamp(bad), undefined, bad);
+  });
+});

@@ -1,11 +1,12 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppServices } from '../../app/app-services.ts';
 import { AppError } from '../../errors/app-error.ts';
+import { preflight } from '../ingestion-cors.ts';
 
 /**
  * The settings browser SDKs fetch before sending anything, so they can point at this server
  * alone: Segment's analytics.js loads `<cdnURL>/v1/projects/<writeKey>/settings`, RudderStack's
- * JavaScript SDK loads `<configUrl>/sourceConfig` with the write key as Basic auth. Both answers
+ * JavaScript SDK loads `<configUrl>/sourceConfig/` (the key as Basic auth and in the query). Both answers
  * send the SDK's events back here, with no device-mode destinations.
  */
 export async function sdkSettingsRoutes(app: FastifyInstance, services: AppServices): Promise<void> {
@@ -42,11 +43,19 @@ export async function sdkSettingsRoutes(app: FastifyInstance, services: AppServi
     },
   );
 
-  app.get('/sourceConfig', { schema: { hide: true } }, async (request, reply) => {
+  // The SDK asks for `<configUrl>/sourceConfig/?p=…&v=…&writeKey=…` (with the slash) and sends the
+  // key as Basic auth too, which makes the browser send a preflight first.
+  for (const path of ['/sourceConfig', '/sourceConfig/']) {
+    app.options(path, preflight('GET, OPTIONS'));
+    app.get(path, { schema: { hide: true } }, sourceConfig);
+  }
+
+  async function sourceConfig(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const header = request.headers.authorization ?? '';
     const match = /^Basic\s+(\S+)$/i.exec(header.trim());
     const decoded = match?.[1] ? Buffer.from(match[1], 'base64').toString('utf8') : '';
-    const writeKey = decoded.split(':')[0] ?? '';
+    const queryKey = (request.query as Record<string, unknown> | undefined)?.['writeKey'];
+    const writeKey = decoded.split(':')[0] || (typeof queryKey === 'string' ? queryKey : '');
     const source = writeKey === '' ? undefined : await services.sources.authenticate(writeKey);
     if (!source) throw new AppError('auth.invalid_write_key', 'unknown or revoked write key');
     return reply.send({
@@ -62,5 +71,5 @@ export async function sdkSettingsRoutes(app: FastifyInstance, services: AppServi
         destinations: [],
       },
     });
-  });
+  }
 }

@@ -1,11 +1,14 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppServices } from '../../app/app-services.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { IngestRoute } from '../../ingestion/ingestion.service.ts';
 import { INGESTION_LIMITS } from '../../ingestion/ingestion-limits.ts';
+import { pixelMessage, TRANSPARENT_GIF, type PixelQuery } from '../../ingestion/pixel-message.ts';
+import { allowCors, preflight } from '../ingestion-cors.ts';
 import { sdkSettingsRoutes } from './sdk-settings.routes.ts';
 
 const ROUTES: readonly IngestRoute[] = ['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch'];
+const PIXEL_CALLS = ROUTES.filter((r) => r !== 'batch').join(', ');
 /** analytics.js posts to one-letter paths (`/v1/t`, batched `/v1/b`); they mean the same calls. */
 const SHORT_PATHS: Readonly<Record<string, IngestRoute>> = {
   i: 'identify',
@@ -15,6 +18,8 @@ const SHORT_PATHS: Readonly<Record<string, IngestRoute>> = {
   g: 'group',
   a: 'alias',
   b: 'batch',
+  // Segment's older libraries posted their batches to /v1/import.
+  import: 'batch',
 };
 
 /** Basic auth as Segment's SDKs send it: the write key as user name, empty password. */
@@ -28,12 +33,10 @@ function writeKeyFromHeader(header: string | undefined): string | undefined {
   return key === '' ? undefined : key;
 }
 
-/** Browser SDKs post from any origin; CORS is open on ingestion routes only. */
-function allowCors(request: FastifyRequest, reply: FastifyReply): void {
-  const origin = request.headers.origin;
-  reply.header('Access-Control-Allow-Origin', origin ?? '*');
-  reply.header('Vary', 'Origin');
-}
+const queryWriteKey = (request: FastifyRequest): string | undefined => {
+  const value = (request.query as Record<string, unknown> | undefined)?.['writeKey'];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+};
 
 /**
  * The Segment-compatible Tracking API. Bodies are read raw (any content type, since browser
@@ -53,37 +56,65 @@ export async function trackingRoutes(app: FastifyInstance, services: AppServices
   await sdkSettingsRoutes(app, services);
 
   const paths: [string, IngestRoute][] = [
-    ...ROUTES.map((route): [string, IngestRoute] => [route, route]),
-    ...Object.entries(SHORT_PATHS),
+    ...ROUTES.map((route): [string, IngestRoute] => [`/v1/${route}`, route]),
+    ...Object.entries(SHORT_PATHS).map(([path, route]): [string, IngestRoute] => [`/v1/${path}`, route]),
+    // RudderStack's JavaScript SDK with `useBeacon`: the write key in the query string.
+    ['/beacon/v1/batch', 'batch'],
   ];
   for (const [path, route] of paths) {
-    app.options(`/v1/${path}`, async (_request, reply) => {
-      reply
-        .header('Access-Control-Allow-Methods', 'POST, OPTIONS')
-        .header('Access-Control-Allow-Headers', 'Content-Type, Authorization, Content-Encoding')
-        .header('Access-Control-Max-Age', '86400')
-        .code(204)
-        .send();
+    app.options(path, preflight('POST, OPTIONS'));
+    app.post(path, { schema: { hide: true } }, async (request, reply) => {
+      await ingest(request, route, Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0));
+      return reply.code(200).send({ success: true });
     });
-    app.post(`/v1/${path}`, { schema: { hide: true } }, async (request, reply) => {
-      const started = performance.now();
-      let status = 200;
-      try {
-        await services.ingestion.ingest({
-          route,
-          raw: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
-          contentEncoding: request.headers['content-encoding'],
-          headerWriteKey: writeKeyFromHeader(request.headers.authorization),
-          ip: request.ip ?? null,
-          gpc: request.headers['sec-gpc'] === '1',
-        });
-        return await reply.code(200).send({ success: true });
-      } catch (error) {
-        status = AppError.is(error) ? error.status : 500;
-        throw error;
-      } finally {
-        services.metrics.observeAck(route, status, (performance.now() - started) / 1000);
-      }
-    });
+  }
+  for (const prefix of ['/v1/pixel', '/pixel/v1']) {
+    app.get<{ Params: { call: string } }>(
+      `${prefix}/:call`,
+      { schema: { hide: true } },
+      async (request, reply) => {
+        const route = ROUTES.find((r) => r === request.params.call && r !== 'batch');
+        if (route === undefined)
+          throw new AppError(
+            'request.not_found',
+            `no pixel for "${request.params.call.slice(0, 50)}"; calls: ${PIXEL_CALLS}`,
+          );
+        const pixel = pixelMessage(request.query as PixelQuery);
+        if (!pixel.ok) throw new AppError('request.invalid_body', pixel.message);
+        await ingest(request, route, Buffer.from(pixel.body), { writeKey: pixel.writeKey });
+        return reply
+          .code(200)
+          .header('Content-Type', 'image/gif')
+          .header('Cache-Control', 'no-store, max-age=0')
+          .send(TRANSPARENT_GIF);
+      },
+    );
+  }
+
+  async function ingest(
+    request: FastifyRequest,
+    route: IngestRoute,
+    raw: Buffer,
+    /** A pixel's message, built from its query string: never encoded. */
+    pixel?: { readonly writeKey: string | undefined },
+  ): Promise<void> {
+    const started = performance.now();
+    let status = 200;
+    try {
+      await services.ingestion.ingest({
+        route,
+        raw,
+        contentEncoding: pixel === undefined ? request.headers['content-encoding'] : undefined,
+        headerWriteKey:
+          writeKeyFromHeader(request.headers.authorization) ?? pixel?.writeKey ?? queryWriteKey(request),
+        ip: request.ip ?? null,
+        gpc: request.headers['sec-gpc'] === '1',
+      });
+    } catch (error) {
+      status = AppError.is(error) ? error.status : 500;
+      throw error;
+    } finally {
+      services.metrics.observeAck(route, status, (performance.now() - started) / 1000);
+    }
   }
 }
