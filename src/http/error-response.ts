@@ -55,7 +55,12 @@ export function toErrorResponse(error: unknown): {
   if (fastifyError.validation) {
     return {
       status: 400,
-      body: { error: { code: 'request.invalid_body', message: fastifyError.message ?? 'invalid request' } },
+      body: {
+        error: {
+          code: 'request.invalid_body',
+          message: validationMessage(fastifyError) ?? fastifyError.message ?? 'invalid request',
+        },
+      },
     };
   }
   const known = FASTIFY_ERRORS[fastifyError.code ?? ''];
@@ -75,4 +80,37 @@ export function toErrorResponse(error: unknown): {
     };
   }
   return { status: 500, body: { error: { code: 'internal.error', message: 'internal error' } } };
+}
+
+interface ValidationIssue {
+  readonly keyword?: string;
+  readonly instancePath?: string;
+  readonly message?: string;
+  readonly params?: { readonly allowedValue?: unknown; readonly allowedValues?: readonly unknown[] };
+}
+
+/**
+ * One line per field instead of the validator's list: a field checked against a choice of
+ * constants (a TypeBox union of literals) yields one error per constant, which read as the
+ * same complaint repeated; they become "must be one of …".
+ */
+function validationMessage(error: Partial<FastifyError>): string | undefined {
+  const issues = (error.validation ?? []) as readonly ValidationIssue[];
+  if (issues.length === 0) return undefined;
+  const where = error.validationContext ?? 'request';
+  const byField = new Map<string, { allowed: unknown[]; messages: Set<string> }>();
+  for (const issue of issues) {
+    const field = `${where}${issue.instancePath ?? ''}`;
+    const entry = byField.get(field) ?? { allowed: [], messages: new Set<string>() };
+    byField.set(field, entry);
+    if (issue.keyword === 'const') entry.allowed.push(issue.params?.allowedValue);
+    else if (issue.keyword === 'enum') entry.allowed.push(...(issue.params?.allowedValues ?? []));
+    else if (issue.keyword !== 'anyOf') entry.messages.add(issue.message ?? 'is invalid');
+  }
+  const lines = [...byField].map(([field, { allowed, messages }]) =>
+    allowed.length > 0
+      ? `${field} must be one of ${[...new Set(allowed.map((v) => JSON.stringify(v)))].join(', ')}`
+      : `${field} ${messages.size > 0 ? [...messages].join(', ') : 'matches none of the allowed forms'}`,
+  );
+  return lines.join('; ');
 }
