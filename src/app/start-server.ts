@@ -1,7 +1,8 @@
-import type { Config } from '../config/config.ts';
+import { ConfigError, type Config } from '../config/config.ts';
 import { createLogger } from '../observability/logger.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createStore } from '../storage/create-store.ts';
+import type { Store } from '../storage/store.ts';
 import { lockDataDir } from '../storage/sqlite/server-lock.ts';
 import { bootstrapInstance } from './bootstrap.ts';
 import { buildApp } from './build-app.ts';
@@ -16,6 +17,61 @@ function banner(lines: string[]): string {
     `└${'─'.repeat(width)}┘`,
     '',
   ].join('\n');
+}
+
+type App = Awaited<ReturnType<typeof buildApp>>;
+
+/** Opens the store, builds the app and listens; each resource is reported as soon as it exists. */
+async function startUp(
+  config: Config,
+  logger: ReturnType<typeof createLogger>,
+  opened: (store: Store) => void,
+  built: (app: App) => void,
+) {
+  const encryptionKey = loadOrCreateEncryptionKey(config.encryptionKey, config.dataDir);
+  const store = createStore(config, { server: true });
+  opened(store);
+  await store.migrate();
+  // Rebuild what the append path needs (SQLite's dedup index) before accepting traffic.
+  await store.events.prepare(Date.now() - config.dedupWindowMs);
+  const app = await buildApp({ config, store, clock: systemClock, logger, encryptionKey });
+  built(app);
+  const boot = await bootstrapInstance({ instance: store.instance, ...app.services });
+  // While no console user exists, every start prints a fresh one-time code (the older is void).
+  const setupCode = await app.services.setup.issueIfNeeded();
+  app.start();
+  const address = await app.http.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
+    throw listenError(error, config) ?? error;
+  });
+  return { store, app, boot, setupCode, address };
+}
+
+/** Why the server could not listen, in terms of the variables that decide it. */
+function listenError(error: unknown, config: Config): ConfigError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  const where = `${config.host}:${config.port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new ConfigError(
+        'PORT',
+        `${where} is already in use by another process (EADDRINUSE); stop it or choose another PORT`,
+      );
+    case 'EACCES':
+      return new ConfigError(
+        'PORT',
+        `not allowed to listen on ${where} (EACCES; ports below 1024 need privileges)`,
+      );
+    case 'EADDRNOTAVAIL':
+      return new ConfigError('HOST', `${config.host} is not an address of this machine (EADDRNOTAVAIL)`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ConfigError(
+        'HOST',
+        `cannot resolve the host name ${JSON.stringify(config.host)} (${String(code)})`,
+      );
+    default:
+      return undefined;
+  }
 }
 
 /** `cdp start` / `npm start`: the whole platform in one process. */
@@ -37,17 +93,26 @@ export async function startServer(
     );
   // Before anything is read or written in the data dir: one server per embedded store.
   const lock = config.databaseUrl === undefined ? lockDataDir(config.dataDir) : undefined;
-  const encryptionKey = loadOrCreateEncryptionKey(config.encryptionKey, config.dataDir);
-  const store = createStore(config, { server: true });
-  await store.migrate();
-  // Rebuild what the append path needs (SQLite's dedup index) before accepting traffic.
-  await store.events.prepare(Date.now() - config.dedupWindowMs);
-  const app = await buildApp({ config, store, clock: systemClock, logger, encryptionKey });
-  const boot = await bootstrapInstance({ instance: store.instance, ...app.services });
-  // While no console user exists, every start prints a fresh one-time code (the older is void).
-  const setupCode = await app.services.setup.issueIfNeeded();
-  app.start();
-  const address = await app.http.listen({ port: config.port, host: config.host });
+  let store: Store | undefined;
+  let app: App | undefined;
+  let started: Awaited<ReturnType<typeof startUp>>;
+  try {
+    started = await startUp(
+      config,
+      logger,
+      (s) => (store = s),
+      (a) => (app = a),
+    );
+  } catch (error) {
+    // A server that cannot serve stops here, everything it opened closed and the data dir's
+    // lock released last: left running, it would hold the store with nobody to answer.
+    await app?.close().catch(() => undefined);
+    await store?.close().catch(() => undefined);
+    lock?.release();
+    throw error;
+  }
+  const { boot, setupCode, address } = started;
+  const running = { app: started.app, store: started.store };
   const storeLine =
     config.databaseUrl === undefined ? `SQLite in ${config.dataDir}` : 'PostgreSQL (CDP_DATABASE_URL)';
   const lines = [`CDP listening on ${address}   (store: ${storeLine})`];
@@ -87,9 +152,9 @@ export async function startServer(
       process.exit(1);
     }, config.shutdownTimeoutMs);
     force.unref();
-    app
+    running.app
       .close()
-      .then(() => store.close())
+      .then(() => running.store.close())
       .then(() => {
         lock?.release();
         logger.info('stopped');

@@ -82,12 +82,16 @@ export function buildCliProgram(io: CliIo): Command {
     .description('list workspaces')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) =>
-      withCli(io.env, async ({ workspaces }) => {
+      withCli(io.env, async ({ workspaces, config }) => {
         const all = await workspaces.list({ limit: 1000 });
+        // Saying where nothing was found makes a mistyped CDP_DATA_DIR visible.
+        const where = config.databaseUrl === undefined ? `SQLite in ${config.dataDir}` : 'PostgreSQL';
         io.out(
           options.json === true
             ? JSON.stringify(all.map(presentWorkspace), null, 2)
-            : all.map((w) => `${w.slug}\t${w.id}\t${w.name}`).join('\n'),
+            : all.length === 0
+              ? `no workspaces (store: ${where})`
+              : all.map((w) => `${w.slug}\t${w.id}\t${w.name}`).join('\n'),
         );
       }),
     );

@@ -38,6 +38,9 @@ try {
     process.stderr.write(`cdp: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   }
+  // A command that failed is over, whatever it left open (a pool, a worker, a timer): waiting
+  // on those would leave a process that looks alive to a service manager and does nothing.
+  process.exit();
 }
 
 function isUnreadableSqlite(error: unknown): boolean {

@@ -124,6 +124,11 @@ describeEachStore('cdp commands', (fixture) => {
       await store.close();
     }
     assert.deepEqual(json(succeeded(await runCdp(['workspace', 'list', '--json'], env))), []);
+    // Without --json an empty list says so, and where it looked.
+    assert.match(
+      succeeded(await runCdp(['workspace', 'list'], env)),
+      /^no workspaces \(store: (SQLite in |PostgreSQL)/,
+    );
   });
 
   it(

@@ -106,6 +106,9 @@ export async function resealAll(
       }
     }
   }
+  // The count at the start may differ from the rows gone through (rows of removed workspaces,
+  // rows written meanwhile): the last report is what was done, so the bar ends full.
+  onProgress({ table: TABLES[TABLES.length - 1] ?? TABLES[0], done, total: done });
   return counts;
 }
 
