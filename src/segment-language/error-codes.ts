@@ -20,6 +20,8 @@ export const SEGMENT_ERROR_CATALOGUE = Object.freeze({
   'segment.unknown_segment': '`in segment` names a segment that does not exist.',
   'segment.unknown_computed': 'A `computed.` path names a computed trait that does not exist.',
   'segment.unknown_consent_category': 'A `consent.` path names a consent category that is not configured.',
+  'segment.too_many_reads':
+    'The definition reads more distinct events, computed traits, consent categories and segments than allowed.',
   'segment.cycle': 'Segments reference each other in a loop through `in segment`.',
   'segment.trivial_count': 'Warning: a count that is always true, such as `at least 0 times`.',
 } as const);

@@ -16,6 +16,12 @@ export interface SegmentLimits {
   readonly maxCount: number;
   /** Longest `in last …` window, in days (months count as 30 days). */
   readonly maxWindowDays: number;
+  /**
+   * Distinct things a definition reads besides the profile's traits: `did` conditions, computed
+   * traits, consent categories and `in segment` references. Each is one join of the compiled
+   * query, and SQLite joins at most 64 tables.
+   */
+  readonly maxReads: number;
 }
 
 export const DEFAULT_SEGMENT_LIMITS: SegmentLimits = Object.freeze({
@@ -27,6 +33,7 @@ export const DEFAULT_SEGMENT_LIMITS: SegmentLimits = Object.freeze({
   maxCount: 1_000_000,
   // Ten years, rounded up so that "120 months" and "521 weeks" still fit.
   maxWindowDays: 3660,
+  maxReads: 48,
 });
 
 export function resolveLimits(overrides: Partial<SegmentLimits> | undefined): SegmentLimits {

@@ -58,7 +58,33 @@ export function validateDefinition(
     knownConsentCategories: context.knownConsentCategories,
   };
   forEachExpression(ast, (step) => checkNode(step, context.mode ?? 'segment', env));
+  checkReads(ast, env);
   return problems.list();
+}
+
+/** Counts what the compiled query joins, keyed the way the compiler shares its joins. */
+function checkReads(ast: Expression, env: CheckEnv): void {
+  const reads = new Set<string>();
+  forEachExpression(ast, ({ node, enclosingDid }) => {
+    if (enclosingDid !== null) return 'skip';
+    if (node.kind === 'did') {
+      reads.add(`did:${JSON.stringify(node)}`);
+      return 'skip';
+    }
+    if (node.kind === 'in_segment') reads.add(`segment:${node.slug}`);
+    else if (node.kind === 'compare' || node.kind === 'in' || node.kind === 'exists') {
+      const [first] = node.path.keys;
+      if ((node.path.root === 'computed' || node.path.root === 'consent') && first !== undefined)
+        reads.add(`${node.path.root}:${first}`);
+    }
+    return undefined;
+  });
+  if (reads.size > env.limits.maxReads)
+    env.problems.error(
+      'segment.too_many_reads',
+      [ast],
+      `the definition reads ${reads.size} distinct events, computed traits, consent categories and segments; the limit is ${env.limits.maxReads} (split it into segments and combine them with "in segment")`,
+    );
 }
 
 export function validateEventFilter(

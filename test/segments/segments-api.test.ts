@@ -153,6 +153,21 @@ describeEachStore('segments API', (fixture) => {
       400,
       'segment.parse_error',
     );
+    // Each distinct event, computed trait, consent category or segment read is a join of the
+    // compiled query: the most a definition may read still runs on both stores, one more is a
+    // clear 400 instead of the engine's join limit as a 500.
+    const reads = (n: number): string =>
+      [...Array.from({ length: n - 1 }, (_, i) => `did "E${i}"`), 'consent.marketing = true'].join(' or ');
+    const widest = await admin(t, 'POST', url('/segments/preview'), { definition: reads(48) });
+    assert.equal(widest.statusCode, 200, widest.body);
+    for (const definition of [reads(49), reads(64)]) {
+      const error = expectError(
+        await admin(t, 'POST', url('/segments/preview'), { definition }),
+        400,
+        'segment.too_many_reads',
+      );
+      assert.match(String(error['message']), /the limit is 48/);
+    }
     const list = await admin(t, 'GET', url('/segments'));
     assert.deepEqual(
       list.json<{ items: { slug: string }[] }>().items.map((s) => s.slug),
