@@ -46,6 +46,15 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
+  // Many clients send `content-type: application/json` on a DELETE or a body-less action with
+  // nothing after it: that is no body (the route's schema decides if one was needed), not JSON
+  // that failed to parse.
+  const jsonParser = app.getDefaultJsonParser('ignore', 'ignore');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else void jsonParser(request, typeof body === 'string' ? body : body.toString('utf8'), done);
+  });
 
   // Every admin route with what it requires: the authorization matrix test is generated from it.
   const adminRoutes: AdminRoute[] = [];

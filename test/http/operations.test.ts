@@ -218,6 +218,17 @@ describeEachStore('operations and API conventions', (fixture) => {
       );
       expectError(await admin(t, 'GET', '/api/v1/workspaces/nope/stats'), 404, 'workspace.not_found');
       expectError(await admin(t, 'DELETE', wsUrl(t, '/tokens/tok_nope')), 404, 'token.not_found');
+      // A DELETE with a JSON content type and nothing after it has no body: the route answers.
+      expectError(
+        await t.app.http.inject({
+          method: 'DELETE',
+          url: wsUrl(t, '/tokens/tok_nope'),
+          headers: json,
+          payload: '',
+        }),
+        404,
+        'token.not_found',
+      );
       expectError(await admin(t, 'GET', wsUrl(t, '/failed-events/fe_nope')), 404);
     });
   });
