@@ -38,6 +38,16 @@ describeEachStore('the first owner', (fixture) => {
       };
       const ws = await admin(t, 'POST', '/api/v1/workspaces', { name: 'First steps' }, headers);
       assert.equal(ws.statusCode, 201, ws.body);
+      // The instance owner holds no grant, yet the session lists every workspace as theirs.
+      const slugs = (await admin(t, 'GET', '/api/v1/workspaces')).json<{ items: { slug: string }[] }>().items;
+      const session = await admin(t, 'GET', '/api/v1/session', undefined, headers);
+      const listed = session.json<{ workspaces: { slug: string; role: string; permissions: string[] }[] }>();
+      assert.deepEqual(listed.workspaces.map((w) => w.slug).sort(), slugs.map((w) => w.slug).sort());
+      assert.ok(listed.workspaces.some((w) => w.slug === ws.json<{ slug: string }>().slug));
+      for (const w of listed.workspaces) {
+        assert.equal(w.role, 'owner');
+        assert.ok(w.permissions.length > 0);
+      }
 
       expectError(
         await setup(t, { setupCode: code ?? '', email: uniqueEmail(), password: GOOD_PASSWORD }),

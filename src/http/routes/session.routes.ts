@@ -80,6 +80,20 @@ export async function sessionRoutes(fastify: FastifyInstance, services: AppServi
         };
       }),
     );
+    // The instance owner reaches every workspace, granted or not: the console lists them all.
+    const granted = new Set(context.principal.grants.map((grant) => grant.workspaceId));
+    const ownerOnly = context.user.instanceOwner
+      ? (await services.workspaces.list({ limit: 1000 })).filter((w) => !granted.has(w.id))
+      : [];
+    for (const workspace of ownerOnly)
+      workspaces.push({
+        id: workspace.id,
+        slug: workspace.slug,
+        name: workspace.name,
+        role: 'owner',
+        piiAccess: 'role',
+        permissions: [...PERMISSIONS],
+      });
     return {
       user: { id: context.user.id, email: context.user.email, instanceOwner: context.user.instanceOwner },
       workspaces,
