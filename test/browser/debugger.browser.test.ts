@@ -125,6 +125,20 @@ describe(
         await page.locator('#identities li', { hasText: 'anonymous_id: anon-br' }).waitFor();
         await page.locator('#traits td', { hasText: '<img src=x onerror=alert(1)>' }).waitFor();
         assert.equal(await page.locator('#activity rect').count(), 3, 'one bar per active day');
+        // Readable with few days: narrow bars, a count per bar, the scale and the total.
+        assert.deepEqual(await page.locator('#activity rect title').allTextContents(), [
+          '2026-01-01: 1 event',
+          '2026-01-02: 1 event',
+          '2026-01-03: 1 event',
+        ]);
+        const widths = await page
+          .locator('#activity rect')
+          .evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('width'))));
+        assert.ok(
+          widths.every((w) => w > 0 && w <= 24),
+          `bar widths ${widths.join(', ')}`,
+        );
+        await page.locator('#activity text', { hasText: '3 events on 3 of 3 days (max 1 a day)' }).waitFor();
         assert.equal(await page.locator('#timeline li').count(), 3);
         await page.fill('#id-value', 'nobody@example.com');
         await page.click('#lookup button[type=submit]');

@@ -84,6 +84,8 @@ async function watch(event) {
   event.preventDefault();
   controller?.abort();
   controller = new AbortController();
+  // Another workspace or token: what the last one showed must not stay on screen.
+  $('events').replaceChildren();
   const bearer = $('token').value.trim();
   const ws = encodeURIComponent($('workspace').value.trim());
   sessionStorage.setItem('cdp.token', bearer);
@@ -120,32 +122,54 @@ function status(text, isError) { $('profile-status').textContent = text; $('prof
 function drawActivity(events) {
   const svg = $('activity');
   while (svg.firstChild) svg.firstChild.remove();
-  const days = new Map();
-  for (const e of events) { const day = String(e.timestamp).slice(0, 10); days.set(day, (days.get(day) || 0) + 1); }
-  const entries = [...days].sort((a, b) => (a[0] < b[0] ? -1 : 1)).slice(-60);
-  const max = Math.max(1, ...entries.map((d) => d[1]));
-  const width = 720 / Math.max(entries.length, 1);
+  const counts = new Map();
+  for (const e of events) { const day = String(e.timestamp).slice(0, 10); counts.set(day, (counts.get(day) || 0) + 1); }
+  if (counts.size === 0) return;
+  // A time axis: the last 60 days up to the last active one, quiet days left empty, so the
+  // gaps between visits show; bars stay narrow when there are few days.
+  const DAY = 86400000;
+  const active = [...counts.keys()].sort();
+  const end = Date.parse(active[active.length - 1] + 'T00:00:00Z');
+  const start = Math.max(Date.parse(active[0] + 'T00:00:00Z'), end - 59 * DAY);
+  const days = Math.round((end - start) / DAY) + 1;
+  const max = Math.max(...counts.values());
+  const slot = 680 / days;
+  const barWidth = Math.max(1, Math.min(24, slot - 2));
   const ns = 'http://www.w3.org/2000/svg';
-  entries.forEach(([day, count], i) => {
+  const text = (x, y, anchor, label) => {
+    const node = document.createElementNS(ns, 'text');
+    node.setAttribute('x', String(x)); node.setAttribute('y', String(y)); node.setAttribute('text-anchor', anchor);
+    node.textContent = label;
+    svg.append(node);
+  };
+  let shown = 0;
+  let activeDays = 0;
+  for (let i = 0; i < days; i++) {
+    const day = new Date(start + i * DAY).toISOString().slice(0, 10);
+    const count = counts.get(day) || 0;
+    if (count === 0) continue;
+    shown += count;
+    activeDays += 1;
     const rect = document.createElementNS(ns, 'rect');
-    const h = Math.max(2, Math.round((count / max) * 70));
-    rect.setAttribute('x', String(i * width + 1));
+    const h = Math.max(2, Math.round((count / max) * 60));
+    rect.setAttribute('x', String(40 + i * slot + (slot - barWidth) / 2));
     rect.setAttribute('y', String(75 - h));
-    rect.setAttribute('width', String(Math.max(1, width - 2)));
+    rect.setAttribute('width', String(barWidth));
     rect.setAttribute('height', String(h));
     const title = document.createElementNS(ns, 'title');
-    title.textContent = day + ': ' + count + ' events';
+    title.textContent = day + ': ' + count + (count === 1 ? ' event' : ' events');
     rect.append(title);
     svg.append(rect);
-  });
-  if (entries.length > 0) {
-    for (const [x, anchor, label] of [[0, 'start', entries[0][0]], [720, 'end', entries[entries.length - 1][0]]]) {
-      const text = document.createElementNS(ns, 'text');
-      text.setAttribute('x', String(x)); text.setAttribute('y', '88'); text.setAttribute('text-anchor', anchor);
-      text.textContent = label;
-      svg.append(text);
-    }
   }
+  const axis = document.createElementNS(ns, 'line');
+  axis.setAttribute('x1', '38'); axis.setAttribute('x2', '720'); axis.setAttribute('y1', '75.5'); axis.setAttribute('y2', '75.5');
+  axis.setAttribute('stroke', '#999');
+  svg.append(axis);
+  text(34, 19, 'end', String(max));
+  text(34, 75, 'end', '0');
+  text(720, 10, 'end', shown + ' events on ' + activeDays + ' of ' + days + ' days (max ' + max + ' a day)');
+  text(40, 88, 'start', new Date(start).toISOString().slice(0, 10));
+  if (days > 1) text(720, 88, 'end', active[active.length - 1]);
 }
 async function lookup(event) {
   event.preventDefault();
