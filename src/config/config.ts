@@ -21,6 +21,11 @@ export interface Config {
   /** Events waiting for a group commit beyond which ingestion answers 429. */
   readonly maxPendingEvents: number;
   readonly trustProxy: boolean;
+  /**
+   * Where clients reach this server when that is not what it sees (a TLS proxy, a load
+   * balancer, another name): the SDK settings send browsers there instead of to the Host header.
+   */
+  readonly publicUrl: string | undefined;
   readonly shutdownTimeoutMs: number;
   /** Worker threads that parse and enrich ingested bodies; 0 runs that on the main thread. */
   readonly ingestWorkers: number;
@@ -166,6 +171,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     dedupWindowMs: integer(env, 'CDP_DEDUP_WINDOW_HOURS', 24, 1, 24 * 90) * 3_600_000,
     maxPendingEvents: integer(env, 'CDP_MAX_PENDING_EVENTS', 100_000, 100, 10_000_000),
     trustProxy: bool(env, 'CDP_TRUST_PROXY', false),
+    publicUrl: url(env, 'CDP_PUBLIC_URL', ['http:', 'https:']),
     shutdownTimeoutMs: integer(env, 'CDP_SHUTDOWN_TIMEOUT_MS', 8_000, 100, 600_000),
     rateLimitIngest: integer(env, 'CDP_RATE_LIMIT_INGEST', 1_000, 0, 10_000_000),
     rateLimitApi: integer(env, 'CDP_RATE_LIMIT_API', 100, 0, 10_000_000),

@@ -61,6 +61,8 @@ describe('parseConfig', () => {
     [{ CDP_DATABASE_URL: 'mysql://x/y' }, 'CDP_DATABASE_URL', /postgres/],
     [{ CDP_DATABASE_URL: 'not a url' }, 'CDP_DATABASE_URL', /not a URL/],
     [{ CDP_NATS_URL: 'http://x' }, 'CDP_NATS_URL', /nats/],
+    [{ CDP_PUBLIC_URL: 'ftp://cdp.example' }, 'CDP_PUBLIC_URL', /https?:/],
+    [{ CDP_PUBLIC_URL: 'cdp.example' }, 'CDP_PUBLIC_URL', /not a URL/],
     [{ CDP_ENCRYPTION_KEY: 'short' }, 'CDP_ENCRYPTION_KEY', /32 bytes/],
     [{ CDP_ADMIN_TOKEN: 'short' }, 'CDP_ADMIN_TOKEN', /16 characters/],
     [{ CDP_EGRESS_ALLOW: 'a b' }, 'CDP_EGRESS_ALLOW', /host name/],

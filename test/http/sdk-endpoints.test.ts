@@ -60,6 +60,30 @@ describeEachStore('SDK endpoints beyond the Tracking API calls', (fixture) => {
     });
   });
 
+  it("points analytics.js's settings at CDP_PUBLIC_URL when set, else at the request's host", async () => {
+    const settings = async (t: TestApp, headers: Record<string, string>) => {
+      const res = await get(t, `/v1/projects/${t.writeKey}/settings`, headers);
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json().integrations['Segment.io'] as { apiHost: string; protocol: string; apiKey: string };
+    };
+    await app(async (t) => {
+      const seen = await settings(t, { host: 'cdp.internal:8080' });
+      assert.deepEqual(
+        [seen.apiHost, seen.protocol, seen.apiKey],
+        ['cdp.internal:8080/v1', 'http', t.writeKey],
+      );
+    });
+    await withApp(
+      await store(),
+      { env: { CDP_PUBLIC_URL: 'https://collect.shop.example/cdp/' } },
+      async (t) => {
+        // Whatever Host the request names, browsers are sent to the configured URL.
+        const configured = await settings(t, { host: 'evil.example.net' });
+        assert.deepEqual([configured.apiHost, configured.protocol], ['collect.shop.example/cdp/v1', 'https']);
+      },
+    );
+  });
+
   it("serves RudderStack's source config at /sourceConfig/ with the key as Basic auth or in the query", async () => {
     await app(async (t) => {
       const query = `?p=npm&v=3.7.0&build=modern&writeKey=${t.writeKey}&lockIntegrationsVersion=false`;

@@ -16,12 +16,23 @@ export async function sdkSettingsRoutes(app: FastifyInstance, services: AppServi
     async (request, reply) => {
       const source = await services.sources.authenticate(request.params.writeKey);
       if (!source) throw new AppError('auth.invalid_write_key', 'unknown or revoked write key');
-      const protocol = request.protocol === 'https' ? 'https' : 'http';
+      // A configured public URL wins over what this request says (its Host header is the
+      // client's to choose, and a TLS proxy's scheme is only seen when it is trusted).
+      const publicUrl =
+        services.config.publicUrl === undefined ? undefined : new URL(services.config.publicUrl);
+      const protocol = publicUrl
+        ? publicUrl.protocol.replace(':', '')
+        : request.protocol === 'https'
+          ? 'https'
+          : 'http';
+      const apiHost = publicUrl
+        ? `${publicUrl.host}${publicUrl.pathname.replace(/\/+$/, '')}/v1`
+        : `${request.host}/v1`;
       return reply.header('Cache-Control', 'public, max-age=60').send({
         integrations: {
           'Segment.io': {
             apiKey: request.params.writeKey,
-            apiHost: `${request.host}/v1`,
+            apiHost,
             protocol,
             unbundledIntegrations: [],
             addBundledMetadata: false,
