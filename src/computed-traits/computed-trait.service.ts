@@ -159,6 +159,9 @@ export class ComputedTraitService {
     if (!(await this.#repository.setBackfill(workspaceId, id, version, progress))) return;
     try {
       if (!check.ok) throw new Error(`stored definition is not valid: ${check.problems[0]?.message ?? ''}`);
+      // Segments reading the trait must follow its new values (and, through `in segment`, the
+      // segments reading those): the profiles whose value changed are evaluated again in real time.
+      const dueOnChange = (await this.#segmentsUsing(workspaceId, name)).length > 0;
       const ranges = chunkRanges(await this.#repository.chunkBoundaries(workspaceId, this.#chunkSize));
       for (const range of ranges) {
         if (this.#tasks.closing) return;
@@ -172,12 +175,14 @@ export class ComputedTraitService {
             range,
             values,
             startedMs,
+            { dueOnChange },
           ))
         )
           return;
         progress = { ...progress, done: Math.min(total, progress.done + ids.length) };
         if (!(await this.#repository.setBackfill(workspaceId, id, version, progress))) return;
       }
+      // Also evaluates the profiles made due above, so they are right before `ready`.
       await this.#reevaluateSince?.(workspaceId, startedMs);
       await this.#repository.setBackfill(workspaceId, id, version, {
         ...progress,

@@ -54,8 +54,11 @@ export interface ComputedTraitRepository {
     eventName: string,
   ): Promise<Map<string, SnapshotEvent[]>>;
   /**
-   * Makes the stored values of `name` inside `range` exactly `values`; false (nothing written)
-   * when the trait `id` is gone or no longer at `version`.
+   * Makes the stored values of `name` inside `range` exactly `values` (a value the real-time
+   * path wrote after `updatedMs` stays), in one transaction with what the real-time stage is
+   * owed: each written value that lapses by itself makes its profile due no later than then,
+   * and with `dueOnChange` (segments read the trait) each profile whose value changed is due
+   * at once. False (nothing written) when the trait `id` is gone or no longer at `version`.
    */
   replaceValues(
     workspaceId: string,
@@ -63,6 +66,7 @@ export interface ComputedTraitRepository {
     range: ProfileIdRange,
     values: readonly ComputedValue[],
     updatedMs: number,
+    followUp?: { readonly dueOnChange: boolean },
   ): Promise<boolean>;
   valuesOf(workspaceId: string, profileId: string): Promise<Record<string, JsonValue>>;
 }

@@ -18,12 +18,31 @@ export function transitionsOf(
   nowMs: number,
   snapshot: ProfileSnapshot,
 ): AudienceTransition[] {
-  // Never before the profile's own latest event (a client clock ahead of ours): the change
-  // follows what caused it, and an earlier audience event would be a late arrival in the
-  // person's history, re-resolved and even taken as the profile's first event (a new id).
-  let atMs = Math.max(nowMs, snapshot.lastSeenMs ?? nowMs);
-  for (const e of snapshot.events) if (e.timestampMs > atMs) atMs = e.timestampMs;
-  return changes.map(({ member, segment }) => ({
+  let latestMs = snapshot.lastSeenMs ?? Number.NEGATIVE_INFINITY;
+  for (const e of snapshot.events) if (e.timestampMs > latestMs) latestMs = e.timestampMs;
+  return changes.map(({ member, segment }) =>
+    audienceTransition(profileId, segment, member, nowMs, latestMs),
+  );
+}
+
+/**
+ * The event owed for one change decided at `nowMs`, for a profile whose latest event is at
+ * `latestEventMs`. The message id is fixed by the change itself, so deciding it again (a batch
+ * redelivered, a backfill step retried) owes the same event, which the log stores once.
+ */
+export function audienceTransition(
+  profileId: string,
+  segment: Pick<Segment, 'id' | 'slug' | 'name'>,
+  member: boolean,
+  nowMs: number,
+  latestEventMs: number,
+): AudienceTransition {
+  // Strictly after the profile's own latest event (a client clock ahead of ours, or an event
+  // at this very millisecond): the change follows what caused it, and an audience event at or
+  // before the profile's events would be a late arrival in the person's history, re-resolved
+  // and even taken as the profile's first event, which names the profile (a new id).
+  const atMs = Math.max(nowMs, latestEventMs + 1);
+  return {
     messageId: `aud-${segment.id}-${profileId}-${member ? 'in' : 'out'}-${nowMs}`,
     profileId,
     segmentId: segment.id,
@@ -32,7 +51,7 @@ export function transitionsOf(
     member,
     atMs,
     decidedMs: nowMs,
-  }));
+  };
 }
 
 export function audienceEvent(

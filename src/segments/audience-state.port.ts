@@ -49,15 +49,34 @@ export interface AudienceStateRepository {
     },
     nowMs: number,
   ): Promise<void>;
-  /** Transitions still owed, decided at or before `decidedBeforeMs`, oldest first, every workspace. */
+  /**
+   * Transitions still owed, decided at or before `decidedBeforeMs`, oldest first, of every
+   * workspace or of one.
+   */
   pendingTransitions(
     decidedBeforeMs: number,
     limit: number,
+    workspaceId?: string,
   ): Promise<(AudienceTransition & { readonly workspaceId: string })[]>;
   /** The transitions' events are in the log. */
   transitionsSent(workspaceId: string, messageIds: readonly string[]): Promise<void>;
   /** Profiles due at `nowMs`, earliest first, every workspace. */
   due(nowMs: number, limit: number): Promise<{ workspaceId: string; profileId: string; dueMs: number }[]>;
+  /** Profiles of one workspace due at `nowMs`, in id order, one page. */
+  dueIn(
+    workspaceId: string,
+    nowMs: number,
+    page: { readonly afterId: string | undefined; readonly limit: number },
+  ): Promise<string[]>;
+  /**
+   * Which of these profiles were created by one of these events (their first event): profiles
+   * that were never evaluated, so no dependency index can say what of theirs changed.
+   */
+  createdBy(
+    workspaceId: string,
+    profileIds: readonly string[],
+    seqs: readonly number[],
+  ): Promise<Set<string>>;
   /** Slugs of the segments the profile is a member of now. */
   membershipsOf(workspaceId: string, profileId: string): Promise<string[]>;
   /**

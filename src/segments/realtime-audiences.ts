@@ -7,23 +7,20 @@
  * it like any event. Conditions that change with the clock alone (`in last 7 days`) are
  * re-evaluated by the scheduler at the exact instant they can flip (`nextChangeAt`).
  */
-import {
-  checkComputedTraitDefinition,
-  type CompiledComputedTrait,
-} from '../computed-traits/computed-trait-definition.ts';
 import { computeTraitValue, nextValueChangeAt } from '../computed-traits/compute-trait.ts';
 import type { ComputedTraitRepository } from '../computed-traits/computed-traits.port.ts';
 import type { AcceptedEvent, StoredEvent } from '../ingestion/message-types.ts';
 import { ACCOUNT_ID_PREFIX } from '../profiles/profile-resolver.ts';
 import type { ProfileBatchChange, ProfileChangeListener } from '../profiles/profile-state.port.ts';
-import {
-  collectFilteredEvents,
-  parseSegmentDefinition,
-  type Expression,
-  type SegmentDependencies,
-} from '../segment-language/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { groupTraitsSetByAccount } from './account-trait-changes.ts';
+import {
+  loadDefinitions,
+  NO_DEFINITIONS,
+  type CompiledComputed,
+  type CompiledSegment,
+  type Definitions,
+} from './audience-definitions.ts';
 import type {
   AudienceStateRepository,
   AudienceTransition,
@@ -58,14 +55,6 @@ export interface RealtimeAudiencesDeps {
   readonly onScheduled?: (dueMs: number) => void;
 }
 
-interface CompiledSegment {
-  readonly segment: Segment;
-  readonly ast: Expression;
-  readonly dependencies: SegmentDependencies;
-  /** Events whose properties or context the definition reads (`did … where`). */
-  readonly filteredEvents: readonly string[];
-}
-
 /** What changed for one profile, deciding which segments must be evaluated again. */
 interface Touch {
   /** Everything (a merge, the clock, a definition change): evaluate every segment. */
@@ -92,18 +81,6 @@ const PENDING_PAGE = 500;
 const PENDING_GRACE_MS = 10_000;
 /** Profiles whose snapshots are read together (a few queries per page, not per profile). */
 const SNAPSHOT_PAGE = 500;
-
-interface CompiledComputed {
-  readonly name: string;
-  readonly compiled: CompiledComputedTrait;
-}
-
-interface Definitions {
-  readonly segments: readonly CompiledSegment[];
-  readonly computed: readonly CompiledComputed[];
-}
-
-const NO_DEFINITIONS: Definitions = { segments: [], computed: [] };
 
 export class RealtimeAudiences implements ProfileChangeListener {
   readonly name = 'audiences';
@@ -142,16 +119,22 @@ export class RealtimeAudiences implements ProfileChangeListener {
       if (event.type === 'identify') t.traits = true;
       if (event.type === 'group') t.groups = true;
     }
-    // Survivors of merges and profiles re-resolved without an event of this batch: everything
-    // about them may have changed.
+    // Survivors of merges, profiles whose events moved (a re-resolution, an unmerge: the new
+    // profiles of a split among them) and profiles re-resolved without an event of this batch:
+    // everything about them may have changed.
     const merged = new Set(change.mergedProfiles.map((m) => m.into));
+    const reassigned = new Set(change.reassignedProfiles);
     const accounts: string[] = [];
-    for (const id of change.changedProfiles) {
+    for (const id of new Set([...change.changedProfiles, ...change.reassignedProfiles])) {
       if (id.startsWith(ACCOUNT_ID_PREFIX)) accounts.push(id);
-      else if (merged.has(id) || !touches.has(id)) touches.set(id, { ...touch(id), all: true });
+      else if (merged.has(id) || reassigned.has(id) || !touches.has(id))
+        touches.set(id, { ...touch(id), all: true });
     }
     const definitions =
-      touches.size === 0 && accounts.length === 0 ? NO_DEFINITIONS : await this.#definitions(workspaceId);
+      touches.size === 0 && accounts.length === 0
+        ? NO_DEFINITIONS
+        : await loadDefinitions(this.#deps, workspaceId);
+    await this.#touchNewProfiles(workspaceId, touches, change.events, definitions);
     // After the loop above: a member touched only through its account is not "re-resolved".
     await this.#touchAccountMembers(workspaceId, accounts, change.events, definitions.segments, touch);
     await this.#evaluateAll(workspaceId, touches, nowMs, definitions, removed);
@@ -174,6 +157,31 @@ export class RealtimeAudiences implements ProfileChangeListener {
     } finally {
       release();
       if (this.#lanes.get(workspaceId) === tail) this.#lanes.delete(workspaceId);
+    }
+  }
+
+  /**
+   * A profile this batch created has no membership to compare with: the dependency index says
+   * which segments an event can change for a profile already evaluated, but a new profile may
+   * belong to segments reading nothing it did (`not did "Order Completed"`, `not traits.plan
+   * exists`). It is evaluated against every segment; updates of existing profiles keep the index.
+   */
+  async #touchNewProfiles(
+    workspaceId: string,
+    touches: Map<string, Touch>,
+    events: readonly StoredEvent[],
+    definitions: Definitions,
+  ): Promise<void> {
+    if (definitions.segments.length === 0) return;
+    const open = [...touches].filter(([, t]) => !t.all).map(([id]) => id);
+    const created = await this.#deps.state.createdBy(
+      workspaceId,
+      open,
+      events.map((e) => e.seq),
+    );
+    for (const id of created) {
+      const t = touches.get(id);
+      if (t !== undefined) t.all = true;
     }
   }
 
@@ -214,11 +222,16 @@ export class RealtimeAudiences implements ProfileChangeListener {
   }
 
   /**
-   * Re-evaluates every profile the profiles stage wrote since `sinceMs`: a backfill that began
-   * then computed members and values from state read before those writes, and may have stored
-   * them over what this path decided meanwhile. Run after the backfill's last write.
+   * Run once a backfill (or a computed trait's recompute) that began at `sinceMs` wrote its last
+   * step, before it says `ready`. Sends the Audience events its steps owe; re-evaluates every
+   * profile the profiles stage wrote since `sinceMs` (the backfill computed from state read
+   * before those writes, and may have stored it over what this path decided meanwhile); and
+   * evaluates the workspace's due profiles, among them those whose changes other segments read
+   * (the steps made them due), so dependent segments are right too. Returns how many profiles
+   * it evaluated.
    */
   async reevaluateUpdatedSince(workspaceId: string, sinceMs: number): Promise<number> {
+    await this.#publishOwed(sinceMs, workspaceId);
     let count = 0;
     for (let afterId: string | undefined; ;) {
       const page = await this.#deps.state.profilesUpdatedSince(workspaceId, sinceMs, {
@@ -226,6 +239,14 @@ export class RealtimeAudiences implements ProfileChangeListener {
         limit: SNAPSHOT_PAGE,
       });
       if (page.length > 0) await this.evaluateDue(workspaceId, page, this.#deps.clock.now());
+      count += page.length;
+      if (page.length < SNAPSHOT_PAGE) break;
+      afterId = page.at(-1);
+    }
+    const nowMs = this.#deps.clock.now();
+    for (let afterId: string | undefined; ;) {
+      const page = await this.#deps.state.dueIn(workspaceId, nowMs, { afterId, limit: SNAPSHOT_PAGE });
+      if (page.length > 0) await this.evaluateDue(workspaceId, page, nowMs);
       count += page.length;
       if (page.length < SNAPSHOT_PAGE) return count;
       afterId = page.at(-1);
@@ -239,16 +260,8 @@ export class RealtimeAudiences implements ProfileChangeListener {
   }
 
   async evaluate(workspaceId: string, touches: ReadonlyMap<string, Touch>, nowMs: number): Promise<void> {
-    const definitions = touches.size === 0 ? NO_DEFINITIONS : await this.#definitions(workspaceId);
+    const definitions = touches.size === 0 ? NO_DEFINITIONS : await loadDefinitions(this.#deps, workspaceId);
     await this.#evaluateAll(workspaceId, touches, nowMs, definitions, []);
-  }
-
-  async #definitions(workspaceId: string): Promise<Definitions> {
-    const [segments, computed] = await Promise.all([
-      this.#segments(workspaceId),
-      this.#computed(workspaceId),
-    ]);
-    return { segments, computed };
   }
 
   /**
@@ -414,68 +427,23 @@ export class RealtimeAudiences implements ProfileChangeListener {
    * stopped between writing a change and appending its event). Returns how many it sent.
    */
   async publishPending(graceMs = PENDING_GRACE_MS): Promise<number> {
+    return this.#publishOwed(this.#deps.clock.now() - graceMs);
+  }
+
+  /** Sends what is owed decided at or before `decidedBeforeMs`, a page at a time. */
+  async #publishOwed(decidedBeforeMs: number, workspaceId?: string): Promise<number> {
     let sent = 0;
     for (;;) {
-      const pending = await this.#deps.state.pendingTransitions(
-        this.#deps.clock.now() - graceMs,
-        PENDING_PAGE,
-      );
+      const pending = await this.#deps.state.pendingTransitions(decidedBeforeMs, PENDING_PAGE, workspaceId);
       const byWorkspace = new Map<string, AudienceTransition[]>();
-      for (const { workspaceId, ...transition } of pending) {
-        const list = byWorkspace.get(workspaceId) ?? [];
+      for (const { workspaceId: ws, ...transition } of pending) {
+        const list = byWorkspace.get(ws) ?? [];
         list.push(transition);
-        byWorkspace.set(workspaceId, list);
+        byWorkspace.set(ws, list);
       }
-      for (const [workspaceId, list] of byWorkspace) await this.#publish(workspaceId, list);
+      for (const [ws, list] of byWorkspace) await this.#publish(ws, list);
       sent += pending.length;
       if (pending.length < PENDING_PAGE) return sent;
     }
-  }
-
-  /** The workspace's segments, parsed, referenced segments before the segments that use them. */
-  async #segments(workspaceId: string): Promise<CompiledSegment[]> {
-    const all: Segment[] = [];
-    for (let after: string | undefined; ;) {
-      const page = await this.#deps.segments.list(workspaceId, { afterSlug: after, limit: 500 });
-      all.push(...page);
-      if (page.length < 500) break;
-      after = page.at(-1)?.slug;
-    }
-    const compiled = new Map<string, CompiledSegment>();
-    for (const segment of all) {
-      const parsed = parseSegmentDefinition(segment.definition);
-      if (parsed.ok)
-        compiled.set(segment.slug, {
-          segment,
-          ast: parsed.ast,
-          dependencies: segment.dependencies,
-          filteredEvents: collectFilteredEvents(parsed.ast),
-        });
-    }
-    const ordered: CompiledSegment[] = [];
-    const placed = new Set<string>();
-    const visit = (slug: string, depth: number): void => {
-      const entry = compiled.get(slug);
-      if (entry === undefined || placed.has(slug) || depth > compiled.size) return;
-      for (const ref of entry.dependencies.segments) visit(ref, depth + 1);
-      placed.add(slug);
-      ordered.push(entry);
-    };
-    for (const slug of [...compiled.keys()].sort()) visit(slug, 0);
-    return ordered;
-  }
-
-  async #computed(workspaceId: string): Promise<CompiledComputed[]> {
-    const out: CompiledComputed[] = [];
-    for (let after: string | undefined; ;) {
-      const page = await this.#deps.computedTraits.list(workspaceId, { afterName: after, limit: 500 });
-      for (const trait of page) {
-        const check = checkComputedTraitDefinition(trait.definition);
-        if (check.ok) out.push({ name: trait.name, compiled: check.compiled });
-      }
-      if (page.length < 500) break;
-      after = page.at(-1)?.name;
-    }
-    return out;
   }
 }

@@ -10,6 +10,7 @@ import {
 import type { Clock } from '../shared/clock.ts';
 import { generateId } from '../shared/secrets.ts';
 import { BackgroundTasks, chunkRanges } from './background-tasks.ts';
+import { scheduleOfStep } from './backfill-schedule.ts';
 import { definitionError } from './segment-definition-errors.ts';
 import type { BackfillProgress, MembershipHistoryEntry, Segment, SegmentMember } from './segment-types.ts';
 import type { SegmentReferenceMode, SegmentRepository } from './segments.port.ts';
@@ -56,8 +57,9 @@ export interface Preview {
 /**
  * Segments: definitions checked against the workspace (segments, computed traits, cycles), kept
  * with their dependencies, backfilled over every profile in chunks through the store's compiled
- * queries. Emitting Audience Entered/Exited and keeping memberships live is the real-time stage's
- * job; this service computes and stores the memberships.
+ * queries. Each step stores the memberships with what it owes the real-time stage (the Audience
+ * Entered/Exited events of its changes, the instants its members' windows lapse, the profiles
+ * whose changes other segments read); keeping memberships live is that stage's job.
  */
 export class SegmentService {
   readonly #repository: SegmentRepository;
@@ -284,20 +286,33 @@ export class SegmentService {
     try {
       const parsed = parseSegmentDefinition(segment.definition);
       if (!parsed.ok) throw new Error(`stored definition does not parse: ${parsed.error.message}`);
-      const references = referencesOf(await this.#all(workspaceId));
+      const all = await this.#all(workspaceId);
+      const references = referencesOf(all);
+      const definition = { ast: parsed.ast, dependencies: segment.dependencies };
+      // Segments reading this one follow its changes (transitively) in real time.
+      const dueOnChange = all.some((other) => other.dependencies.segments.includes(segment.slug));
+      const audience = { slug: segment.slug, name: segment.name };
       const ranges = chunkRanges(await this.#repository.chunkBoundaries(workspaceId, this.#chunkSize));
       for (const range of ranges) {
         if (this.#tasks.closing) return;
-        const ids = await this.#repository.matchingIds(workspaceId, parsed.ast, {
-          nowMs: startedMs,
-          references,
+        const query = { nowMs: startedMs, references, range };
+        const ids = await this.#repository.matchingIds(workspaceId, parsed.ast, query);
+        const schedule = await scheduleOfStep(this.#repository, workspaceId, definition, query);
+        const followUp = { audience, dueOnChange, schedule };
+        const written = await this.#repository.replaceMembers(
+          workspaceId,
+          id,
+          version,
           range,
-        });
-        if ((await this.#repository.replaceMembers(workspaceId, id, version, range, ids, startedMs)) === null)
-          return;
+          ids,
+          startedMs,
+          followUp,
+        );
+        if (written === null) return;
         progress = { ...progress, done: Math.min(total, progress.done + this.#chunkSize) };
         if (!(await this.#repository.setBackfill(workspaceId, id, version, progress))) return;
       }
+      // Also sends the Audience events the steps owe and evaluates the profiles they made due.
       await this.#reevaluateSince?.(workspaceId, startedMs);
       await this.#repository.setBackfill(workspaceId, id, version, {
         ...progress,

@@ -78,8 +78,8 @@ export interface SegmentRepository {
   ): Promise<string[]>;
   /**
    * Makes the memberships of `segmentId` inside `range` exactly `memberIds` (which must lie in
-   * the range), recording each entry and exit in the history, in one transaction; null (and
-   * nothing written) when the segment is gone or no longer at `version`.
+   * the range), recording each entry and exit in the history, and what `followUp` asks, in one
+   * transaction; null (and nothing written) when the segment is gone or no longer at `version`.
    */
   replaceMembers(
     workspaceId: string,
@@ -88,6 +88,7 @@ export interface SegmentRepository {
     range: ProfileIdRange,
     memberIds: readonly string[],
     nowMs: number,
+    followUp?: BackfillFollowUp,
   ): Promise<{ entered: number; exited: number } | null>;
 
   /**
@@ -105,6 +106,29 @@ export interface SegmentRepository {
     profileIds: readonly string[],
     options?: SnapshotOptions,
   ): Promise<Map<string, ProfileSnapshot>>;
+}
+
+/**
+ * What a backfill step owes the real-time stage, written in the step's own transaction so a
+ * crash cannot separate it from the memberships or values it follows (a resumed backfill finds
+ * nothing changed and would not owe it again).
+ */
+export interface BackfillFollowUp {
+  /**
+   * Each entry and exit owes an `Audience Entered` / `Audience Exited` event (the outbox of the
+   * real-time stage): a backfill's members reach destinations like any other member.
+   */
+  readonly audience?: { readonly slug: string; readonly name: string };
+  /**
+   * Other segments read what changed: the profiles it changed for are due at once, so the
+   * real-time stage evaluates them again (with history and events) as it would after an event.
+   */
+  readonly dueOnChange: boolean;
+  /**
+   * When these profiles can next change by the clock alone (a window lapsing): their due
+   * instant becomes the earlier of this and the one they have.
+   */
+  readonly schedule: readonly { readonly profileId: string; readonly dueMs: number }[];
 }
 
 export interface SnapshotOptions {

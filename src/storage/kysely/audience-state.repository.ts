@@ -63,32 +63,17 @@ export class KyselyAudienceStateRepository implements AudienceStateRepository {
               .doUpdateSet((eb) => ({ due_ms: eb.ref('excluded.due_ms') })),
           )
           .execute();
-      for (const part of chunks(transitions, WRITE_BATCH))
-        await trx
-          .insertInto('audience_event_outbox')
-          .values(
-            part.map((t) => ({
-              workspace_id: workspaceId,
-              message_id: t.messageId,
-              profile_id: t.profileId,
-              segment_id: t.segmentId,
-              segment_slug: t.segmentSlug,
-              segment_name: t.segmentName,
-              member: t.member ? 1 : 0,
-              at_ms: t.atMs,
-              decided_ms: t.decidedMs,
-            })),
-          )
-          .onConflict((oc) => oc.doNothing())
-          .execute();
+      await oweTransitions(trx, workspaceId, transitions);
     });
   }
 
-  async pendingTransitions(decidedBeforeMs: number, limit: number) {
-    const rows = await this.db
+  async pendingTransitions(decidedBeforeMs: number, limit: number, workspaceId?: string) {
+    let query = this.db
       .selectFrom('audience_event_outbox')
       .selectAll()
-      .where('decided_ms', '<=', decidedBeforeMs)
+      .where('decided_ms', '<=', decidedBeforeMs);
+    if (workspaceId !== undefined) query = query.where('workspace_id', '=', workspaceId);
+    const rows = await query
       .orderBy('decided_ms')
       .orderBy('workspace_id')
       .orderBy('message_id')
@@ -137,6 +122,42 @@ export class KyselyAudienceStateRepository implements AudienceStateRepository {
       profileId: row.profile_id,
       dueMs: Number(row.due_ms),
     }));
+  }
+
+  async dueIn(
+    workspaceId: string,
+    nowMs: number,
+    page: { readonly afterId: string | undefined; readonly limit: number },
+  ): Promise<string[]> {
+    let query = this.db
+      .selectFrom('profile_schedule')
+      .select('profile_id')
+      .where('workspace_id', '=', workspaceId)
+      .where('due_ms', '<=', nowMs)
+      .orderBy('profile_id')
+      .limit(page.limit);
+    if (page.afterId !== undefined) query = query.where('profile_id', '>', page.afterId);
+    return (await query.execute()).map((row) => row.profile_id);
+  }
+
+  async createdBy(
+    workspaceId: string,
+    profileIds: readonly string[],
+    seqs: readonly number[],
+  ): Promise<Set<string>> {
+    const created = new Set<string>();
+    if (profileIds.length === 0 || seqs.length === 0) return created;
+    const batch = new Set(seqs);
+    for (const part of chunks([...profileIds], IN_CHUNK)) {
+      const rows = await this.db
+        .selectFrom('profiles')
+        .select(['id', 'created_seq'])
+        .where('workspace_id', '=', workspaceId)
+        .where('id', 'in', part)
+        .execute();
+      for (const row of rows) if (batch.has(Number(row.created_seq))) created.add(row.id);
+    }
+    return created;
   }
 
   async membershipsOf(workspaceId: string, profileId: string): Promise<string[]> {
@@ -193,6 +214,59 @@ export class KyselyAudienceStateRepository implements AudienceStateRepository {
       .executeTakeFirst();
     return row?.due === null || row?.due === undefined ? null : Number(row.due);
   }
+}
+
+/** Records the events owed for these transitions (once: a message id is written at most once). */
+export async function oweTransitions(
+  trx: Db,
+  workspaceId: string,
+  transitions: readonly AudienceTransition[],
+): Promise<void> {
+  for (const part of chunks(transitions, WRITE_BATCH))
+    await trx
+      .insertInto('audience_event_outbox')
+      .values(
+        part.map((t) => ({
+          workspace_id: workspaceId,
+          message_id: t.messageId,
+          profile_id: t.profileId,
+          segment_id: t.segmentId,
+          segment_slug: t.segmentSlug,
+          segment_name: t.segmentName,
+          member: t.member ? 1 : 0,
+          at_ms: t.atMs,
+          decided_ms: t.decidedMs,
+        })),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+}
+
+/**
+ * Makes each profile due no later than its instant: an earlier due it already has stays (the
+ * evaluation then computes the exact next one), so a caller that knows only one definition's
+ * next change never postpones another's.
+ */
+export async function scheduleNoLaterThan(
+  trx: Db,
+  workspaceId: string,
+  entries: readonly { readonly profileId: string; readonly dueMs: number }[],
+): Promise<void> {
+  // One row per profile: PostgreSQL refuses to update a row twice in one statement.
+  const earliest = new Map<string, number>();
+  for (const { profileId, dueMs } of entries)
+    earliest.set(profileId, Math.min(dueMs, earliest.get(profileId) ?? dueMs));
+  const rows = [...earliest].map(([profileId, dueMs]) => ({ profileId, dueMs }));
+  for (const part of chunks(rows, WRITE_BATCH))
+    await trx
+      .insertInto('profile_schedule')
+      .values(part.map((e) => ({ workspace_id: workspaceId, profile_id: e.profileId, due_ms: e.dueMs })))
+      .onConflict((oc) =>
+        oc.columns(['workspace_id', 'profile_id']).doUpdateSet({
+          due_ms: sql<number>`CASE WHEN excluded.due_ms < profile_schedule.due_ms THEN excluded.due_ms ELSE profile_schedule.due_ms END`,
+        }),
+      )
+      .execute();
 }
 
 /** Profiles merged away or erased: their memberships end (with history), values and schedule go. */

@@ -10,6 +10,7 @@ import type { ProfileIdRange } from '../../segments/segments.port.ts';
 import type { BackfillProgress } from '../../segments/segment-types.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import { scheduleNoLaterThan } from './audience-state.repository.ts';
 import { chunkBoundaries, countLivePersons, livePersonIds } from './live-profiles.ts';
 import { snapshotEventOf } from './profile-snapshot.reader.ts';
 
@@ -186,6 +187,7 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
     range: ProfileIdRange,
     values: readonly ComputedValue[],
     updatedMs: number,
+    followUp: { readonly dueOnChange: boolean } = { dueOnChange: false },
   ): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       let current = trx
@@ -200,6 +202,18 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
       // start) are newer than what the backfill computed at its start: they stay. Without
       // this, a trait created during traffic lost the values of profiles updated meanwhile.
       // (A value written in the very millisecond the backfill began is replaced.)
+      let before = trx
+        .selectFrom('computed_trait_values')
+        .select(['profile_id', 'value', 'updated_ms'])
+        .where('workspace_id', '=', workspaceId)
+        .where('name', '=', trait.name);
+      if (range.afterId !== undefined) before = before.where('profile_id', '>', range.afterId);
+      if (range.untilId !== undefined) before = before.where('profile_id', '<=', range.untilId);
+      const previous = new Map<string, string>();
+      const kept = new Set<string>();
+      for (const row of await before.execute())
+        if (Number(row.updated_ms) > updatedMs) kept.add(row.profile_id);
+        else previous.set(row.profile_id, row.value);
       let remove = trx
         .deleteFrom('computed_trait_values')
         .where('workspace_id', '=', workspaceId)
@@ -208,11 +222,12 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
       if (range.afterId !== undefined) remove = remove.where('profile_id', '>', range.afterId);
       if (range.untilId !== undefined) remove = remove.where('profile_id', '<=', range.untilId);
       await remove.execute();
-      for (let i = 0; i < values.length; i += WRITE_BATCH) {
+      const written = values.filter((v) => !kept.has(v.profileId));
+      for (let i = 0; i < written.length; i += WRITE_BATCH) {
         await trx
           .insertInto('computed_trait_values')
           .values(
-            values.slice(i, i + WRITE_BATCH).map((v) => ({
+            written.slice(i, i + WRITE_BATCH).map((v) => ({
               workspace_id: workspaceId,
               profile_id: v.profileId,
               name: trait.name,
@@ -224,6 +239,18 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
           .onConflict((oc) => oc.columns(['workspace_id', 'profile_id', 'name']).doNothing())
           .execute();
       }
+      // The real-time path schedules a value's lapse when it writes the value; what is
+      // written here lapses at the same instant, so it is due then too.
+      const schedule = written.flatMap((v) =>
+        v.nextChangeMs === null ? [] : [{ profileId: v.profileId, dueMs: v.nextChangeMs }],
+      );
+      if (followUp.dueOnChange) {
+        // Segments read the value: where it changed, they are evaluated again at once.
+        const now = new Map(written.map((v) => [v.profileId, JSON.stringify(v.value)]));
+        for (const profileId of new Set([...previous.keys(), ...now.keys()]))
+          if (previous.get(profileId) !== now.get(profileId)) schedule.push({ profileId, dueMs: updatedMs });
+      }
+      await scheduleNoLaterThan(trx, workspaceId, schedule);
       return true;
     });
   }

@@ -1,7 +1,9 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Expression } from '../../segment-language/index.ts';
 import type { ProfileSnapshot } from '../../segments/profile-snapshot.ts';
+import { audienceTransition } from '../../segments/audience-events.ts';
 import type {
+  BackfillFollowUp,
   MatchQuery,
   ProfileIdRange,
   SegmentDefinitionChanges,
@@ -17,6 +19,7 @@ import type {
 import type { Database } from '../database-schema.ts';
 import { compileSegmentQuery } from '../segment-sql/compile-segment.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import { oweTransitions, scheduleNoLaterThan } from './audience-state.repository.ts';
 import { chunkBoundaries, countLivePersons } from './live-profiles.ts';
 import { loadProfileSnapshots } from './profile-snapshot.reader.ts';
 import type { PiiSealing } from './pii-sealing.ts';
@@ -273,6 +276,7 @@ export class KyselySegmentRepository implements SegmentRepository {
     range: ProfileIdRange,
     memberIds: readonly string[],
     nowMs: number,
+    followUp?: BackfillFollowUp,
   ): Promise<{ entered: number; exited: number } | null> {
     return this.db.transaction().execute(async (trx) => {
       // Locks the definition (PostgreSQL; SQLite has one writer) so a concurrent delete or
@@ -335,8 +339,45 @@ export class KyselySegmentRepository implements SegmentRepository {
           )
           .execute();
       }
+      if (followUp !== undefined)
+        await this.#followUp(trx, workspaceId, segmentId, followUp, { entered, exited }, nowMs);
       return { entered: entered.length, exited: exited.length };
     });
+  }
+
+  async #followUp(
+    trx: Transaction<Database>,
+    workspaceId: string,
+    segmentId: string,
+    followUp: BackfillFollowUp,
+    changed: { readonly entered: readonly string[]; readonly exited: readonly string[] },
+    nowMs: number,
+  ): Promise<void> {
+    const ids = [...changed.entered, ...changed.exited];
+    const { audience } = followUp;
+    if (audience !== undefined && ids.length > 0) {
+      // Stamped after the profile's latest event, as the real-time path stamps them.
+      const lastSeen = new Map<string, number>();
+      for (const part of batches(ids)) {
+        const rows = await trx
+          .selectFrom('profiles')
+          .select(['id', 'last_seen_ms'])
+          .where('workspace_id', '=', workspaceId)
+          .where('id', 'in', part)
+          .execute();
+        for (const row of rows) lastSeen.set(row.id, Number(row.last_seen_ms));
+      }
+      const segment = { id: segmentId, slug: audience.slug, name: audience.name };
+      const owed = [
+        ...changed.entered.map((id) => ({ id, member: true })),
+        ...changed.exited.map((id) => ({ id, member: false })),
+      ].map(({ id, member }) =>
+        audienceTransition(id, segment, member, nowMs, lastSeen.get(id) ?? Number.NEGATIVE_INFINITY),
+      );
+      await oweTransitions(trx, workspaceId, owed);
+    }
+    const due = followUp.dueOnChange ? ids.map((profileId) => ({ profileId, dueMs: nowMs })) : [];
+    await scheduleNoLaterThan(trx, workspaceId, [...followUp.schedule, ...due]);
   }
 
   async loadSnapshots(
