@@ -103,6 +103,7 @@ export const ERROR_CATALOGUE = {
   'profile.not_found': spec(404, 'No such profile'),
   'profile.invalid_identifier': spec(400, 'The identifier is not valid for its type'),
   'profile.identifier_not_linked': spec(409, 'The identifier is not linked to this profile'),
+  'profile.identifier_not_unlinked': spec(404, "The identifier is not in the workspace's unlinked set"),
   'profile.rebuild_not_found': spec(404, "No rebuild of this workspace's profiles has run"),
   'settings.invalid': spec(400, 'The settings are not valid'),
   // Consent and privacy requests

@@ -3,6 +3,8 @@ import { piiAccessOf, type Membership, type User } from '../access/user-types.ts
 import { grantCan } from '../governance/permissions.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
 import type { FailedEvent } from '../pipeline/failed-events.port.ts';
+import type { UnlinkedIdentifierView } from '../profiles/profile-query.port.ts';
+import type { ProfileRebuildState } from '../profiles/profile-state.port.ts';
 import type { ApiToken, Source, Workspace } from '../workspaces/workspace-types.ts';
 import { iso } from './schemas.ts';
 
@@ -73,4 +75,21 @@ export const presentUser = (user: User, memberships: readonly Membership[]) => (
   memberships: memberships
     .filter((m) => m.userId === user.id)
     .map((m) => ({ workspaceId: m.workspaceId, role: m.role, piiAccess: piiAccessOf(m.pii) })),
+});
+
+export const presentRebuild = (state: ProfileRebuildState) => ({
+  status: state.status,
+  done: state.done,
+  total: state.total,
+  startedAt: new Date(state.startedMs).toISOString(),
+  finishedAt: state.finishedMs === null ? null : new Date(state.finishedMs).toISOString(),
+});
+
+/** The stored key (a keyed hash for personal types) is a paging position, never shown. */
+export const presentUnlinked = (u: UnlinkedIdentifierView) => ({
+  type: u.type,
+  value: u.value,
+  profileId: u.profileId,
+  actor: u.actor,
+  at: new Date(u.atMs).toISOString(),
 });

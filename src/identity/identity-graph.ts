@@ -56,12 +56,24 @@ export function compareRefs(a: EventRef, b: EventRef): number {
   return compareStrings(a.messageId, b.messageId) || a.seq - b.seq;
 }
 
+export interface IdentityGraphOptions {
+  /**
+   * The id of a profile this event creates, instead of the one derived from it; undefined keeps
+   * the derived id. Re-resolving after an unmerge uses it: the identifier the id was derived
+   * from may now be unlinked, yet the profile the event created must keep its known id.
+   */
+  readonly idFor?: (event: EventRef) => string | undefined;
+}
+
 export class IdentityGraph {
   private readonly profiles = new Map<string, ProfileNode>();
   private readonly owners = new Map<string, string>();
   private readonly redirects = new Map<string, string>();
 
-  constructor(private readonly settings: IdentitySettings) {}
+  constructor(
+    private readonly settings: IdentitySettings,
+    private readonly options: IdentityGraphOptions = {},
+  ) {}
 
   /** The survivor a (possibly merged) profile id now resolves to; undefined if never existed. */
   resolveProfileId(id: string): string | undefined {
@@ -265,8 +277,10 @@ export class IdentityGraph {
   }
 
   private createProfile(event: EventRef, position: CanonicalPosition, first: Identifier): ProfileNode {
+    const chosen = this.options.idFor?.(event);
+    const taken = chosen !== undefined && (this.profiles.has(chosen) || this.redirects.has(chosen));
     const profile: ProfileNode = {
-      id: profileIdFor(event.messageId, first),
+      id: chosen !== undefined && !taken ? chosen : profileIdFor(event.messageId, first),
       createdBy: event,
       createdAt: position,
       identifiers: new Map(),

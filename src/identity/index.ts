@@ -26,7 +26,7 @@ export type {
 } from './identity-settings.ts';
 export { DEFAULT_BLOCKED_VALUES, createBlockedValues, isZeroesAndDashes } from './blocked-values.ts';
 export type { BlockedValues } from './blocked-values.ts';
-export { normalizeIdentifier } from './normalize-identifier.ts';
+export { normalizeIdentifier, normalizeIdentifierPrefix } from './normalize-identifier.ts';
 export type { NormalizeContext, NormalizeResult } from './normalize-identifier.ts';
 export { regionFromLocale, toE164 } from './normalize-phone.ts';
 export { extractIdentifiers } from './extract-identifiers.ts';

@@ -62,6 +62,19 @@ function normalizeValue(type: string, trimmed: string, context: NormalizeContext
   }
 }
 
+/**
+ * A search prefix in the form stored values of `type` have, where the type's normalization
+ * means the same for a prefix as for a whole value: e-mails are trimmed and lower-cased. A
+ * phone prefix has no E.164 form and a custom value may hold inner spaces, so they stay as
+ * given, as do types whose normalization is off (their values are stored as sent).
+ */
+export function normalizeIdentifierPrefix(type: string, prefix: string, settings: IdentitySettings): string {
+  if (type !== 'email' || settings.normalize[type] !== true) return prefix;
+  const normalized = prefix.trim().toLowerCase();
+  // Blank once trimmed, it would match every address instead of none.
+  return normalized === '' ? prefix : normalized;
+}
+
 /** Segment stringifies numeric ids; anything else is not an identifier. */
 function rawText(raw: unknown): string | undefined {
   if (typeof raw === 'string') return raw;

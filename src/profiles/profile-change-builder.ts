@@ -62,6 +62,7 @@ export class ChangeBuilder {
   readonly #unassigned: number[] = [];
   readonly #merges: MergeRow[] = [];
   readonly #clearDemotions: number[] = [];
+  readonly #reresolvedProfiles: string[] = [];
   readonly #decisions: DecisionRow[] = [];
   readonly #observations: TraitObservationRow[] = [];
   readonly #resetGroups: string[] = [];
@@ -176,6 +177,7 @@ export class ChangeBuilder {
       else this.#merged.set(previous.id, best[0]);
     }
     this.#resetGroups.push(...input.previousProfiles.map((p) => p.id));
+    this.#reresolvedProfiles.push(...input.previousProfiles.map((p) => p.id));
     for (const row of input.previousIdentifiers)
       if (!this.#identifiers.has(row.key))
         this.#identifiers.set(row.key, { ...row, profileId: null, componentId });
@@ -193,10 +195,16 @@ export class ChangeBuilder {
       (r) => r.outcome.profileId === null && !input.batchSeqs.has(r.prepared.ref.seq),
     );
     this.#unassigned.push(...unassigned.map((r) => r.prepared.ref.seq));
-    const positions = recorded.map((r) => r.prepared.position).sort(compareCanonical);
+    const last = recorded
+      .map((r) => r.prepared.position)
+      .sort(compareCanonical)
+      .at(-1);
+    // No event reaches the component any more (an identifier relinked after the unlink that
+    // left its events without a profile): the stored row stays as it is.
+    if (last === undefined) return;
     this.#components.push({
       id: componentId,
-      last: positions.at(-1) as CanonicalPosition,
+      last,
       events: recorded.length,
       demotions: recorded.filter((r) => r.outcome.demoted.length > 0).length,
       stale: false,
@@ -401,6 +409,7 @@ export class ChangeBuilder {
       unassignedSeqs: this.#unassigned,
       merges: this.#merges,
       clearDemotionsForSeqs: this.#clearDemotions,
+      reresolvedProfiles: this.#reresolvedProfiles,
       decisions: this.#decisions,
       traitObservations: this.#observations,
       resetGroupsOf: this.#resetGroups,

@@ -10,6 +10,8 @@ export interface ProfileListQuery {
   /** Profiles holding an identifier whose value starts with this (of `identifierType` if set). */
   readonly identifierPrefix?: string | undefined;
   readonly identifierType?: string | undefined;
+  /** The prefix for values of these types, in their normalized form (e-mail: lower-case). */
+  readonly identifierPrefixByType?: Readonly<Record<string, string>> | undefined;
   /** Without a type, whether identifiers of PII types (e-mail, phone) are searched too. */
   readonly personalIdentifiers?: boolean;
   /** Every trait must equal its value (JSON equality of scalars). */
@@ -25,6 +27,18 @@ export interface TimelineQuery {
   /** Paging, newest first: only events strictly before this (timestamp, seq). */
   readonly before?: { readonly tsMs: number; readonly seq: number } | undefined;
   readonly limit: number;
+}
+
+/** Newest first: by timestamp, then seq (both descending), then trait name. */
+export interface TraitHistoryQuery {
+  readonly trait?: string | undefined;
+  readonly limit: number;
+  /**
+   * Paging: only entries after this one in that order. One event sets several traits at one
+   * timestamp, so the timestamp alone would skip the rest of them. Without `seq` (a cursor of
+   * an older version), entries strictly before `tsMs`.
+   */
+  readonly before?: { readonly tsMs: number; readonly seq?: number; readonly trait?: string } | undefined;
 }
 
 export interface MergeRecordView {
@@ -60,6 +74,18 @@ export interface AccountLink {
   readonly tsMs: number;
 }
 
+/** An identifier an admin unlinked: it links nothing until the unlink is undone. */
+export interface UnlinkedIdentifierView {
+  readonly type: string;
+  readonly value: string;
+  /** The profile it was unlinked from (it may since have been split, merged or deleted). */
+  readonly profileId: string;
+  readonly actor: string;
+  readonly atMs: number;
+  /** Paging position (opaque: a PII type's key is a keyed hash). */
+  readonly key: string;
+}
+
 /** Reads for the profile API and the console. */
 export interface ProfileQueryRepository {
   /** The id a profile id resolves to now (itself when live), or undefined. */
@@ -77,11 +103,13 @@ export interface ProfileQueryRepository {
   traitHistory(
     workspaceId: string,
     profileId: string,
-    query: { trait?: string | undefined; limit: number; beforeTsMs?: number | undefined },
+    query: TraitHistoryQuery,
   ): Promise<TraitObservationView[]>;
   accountsOf(workspaceId: string, profileId: string): Promise<AccountLink[]>;
   membersOf(workspaceId: string, accountId: string, limit: number, afterId?: string): Promise<AccountLink[]>;
   count(workspaceId: string, kind: ProfileKind): Promise<number>;
+  /** The workspace's unlinked identifiers, by stored key, after `afterKey`. */
+  unlinked(workspaceId: string, limit: number, afterKey?: string): Promise<UnlinkedIdentifierView[]>;
   /** Data quality: how many identifiers were rejected or demoted, and traits dropped, by reason. */
   decisionCounts(workspaceId: string): Promise<{ kind: string; reason: string; count: number }[]>;
 }

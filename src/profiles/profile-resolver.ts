@@ -18,7 +18,7 @@ import type { BlockedValues } from '../identity/blocked-values.ts';
 import { compareCanonical, type CanonicalPosition } from '../identity/canonical-order.ts';
 import { extractIdentifiers, type RejectedIdentifier } from '../identity/extract-identifiers.ts';
 import { compareIdentifiers, storedIdentifierKey, type Identifier } from '../identity/identifier-types.ts';
-import { IdentityGraph, type LinkOutcome } from '../identity/identity-graph.ts';
+import { IdentityGraph, type EventRef, type LinkOutcome } from '../identity/identity-graph.ts';
 import { IDENTITY_REASONS } from '../identity/identity-reasons.ts';
 import type { IdentitySettings } from '../identity/identity-settings.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
@@ -315,12 +315,12 @@ async function reresolveGroup(
   const everything = [...all, ...batchEvents].sort(
     (a, b) => compareCanonical(a.position, b.position) || a.ref.seq - b.ref.seq,
   );
-  const graph = new IdentityGraph(ctx.identity);
+  const previous = await reader.profiles(oldProfiles);
+  const graph = new IdentityGraph(ctx.identity, { idFor: keptIds(previous, everything) });
   const recorded: Recorded[] = everything.map((p) => ({
     prepared: p,
     outcome: graph.link(p.ref, p.position, p.identifiers),
   }));
-  const previous = await reader.profiles(oldProfiles);
   builder.reresolvedGroup({
     graph,
     recorded,
@@ -329,4 +329,25 @@ async function reresolveGroup(
     previousIdentifiers: identifiers,
     previousProfiles: previous,
   });
+}
+
+/**
+ * A profile keeps its id through a split when the event that created it creates a profile
+ * again: "the surviving id is the oldest" must hold after an unmerge too, so the side holding
+ * the creating event stays the profile people know. Derived ids change only when that event
+ * lost an identifier to an unlink (the id may have been derived from it); without unlinks the
+ * derived ids are already the reference resolver's, which this must not second-guess.
+ */
+function keptIds(
+  previous: readonly StoredProfile[],
+  events: readonly Prepared[],
+): (event: EventRef) => string | undefined {
+  const creators = new Map(previous.map((p) => [p.createdBy.seq, p.id]));
+  const kept = new Map<number, string>();
+  for (const p of events) {
+    const id = creators.get(p.ref.seq);
+    if (id !== undefined && p.rejected.some((r) => r.reason === IDENTITY_REASONS.unlinked))
+      kept.set(p.ref.seq, id);
+  }
+  return (event) => kept.get(event.seq);
 }

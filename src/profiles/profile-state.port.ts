@@ -107,6 +107,12 @@ export interface ProfileChanges {
   readonly merges: readonly MergeRow[];
   /** Demotion decisions of these events are recomputed (re-resolution): old ones are removed. */
   readonly clearDemotionsForSeqs: readonly number[];
+  /**
+   * The live profiles of re-resolved components: the merge records into them (and into the ids
+   * merged in them) are recomputed, so the old ones are removed. A split must not leave the
+   * records of the merge it undid.
+   */
+  readonly reresolvedProfiles: readonly string[];
   readonly decisions: readonly DecisionRow[];
   readonly traitObservations: readonly TraitObservationRow[];
   /** Account memberships of these profiles are replaced by `groupMemberships` (re-resolution). */
@@ -142,6 +148,11 @@ export interface ProfileStateSession extends ProfileStateReader {
     profileId: string;
     actor: string;
   }): Promise<void>;
+  /**
+   * Takes an identifier out of the unlinked set (an admin undoing an unlink): events link it
+   * again. False if it was not unlinked.
+   */
+  relink(key: string): Promise<boolean>;
   /**
    * Deletes up to `limit` rows of the workspace's derived profile state (the first step of a
    * rebuild, in short transactions); fewer than `limit` once nothing is left.

@@ -11,11 +11,10 @@ import {
   storedIdentifierKey,
   type Identifier,
 } from '../identity/identifier-types.ts';
-import { normalizeIdentifier } from '../identity/normalize-identifier.ts';
+import { normalizeIdentifier, normalizeIdentifierPrefix } from '../identity/normalize-identifier.ts';
 import type { EventLogRepository } from '../ingestion/event-log.port.ts';
 import type { StoredEvent } from '../ingestion/message-types.ts';
 import type { Clock } from '../shared/clock.ts';
-import { generateId } from '../shared/secrets.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../shared/json.ts';
 import type { ProfileSettingsService } from './profile-settings.service.ts';
 import { ProfileRebuilds } from './profile-rebuild.ts';
@@ -25,9 +24,12 @@ import type {
   ProfileListQuery,
   ProfileQueryRepository,
   TimelineQuery,
+  TraitHistoryQuery,
   TraitObservationView,
+  UnlinkedIdentifierView,
 } from './profile-query.port.ts';
-import { reassignedProfilesOf, reresolveComponents, type ResolveContext } from './profile-resolver.ts';
+import type { ResolveContext } from './profile-resolver.ts';
+import { ProfileUnlinks, type RelinkResult, type UnmergeResult } from './profile-unlinks.ts';
 import type {
   ProfileChangeListener,
   ProfileKind,
@@ -106,9 +108,16 @@ export class ProfileService {
   readonly #deps: ProfileServiceDeps;
   readonly #extensions: ProfileViewExtension[];
   readonly #rebuilds: ProfileRebuilds;
+  readonly #unlinks: ProfileUnlinks;
 
   constructor(deps: ProfileServiceDeps) {
     this.#deps = deps;
+    this.#unlinks = new ProfileUnlinks({
+      state: deps.state,
+      clock: deps.clock,
+      listener: deps.listener,
+      deliver: (workspaceId, id, change) => this.#deliverOwed(workspaceId, id, change),
+    });
     this.#rebuilds = new ProfileRebuilds({
       state: deps.state,
       settings: deps.settings,
@@ -178,6 +187,15 @@ export class ProfileService {
         throw new AppError('auth.forbidden', 'searching by personal data needs PII access');
       query = { ...query, personalIdentifiers: false };
     }
+    const prefix = query.identifierPrefix;
+    if (prefix !== undefined && (query.identifierType ?? 'email') === 'email') {
+      // Stored e-mails are normalized, as a lookup's value is: a prefix typed as sent must match.
+      const settings = await this.#deps.settings.identity(workspaceId);
+      query = {
+        ...query,
+        identifierPrefixByType: { email: normalizeIdentifierPrefix('email', prefix, settings) },
+      };
+    }
     const rows = await this.#deps.profiles.list(workspaceId, query);
     return Promise.all(rows.map((row) => this.#view(workspaceId, row, options)));
   }
@@ -234,7 +252,7 @@ export class ProfileService {
   async traitHistory(
     workspaceId: string,
     id: string,
-    query: { trait?: string | undefined; limit: number; beforeTsMs?: number | undefined },
+    query: TraitHistoryQuery,
     options: ReadOptions,
   ): Promise<TraitObservationView[]> {
     const profileId = await this.resolve(workspaceId, id);
@@ -257,57 +275,37 @@ export class ProfileService {
     return this.#deps.profiles.count(workspaceId, kind);
   }
 
-  /**
-   * Unmerge: the identifier stops linking anything in the workspace (a shared device, a family
-   * e-mail), and its component is re-resolved from the log: the profile splits along the
-   * remaining links and every side's traits are recomputed from its own events.
-   */
+  /** Unmerge: see ProfileUnlinks.unlink. */
   async unlink(
     workspaceId: string,
     id: string,
     raw: { type: string; value: string },
     actor: string,
-  ): Promise<{ profileId: string; profiles: string[] }> {
+  ): Promise<UnmergeResult> {
     const identifier = await this.normalize(workspaceId, raw.type, raw.value);
     const profileId = await this.resolve(workspaceId, id);
-    const key = storedIdentifierKey(identifier);
-    const ctx = await this.#context(workspaceId);
-    const nowMs = this.#deps.clock.now();
-    const changeId = generateId('chg');
-    let owed: OwedProfileChange | undefined;
-    const result = await this.#deps.state.exclusive(workspaceId, nowMs, async (session) => {
-      const [row] = await session.identifiersByKey([key]);
-      if (row?.profileId !== profileId)
-        throw new AppError(
-          'profile.identifier_not_linked',
-          `this ${identifier.type} is not linked to profile ${profileId}`,
-        );
-      await session.unlink({ key, ...identifier, profileId, actor });
-      const unlinked = await session.unlinkedKeys();
-      const changes = await reresolveComponents(session, { ...ctx, unlinked }, workspaceId, [
-        row.componentId,
-      ]);
-      await session.write(changes);
-      // Owed to consent, computed traits and segments until they have taken it: a crash before
-      // would leave the split-off person's consent on the profile it was unlinked from.
-      owed = {
-        nowMs,
-        changedProfiles: changes.profiles.map((p) => p.id),
-        mergedProfiles: changes.mergedProfiles,
-        deletedProfiles: changes.deletedProfiles,
-        reassignedProfiles: reassignedProfilesOf(changes),
-      };
-      if (this.#deps.listener !== undefined) await session.oweChange(changeId, owed);
-      return changes;
-    });
-    if (owed !== undefined) await this.#deliverOwed(workspaceId, changeId, owed);
-    return {
-      profileId,
-      profiles: result.profiles
-        .filter((p) => p.kind === 'person')
-        .map((p) => p.id)
-        .sort(),
-    };
+    return this.#unlinks.unlink(workspaceId, profileId, identifier, actor, await this.#context(workspaceId));
+  }
+
+  /** Undoes an unlink (see ProfileUnlinks.relink); the HTTP layer audits it. */
+  async relink(workspaceId: string, raw: { type: string; value: string }): Promise<RelinkResult> {
+    const identifier = await this.normalize(workspaceId, raw.type, raw.value);
+    return this.#unlinks.relink(workspaceId, identifier, await this.#context(workspaceId));
+  }
+
+  /** The workspace's unlinked identifiers (personal values masked without PII access). */
+  async unlinked(
+    workspaceId: string,
+    limit: number,
+    afterKey: string | undefined,
+    options: ReadOptions,
+  ): Promise<UnlinkedIdentifierView[]> {
+    const rows = await this.#deps.profiles.unlinked(workspaceId, limit, afterKey);
+    if (options.pii) return rows;
+    const policy = await this.#policy(workspaceId);
+    return rows.map((row) =>
+      policy.isPiiIdentifierType(row.type) ? { ...row, value: maskString(row.value) } : row,
+    );
   }
 
   /**

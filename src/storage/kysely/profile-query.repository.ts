@@ -6,7 +6,9 @@ import type {
   ProfileListQuery,
   ProfileQueryRepository,
   TimelineQuery,
+  TraitHistoryQuery,
   TraitObservationView,
+  UnlinkedIdentifierView,
 } from '../../profiles/profile-query.port.ts';
 import type { ProfileKind, StoredIdentifier, StoredProfile } from '../../profiles/profile-state.port.ts';
 import type { StoredEvent } from '../../ingestion/message-types.ts';
@@ -98,7 +100,12 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
       );
       // Types the plain SQL must not search: those searched sealed, or none personal at all.
       const excluded: string[] = personal ? sealedTypes : [...PII_TYPES];
-      const sealedMatches = await this.#sealedIdentifierMatches(workspaceId, sealedTypes, prefix);
+      const byType = query.identifierPrefixByType ?? {};
+      const prefixOf = (t: string): string => (Object.hasOwn(byType, t) ? (byType[t] as string) : prefix);
+      const sealedMatches = await this.#sealedIdentifierMatches(workspaceId, sealedTypes, prefixOf);
+      // Types searched with a prefix of their own, in the plain SQL of an untyped search.
+      const own = Object.keys(byType).filter((t) => !excluded.includes(t) && prefixOf(t) !== prefix);
+      const startsWith = (p: string) => sql<boolean>`substr(value, 1, ${p.length}) = ${p}`;
       const plain =
         type !== undefined && sealedTypes.includes(type)
           ? null
@@ -110,12 +117,19 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
                 .where('profile_id', 'is not', null);
               if (type !== undefined) {
                 // The key is `type:value`: a range scan on the primary key.
-                const low = `${type}:${prefix}`;
+                const low = `${type}:${prefixOf(type)}`;
                 sub = sub.where('id_key', '>=', low).where('id_key', '<', `${low}\uffff`);
               } else {
-                sub = sub
-                  .where('type', 'not in', excluded.length > 0 ? excluded : ['\u0001'])
-                  .where(sql<boolean>`substr(value, 1, ${prefix.length}) = ${prefix}`);
+                const others = [...excluded, ...own];
+                sub = sub.where((sb) =>
+                  sb.or([
+                    sb.and([
+                      sb('type', 'not in', others.length > 0 ? others : ['\u0001']),
+                      startsWith(prefix),
+                    ]),
+                    ...own.map((t) => sb.and([sb('type', '=', t), startsWith(prefixOf(t))])),
+                  ]),
+                );
               }
               return sub.$narrowType<{ profile_id: string }>();
             };
@@ -141,19 +155,19 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
   async #sealedIdentifierMatches(
     workspaceId: string,
     types: readonly string[],
-    prefix: string,
+    prefixOf: (type: string) => string,
   ): Promise<string[]> {
     if (types.length === 0) return [];
     const rows = await this.db
       .selectFrom('profile_identifiers')
-      .select(['profile_id', 'value'])
+      .select(['profile_id', 'type', 'value'])
       .where('workspace_id', '=', workspaceId)
       .where('type', 'in', types)
       .where('profile_id', 'is not', null)
       .execute();
     const out = new Set<string>();
     for (const row of rows)
-      if (row.profile_id !== null && this.sealing.openText(row.value).startsWith(prefix))
+      if (row.profile_id !== null && this.sealing.openText(row.value).startsWith(prefixOf(row.type)))
         out.add(row.profile_id);
     return [...out];
   }
@@ -278,7 +292,7 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
   async traitHistory(
     workspaceId: string,
     profileId: string,
-    query: { trait?: string | undefined; limit: number; beforeTsMs?: number | undefined },
+    query: TraitHistoryQuery,
   ): Promise<TraitObservationView[]> {
     let builder = this.db
       .selectFrom('trait_history')
@@ -286,7 +300,18 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
       .where('workspace_id', '=', workspaceId)
       .where('profile_id', '=', profileId);
     if (query.trait !== undefined) builder = builder.where('trait', '=', query.trait);
-    if (query.beforeTsMs !== undefined) builder = builder.where('ts_ms', '<', query.beforeTsMs);
+    const before = query.before;
+    if (before !== undefined)
+      builder = builder.where((eb) => {
+        const { tsMs, seq, trait } = before;
+        if (seq === undefined) return eb('ts_ms', '<', tsMs);
+        const sameEvent = [eb('ts_ms', '=', tsMs), eb('seq', '=', seq)];
+        return eb.or([
+          eb('ts_ms', '<', tsMs),
+          eb.and([eb('ts_ms', '=', tsMs), eb('seq', '<', seq)]),
+          ...(trait === undefined ? [] : [eb.and([...sameEvent, eb('trait', '>', trait)])]),
+        ]);
+      });
     const rows = await builder
       .orderBy('ts_ms', 'desc')
       .orderBy('seq', 'desc')
@@ -349,6 +374,20 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
       .where('merged_into', 'is', null)
       .executeTakeFirstOrThrow();
     return num(row.n);
+  }
+
+  async unlinked(workspaceId: string, limit: number, afterKey?: string): Promise<UnlinkedIdentifierView[]> {
+    let builder = this.db.selectFrom('identity_unlinked').selectAll().where('workspace_id', '=', workspaceId);
+    if (afterKey !== undefined) builder = builder.where('id_key', '>', afterKey);
+    const rows = await builder.orderBy('id_key').limit(limit).execute();
+    return rows.map((row) => ({
+      type: row.type,
+      value: this.sealing.isPiiIdentifier(row.type) ? this.sealing.openText(row.value) : row.value,
+      profileId: row.profile_id,
+      actor: row.actor,
+      atMs: num(row.at_ms),
+      key: row.id_key,
+    }));
   }
 
   async decisionCounts(workspaceId: string): Promise<{ kind: string; reason: string; count: number }[]> {

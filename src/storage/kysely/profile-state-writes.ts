@@ -131,6 +131,8 @@ export async function writeChanges(
     i.linkedBy?.messageId ?? null,
     i.linkedBy?.timestampMs ?? null,
   ]);
+  // Before the merge pointers below change: they say which ids were merged in these profiles.
+  await forgetMergesInto(db, ws, changes.reresolvedProfiles);
   const survivors = survivorsOf(changes.mergedProfiles);
   await markProfilesMerged(db, ws, survivors, nowMs);
   await remapProfileColumn(db, 'profile_events', ws, survivors);
@@ -255,5 +257,27 @@ export async function writeChanges(
       )
       .onConflict((oc) => oc.doNothing())
       .execute();
+  }
+}
+
+/**
+ * Removes the merge records of re-resolved profiles: those into them and into the ids merged in
+ * them (merge pointers are one step long), and any naming one of them as merged (a split that
+ * revived it). The re-resolution records the merges that still hold.
+ */
+async function forgetMergesInto(db: Db, ws: string, profileIds: readonly string[]): Promise<void> {
+  for (const part of chunks(profileIds, IN_CHUNK)) {
+    const merged = await db
+      .selectFrom('profiles')
+      .select('id')
+      .where('workspace_id', '=', ws)
+      .where('merged_into', 'in', part)
+      .execute();
+    for (const ids of chunks([...part, ...merged.map((r) => r.id)], IN_CHUNK))
+      await db
+        .deleteFrom('identity_merges')
+        .where('workspace_id', '=', ws)
+        .where('merged_id', 'in', ids)
+        .execute();
   }
 }

@@ -135,6 +135,17 @@ class ProfileSession implements ProfileStateSession {
       .execute();
   }
 
+  async relink(key: string): Promise<boolean> {
+    const colon = key.indexOf(':');
+    const type = key.slice(0, colon);
+    const result = await this.db
+      .deleteFrom('identity_unlinked')
+      .where('workspace_id', '=', this.workspaceId)
+      .where('id_key', '=', this.sealing.identifierKey(type, key.slice(colon + 1), key))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
   clearSome(limit: number): Promise<number> {
     return clearSomeDerivedState(this.db, this.dialect, this.workspaceId, limit);
   }
