@@ -65,6 +65,8 @@ interface Touch {
   groups: boolean;
   /** Top-level traits one of the profile's accounts was sent by this batch's `group` calls. */
   readonly groupTraits: Set<string>;
+  /** Profiles merged into this one by the batch: their announced memberships are its own now. */
+  mergedFrom?: string[];
 }
 
 const newTouch = (all: boolean): Touch => ({
@@ -129,6 +131,11 @@ export class RealtimeAudiences implements ProfileChangeListener {
       if (id.startsWith(ACCOUNT_ID_PREFIX)) accounts.push(id);
       else if (merged.has(id) || reassigned.has(id) || !touches.has(id))
         touches.set(id, { ...touch(id), all: true });
+    }
+    for (const [id, survivor] of survivorsOf(change.mergedProfiles)) {
+      const t = touch(survivor);
+      t.all = true;
+      (t.mergedFrom ??= []).push(id);
     }
     const definitions =
       touches.size === 0 && accounts.length === 0
@@ -325,7 +332,20 @@ export class RealtimeAudiences implements ProfileChangeListener {
             gone.push(profileId);
             continue;
           }
-          const update = this.#evaluateProfile(profileId, snapshot, touch, segments, computed, nowMs);
+          // Read before this transaction removes the merged profiles' memberships.
+          const inherited = new Set<string>();
+          for (const mergedId of touch.mergedFrom ?? [])
+            for (const slug of await this.#deps.state.membershipsOf(workspaceId, mergedId))
+              inherited.add(slug);
+          const update = this.#evaluateProfile(
+            profileId,
+            snapshot,
+            touch,
+            segments,
+            computed,
+            nowMs,
+            inherited,
+          );
           updates.push(update.state);
           if (update.changes.length > 0)
             owed.push(...transitionsOf(profileId, update.changes, nowMs, snapshot));
@@ -344,6 +364,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
     segments: readonly CompiledSegment[],
     computed: readonly CompiledComputed[],
     nowMs: number,
+    inherited: ReadonlySet<string> = new Set(),
   ): { state: ProfileAudienceUpdate; changes: { member: boolean; segment: Segment }[] } {
     // Computed traits first: segments read them.
     const values: { name: string; value: JsonValue | undefined; nextChangeMs: number | null }[] = [];
@@ -372,6 +393,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
     const members = new Set(snapshot.segments);
     const changedSegments = new Set<string>();
     const memberships: { segmentId: string; member: boolean; segment: Segment }[] = [];
+    const changes: { member: boolean; segment: Segment }[] = [];
     const current: ProfileSnapshot = { ...snapshot, computed: computedNow, segments: members };
     for (const { segment, ast, dependencies } of segments) {
       const relevant =
@@ -385,6 +407,12 @@ export class RealtimeAudiences implements ProfileChangeListener {
       if (dependencies.hasRelativeWindow) earliest(nextChangeAt(ast, current, nowMs));
       if (!relevant) continue;
       const member = evaluateSegment(ast, current, nowMs);
+      // What downstream was told about this person: the profile's own membership, or that of
+      // a profile merged into it (announced under identifiers that are this profile's now).
+      // A merge of two members announces nothing; a member merged into a profile that does
+      // not qualify announces the exit.
+      const announced = members.has(segment.slug) || inherited.has(segment.slug);
+      if (member !== announced) changes.push({ member, segment });
       if (member === members.has(segment.slug)) continue;
       if (member) members.add(segment.slug);
       else members.delete(segment.slug);
@@ -393,7 +421,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
     }
     return {
       state: { profileId, memberships, computed: values, dueMs: due },
-      changes: memberships,
+      changes,
     };
   }
 
@@ -446,4 +474,17 @@ export class RealtimeAudiences implements ProfileChangeListener {
       if (pending.length < PENDING_PAGE) return sent;
     }
   }
+}
+
+/** Each merged profile with the survivor it ends in (a batch may merge A into B, then B into C). */
+function survivorsOf(merges: readonly { readonly id: string; readonly into: string }[]): Map<string, string> {
+  const into = new Map(merges.map((m) => [m.id, m.into]));
+  const out = new Map<string, string>();
+  for (const { id } of merges) {
+    let survivor = into.get(id) ?? id;
+    for (let hops = 0; into.has(survivor) && hops < merges.length; hops++)
+      survivor = into.get(survivor) ?? survivor;
+    out.set(id, survivor);
+  }
+  return out;
 }

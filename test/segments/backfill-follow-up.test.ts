@@ -190,4 +190,74 @@ describeEachStore('backfill follow-up', (fixture) => {
       assert.deepEqual(await t.store.audienceState.pendingTransitions(Number.MAX_SAFE_INTEGER, 10), []);
     });
   });
+
+  it('a merge announces what changed for the person, never a membership twice', async () => {
+    const clock = createManualClock(START);
+    await withApp(await store(), { clock }, async (t) => {
+      await createSegment(t, 'pro', 'traits.plan = "pro"');
+      await createSegment(t, 'no-email', 'not traits.email exists');
+      const at = (ms: number) => new Date(ms).toISOString();
+      // An anonymous visitor (the older profile) and a known pro user, then the alias that
+      // makes them one person: the survivor is the visitor's profile.
+      await sendOk(t, 'track', {
+        anonymousId: 'm-anon',
+        event: 'Page Thing',
+        timestamp: at(START - 3 * MINUTE),
+      });
+      await sendOk(t, 'identify', {
+        userId: 'm-user',
+        traits: { plan: 'pro' },
+        timestamp: at(START - 2 * MINUTE),
+      });
+      const visitor = await eventually(async () => {
+        const p = await profileOf(t, 'anonymous_id', 'm-anon');
+        return p?.segments.join(',') === 'no-email' ? p : undefined;
+      }, 'the visitor in no-email');
+      await eventually(async () => {
+        const p = await user(t, 'm-user');
+        return p?.segments.join(',') === 'no-email,pro' ? p : undefined;
+      }, 'the user in both');
+      await sendOk(t, 'alias', { previousId: 'm-anon', userId: 'm-user', timestamp: at(START - MINUTE) });
+      const person = await eventually(async () => {
+        const p = await user(t, 'm-user');
+        return p?.id === visitor.id && p.segments.join(',') === 'no-email,pro' ? p : undefined;
+      }, 'one profile in both segments');
+      // Each segment was announced once for this person, before the merge; the merge adds none.
+      await t.app.scheduler.runDue();
+      assert.deepEqual(await audienceEvents(t, person.id, 'Audience Entered'), [
+        'no-email',
+        'no-email',
+        'pro',
+      ]);
+      assert.deepEqual(await audienceEvents(t, person.id, 'Audience Exited'), []);
+
+      // A member merged into a profile that does not qualify: the person left, and says so.
+      await sendOk(t, 'identify', {
+        userId: 'e-user',
+        traits: { email: 'e@x.co' },
+        timestamp: at(START - 3 * MINUTE),
+      });
+      await sendOk(t, 'track', {
+        anonymousId: 'e-anon',
+        event: 'Page Thing',
+        timestamp: at(START - 2 * MINUTE),
+      });
+      const known = await eventually(() => user(t, 'e-user'), 'the known user');
+      await eventually(async () => {
+        const p = await profileOf(t, 'anonymous_id', 'e-anon');
+        return p?.segments.join(',') === 'no-email' ? p : undefined;
+      }, 'the visitor in no-email');
+      await sendOk(t, 'alias', { previousId: 'e-anon', userId: 'e-user', timestamp: at(START - MINUTE) });
+      await eventually(async () => {
+        const p = await profileOf(t, 'anonymous_id', 'e-anon');
+        return p?.id === known.id ? p : undefined;
+      }, 'the visitor merged into the known user');
+      const exited = await eventually(async () => {
+        const keys = await audienceEvents(t, known.id, 'Audience Exited');
+        return keys.length > 0 ? keys : undefined;
+      }, 'Audience Exited for the merged member');
+      assert.deepEqual(exited, ['no-email']);
+      assert.deepEqual((await user(t, 'e-user'))?.segments, []);
+    });
+  });
 });
