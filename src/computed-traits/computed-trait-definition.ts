@@ -79,7 +79,15 @@ export const MAX_WINDOW_DAYS = 3660;
 const MAX_EVENT_NAME = 200;
 const PATH_HINT = 'property is one path, such as properties.revenue or properties."first name"';
 
+/**
+ * Names that would be a key of every object rather than data in one: values are handed to
+ * clients and evaluators as `computed` objects, where `__proto__` would vanish into the prototype.
+ */
+const RESERVED_NAMES = new Set(['__proto__']);
+
 export function checkComputedTraitName(name: unknown): DefinitionProblem[] {
+  if (typeof name === 'string' && RESERVED_NAMES.has(name))
+    return [{ field: 'name', message: `"${name}" is reserved; choose another computed trait name` }];
   return typeof name === 'string' && COMPUTED_TRAIT_NAME_PATTERN.test(name)
     ? []
     : [

@@ -251,7 +251,7 @@ describe('computed trait definitions', () => {
 
   it('checks names', () => {
     assert.deepEqual(checkComputedTraitName('orders_90d'), []);
-    for (const name of ['', '9lives', 'a-b', 'a.b', 'x'.repeat(65), 42])
+    for (const name of ['', '9lives', 'a-b', 'a.b', 'x'.repeat(65), 42, '__proto__'])
       assert.equal(checkComputedTraitName(name).length, 1);
   });
 });
