@@ -249,6 +249,52 @@ export function buildCliProgram(io: CliIo): Command {
       }),
     );
   profiles
+    .command('unlinked <workspace>')
+    .description('identifiers an unmerge unlinked: they link nothing until `profiles relink` undoes it')
+    .option('--json', 'print JSON')
+    .action(async (ws: string, options: { json?: boolean }) =>
+      withCli(io.env, async ({ workspaces, profiles: service, auditChange }) => {
+        const target = await workspaces.get(ws);
+        const rows = [];
+        for (let after: string | undefined; ;) {
+          const page = await service.unlinked(target.id, 500, after, { pii: true });
+          rows.push(...page);
+          if (page.length < 500) break;
+          after = page.at(-1)?.key;
+        }
+        await auditChange('profiles unlinked (PII read)', target.id, { count: String(rows.length) });
+        if (options.json === true) io.out(JSON.stringify(rows, null, 2));
+        else if (rows.length === 0) io.out('no unlinked identifiers');
+        else
+          io.out(
+            rows
+              .map(
+                (r) =>
+                  `${r.type}\t${r.value}\tfrom ${r.profileId}\tby ${r.actor}\t${new Date(r.atMs).toISOString()}`,
+              )
+              .join('\n'),
+          );
+      }),
+    );
+  profiles
+    .command('relink <workspace> <type> <value>')
+    .description(
+      'undo an unmerge: the identifier links again; the profiles it was unlinked from are re-resolved',
+    )
+    .action(async (ws: string, type: string, value: string) =>
+      withCli(io.env, async ({ workspaces, profiles: service, auditChange }) => {
+        const target = await workspaces.get(ws);
+        const result = await service.relink(target.id, { type, value });
+        await auditChange('profiles relink', target.id, { type });
+        io.out(
+          `${type} links again; profiles now: ${result.profiles.join(', ') || 'none'}` +
+            (result.reresolved
+              ? ''
+              : ' (no stored profile held it: `cdp profiles rebuild` links its past events)'),
+        );
+      }),
+    );
+  profiles
     .command('rebuild <workspace>')
     .description('rebuild every profile of a workspace from its event log (after changing identity settings)')
     .action(async (ws: string) =>

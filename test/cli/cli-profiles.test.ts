@@ -95,6 +95,28 @@ describeEachStore('cdp profiles', (fixture) => {
       await reopened.close();
     }
 
+    // The unlink is listed, and undone: the two sides are one profile again.
+    const listed = await runCdp(['profiles', 'unlinked', 'prof'], handle.env);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`^anonymous_id\tkiosk\tfrom ${profile.id}\tby cli\t`));
+    const relinked = await runCdp(['profiles', 'relink', 'prof', 'anonymous_id', 'kiosk'], handle.env);
+    assert.equal(relinked.code, 0, relinked.stderr);
+    assert.match(relinked.stdout, /^anonymous_id links again; profiles now: prf_\S+\n$/);
+    const again = async (email: string) =>
+      (
+        JSON.parse(
+          (await runCdp(['profiles', 'lookup', 'prof', 'email', email, '--json'], handle.env)).stdout,
+        ) as { id: string }
+      ).id;
+    assert.equal(await again('ann@example.com'), await again('bob@example.com'));
+    assert.equal(
+      (await runCdp(['profiles', 'unlinked', 'prof'], handle.env)).stdout,
+      'no unlinked identifiers\n',
+    );
+    const twice = await runCdp(['profiles', 'relink', 'prof', 'anonymous_id', 'kiosk'], handle.env);
+    assert.notEqual(twice.code, 0);
+    assert.match(twice.stderr, /not unlinked|was not unlinked|is not unlinked/);
+
     const missing = await runCdp(['profiles', 'lookup', 'prof', 'email', 'nobody@example.com'], handle.env);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /no profile has this email/);
