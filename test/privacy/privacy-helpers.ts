@@ -1,31 +1,10 @@
 import assert from 'node:assert/strict';
-import { admin } from '../support/http-helpers.ts';
+import { admin, eventually } from '../support/http-helpers.ts';
 import type { TestApp } from '../support/test-app.ts';
 
 export const url = (t: TestApp, rest: string): string => `/api/v1/workspaces/${t.workspace.slug}${rest}`;
 
-/** Polls until `probe` answers something (the pipeline and privacy requests run after the ack). */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  what: string,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** Every stage has processed everything in the log. */
-export async function drained(t: TestApp): Promise<void> {
-  await eventually(
-    async () => ((await t.app.pipeline.lag()).every((l) => l.lag === 0) ? true : undefined),
-    'pipeline',
-  );
-}
+export { drained, eventually } from '../support/http-helpers.ts';
 
 export interface ProfileView {
   id: string;

@@ -36,7 +36,7 @@ interface ExportDocument {
   segments: { current: { segment: string }[]; history: { segment: string; change: string }[] };
   merges: unknown[];
   deliveries: unknown[];
-  events: { message: { messageId: string } }[];
+  events: { message: { messageId: string; event?: string; properties?: { audience_key?: string } } }[];
 }
 
 async function seed(t: TestApp): Promise<void> {
@@ -98,7 +98,8 @@ describeEachStore('privacy requests', (fixture) => {
       assert.ok(done.startedAt !== null && done.finishedAt !== null && done.createdAt <= done.startedAt);
       assert.deepEqual(done.identifier, { type: 'email' });
       assert.equal(done.exportUrl, url(t, `/privacy-requests/${created.id}/export`));
-      assert.equal((done.result as { events: number }).events, 4);
+      // Her four events, and the Audience Entered the segment's backfill announced for her.
+      assert.equal((done.result as { events: number }).events, 5);
 
       const download = await admin(t, 'GET', url(t, `/privacy-requests/${created.id}/export`));
       assert.equal(download.statusCode, 200, download.body);
@@ -120,8 +121,17 @@ describeEachStore('privacy requests', (fixture) => {
         analytics: { granted: true, source: 'event', timestamp: '2026-02-01T09:01:00.000Z' },
       });
       assert.deepEqual(
-        doc.events.map((e) => e.message.messageId),
+        doc.events.map((e) => e.message.messageId).filter((id) => id.startsWith('exp-')),
         ['exp-1', 'exp-2', 'exp-3', 'exp-4'],
+      );
+      assert.deepEqual(
+        doc.events
+          .filter((e) => !e.message.messageId.startsWith('exp-'))
+          .map((e) => [
+            e.message['event'],
+            (e.message['properties'] as { audience_key?: string }).audience_key,
+          ]),
+        [['Audience Entered', 'pro']],
       );
       assert.deepEqual(
         doc.traitHistory.filter((h) => h.trait === 'plan').map((h) => [h.value, h.messageId]),

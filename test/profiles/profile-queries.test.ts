@@ -1,7 +1,7 @@
 /** Profile reads over HTTP: trait-history paging and identifier-prefix search. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { admin, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
+import { admin, drained, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
 import type { TestApp } from '../support/test-app.ts';
 
@@ -11,14 +11,6 @@ interface Profile {
 }
 
 const url = (t: TestApp, rest: string) => `/api/v1/workspaces/${t.workspace.slug}${rest}`;
-
-async function drained(t: TestApp): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await t.app.pipeline.lag()).every((l) => l.lag === 0)) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the pipeline');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describeEachStore('profile queries', (fixture) => {
   const store = sharedStore(fixture);

@@ -4,7 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { admin, expectError, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
+import {
+  admin,
+  drained,
+  eventually,
+  expectError,
+  sendOk,
+  sharedStore,
+  withApp,
+} from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
 import type { TestApp } from '../support/test-app.ts';
 
@@ -24,17 +32,6 @@ interface Profile {
 }
 
 const url = (t: TestApp, rest: string) => `/api/v1/workspaces/${t.workspace.slug}${rest}`;
-
-/** The pipeline runs after the ack: poll until the profile shows what the test waits for. */
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function lookup(t: TestApp, type: string, value: string, auth = t.adminHeaders) {
   return admin(
@@ -58,13 +55,6 @@ async function profileWhen(
     const profile = res.json<Profile>();
     return done(profile) ? profile : undefined;
   }, `${type}=${value}`);
-}
-
-async function drained(t: TestApp): Promise<void> {
-  await eventually(
-    async () => ((await t.app.pipeline.lag()).every((l) => l.lag === 0) ? true : undefined),
-    'pipeline',
-  );
 }
 
 async function token(t: TestApp, role: string): Promise<{ authorization: string }> {

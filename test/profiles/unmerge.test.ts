@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { admin, expectError, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
+import { admin, drained, expectError, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
 import type { TestApp } from '../support/test-app.ts';
 
@@ -22,14 +22,6 @@ interface Graph {
 }
 
 const url = (t: TestApp, rest: string) => `/api/v1/workspaces/${t.workspace.slug}${rest}`;
-
-async function drained(t: TestApp): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await t.app.pipeline.lag()).every((l) => l.lag === 0)) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the pipeline');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function lookup(t: TestApp, type: string, value: string) {
   return admin(t, 'GET', url(t, `/profiles/lookup?type=${type}&value=${encodeURIComponent(value)}`));

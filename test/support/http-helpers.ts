@@ -158,3 +158,26 @@ export function sharedStore(fixture: StoreFixture): () => Promise<Store> {
     return (await handle).store;
   };
 }
+
+/** Polls until `probe` answers something (the pipeline and background work run after the ack). */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  ms = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Every stage has processed everything in the log. */
+export async function drained(t: TestApp): Promise<void> {
+  await eventually(
+    async () => ((await t.app.pipeline.lag()).every((l) => l.lag === 0) ? true : undefined),
+    'pipeline',
+  );
+}
