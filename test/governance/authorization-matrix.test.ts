@@ -44,7 +44,8 @@ describe('authorization matrix', () => {
   // Valid requests: schema validation runs before the access check, so samples must pass it.
   const sample = (url: string, ws: string) =>
     url.replace(':ws', ws).replace(':id', 'no_such_id') +
-    (url.endsWith('/lookup') ? '?type=user_id&value=x' : '');
+    (url.endsWith('/lookup') ? '?type=user_id&value=x' : '') +
+    (url.endsWith('/identity/unlinked') ? '?type=user_id&value=x' : '');
   const body = (method: string, url: string): Record<string, unknown> | undefined => {
     if (method === 'GET' || method === 'DELETE') return undefined;
     if (url.endsWith('/tokens')) return { name: 'matrix', role: 'viewer' };

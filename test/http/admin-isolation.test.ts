@@ -55,6 +55,8 @@ const ROUTES: readonly { method: Method; path: string; body?: (b: Target) => unk
   { method: 'GET', path: '/api/v1/workspaces/{ws}/profiles/{id}/graph' },
   { method: 'GET', path: '/api/v1/workspaces/{ws}/profiles/{id}/traits/history' },
   { method: 'GET', path: '/api/v1/workspaces/{ws}/accounts/{id}/members' },
+  { method: 'GET', path: '/api/v1/workspaces/{ws}/identity/unlinked' },
+  { method: 'DELETE', path: '/api/v1/workspaces/{ws}/identity/unlinked?type=user_id&value=u' },
   {
     method: 'POST',
     path: '/api/v1/workspaces/{ws}/profiles/{id}/unmerge',

@@ -19,10 +19,9 @@ describeEachStore('tracking API bad input', (fixture) => {
     for (const c of CASES) {
       it(`${c.name} → ${c.status} ${c.code ?? ''}`, c.todo ? { todo: c.todo } : {}, async () => {
         const before = await stats(t);
-        const started = performance.now();
         const res = await send(t, c.route, c.body(), c.options);
-        const elapsed = performance.now() - started;
         const error = expectError(res, c.status, c.code);
+        if (c.message !== undefined) assert.match(String(error['message']), c.message);
         if (c.rejected) {
           const rejected = error['rejected'] as { index: number; code: string; message: string }[];
           assert.deepEqual(
@@ -31,7 +30,6 @@ describeEachStore('tracking API bad input', (fixture) => {
           );
           for (const r of rejected) assert.ok(typeof r.code === 'string' && typeof r.message === 'string');
         }
-        if (c.maxMs !== undefined) assert.ok(elapsed < c.maxMs, `answered after ${Math.round(elapsed)} ms`);
         assert.equal((await stats(t)).events, before.events, 'a rejected request wrote events');
         assert.equal((await allEvents(t)).length, before.events);
       });

@@ -278,7 +278,7 @@ describeEachStore('tracking API conformance', (fixture) => {
         locale: 'de-DE',
         ip: CLIENT_IP,
       });
-      assert.deepEqual(second['integrations'], { All: false });
+      assert.deepEqual(second['integrations'], { All: false, Salesforce: false });
     });
   });
 
