@@ -27,7 +27,7 @@ function event(i: number, message: Record<string, unknown>): AcceptedEvent {
 }
 
 describeEachStore('cdp profiles', (fixture) => {
-  it('rebuilds profiles from the log, looks them up, unmerges', { timeout: 120_000 }, async () => {
+  it('rebuilds profiles from the log, looks them up, unmerges, relinks', { timeout: 300_000 }, async () => {
     const handle = await fixture.fresh();
     const { store } = handle;
     await store.workspaces.create({ id: 'ws_prof', slug: 'prof', name: 'Profiles', createdMs: AT });
