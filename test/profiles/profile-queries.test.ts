@@ -1,16 +1,13 @@
 /** Profile reads over HTTP: trait-history paging and identifier-prefix search. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { admin, drained, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
+import { admin, drained, sendOk, sharedStore, withApp, wsUrl } from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
-import type { TestApp } from '../support/test-app.ts';
 
 interface Profile {
   id: string;
   identities: { type: string; value: string }[];
 }
-
-const url = (t: TestApp, rest: string) => `/api/v1/workspaces/${t.workspace.slug}${rest}`;
 
 describeEachStore('profile queries', (fixture) => {
   const store = sharedStore(fixture);
@@ -34,9 +31,9 @@ describeEachStore('profile queries', (fixture) => {
         timestamp: '2026-03-02T00:00:00Z',
       });
       await drained(t);
-      const lookup = await admin(t, 'GET', url(t, '/profiles/lookup?type=user_id&value=u-page'));
+      const lookup = await admin(t, 'GET', wsUrl(t, '/profiles/lookup?type=user_id&value=u-page'));
       const id = lookup.json<Profile>().id;
-      const all = (await admin(t, 'GET', url(t, `/profiles/${id}/traits/history`))).json<{
+      const all = (await admin(t, 'GET', wsUrl(t, `/profiles/${id}/traits/history`))).json<{
         items: { trait: string; value: unknown }[];
       }>().items;
       assert.equal(all.length, 5);
@@ -44,7 +41,7 @@ describeEachStore('profile queries', (fixture) => {
       let cursor: string | null = '';
       for (let pages = 0; cursor !== null && pages < 10; pages += 1) {
         const query: string = cursor === '' ? '' : `&cursor=${cursor}`;
-        const res = await admin(t, 'GET', url(t, `/profiles/${id}/traits/history?limit=1${query}`));
+        const res = await admin(t, 'GET', wsUrl(t, `/profiles/${id}/traits/history?limit=1${query}`));
         assert.equal(res.statusCode, 200, res.body);
         const page = res.json<{ items: { trait: string; value: unknown }[]; nextCursor: string | null }>();
         paged.push(...page.items);
@@ -62,7 +59,7 @@ describeEachStore('profile queries', (fixture) => {
       await sendOk(t, 'identify', { userId: 'u-bob', traits: { email: 'bob@example.com' } });
       await drained(t);
       const users = async (query: string) => {
-        const res = await admin(t, 'GET', url(t, `/profiles?${query}`));
+        const res = await admin(t, 'GET', wsUrl(t, `/profiles?${query}`));
         assert.equal(res.statusCode, 200, res.body);
         return res
           .json<{ items: Profile[] }>()

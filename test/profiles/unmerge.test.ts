@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { admin, drained, expectError, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
+import { admin, drained, expectError, sendOk, sharedStore, withApp, wsUrl } from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
 import type { TestApp } from '../support/test-app.ts';
 
@@ -21,20 +21,18 @@ interface Graph {
   merges: { survivorId: string; mergedId: string }[];
 }
 
-const url = (t: TestApp, rest: string) => `/api/v1/workspaces/${t.workspace.slug}${rest}`;
-
 async function lookup(t: TestApp, type: string, value: string) {
-  return admin(t, 'GET', url(t, `/profiles/lookup?type=${type}&value=${encodeURIComponent(value)}`));
+  return admin(t, 'GET', wsUrl(t, `/profiles/lookup?type=${type}&value=${encodeURIComponent(value)}`));
 }
 
 async function profile(t: TestApp, id: string): Promise<Profile> {
-  const res = await admin(t, 'GET', url(t, `/profiles/${id}`));
+  const res = await admin(t, 'GET', wsUrl(t, `/profiles/${id}`));
   assert.equal(res.statusCode, 200, res.body);
   return res.json<Profile>();
 }
 
 async function graph(t: TestApp, id: string): Promise<Graph> {
-  return (await admin(t, 'GET', url(t, `/profiles/${id}/graph`))).json<Graph>();
+  return (await admin(t, 'GET', wsUrl(t, `/profiles/${id}/graph`))).json<Graph>();
 }
 
 const anonIds = (p: Profile) => p.identities.filter((i) => i.type === 'anonymous_id').map((i) => i.value);
@@ -58,7 +56,7 @@ describeEachStore('unmerge', (fixture) => {
       const family = (await lookup(t, 'email', 'fam@x.com')).json<Profile>();
       assert.deepEqual(anonIds(family).sort(), ['D1', 'D2']);
 
-      const res = await admin(t, 'POST', url(t, `/profiles/${family.id}/unmerge`), {
+      const res = await admin(t, 'POST', wsUrl(t, `/profiles/${family.id}/unmerge`), {
         identifier: { type: 'email', value: 'Fam@X.com' },
       });
       assert.equal(res.statusCode, 200, res.body);
@@ -100,7 +98,7 @@ describeEachStore('unmerge', (fixture) => {
         [[home.id, device.id]],
       );
 
-      const res = await admin(t, 'POST', url(t, `/profiles/${home.id}/unmerge`), {
+      const res = await admin(t, 'POST', wsUrl(t, `/profiles/${home.id}/unmerge`), {
         identifier: { type: 'email', value: 'home@x.com' },
       });
       assert.equal(res.statusCode, 200, res.body);
@@ -128,7 +126,7 @@ describeEachStore('unmerge', (fixture) => {
       await sendOk(t, 'track', { userId: 'solo', event: 'Paid', timestamp: '2026-11-02T00:00:00Z' });
       await drained(t);
       const solo = (await lookup(t, 'user_id', 'solo')).json<Profile>();
-      const res = await admin(t, 'POST', url(t, `/profiles/${solo.id}/unmerge`), {
+      const res = await admin(t, 'POST', wsUrl(t, `/profiles/${solo.id}/unmerge`), {
         identifier: { type: 'user_id', value: 'solo' },
       });
       assert.equal(res.statusCode, 200, res.body);
@@ -138,7 +136,7 @@ describeEachStore('unmerge', (fixture) => {
         profiles: [],
         deletedProfiles: [solo.id],
       });
-      const listed = await admin(t, 'GET', url(t, '/identity/unlinked'));
+      const listed = await admin(t, 'GET', wsUrl(t, '/identity/unlinked'));
       assert.deepEqual(
         listed
           .json<{ items: { type: string; value: string; profileId: string }[] }>()
@@ -150,11 +148,11 @@ describeEachStore('unmerge', (fixture) => {
       expectError(await lookup(t, 'user_id', 'solo'), 404, 'profile.not_found');
 
       const relink = `/identity/unlinked?type=user_id&value=solo`;
-      const undone = await admin(t, 'DELETE', url(t, relink));
+      const undone = await admin(t, 'DELETE', wsUrl(t, relink));
       assert.equal(undone.statusCode, 200, undone.body);
       assert.deepEqual(undone.json<{ identifier: object }>().identifier, { type: 'user_id', value: 'solo' });
-      expectError(await admin(t, 'DELETE', url(t, relink)), 404, 'profile.identifier_not_unlinked');
-      assert.deepEqual((await admin(t, 'GET', url(t, '/identity/unlinked'))).json(), {
+      expectError(await admin(t, 'DELETE', wsUrl(t, relink)), 404, 'profile.identifier_not_unlinked');
+      assert.deepEqual((await admin(t, 'GET', wsUrl(t, '/identity/unlinked'))).json(), {
         items: [],
         nextCursor: null,
       });
@@ -163,10 +161,10 @@ describeEachStore('unmerge', (fixture) => {
       await drained(t);
       assert.equal((await lookup(t, 'user_id', 'solo')).json<Profile>().eventCount, 1);
       // Events no profile held while it was unlinked come back with a rebuild.
-      assert.equal((await admin(t, 'POST', url(t, '/profiles/rebuild'))).statusCode, 202);
+      assert.equal((await admin(t, 'POST', wsUrl(t, '/profiles/rebuild'))).statusCode, 202);
       const deadline = Date.now() + 20_000;
       while (
-        (await admin(t, 'GET', url(t, '/profiles/rebuild'))).json<{ status: string }>().status !== 'done'
+        (await admin(t, 'GET', wsUrl(t, '/profiles/rebuild'))).json<{ status: string }>().status !== 'done'
       ) {
         if (Date.now() > deadline) throw new Error('rebuild did not finish');
         await new Promise((r) => setTimeout(r, 50));
@@ -176,7 +174,7 @@ describeEachStore('unmerge', (fixture) => {
       assert.equal(rebuilt.eventCount, 4);
       assert.equal(rebuilt.traits['plan'], 'pro');
 
-      const audit = (await admin(t, 'GET', url(t, '/audit-log'))).json<{
+      const audit = (await admin(t, 'GET', wsUrl(t, '/audit-log'))).json<{
         items: { action: string; target: string }[];
       }>();
       const entry = audit.items.find((e) => e.action === 'DELETE /api/v1/workspaces/:ws/identity/unlinked');
@@ -203,12 +201,12 @@ describeEachStore('unmerge', (fixture) => {
       });
       await drained(t);
       const pair = (await lookup(t, 'email', 'pair@x.com')).json<Profile>();
-      const res = await admin(t, 'POST', url(t, `/profiles/${pair.id}/unmerge`), {
+      const res = await admin(t, 'POST', wsUrl(t, `/profiles/${pair.id}/unmerge`), {
         identifier: { type: 'email', value: 'pair@x.com' },
       });
       assert.equal(res.statusCode, 200, res.body);
       assert.notEqual((await lookup(t, 'anonymous_id', 'F2')).json<Profile>().id, pair.id);
-      const undone = await admin(t, 'DELETE', url(t, '/identity/unlinked?type=email&value=%20Pair@X.com'));
+      const undone = await admin(t, 'DELETE', wsUrl(t, '/identity/unlinked?type=email&value=%20Pair@X.com'));
       assert.equal(undone.statusCode, 200, undone.body);
       assert.deepEqual(undone.json(), {
         identifier: { type: 'email', value: 'pair@x.com' },

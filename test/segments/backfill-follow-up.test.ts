@@ -5,15 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { admin, eventually, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
+import { admin, eventually, sendOk, sharedStore, withApp, wsUrl } from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { createManualClock, type TestApp } from '../support/test-app.ts';
 
 const START = Date.parse('2026-06-01T12:00:00Z');
 const MINUTE = 60_000;
 const DAY = 86_400_000;
-
-const url = (t: TestApp, rest: string) => `/api/v1/workspaces/${t.workspace.slug}${rest}`;
 
 interface Profile {
   id: string;
@@ -22,7 +20,7 @@ interface Profile {
 }
 
 async function profileOf(t: TestApp, type: string, value: string): Promise<Profile | undefined> {
-  const res = await admin(t, 'GET', url(t, `/profiles/lookup?type=${type}&value=${value}`));
+  const res = await admin(t, 'GET', wsUrl(t, `/profiles/lookup?type=${type}&value=${value}`));
   return res.statusCode === 200 ? res.json<Profile>() : undefined;
 }
 
@@ -33,7 +31,7 @@ async function audienceEvents(t: TestApp, profileId: string, name: string): Prom
   const res = await admin(
     t,
     'GET',
-    url(t, `/profiles/${profileId}/events?event=${encodeURIComponent(name)}`),
+    wsUrl(t, `/profiles/${profileId}/events?event=${encodeURIComponent(name)}`),
   );
   return res
     .json<{ items: { properties: { audience_key: string } }[] }>()
@@ -43,19 +41,19 @@ async function audienceEvents(t: TestApp, profileId: string, name: string): Prom
 
 async function ready(t: TestApp, path: string): Promise<void> {
   await eventually(async () => {
-    const res = await admin(t, 'GET', url(t, path));
+    const res = await admin(t, 'GET', wsUrl(t, path));
     return res.json<{ status: string }>().status === 'ready' ? true : undefined;
   }, `${path} ready`);
 }
 
 async function createSegment(t: TestApp, slug: string, definition: string): Promise<void> {
-  const res = await admin(t, 'POST', url(t, '/segments'), { name: slug, slug, definition });
+  const res = await admin(t, 'POST', wsUrl(t, '/segments'), { name: slug, slug, definition });
   assert.equal(res.statusCode, 201, res.body);
   await ready(t, `/segments/${slug}`);
 }
 
 async function createTrait(t: TestApp, name: string, definition: unknown): Promise<void> {
-  const res = await admin(t, 'POST', url(t, '/computed-traits'), { name, definition });
+  const res = await admin(t, 'POST', wsUrl(t, '/computed-traits'), { name, definition });
   assert.equal(res.statusCode, 201, res.body);
   await ready(t, `/computed-traits/${name}`);
 }
@@ -154,7 +152,7 @@ describeEachStore('backfill follow-up', (fixture) => {
 
       // Later than every profile write: only what the recompute owes can reach these profiles.
       clock.set(START + MINUTE);
-      const redefined = await admin(t, 'PATCH', url(t, '/computed-traits/orders_90d'), {
+      const redefined = await admin(t, 'PATCH', wsUrl(t, '/computed-traits/orders_90d'), {
         definition: { kind: 'event_count', event: 'Order Completed', window: { days: 1 } },
       });
       assert.equal(redefined.statusCode, 200, redefined.body);
@@ -169,13 +167,13 @@ describeEachStore('backfill follow-up', (fixture) => {
       }, 'Audience Exited from vip and pro-vip').then((keys) => assert.deepEqual(keys, ['pro-vip', 'vip']));
 
       clock.set(START + 2 * MINUTE);
-      const repointed = await admin(t, 'PATCH', url(t, '/segments/pro'), {
+      const repointed = await admin(t, 'PATCH', wsUrl(t, '/segments/pro'), {
         definition: 'traits.plan = "gold"',
       });
       assert.equal(repointed.statusCode, 200, repointed.body);
       await ready(t, '/segments/pro');
       assert.deepEqual((await user(t, 'new-buyer'))?.segments, ['vip']);
-      const proVip = await admin(t, 'GET', url(t, '/segments/pro-vip/members'));
+      const proVip = await admin(t, 'GET', wsUrl(t, '/segments/pro-vip/members'));
       assert.deepEqual(proVip.json<{ items: unknown[] }>().items, []);
       assert.deepEqual(await t.store.audienceState.pendingTransitions(Number.MAX_SAFE_INTEGER, 10), []);
     });
