@@ -119,6 +119,9 @@ async function loadGets(
   };
 }
 
+/** Extra flags for the server's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
+const NODE_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
+
 /**
  * `targets`: e-mail → the profile expected to hold it. `server`: environment pointing the
  * server at the store (CDP_DATA_DIR or CDP_DATABASE_URL).
@@ -140,7 +143,7 @@ export async function measureLookupLatency(options: {
   const plan = (): string[] => Array.from({ length: warmup + options.lookups }, () => prng.pick(emails));
   const port = await freePort();
   const server = await startProcess(
-    ['--enable-source-maps', 'dist/cdp.mjs', 'start'],
+    [...NODE_FLAGS, '--enable-source-maps', 'dist/cdp.mjs', 'start'],
     {
       ...options.server,
       PORT: String(port),

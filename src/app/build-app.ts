@@ -94,6 +94,9 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     ...DEFAULT_GATE_POLICY,
     maxBusyBatchMs: config.pipelineMaxBatchMs,
   });
+  // A pipeline batch's transaction on SQLite lets requests in between its statements, counted
+  // as their time, not the batch's.
+  store.yieldWithinTransactions(() => foreground.yieldToForeground());
   const busErrors = new RepeatThrottle(30_000);
   // Background loops (deliveries, privacy requests, backfills, the audience scheduler) poll the
   // store about once a second: while it is unavailable, each says so once per 30 s, with the

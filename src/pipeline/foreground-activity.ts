@@ -1,17 +1,17 @@
 /**
  * Work a client is waiting for (an ingestion request, until its acknowledgement) against
  * background work (the pipeline's stages) in one process. In the embedded default both share
- * the main thread and the single SQLite connection, so a pipeline batch that runs while
- * requests wait adds its whole duration to their latency and takes its CPU from the ack path.
- * So while requests keep coming, the pipeline takes batches sized to a time budget (a request
- * arriving meanwhile waits at most about that long) in the gaps between requests and, when there
- * are none, at most a fixed share of the time: acknowledging stays nearly as fast as without
- * the pipeline, processing still moves, and it catches up with full-size batches when the burst
- * ends (its lag is on /metrics). Under moderate traffic (the requests taking under 30 % of the
- * thread) a pipeline that fell behind gets larger budgets, so it keeps up instead of waiting
- * for a pause that sustained traffic never gives; near the ack path's capacity batches get a
- * smaller budget than the base one. Scale-out runs the stages in worker processes, where none
- * of this applies.
+ * the main thread. The ack path appends to the log's own file on its own connection, and a
+ * batch's transaction gives the thread away between its statements every few milliseconds
+ * (storage/sqlite/transaction-slices.ts), so a request arriving during a batch waits about one
+ * slice, not the whole batch. What remains to share is the thread's time. Under moderate
+ * traffic (the requests taking under 30 % of the thread) batches start at once, sized to a time
+ * budget that grows with how far behind the pipeline is, so it keeps up. Near the ack path's
+ * capacity, batches get a small budget and run in the gaps between requests or, when there are
+ * none, within a fixed share of the time: acknowledging stays nearly as fast as without the
+ * pipeline, processing still moves, and it catches up with full-size batches when the burst
+ * ends (its lag is on /metrics). Scale-out runs the stages in worker processes, where none of
+ * this applies.
  */
 
 /** What a background consumer asks before each batch, and tells after it. */
@@ -129,7 +129,7 @@ export class ForegroundActivity implements BackgroundGate {
   }
 
   async admit(maxBatch: number): Promise<Admission> {
-    const { busyWindowMs, busyShare, gapWaitMs } = this.#policy;
+    const { busyWindowMs, busyShare, gapWaitMs, growBelowLoad } = this.#policy;
     // A batch over the embedded store never yields to I/O (each query settles at once), so
     // requests that arrived meanwhile are not even read yet: let them in before deciding.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -137,9 +137,13 @@ export class ForegroundActivity implements BackgroundGate {
     const busy = this.recentlyActive(busyWindowMs);
     if (busy) {
       size = Math.min(maxBatch, this.#busySize);
-      // A gap between requests costs them nothing: take it. Without one (the ack path is
-      // saturated), the share of time bounds what the batch takes from it.
-      if (!(await this.#gap(gapWaitMs))) {
+      // Under moderate traffic the batch starts at once: its transaction gives the thread to the
+      // requests between its statements (SQLite: storage/sqlite/transaction-slices.ts; a
+      // PostgreSQL batch awaits the network anyway), so waiting for a gap would only leave the
+      // thread idle while requests wait on their fsync or decoder. Near the ack path's capacity
+      // every slice the pipeline takes is one the requests lack: a gap between requests costs
+      // them nothing, so take it; without one, the share of time bounds what batches take.
+      if (this.#foregroundLoad >= growBelowLoad && !(await this.#gap(gapWaitMs))) {
         const until = this.#lastBatchEndMs + (this.#lastBatchMs * (1 - busyShare)) / busyShare;
         while (this.#now() < until && this.#inFlight > 0) await this.#sleep(until - this.#now());
       }

@@ -91,5 +91,11 @@ export interface Store {
    * the request or event is wrong: requests get 503 with Retry-After, pipeline stages wait.
    */
   isUnavailable(error: unknown): boolean;
+  /**
+   * How a long write transaction lets waiting work use the thread between its statements
+   * (SQLite, whose statements run synchronously on the event loop; PostgreSQL's awaits on the
+   * network already do). The app passes the pipeline gate's yield.
+   */
+  yieldWithinTransactions(yieldFn: () => Promise<void>): void;
   close(): Promise<void>;
 }

@@ -70,7 +70,8 @@ it('admits a full batch at once while no request is on its way to its ack', asyn
 
 it('while requests come, admits small batches, in a gap between requests', async () => {
   const activity = new ForegroundActivity(
-    gatePolicy({ busyWindowMs: 1_000, busyShare: 0.5, busyBatch: 3, gapWaitMs: 60_000 }),
+    // Requests take most of the thread (assumed until measured): batches wait for gaps.
+    gatePolicy({ busyWindowMs: 1_000, busyShare: 0.5, busyBatch: 3, gapWaitMs: 60_000, growBelowLoad: 0.3 }),
   );
   let release!: () => void;
   const request = activity.track(() => new Promise<void>((resolve) => (release = resolve)));
@@ -90,7 +91,7 @@ it('while requests come, admits small batches, in a gap between requests', async
 it('with no gap between requests, background batches take at most their share of the time', async () => {
   // The batch below sleeps: counted as thread time here, as a synchronous batch would be.
   const activity = new ForegroundActivity(
-    gatePolicy({ busyWindowMs: 5_000, busyShare: 0.2, busyBatch: 3, gapWaitMs: 0 }),
+    gatePolicy({ busyWindowMs: 5_000, busyShare: 0.2, busyBatch: 3, gapWaitMs: 0, growBelowLoad: 0.3 }),
     undefined,
     () => performance.now(),
   );
@@ -111,6 +112,38 @@ it('with no gap between requests, background batches take at most their share of
   // A gap ends the pause at once.
   const third = activity.admit(50);
   assert.equal((await third).maxBatch, 3);
+});
+
+it('under moderate traffic, starts a batch at once even while a request is in flight', async () => {
+  let nowMs = 0;
+  let busyMs = 0;
+  const activity = new ForegroundActivity(
+    gatePolicy({
+      busyWindowMs: 1_000_000,
+      busyShare: 0.1,
+      busyBatch: 5,
+      gapWaitMs: 60_000,
+      growBelowLoad: 0.3,
+      loadWindowMs: 1_000,
+    }),
+    () => nowMs,
+    () => busyMs,
+  );
+  // A first second in which the requests took 10 % of the thread, measured when a batch ends.
+  const first = await activity.admit(100);
+  nowMs += 1_000;
+  busyMs += 100;
+  first.done(5);
+  assert.ok(activity.foregroundLoad < 0.3, `load ${activity.foregroundLoad}`);
+  let release!: () => void;
+  const request = activity.track(() => new Promise<void>((resolve) => (release = resolve)));
+  // Without waiting for the request (its transaction's slices let it in: transaction-slices.ts).
+  // (The 2 s bound only keeps a failing run from hanging on the request, which never ends.)
+  const second = await Promise.race([activity.admit(100), sleep(2_000).then(() => undefined)]);
+  assert.ok(second !== undefined, 'the batch waited for the request in flight');
+  second.done(5);
+  release();
+  await request;
 });
 
 it('sizes busy batches to their time budget: doubling while full ones fit, shrinking when over', async () => {
@@ -146,7 +179,14 @@ it('counts what a batch held the thread for, not the time it waited on I/O', asy
   let nowMs = 0;
   let busyMs = 0;
   const activity = new ForegroundActivity(
-    gatePolicy({ busyWindowMs: 1_000_000, busyShare: 0.2, busyBatch: 5, busyBatchMs: 40, gapWaitMs: 0 }),
+    gatePolicy({
+      busyWindowMs: 1_000_000,
+      busyShare: 0.2,
+      busyBatch: 5,
+      busyBatchMs: 40,
+      gapWaitMs: 0,
+      growBelowLoad: 0.3,
+    }),
     () => nowMs,
     () => busyMs,
   );
@@ -246,7 +286,8 @@ describeEachStore('in-process bus behind the ack path', (fixture) => {
   it('holds the pipeline while a request is on its way to its ack, then catches up', async () => {
     const { store } = await fixture.fresh();
     const activity = new ForegroundActivity(
-      gatePolicy({ busyWindowMs: 200, busyShare: 0.5, busyBatch: 4, gapWaitMs: 60_000 }),
+      // Requests take most of the thread (assumed until measured).
+      gatePolicy({ busyWindowMs: 200, busyShare: 0.5, busyBatch: 4, gapWaitMs: 60_000, growBelowLoad: 0.3 }),
     );
     const bus = new InProcessBus({
       log: store.events,

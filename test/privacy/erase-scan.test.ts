@@ -186,7 +186,7 @@ describeEachStore('erasure reaches every table', (fixture) => {
       assert.deepEqual(leftovers, []);
       if (handle.env['CDP_DATA_DIR'] !== undefined) {
         const dir = handle.env['CDP_DATA_DIR'];
-        for (const file of ['cdp.sqlite', 'cdp.sqlite-wal']) {
+        for (const file of ['cdp.sqlite', 'cdp.sqlite-wal', 'cdp-log.sqlite', 'cdp-log.sqlite-wal']) {
           const full = path.join(dir, file);
           if (!existsSync(full)) continue;
           const bytes = readFileSync(full);

@@ -1,4 +1,5 @@
 /** Every row of every table of a test store, as text: what scans for personal data read. */
+import { logFileOf } from '../../src/storage/sqlite/log-file.ts';
 import BetterSqlite3 from 'better-sqlite3';
 import path from 'node:path';
 import pg from 'pg';
@@ -26,18 +27,22 @@ export async function dumpAll(handle: StoreHandle): Promise<Map<string, string[]
     }
     return out;
   }
-  const db = new BetterSqlite3(path.join(handle.env['CDP_DATA_DIR'] ?? '', 'cdp.sqlite'), { readonly: true });
-  try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
-      name: string;
-    }[];
-    for (const { name } of tables)
-      out.set(
-        name,
-        (db.prepare(`SELECT * FROM "${name}"`).all() as object[]).map((r) => JSON.stringify(r)),
-      );
-  } finally {
-    db.close();
+  // Both files of the embedded store: the event log has its own (storage/sqlite/log-file.ts).
+  const main = path.join(handle.env['CDP_DATA_DIR'] ?? '', 'cdp.sqlite');
+  for (const file of [main, logFileOf(main)]) {
+    const db = new BetterSqlite3(file, { readonly: true });
+    try {
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+        name: string;
+      }[];
+      for (const { name } of tables)
+        out.set(name, [
+          ...(out.get(name) ?? []),
+          ...(db.prepare(`SELECT * FROM "${name}"`).all() as object[]).map((r) => JSON.stringify(r)),
+        ]);
+    } finally {
+      db.close();
+    }
   }
   return out;
 }

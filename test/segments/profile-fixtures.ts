@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { logFileOf } from '../../src/storage/sqlite/log-file.ts';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
 import pg from 'pg';
@@ -74,6 +75,10 @@ export function openRawDatabase(handle: StoreHandle): Kysely<Database> {
   const dir = handle.env['CDP_DATA_DIR'] as string;
   const sqlite = new BetterSqlite3(path.join(dir, 'cdp.sqlite'));
   sqlite.pragma('busy_timeout = 5000');
+  // The event log is in a file of its own (storage/sqlite/log-file.ts). Committing a seed,
+  // SQLite writes the main file before the log's, so a reader never sees an event without
+  // its assignment.
+  sqlite.prepare('ATTACH DATABASE ? AS log').run(logFileOf(path.join(dir, 'cdp.sqlite')));
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 }
 

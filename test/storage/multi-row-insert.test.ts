@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import type { CompiledQuery } from 'kysely';
 import { Kysely, sql, SqliteDialect } from 'kysely';
 import {
   insertRows,
   insertText,
   MAX_PARAMS,
+  MAX_ROWS,
   type RowsInsert,
 } from '../../src/storage/kysely/multi-row-insert.ts';
 
@@ -50,10 +52,18 @@ describe('insertRows on SQLite', () => {
     await sql`create table items (ws text not null, seq integer not null, owner text, note text, primary key (ws, seq))`.execute(
       db,
     );
-    const perStatement = Math.floor(MAX_PARAMS / SPEC.columns.length);
+    const perStatement = Math.min(MAX_ROWS, Math.floor(MAX_PARAMS / SPEC.columns.length));
     const count = perStatement * 2 + 4; // three statements; the last seq odd (it has a note)
     const items = Array.from({ length: count }, (_, i) => i);
-    await insertRows(db, 'sqlite', SPEC, items, (i) => ['w', i, `o${i}`, i % 2 === 0 ? null : 'n']);
+    const statements: number[] = [];
+    const counting = {
+      executeQuery: <R>(query: CompiledQuery<R>) => {
+        statements.push(query.parameters.length / SPEC.columns.length);
+        return db.executeQuery(query);
+      },
+    };
+    await insertRows(counting, 'sqlite', SPEC, items, (i) => ['w', i, `o${i}`, i % 2 === 0 ? null : 'n']);
+    assert.deepEqual(statements, [perStatement, perStatement, 4], 'rows per statement');
     const total = await sql<{ n: number }>`select count(*) as n, count(note) as notes from items`.execute(db);
     assert.equal(total.rows[0]?.n, count);
     // Again with other owners and notes: owners replaced, notes kept (not in the update list).

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GroupCommitter } from '../../src/ingestion/group-committer.ts';
 import type { AcceptedEvent } from '../../src/ingestion/message-types.ts';
+import { logFileOf } from '../../src/storage/sqlite/log-file.ts';
 import { createSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/storage/store.ts';
 
@@ -70,8 +71,9 @@ describe('SQLite appends acknowledged after the WAL fsync', () => {
   // Linux refuses fsync on a FIFO: put one where the WAL was (SQLite keeps writing to the file
   // it has open, the sync opens the path anew) to stand for a disk that failed to flush.
   it('a failed fsync is an error for the request, and nothing is acknowledged after it', async () => {
-    unlinkSync(`${file}-wal`);
-    execFileSync('mkfifo', [`${file}-wal`]);
+    // The log's own file (storage/sqlite/log-file.ts) is the one the ack path syncs.
+    unlinkSync(`${logFileOf(file)}-wal`);
+    execFileSync('mkfifo', [`${logFileOf(file)}-wal`]);
     await assert.rejects(committer.append([event(1000)]), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'storage.unavailable');
       return true;

@@ -95,7 +95,7 @@ describe('SQLite planner statistics', () => {
       ).run();
       db.exec('ANALYZE sqlite_schema');
       assert.doesNotMatch(stalePlan(), /stale=\?/, 'the retired figures mislead the planner');
-      seedPlannerStatistics(db);
+      seedPlannerStatistics(db, 'main');
       assert.match(stalePlan(), /identity_components_stale \(workspace_id=\? AND stale=\?\)/);
     } finally {
       db.close();
@@ -111,11 +111,11 @@ describe('SQLite planner statistics', () => {
       ).run();
       db.exec('ANALYZE sqlite_schema');
       assert.doesNotMatch(planOf(db), /profile_id=\?/, 'the generic figures mislead the planner');
-      seedPlannerStatistics(db);
+      seedPlannerStatistics(db, 'main');
       assert.match(planOf(db), /profile_id=\?/);
       const measured = '52000 52000 1300 1300 4 1 1';
       db.prepare("UPDATE sqlite_stat1 SET stat = ? WHERE idx = 'profile_events_name'").run(measured);
-      seedPlannerStatistics(db);
+      seedPlannerStatistics(db, 'main');
       const row = db
         .prepare<[], { stat: string }>("SELECT stat FROM sqlite_stat1 WHERE idx = 'profile_events_name'")
         .get();

@@ -38,6 +38,8 @@ export function createKyselyStore(options: {
   afterMigrate?: () => Promise<void>;
   /** The dialect's reading of "cannot reach or write the store" (storage/store-unavailable.ts). */
   isUnavailable: (error: unknown) => boolean;
+  /** See `Store.yieldWithinTransactions`; absent where the driver yields by itself. */
+  yieldWithinTransactions?: (yieldFn: () => Promise<void>) => void;
   close: () => Promise<void>;
 }): Store {
   const { db, dialect } = options;
@@ -89,6 +91,7 @@ export function createKyselyStore(options: {
       await sql`select 1`.execute(db);
     },
     isUnavailable: options.isUnavailable,
+    yieldWithinTransactions: options.yieldWithinTransactions ?? (() => undefined),
     close: options.close,
   };
 }

@@ -24,6 +24,13 @@ export interface RowsInsert {
 /** Bound parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535. */
 export const MAX_PARAMS = 30_000;
 
+/**
+ * Rows per statement at most. On SQLite a statement runs on the event loop in one piece (a
+ * transaction gives the thread away only between statements: sqlite/transaction-slices.ts), and
+ * 5,000 timeline rows took ~90 ms, which every request arriving meanwhile waited for.
+ */
+export const MAX_ROWS = 500;
+
 /** Texts kept per spec (by dialect and row count); a batch's row counts vary, so bounded. */
 const MAX_TEXTS_PER_SPEC = 64;
 const texts = new WeakMap<RowsInsert, Map<string, string>>();
@@ -78,7 +85,7 @@ export async function insertRows<T>(
   row: (item: T) => readonly unknown[],
 ): Promise<void> {
   const width = spec.columns.length;
-  const perStatement = Math.max(1, Math.floor(MAX_PARAMS / width));
+  const perStatement = Math.max(1, Math.min(MAX_ROWS, Math.floor(MAX_PARAMS / width)));
   for (let start = 0; start < items.length; start += perStatement) {
     const end = Math.min(items.length, start + perStatement);
     const params: unknown[] = [];

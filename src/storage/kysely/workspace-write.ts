@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import { MAIN_WRITE_LOCK_TABLE } from '../sqlite/log-file.ts';
 
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -25,9 +26,12 @@ export interface WriteOptions {
 }
 
 /**
- * One write transaction per workspace and lock class, safe across processes. SQLite:
- * `BEGIN IMMEDIATE` takes the database's write lock up front (a deferred transaction could fail
- * to upgrade after another process wrote). PostgreSQL: a transaction-scoped advisory lock.
+ * One write transaction per workspace and lock class, safe across processes. SQLite: the main
+ * file's write lock is taken up front (a deferred transaction could fail to upgrade after
+ * another process wrote), by a statement that writes nothing there rather than by
+ * `BEGIN IMMEDIATE`, which would lock the log's file too and stop the ack path's appends for
+ * the whole transaction (storage/sqlite/log-file.ts). PostgreSQL: a transaction-scoped
+ * advisory lock.
  */
 export async function workspaceWrite<T>(
   db: Kysely<Database>,
@@ -40,7 +44,7 @@ export async function workspaceWrite<T>(
   return writeTransaction(db, dialect, work, { ...options, lock: { lockClass, workspaceId } });
 }
 
-/** A write transaction on either dialect (SQLite: `BEGIN IMMEDIATE`), optionally locked. */
+/** A write transaction on either dialect (SQLite: the main file locked up front), optionally locked. */
 export async function writeTransaction<T>(
   db: Kysely<Database>,
   dialect: SqlDialectName,
@@ -67,8 +71,9 @@ export async function writeTransaction<T>(
       await sql`pragma synchronous = normal`.execute(connection);
     }
     try {
-      await sql`begin immediate`.execute(connection);
+      await sql`begin`.execute(connection);
       try {
+        await sql.raw(`delete from main.${MAIN_WRITE_LOCK_TABLE} where 0`).execute(connection);
         const result = await work(connection);
         await sql`commit`.execute(connection);
         return result;

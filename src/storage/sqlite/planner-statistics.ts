@@ -56,28 +56,29 @@ interface IndexInfoRow {
  * narrow it down, a unique index's full key selects one row. A real ANALYZE later replaces
  * them with measured figures, which say the same about `workspace_id`.
  */
-export function seedPlannerStatistics(sqlite: SqliteDatabase): void {
+export function seedPlannerStatistics(sqlite: SqliteDatabase, schema: string): void {
+  const s = quote(schema);
   // Creates sqlite_stat1 (which cannot be created directly) without scanning any table.
-  sqlite.exec('ANALYZE sqlite_schema');
+  sqlite.exec(`ANALYZE ${s}.sqlite_schema`);
   const known = new Map(
     sqlite
-      .prepare<[], { idx: string | null; stat: string }>('SELECT idx, stat FROM sqlite_stat1')
+      .prepare<[], { idx: string | null; stat: string }>(`SELECT idx, stat FROM ${s}.sqlite_stat1`)
       .all()
       .map((row) => [row.idx, row.stat]),
   );
   const tables = sqlite
     .prepare<[], { name: string }>(
-      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+      `SELECT name FROM ${s}.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`,
     )
     .all();
-  const insert = sqlite.prepare('INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)');
-  const update = sqlite.prepare('UPDATE sqlite_stat1 SET stat = ? WHERE tbl = ? AND idx = ?');
+  const insert = sqlite.prepare(`INSERT INTO ${s}.sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)`);
+  const update = sqlite.prepare(`UPDATE ${s}.sqlite_stat1 SET stat = ? WHERE tbl = ? AND idx = ?`);
   let added = 0;
   for (const { name: table } of tables) {
-    const indexes = sqlite.prepare<[], IndexListRow>(`PRAGMA index_list(${quote(table)})`).all();
+    const indexes = sqlite.prepare<[], IndexListRow>(`PRAGMA ${s}.index_list(${quote(table)})`).all();
     for (const index of indexes) {
       const columns = sqlite
-        .prepare<[], IndexInfoRow>(`PRAGMA index_info(${quote(index.name)})`)
+        .prepare<[], IndexInfoRow>(`PRAGMA ${s}.index_info(${quote(index.name)})`)
         .all()
         .map((c) => c.name);
       if (columns[0] !== 'workspace_id') continue;
@@ -96,7 +97,7 @@ export function seedPlannerStatistics(sqlite: SqliteDatabase): void {
     }
   }
   // Makes this connection's planner read the new rows.
-  if (added > 0) sqlite.exec('ANALYZE sqlite_schema');
+  if (added > 0) sqlite.exec(`ANALYZE ${s}.sqlite_schema`);
 }
 
 function statFor(columns: number, unique: boolean): string {

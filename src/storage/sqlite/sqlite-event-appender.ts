@@ -18,31 +18,46 @@ interface LoggedKey {
   readonly received_ms: number;
 }
 
+/** How long an append waits for the log file's write lock before the group fails (busy). */
+const LOCK_WAIT_MS = 5_000;
+
 /**
- * The hot path on SQLite: prepared statements in one IMMEDIATE transaction, holding Kysely's
- * connection so no other statement can slip into the transaction. Dedup asks the in-memory
- * RecentMessageIndex for candidates and confirms each by reading the candidate entry.
+ * The hot path on SQLite: prepared statements in one IMMEDIATE transaction. Dedup asks the
+ * in-memory RecentMessageIndex for candidates and confirms each by reading the candidate entry.
+ *
+ * `logDb` is the connection to the log file (`ownConnection`): the main connection's
+ * transactions never hold it up (log-file.ts). It never waits for the log's write lock on the
+ * event loop: its busy timeout is 0 and a busy attempt is retried a few milliseconds later
+ * (the lock's holder may be this very thread: the main connection deleting events, between
+ * two slices of its transaction). Without a log file of its own (a throwaway in-memory store),
+ * it shares the main connection and holds Kysely's connection so no other statement can slip
+ * into the transaction.
  */
 export function createSqliteAppender(
   db: Kysely<Database>,
-  sqlite: SqliteDatabase,
+  logDb: SqliteDatabase,
+  ownConnection: boolean,
 ): EventAppender & { close(): void } {
   // Prepared on first use: the tables exist only after migrations ran.
   let append: AppendAll | undefined;
-  const wal = sqlite.memory ? undefined : new WalFileSync(`${sqlite.name}-wal`);
+  const wal = logDb.memory ? undefined : new WalFileSync(`${logDb.name}-wal`);
+  if (ownConnection) logDb.pragma('busy_timeout = 0');
+  const commit = (events: readonly AcceptedEvent[], cutoff: number): (number | null)[] => {
+    append ??= prepareAppend(logDb, events[0]?.receivedMs ?? Date.now(), cutoff);
+    if (wal === undefined) return append(events, cutoff);
+    // The commit writes the frames; the WAL's fsync, off the event loop, makes them durable.
+    const restore = Number(logDb.pragma('synchronous', { simple: true }));
+    logDb.pragma('synchronous = NORMAL');
+    try {
+      return append(events, cutoff);
+    } finally {
+      logDb.pragma(`synchronous = ${restore}`);
+    }
+  };
   const write = async (events: readonly AcceptedEvent[], cutoff: number): Promise<WrittenEvents> => {
-    const seqs = await db.connection().execute(async () => {
-      append ??= prepareAppend(sqlite, events[0]?.receivedMs ?? Date.now(), cutoff);
-      if (wal === undefined) return append(events, cutoff);
-      // The commit writes the frames; the WAL's fsync, off the event loop, makes them durable.
-      const restore = Number(sqlite.pragma('synchronous', { simple: true }));
-      sqlite.pragma('synchronous = NORMAL');
-      try {
-        return append(events, cutoff);
-      } finally {
-        sqlite.pragma(`synchronous = ${restore}`);
-      }
-    });
+    const seqs = ownConnection
+      ? await whenUnlocked(() => commit(events, cutoff))
+      : await db.connection().execute(async () => commit(events, cutoff));
     return { seqs, durable: wal === undefined ? Promise.resolve() : wal.sync() };
   };
   return {
@@ -52,12 +67,30 @@ export function createSqliteAppender(
       await durable;
       return { seqs };
     },
-    prepare: (cutoff) =>
-      db.connection().execute(async () => {
-        append ??= prepareAppend(sqlite, Date.now(), cutoff);
-      }),
+    prepare: async (cutoff) => {
+      const prepare = (): void => {
+        append ??= prepareAppend(logDb, Date.now(), cutoff);
+      };
+      if (ownConnection) await whenUnlocked(prepare);
+      else await db.connection().execute(async () => prepare());
+    },
     close: () => wal?.close(),
   };
+}
+
+/** Runs `work` (one transaction on the log file), again a moment later while the file is locked. */
+async function whenUnlocked<T>(work: () => T): Promise<T> {
+  const deadline = performance.now() + LOCK_WAIT_MS;
+  for (let delayMs = 1; ; delayMs = Math.min(20, delayMs * 2)) {
+    try {
+      return work();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || performance.now() > deadline)
+        throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
 }
 
 function prepareAppend(sqlite: SqliteDatabase, nowMs: number, firstCutoff: number): AppendAll {

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { LOG_SCHEMA, logFileOf, MAIN_WRITE_LOCK_TABLE, moveLogTables } from './log-file.ts';
+import { TransactionSlices } from './transaction-slices.ts';
 import type { Database } from '../database-schema.ts';
 import { createKyselyStore } from '../kysely/kysely-store.ts';
 import type { Store } from '../store.ts';
@@ -34,12 +36,76 @@ const DEFAULT_WAL_RESTART_FRAMES = 65_536;
 /**
  * The embedded store. WAL with synchronous=FULL: a commit is fsynced before it returns, so an
  * acknowledged event survives power loss (the log's appends fsync off the event loop instead:
- * sqlite-event-appender.ts). One connection: SQLite has one writer anyway, and
- * Kysely's driver serializes every statement on it.
+ * sqlite-event-appender.ts). Two files: the event log in its own (log-file.ts), appended to by
+ * a connection of its own, and everything else in the main file, on one connection that
+ * attaches the log for reading (Kysely's driver serializes every statement on it).
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  if (options.filename !== ':memory:') mkdirSync(path.dirname(options.filename), { recursive: true });
+  const inMemory = options.filename === ':memory:';
+  if (!inMemory) mkdirSync(path.dirname(options.filename), { recursive: true });
   const sqlite = new BetterSqlite3(options.filename);
+  configure(sqlite, options.cacheMegabytes ?? 8);
+  // A throwaway store keeps its log in the one database it has.
+  const logFile = inMemory ? undefined : logFileOf(options.filename);
+  const logWriter = logFile === undefined ? undefined : new BetterSqlite3(logFile);
+  if (logWriter !== undefined && logFile !== undefined) {
+    // The ack path's connection: its page cache holds the log's tail and its index.
+    configure(logWriter, 2);
+    sqlite.prepare(`ATTACH DATABASE ? AS ${LOG_SCHEMA}`).run(logFile);
+    sqlite.pragma(`${LOG_SCHEMA}.synchronous = FULL`);
+    sqlite.pragma(`${LOG_SCHEMA}.secure_delete = ON`);
+    sqlite.pragma(`${LOG_SCHEMA}.cache_size = -2048`);
+    // Stores from before the split carry their log in the main file.
+    moveLogTables(sqlite);
+  }
+  sqlite.exec(`CREATE TABLE IF NOT EXISTS main.${MAIN_WRITE_LOCK_TABLE} (unused INTEGER)`);
+  // Checkpoints copy the WAL into the database file. In the server a worker thread does all of
+  // it (wal-checkpoint-worker.ts): a checkpoint inside a commit would copy pages and fsync twice
+  // on the event loop. Elsewhere (CLI, tests) SQLite checkpoints after a commit once the WAL
+  // holds 4,000 pages (16 MB).
+  const checkpointer =
+    options.backgroundCheckpoints && !inMemory
+      ? startCheckpointer(
+          [options.filename, ...(logFile === undefined ? [] : [logFile])],
+          options.walRestartFrames ?? DEFAULT_WAL_RESTART_FRAMES,
+          () => {
+            // Without its worker nothing would copy the WAL back: SQLite's own checkpoints resume.
+            for (const connection of [sqlite, logWriter])
+              if (connection?.open) connection.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+          },
+        )
+      : undefined;
+  for (const connection of [sqlite, logWriter])
+    connection?.pragma(`wal_autocheckpoint = ${checkpointer ? 0 : AUTOCHECKPOINT_PAGES}`);
+  const slices = new TransactionSlices(sqlite);
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    plugins: [slices],
+  });
+  const appender = createSqliteAppender(db, logWriter ?? sqlite, logWriter !== undefined);
+  return createKyselyStore({
+    db,
+    dialect: 'sqlite',
+    appender,
+    afterMigrate: () =>
+      db.connection().execute(async () => {
+        // Migrations create the log's tables in the main file; they belong in the log file.
+        if (logWriter !== undefined) moveLogTables(sqlite);
+        seedPlannerStatistics(sqlite, 'main');
+        if (logWriter !== undefined) seedPlannerStatistics(sqlite, LOG_SCHEMA);
+      }),
+    isUnavailable: isSqliteUnavailable,
+    yieldWithinTransactions: (yieldFn) => slices.yieldWith(yieldFn),
+    close: async () => {
+      await checkpointer?.stop();
+      await db.destroy();
+      appender.close();
+      logWriter?.close();
+    },
+  });
+}
+
+function configure(sqlite: BetterSqlite3.Database, cacheMegabytes: number): void {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
@@ -50,37 +116,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   // 8 MB page cache by default (SQLite's is 2 MB): the hot tail of the log and its index stay
   // cached, within the server's memory budget. Larger stores gain from more (the profile
   // indexes are keyed by hashes: every batch touches pages all over them), where memory allows.
-  sqlite.pragma(`cache_size = ${-Math.round((options.cacheMegabytes ?? 8) * 1024)}`);
-  // Checkpoints copy the WAL into the database file. In the server a worker thread does all of
-  // it (wal-checkpoint-worker.ts): a checkpoint inside a commit would copy pages and fsync twice
-  // on the event loop. Elsewhere (CLI, tests) SQLite checkpoints after a commit once the WAL
-  // holds 4,000 pages (16 MB).
-  const checkpointer =
-    options.backgroundCheckpoints && options.filename !== ':memory:'
-      ? startCheckpointer(options.filename, options.walRestartFrames ?? DEFAULT_WAL_RESTART_FRAMES, () => {
-          // Without its worker nothing would copy the WAL back: SQLite's own checkpoints resume.
-          if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
-        })
-      : undefined;
-  sqlite.pragma(`wal_autocheckpoint = ${checkpointer ? 0 : AUTOCHECKPOINT_PAGES}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const appender = createSqliteAppender(db, sqlite);
-  return createKyselyStore({
-    db,
-    dialect: 'sqlite',
-    appender,
-    afterMigrate: () => db.connection().execute(async () => seedPlannerStatistics(sqlite)),
-    isUnavailable: isSqliteUnavailable,
-    close: async () => {
-      await checkpointer?.stop();
-      await db.destroy();
-      appender.close();
-    },
-  });
+  sqlite.pragma(`cache_size = ${-Math.round(cacheMegabytes * 1024)}`);
 }
 
 function startCheckpointer(
-  filename: string,
+  filenames: readonly string[],
   restartFrames: number,
   onLost: () => void,
 ): { stop(): Promise<void> } {
@@ -88,7 +128,7 @@ function startCheckpointer(
     'wal-checkpoint-worker',
     new URL('./wal-checkpoint-worker.ts', import.meta.url),
     {
-      data: { filename, intervalMs: 100, busyIntervalMs: 10, restartFrames },
+      data: { filenames, intervalMs: 100, busyIntervalMs: 10, restartFrames },
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
     },
   );

@@ -19,51 +19,70 @@ import { restartDue, type CheckpointProgress } from './wal-restart-policy.ts';
  * writer's transaction or for readers before giving up until a later pass.
  */
 interface CheckpointerData {
-  readonly filename: string;
+  /** The database files (the main file and the log's): each WAL is checkpointed on its own. */
+  readonly filenames: readonly string[];
   readonly intervalMs: number;
   readonly busyIntervalMs: number;
   readonly restartFrames: number;
 }
 
-const { filename, intervalMs, busyIntervalMs, restartFrames } = (workerData as { data: CheckpointerData })
+const { filenames, intervalMs, busyIntervalMs, restartFrames } = (workerData as { data: CheckpointerData })
   .data;
-const db = new BetterSqlite3(filename);
-db.pragma('busy_timeout = 50');
-const databaseFile = openSync(filename, 'r');
 
-function checkpoint(mode: 'PASSIVE' | 'RESTART'): CheckpointProgress | undefined {
-  try {
-    return (db.pragma(`wal_checkpoint(${mode})`) as CheckpointProgress[])[0];
-  } catch {
-    // Busy or shutting down: the next pass tries again.
-    return undefined;
+class FileCheckpointer {
+  readonly #db: BetterSqlite3.Database;
+  readonly #databaseFile: number;
+  #lastCheckpointed = 0;
+
+  constructor(filename: string) {
+    this.#db = new BetterSqlite3(filename);
+    this.#db.pragma('busy_timeout = 50');
+    this.#databaseFile = openSync(filename, 'r');
+  }
+
+  checkpoint(mode: 'PASSIVE' | 'RESTART'): CheckpointProgress | undefined {
+    try {
+      return (this.#db.pragma(`wal_checkpoint(${mode})`) as CheckpointProgress[])[0];
+    } catch {
+      // Busy or shutting down: the next pass tries again.
+      return undefined;
+    }
+  }
+
+  #flushDatabaseFile(): boolean {
+    try {
+      fsyncSync(this.#databaseFile);
+      return true;
+    } catch {
+      // The RESTART's own sync would fail too; the writer's next commit reports the disk's state.
+      return false;
+    }
+  }
+
+  /** Whether the pass copied anything (more is likely arriving: the next pass comes sooner). */
+  pass(): boolean {
+    const passive = this.checkpoint('PASSIVE');
+    if (passive === undefined) return false;
+    const copied = passive.checkpointed > this.#lastCheckpointed;
+    this.#lastCheckpointed = passive.checkpointed;
+    if (restartDue(passive, restartFrames) && this.#flushDatabaseFile()) this.checkpoint('RESTART');
+    return copied;
+  }
+
+  close(): void {
+    this.#db.close();
+    closeSync(this.#databaseFile);
   }
 }
 
-function flushDatabaseFile(): boolean {
-  try {
-    fsyncSync(databaseFile);
-    return true;
-  } catch {
-    // The RESTART's own sync would fail too; the writer's next commit reports the disk's state.
-    return false;
-  }
-}
-
-/** Whether the pass copied anything (more is likely arriving: the next pass comes sooner). */
-function pass(): boolean {
-  const passive = checkpoint('PASSIVE');
-  if (passive === undefined) return false;
-  const copied = passive.checkpointed > lastCheckpointed;
-  lastCheckpointed = passive.checkpointed;
-  if (restartDue(passive, restartFrames) && flushDatabaseFile()) checkpoint('RESTART');
-  return copied;
-}
-
-let lastCheckpointed = 0;
+const files = filenames.map((filename) => new FileCheckpointer(filename));
 let timer: NodeJS.Timeout | undefined;
 function schedule(delayMs: number): void {
-  timer = setTimeout(() => schedule(pass() ? busyIntervalMs : intervalMs), delayMs);
+  timer = setTimeout(() => {
+    let copied = false;
+    for (const file of files) copied = file.pass() || copied;
+    schedule(copied ? busyIntervalMs : intervalMs);
+  }, delayMs);
 }
 schedule(intervalMs);
 
@@ -71,10 +90,9 @@ parentPort?.on('message', (message: string) => {
   if (message !== 'stop') return;
   clearTimeout(timer);
   try {
-    checkpoint('PASSIVE');
+    for (const file of files) file.checkpoint('PASSIVE');
   } finally {
-    db.close();
-    closeSync(databaseFile);
+    for (const file of files) file.close();
     parentPort?.postMessage('stopped');
   }
 });
