@@ -93,16 +93,23 @@ export function carriesConsent(event: Pick<StoredEvent, 'message'>): boolean {
  * regard to case; unknown categories and non-boolean values are ignored) and
  * `context.consent.gpc: true` (a `Sec-GPC: 1` request), which refuses the `gpcOptOut`
  * categories whatever the preferences of the same event say.
+ *
+ * The values count at the earlier of the event's timestamp and the time the platform received
+ * it. The timestamp is the sender's word (stored as given without `sentAt`): taken alone, one
+ * event dated in the future would outrank every later choice, the API's included (which refuses
+ * future times), so the person could not withdraw. Both times are stored with the event, so the
+ * value still depends only on the event, never on when or in which order it was processed.
  */
 export function consentOf(
-  event: Pick<StoredEvent, 'seq' | 'message' | 'messageId' | 'timestampMs'>,
+  event: Pick<StoredEvent, 'seq' | 'message' | 'messageId' | 'timestampMs' | 'receivedMs'>,
   settings: ConsentSettings,
 ): ConsentObservation[] {
   const context = ownField(event.message, 'context');
   const consent = isJsonObject(context) ? ownField(context, 'consent') : undefined;
   if (!isJsonObject(consent)) return [];
   const byCategory = new Map<string, ConsentObservation>();
-  const base = { seq: event.seq, tsMs: event.timestampMs, messageId: event.messageId };
+  const tsMs = Math.min(event.timestampMs, event.receivedMs);
+  const base = { seq: event.seq, tsMs, messageId: event.messageId };
   const preferences = ownField(consent, 'categoryPreferences');
   if (isJsonObject(preferences)) {
     const known = new Map(settings.categories.map((c) => [c, c]));

@@ -236,6 +236,36 @@ describeEachStore('consent', (fixture) => {
     });
   });
 
+  it('an event dated in the future cannot outrank a later withdrawal', async () => {
+    await withApp(await store(), {}, async (t) => {
+      // No sentAt: the timestamp is stored as given.
+      await sendOk(t, 'track', {
+        userId: 'u-fut',
+        event: 'Visit',
+        messageId: 'fut-1',
+        timestamp: '2099-01-01T00:00:00Z',
+        context: prefs({ marketing: true }),
+      });
+      await drained(t);
+      const profile = await lookup(t, 'user_id', 'u-fut');
+      assert.ok(profile);
+      assert.deepEqual(profile.consent, { marketing: true });
+      const fromEvent = (await consentOf(t, profile.id)).consent['marketing'];
+      assert.ok(fromEvent && Date.parse(fromEvent.timestamp) <= Date.now(), JSON.stringify(fromEvent));
+      // The event itself is stored as sent.
+      const stored = (await allEvents(t)).find((m) => m['messageId'] === 'fut-1');
+      assert.equal(stored?.['timestamp'], '2099-01-01T00:00:00.000Z');
+
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const withdrawn = await admin(t, 'PUT', url(t, `/profiles/${profile.id}/consent`), {
+        categoryPreferences: { marketing: false },
+      });
+      assert.equal(withdrawn.statusCode, 200, withdrawn.body);
+      assert.deepEqual(granted(withdrawn.json<ConsentView>()), { marketing: false });
+      assert.deepEqual((await lookup(t, 'user_id', 'u-fut'))?.consent, { marketing: false });
+    });
+  });
+
   it('consent categories are settings of the workspace; segments read consent', async () => {
     await withApp(await store(), {}, async (t) => {
       const defaults = await admin(t, 'GET', url(t, '/settings/consent'));

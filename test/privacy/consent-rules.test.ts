@@ -14,6 +14,7 @@ const event = (context: unknown) => ({
   seq: 7,
   messageId: 'm-7',
   timestampMs: 1_000,
+  receivedMs: 2_000,
   message: { type: 'track', context } as unknown as JsonObject,
 });
 
@@ -71,6 +72,15 @@ describe('consent rules', () => {
       { categories: Array.from({ length: 51 }, (_, i) => `c${i}`) },
     ])
       assert.equal(validateConsentSettings(bad).ok, false, JSON.stringify(bad));
+  });
+
+  it('a value counts at the earlier of the timestamp and the receive time: no event claims the future', () => {
+    const context = { consent: { categoryPreferences: { marketing: true } } };
+    const at = (timestampMs: number, receivedMs: number) =>
+      consentOf({ ...event(context), timestampMs, receivedMs }, DEFAULT_CONSENT_SETTINGS).map((o) => o.tsMs);
+    assert.deepEqual(at(1_000, 2_000), [1_000], 'a past timestamp is kept (a late or offline batch)');
+    assert.deepEqual(at(4_102_444_800_000, 2_000), [2_000], 'a future timestamp counts when received');
+    assert.deepEqual(at(2_000, 2_000), [2_000]);
   });
 
   it('the current value depends only on the set of values, never on their order', () => {

@@ -5,10 +5,13 @@
  * the values.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { it } from 'node:test';
+import { rotateDataKey } from '../../src/privacy/key-rotation.ts';
 import { admin, expectError, sendOk } from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
-import { createTestApp, type TestApp } from '../support/test-app.ts';
+import { createTestApp, TEST_ENCRYPTION_KEY, type TestApp } from '../support/test-app.ts';
 import { drained, lookup, privacyRequest, url } from './privacy-helpers.ts';
 import { dumpAll, findNeedles } from './store-dump.ts';
 
@@ -162,6 +165,60 @@ describeEachStore('PII encryption at rest', (fixture) => {
       assert.equal(doc.statusCode, 200, doc.body);
       assert.ok(doc.body.includes(ZOE.email) && doc.body.includes(ZOE.name));
       assert.ok(!doc.body.includes('enc:v1:'), 'the export shows values, not ciphertext');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('stores export documents sealed, re-seals them on a key rotation, and downloads them opened', async () => {
+    const handle = await fixture.fresh();
+    const t = await createTestApp(handle.store);
+    try {
+      await seed(t);
+      await drained(t);
+      const exported = await privacyRequest(t, 'export', { type: 'email', value: ZOE.email });
+      assert.equal(exported.status, 'completed', JSON.stringify(exported));
+      const download = async (): Promise<string> => {
+        const doc = await admin(t, 'GET', exported.exportUrl ?? '');
+        assert.equal(doc.statusCode, 200, doc.body);
+        return doc.body;
+      };
+      const before = await download();
+      for (const value of [ZOE.email, ZOE.phone, ZOE.name, '198.51.100.7'])
+        assert.ok(before.includes(value), `the document lost ${value}`);
+
+      const stored = (await dumpAll(handle)).get('privacy_exports') ?? [];
+      assert.equal(stored.length, 1);
+      assert.deepEqual(
+        findNeedles(
+          new Map([['privacy_exports', stored]]),
+          [ZOE.email, ZOE.phone, ZOE.name, '198.51.100.7', 'Paris'],
+          [],
+        ),
+        [],
+      );
+      assert.match(stored[0] ?? '', /"document":"enc:v1:k1:/);
+      // On SQLite, every file of the store (the database files and their WALs) in bytes.
+      const dir = handle.env['CDP_DATA_DIR'];
+      const files = dir === undefined ? [] : readdirSync(dir).map((name) => path.join(dir, name));
+      for (const file of files.filter((f) => statSync(f).isFile())) {
+        const bytes: Buffer = readFileSync(file);
+        for (const needle of [ZOE.email, ZOE.phone, ZOE.name])
+          assert.equal(bytes.includes(Buffer.from(needle)), false, `${needle} in clear in ${file}`);
+      }
+
+      // A rotation re-seals the document under the new key; the old key can go.
+      const rotated = await rotateDataKey({
+        instance: handle.store.instance,
+        encryptionKey: TEST_ENCRYPTION_KEY,
+        store: handle.store.pii,
+        sleep: async () => undefined,
+      });
+      assert.deepEqual(rotated.retired, ['k1']);
+      assert.equal(rotated.counts['privacy_exports']?.changed, 1);
+      const resealed = (await dumpAll(handle)).get('privacy_exports') ?? [];
+      assert.match(resealed[0] ?? '', /"document":"enc:v1:k2:/);
+      assert.equal(await download(), before);
     } finally {
       await t.close();
     }

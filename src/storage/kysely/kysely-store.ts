@@ -67,7 +67,7 @@ export function createKyselyStore(options: {
     segments: new KyselySegmentRepository(db, dialect, sealing),
     computedTraits: new KyselyComputedTraitRepository(db, dialect),
     consent: new KyselyConsentRepository(db, dialect),
-    privacyRequests: new KyselyPrivacyRequestRepository(db),
+    privacyRequests: new KyselyPrivacyRequestRepository(db, sealing),
     suppressions: new KyselySuppressionRepository(db, dialect),
     subjects: new KyselySubjectRepository(db, dialect, sealing),
     destinations: new KyselyDestinationRepository(db, dialect, sealing),

@@ -27,6 +27,7 @@ const TABLES = [
   'events',
   'destinations',
   'destination_deliveries',
+  'privacy_exports',
 ] as const;
 
 export async function resealAll(
@@ -103,6 +104,9 @@ export async function resealAll(
         case 'destination_deliveries':
           await resealDeletionCalls(db, ws, (v) => again(v, true), step);
           break;
+        case 'privacy_exports':
+          await resealExports(db, ws, againText, step);
+          break;
       }
     }
   }
@@ -127,6 +131,8 @@ export async function resealPages<Row, Update>(
   read: (after: Row | undefined) => Promise<Row[]>,
   plan: (row: Row) => Update | undefined,
   write: (trx: Transaction<Database>, update: Update) => Promise<unknown>,
+  /** Rows `read` asks for at most (a shorter page is the last one). */
+  pageSize = PAGE,
 ): Promise<void> {
   let last: Row | undefined;
   for (;;) {
@@ -142,7 +148,7 @@ export async function resealPages<Row, Update>(
       });
     await step(rows.length, updates.length);
     last = rows.at(-1);
-    if (last === undefined || rows.length < PAGE) return;
+    if (last === undefined || rows.length < pageSize) return;
   }
 }
 
@@ -372,6 +378,44 @@ function resealEvents(
         .where('seq', '=', u.seq)
         .where('payload', '=', u.old)
         .execute(),
+  );
+}
+
+/** Export documents read per page: each can be megabytes. */
+const DOCUMENT_PAGE = 10;
+
+/** Export documents: each is one sealed value (documents stored plain before are sealed). */
+function resealExports(
+  db: Kysely<Database>,
+  ws: string,
+  againText: (text: string) => string | undefined,
+  step: Step,
+): Promise<void> {
+  return resealPages(
+    db,
+    step,
+    (after: { request_id: string } | undefined) =>
+      db
+        .selectFrom('privacy_exports')
+        .select(['request_id', 'document'])
+        .where('workspace_id', '=', ws)
+        .where('request_id', '>', after?.request_id ?? '')
+        .orderBy('request_id')
+        .limit(DOCUMENT_PAGE)
+        .execute(),
+    (row) => {
+      const next = againText(row.document);
+      return next === undefined ? undefined : { id: row.request_id, old: row.document, document: next };
+    },
+    (trx, u) =>
+      trx
+        .updateTable('privacy_exports')
+        .set({ document: u.document })
+        .where('workspace_id', '=', ws)
+        .where('request_id', '=', u.id)
+        .where('document', '=', u.old)
+        .execute(),
+    DOCUMENT_PAGE,
   );
 }
 

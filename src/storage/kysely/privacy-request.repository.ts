@@ -6,9 +6,11 @@ import type {
   PrivacyRequestType,
   SuppressionRepository,
 } from '../../privacy/privacy.port.ts';
+import { isSealed } from '../../privacy/pii-vault.ts';
 import type { JsonObject } from '../../shared/json.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import type { PiiSealing } from './pii-sealing.ts';
 import { LOCK_CLASS, workspaceWrite, type Db } from './workspace-write.ts';
 
 const optNum = (value: number | string | null): number | null => (value === null ? null : Number(value));
@@ -34,8 +36,16 @@ function toRequest(row: Selectable<Database['privacy_requests']>): PrivacyReques
   };
 }
 
+/**
+ * Privacy requests and their export documents. A document is everything stored about a person,
+ * opened (e-mail, phone, name, IP in clear): it is stored sealed with the active data key like
+ * every other personal value (pii-vault.ts), and re-sealed by a key rotation (pii-reseal.ts).
+ */
 export class KyselyPrivacyRequestRepository implements PrivacyRequestRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly sealing: PiiSealing,
+  ) {}
 
   async create(r: PrivacyRequest): Promise<void> {
     await this.db
@@ -181,7 +191,8 @@ export class KyselyPrivacyRequestRepository implements PrivacyRequestRepository 
       .values({
         request_id: requestId,
         workspace_id: workspaceId,
-        document,
+        // Sealed as one value (a store without a vault keeps it as it is, as pii-sealing.ts does).
+        document: this.sealing.vault?.seal(document) ?? document,
         created_ms: nowMs,
         expires_ms: expiresMs,
       })
@@ -202,7 +213,16 @@ export class KyselyPrivacyRequestRepository implements PrivacyRequestRepository 
       .where('workspace_id', '=', workspaceId)
       .where('request_id', '=', requestId)
       .executeTakeFirst();
-    return row?.document;
+    if (row === undefined) return undefined;
+    // The vault itself, not `sealing.open`: that remembers opened values, and a document is
+    // large and read once. A document stored before sealing comes back as it is.
+    const vault = this.sealing.vault;
+    if (vault === undefined || !isSealed(row.document)) return row.document;
+    const opened = vault.open(row.document);
+    // What does not open comes back unchanged (a key retired too early): never hand out that.
+    if (typeof opened !== 'string' || opened === row.document)
+      throw new Error(`the export document of ${requestId} does not open with the key ring`);
+    return opened;
   }
 
   async deleteExpiredExports(nowMs: number): Promise<number> {

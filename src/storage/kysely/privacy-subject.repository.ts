@@ -24,6 +24,7 @@ import {
   iso,
   keyOf,
   looseSeqs,
+  othersSeqs,
   parseKey,
   timelineSeqs,
 } from './subject-queries.ts';
@@ -70,6 +71,7 @@ export class KyselySubjectRepository implements SubjectRepository {
       sealing,
     ))
       seqs.add(seq);
+    for (const seq of await othersSeqs(db, workspaceId, seqs, all)) seqs.delete(seq);
     const events: StoredEvent[] = [];
     for (const part of chunks(
       [...seqs].sort((a, b) => a - b),

@@ -4,7 +4,7 @@ import { repairProfiles, touchedProfiles } from './subject-repair.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 import { storedKeyOf } from './profile-state.repository.ts';
 import { deleteDeliveries } from './subject-deliveries.ts';
-import { decisionsAbout, IN_CHUNK, keyOf, timelineSeqs, type Ident } from './subject-queries.ts';
+import { decisionsAbout, IN_CHUNK, keyOf, othersSeqs, timelineSeqs, type Ident } from './subject-queries.ts';
 import { chunks, type Db } from './workspace-write.ts';
 
 /** Deletes every row about the person, table by table; returns the count per table. */
@@ -27,7 +27,12 @@ export async function deleteAll(
   };
   const pids = what.profileIds;
   const keys = what.identifiers.map((i) => storedKeyOf(sealing, keyOf(i)));
-  const seqs = [...new Set([...what.seqs, ...(await timelineSeqs(trx, ws, pids))])].sort((a, b) => a - b);
+  // Read in the transaction: the timeline says whose each event is (another person's events
+  // that carry one of the person's identifiers stay, with what they gave that person).
+  const found = new Set([...what.seqs, ...(await timelineSeqs(trx, ws, pids))]);
+  const about = await decisionsAbout(trx, ws, what.identifiers, sealing);
+  const others = await othersSeqs(trx, ws, [...found, ...about.map((d) => d.seq)], pids);
+  const seqs = [...found].filter((seq) => !others.has(seq)).sort((a, b) => a - b);
   const touched = await touchedProfiles(trx, ws, seqs, new Set(pids));
 
   for (const part of chunks(seqs, IN_CHUNK)) {
@@ -121,7 +126,12 @@ export async function deleteAll(
       ).numDeletedRows,
     );
   }
-  for (const group of chunks(await decisionsAbout(trx, ws, what.identifiers, sealing), 200))
+  // A decision about one of their identifiers recorded on another person's event (a shared
+  // device's anonymous id, demoted there) is part of that person's record and stays with it.
+  for (const group of chunks(
+    about.filter((d) => !others.has(d.seq)),
+    200,
+  ))
     add(
       'identity_decisions',
       (

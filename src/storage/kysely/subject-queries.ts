@@ -122,10 +122,36 @@ export async function timelineSeqs(
 }
 
 /**
+ * Of these log positions, the ones the timeline assigns to a profile that is not one of the
+ * person's: another person's events, whatever their id columns say. A shared device's anonymous
+ * id is linked to the first person who identified on it, yet the next person's events carry it
+ * too; identity resolution gave those to the next person, so they are not the first person's to
+ * export or erase. Events assigned to no profile (not processed yet, failed) stay the person's.
+ */
+export async function othersSeqs(
+  db: Db,
+  workspaceId: string,
+  seqs: Iterable<number>,
+  profileIds: readonly string[],
+): Promise<Set<number>> {
+  const theirs = new Set(profileIds);
+  const rows = await inChunks([...seqs], (part) =>
+    db
+      .selectFrom('profile_events')
+      .select(['seq', 'profile_id'])
+      .where('workspace_id', '=', workspaceId)
+      .where('seq', 'in', part)
+      .execute(),
+  );
+  return new Set(rows.filter((r) => !theirs.has(r.profile_id)).map((r) => Number(r.seq)));
+}
+
+/**
  * The person's events the profiles stage did not link to their profile, in log positions
  * (from, to]: by the user and anonymous id columns, by identity decisions on their identifiers
  * (values that were demoted or rejected), and, for events not processed yet or failed in the
- * profiles stage, by reading the event itself.
+ * profiles stage, by reading the event itself. May include other people's events (see
+ * `othersSeqs`), which callers leave out.
  */
 export async function looseSeqs(
   db: Db,
