@@ -248,6 +248,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     onRecovered: (events) =>
       logger.warn({ events }, 'appended audience events a stopped process had decided but not sent'),
   });
+  // Consent set through the API reaches no batch: segments reading consent follow it at once.
+  privacy.consent.onRecorded((workspaceId, profileId) => audiences.consentChanged(workspaceId, [profileId]));
   profileChanges.add(audiences);
   // Last: consent and memberships already include what the batch said.
   profileChanges.add(delivery.router);

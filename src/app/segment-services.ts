@@ -1,4 +1,6 @@
 import type { AcceptedEvent } from '../ingestion/message-types.ts';
+import { DEFAULT_CONSENT_SETTINGS, validateConsentSettings } from '../privacy/consent.ts';
+import { CONSENT_SETTINGS } from '../privacy/consent.service.ts';
 import { RealtimeAudiences } from '../segments/realtime-audiences.ts';
 import { ComputedTraitService } from '../computed-traits/computed-trait.service.ts';
 import { SegmentService } from '../segments/segment.service.ts';
@@ -38,6 +40,13 @@ export function buildSegmentServices(deps: {
     segments: store.segments,
     clock,
     computedTraitNames: (workspaceId) => computedTraits.names(workspaceId),
+    computedTraits: (workspaceId) => computedTraits.list(workspaceId, { limit: 10_000 }),
+    // As ConsentService.settings reads them (stored settings that no longer validate: defaults).
+    consentCategories: async (workspaceId) => {
+      const stored = await store.workspaceSettings.get(workspaceId, CONSENT_SETTINGS);
+      const checked = stored === undefined ? undefined : validateConsentSettings(stored);
+      return (checked?.ok === true ? checked.settings : DEFAULT_CONSENT_SETTINGS).categories;
+    },
     onBackgroundError: (error, context) => logError({ err: error, ...context }, 'segment backfill failed'),
     destinationsUsing: async (workspaceId, slug) =>
       (await store.destinations.list(workspaceId, { limit: 10_000 }))

@@ -52,6 +52,8 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 export class ConsentService implements ProfileChangeListener, ProfileViewExtension {
   readonly name = 'consent';
+  /** See `onRecorded`. */
+  readonly #recorded: ((workspaceId: string, profileId: string) => Promise<void>)[] = [];
 
   constructor(
     private readonly deps: {
@@ -62,6 +64,15 @@ export class ConsentService implements ProfileChangeListener, ProfileViewExtensi
       readonly clock: Clock;
     },
   ) {}
+
+  /**
+   * Told once values set through the API are stored. Values from events reach the profile
+   * change listeners with their batch; these do not, and segments read consent (real-time
+   * audiences register here, so Audience Entered/Exited follow the change).
+   */
+  onRecorded(listener: (workspaceId: string, profileId: string) => Promise<void>): void {
+    this.#recorded.push(listener);
+  }
 
   async settings(workspaceId: string): Promise<ConsentSettings> {
     const stored = await this.deps.settings.get(workspaceId, CONSENT_SETTINGS);
@@ -161,6 +172,7 @@ export class ConsentService implements ProfileChangeListener, ProfileViewExtensi
       entries.push({ category, granted, source, tsMs, actor });
     }
     await this.deps.consent.record(workspaceId, profileId, entries, nowMs);
+    for (const listener of this.#recorded) await listener(workspaceId, profileId);
     return this.get(workspaceId, profileId);
   }
 

@@ -8,6 +8,8 @@ export const SEGMENT_ERROR_CATALOGUE = Object.freeze({
   'segment.too_deep': 'Parentheses, `not` and `where` clauses are nested deeper than allowed.',
   'segment.list_too_long': 'An `in (…)` list has more values than allowed.',
   'segment.string_too_long': 'A quoted string is longer than allowed.',
+  'segment.invalid_string':
+    'A string holds a lone UTF-16 surrogate (such as `\\ud83d` without its pair), which is no character.',
   'segment.invalid_number': 'A number is out of the range of a double (for example 1e999).',
   'segment.invalid_date': 'A date or timestamp does not exist or has no time zone.',
   'segment.not_allowed': '`did` or `in segment` used where only conditions on one event are allowed.',

@@ -135,10 +135,25 @@ function checkLiteral(literal: Literal, env: ConditionCheckEnv): void {
   if (literal.kind === 'string') checkStringLength(literal.value, [literal], env);
 }
 
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Every string of a definition (values, keys, event names, slugs): bounded, and well-formed
+ * UTF-16. A lone surrogate (`"\ud83d"`) is no character: the evaluator compares it as a code
+ * unit (it starts "😀"), the databases receive it as U+FFFD (it starts nothing), so the same
+ * definition would give different members on each path.
+ */
 export function checkStringLength(value: string, nodes: readonly object[], env: ConditionCheckEnv): void {
   if (value.length > env.limits.maxStringLength) {
     const detail = `a string can be at most ${env.limits.maxStringLength} characters long`;
     env.problems.error('segment.string_too_long', nodes, detail);
+  }
+  const lone = LONE_SURROGATE.exec(value);
+  if (lone !== null) {
+    const unit = lone[0].charCodeAt(0).toString(16);
+    const detail = `a string holds the lone surrogate \\u${unit}, which is not a character (write a character such as \\ud83d\\ude00 as its full pair)`;
+    env.problems.error('segment.invalid_string', nodes, detail);
   }
 }
 

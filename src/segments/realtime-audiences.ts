@@ -10,6 +10,7 @@
 import { computeTraitValue, nextValueChangeAt } from '../computed-traits/compute-trait.ts';
 import type { ComputedTraitRepository } from '../computed-traits/computed-traits.port.ts';
 import type { AcceptedEvent, StoredEvent } from '../ingestion/message-types.ts';
+import { carriesConsent } from '../privacy/consent.ts';
 import { ACCOUNT_ID_PREFIX } from '../profiles/profile-resolver.ts';
 import type { ProfileBatchChange, ProfileChangeListener } from '../profiles/profile-state.port.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -65,6 +66,11 @@ interface Touch {
   groups: boolean;
   /** Top-level traits one of the profile's accounts was sent by this batch's `group` calls. */
   readonly groupTraits: Set<string>;
+  /**
+   * Its consent may have changed: an event of the batch carried `context.consent` (any type,
+   * not only `identify`), or values were set through the consent API.
+   */
+  consent: boolean;
   /** Profiles merged into this one by the batch: their announced memberships are its own now. */
   mergedFrom?: string[];
 }
@@ -75,6 +81,7 @@ const newTouch = (all: boolean): Touch => ({
   traits: false,
   groups: false,
   groupTraits: new Set(),
+  consent: false,
 });
 
 const MEMBER_PAGE = 500;
@@ -120,6 +127,8 @@ export class RealtimeAudiences implements ProfileChangeListener {
       if (event.event !== null) t.eventNames.add(event.event);
       if (event.type === 'identify') t.traits = true;
       if (event.type === 'group') t.groups = true;
+      // The consent listener runs before this one: the snapshot holds what the event said.
+      if (carriesConsent(event)) t.consent = true;
     }
     // Survivors of merges, profiles whose events moved (a re-resolution, an unmerge: the new
     // profiles of a split among them) and profiles re-resolved without an event of this batch:
@@ -258,6 +267,17 @@ export class RealtimeAudiences implements ProfileChangeListener {
       if (page.length < SNAPSHOT_PAGE) return count;
       afterId = page.at(-1);
     }
+  }
+
+  /**
+   * Consent set outside the pipeline (the consent API) was stored for these profiles: the
+   * segments reading `consent.*` are evaluated now, so Audience Entered/Exited follow at once.
+   */
+  async consentChanged(workspaceId: string, profileIds: readonly string[]): Promise<void> {
+    const touches = new Map<string, Touch>(
+      profileIds.map((id) => [id, { ...newTouch(false), consent: true }]),
+    );
+    await this.evaluate(workspaceId, touches, this.#deps.clock.now());
   }
 
   /** Re-evaluates profiles whose scheduled instant came (the clock moved a window). */
@@ -401,6 +421,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
         dependencies.events.some((e) => touch.eventNames.has(e)) ||
         (touch.traits && dependencies.traitPaths.length > 0) ||
         (touch.groups && dependencies.groupTraitPaths.length > 0) ||
+        (touch.consent && dependencies.consentCategories.length > 0) ||
         dependencies.groupTraitPaths.some(([first]) => touch.groupTraits.has(first ?? '')) ||
         dependencies.computed.some((c) => changedComputed.has(c)) ||
         dependencies.segments.some((s) => changedSegments.has(s));

@@ -1,7 +1,10 @@
+import type { ComputedTrait } from '../computed-traits/computed-traits.port.ts';
+import { isPersonalEventPath, revealsPersonalValues } from '../computed-traits/personal-values.ts';
 import { AppError } from '../errors/app-error.ts';
 import {
   analyzeSegmentDefinition,
   findSegmentCycle,
+  forEachExpression,
   parseSegmentDefinition,
   type Expression,
   type SegmentAnalysis,
@@ -26,6 +29,15 @@ export interface SegmentServiceDeps {
   readonly segments: SegmentRepository;
   /** Names of the workspace's computed traits, so `computed.<name>` of a missing one is a 400. */
   readonly computedTraitNames: (workspaceId: string) => Promise<ReadonlySet<string>>;
+  /**
+   * The workspace's configured consent categories, so `consent.<name>` of another one (a typo
+   * that would match nobody) is a 400. Without it, any category is accepted.
+   */
+  readonly consentCategories?: (workspaceId: string) => Promise<readonly string[]>;
+  /** The workspace's computed traits, so a preview can tell which read personal data. */
+  readonly computedTraits?: (
+    workspaceId: string,
+  ) => Promise<readonly Pick<ComputedTrait, 'name' | 'definition'>[]>;
   readonly clock: Clock;
   readonly onBackgroundError: (error: unknown, context: { segmentId: string }) => void;
   /** Destinations that sync the segment (by id): deleting it would silently stop them. */
@@ -64,6 +76,8 @@ export interface Preview {
 export class SegmentService {
   readonly #repository: SegmentRepository;
   readonly #computedTraitNames: SegmentServiceDeps['computedTraitNames'];
+  readonly #consentCategories: SegmentServiceDeps['consentCategories'];
+  readonly #computedTraits: SegmentServiceDeps['computedTraits'];
   readonly #clock: Clock;
   readonly #destinationsUsing: SegmentServiceDeps['destinationsUsing'];
   readonly #chunkSize: number;
@@ -73,6 +87,8 @@ export class SegmentService {
   constructor(deps: SegmentServiceDeps) {
     this.#repository = deps.segments;
     this.#computedTraitNames = deps.computedTraitNames;
+    this.#consentCategories = deps.consentCategories;
+    this.#computedTraits = deps.computedTraits;
     this.#clock = deps.clock;
     this.#destinationsUsing = deps.destinationsUsing;
     this.#chunkSize = deps.chunkSize ?? DEFAULT_CHUNK;
@@ -221,11 +237,7 @@ export class SegmentService {
   ): Promise<Preview> {
     const all = await this.#all(workspaceId);
     const analysis = await this.#analyze(workspaceId, definition, undefined, all);
-    const { traitPaths, groupTraitPaths } = analysis.dependencies;
-    if (
-      personalTrait !== undefined &&
-      [...traitPaths, ...groupTraitPaths].some(([name]) => name !== undefined && personalTrait(name))
-    )
+    if (personalTrait !== undefined && (await this.#readsPersonalData(workspaceId, analysis, personalTrait)))
       throw new AppError('auth.forbidden', 'a preview with conditions on personal traits needs PII access');
     const query = { nowMs: this.#clock.now(), references: referencesOf(all) };
     let size = 0;
@@ -242,6 +254,32 @@ export class SegmentService {
       }
     }
     return { size, sample, warnings: analysis.warnings };
+  }
+
+  /**
+   * A condition on personal data: a personal trait of the profile or its accounts, a personal
+   * property of an event (`did "Signup" where (properties.email starts_with "a")`), or a
+   * computed trait whose value depends on one. A preview's size answers it as well as the value.
+   */
+  async #readsPersonalData(
+    workspaceId: string,
+    analysis: CheckedDefinition,
+    personalTrait: (name: string) => boolean,
+  ): Promise<boolean> {
+    const { traitPaths, groupTraitPaths, computed } = analysis.dependencies;
+    if ([...traitPaths, ...groupTraitPaths].some(([name]) => name !== undefined && personalTrait(name)))
+      return true;
+    let eventPath = false;
+    forEachExpression(analysis.ast, ({ node, enclosingDid }) => {
+      if (enclosingDid !== null && (node.kind === 'compare' || node.kind === 'in' || node.kind === 'exists'))
+        eventPath ||= isPersonalEventPath(node.path, personalTrait);
+    });
+    if (eventPath) return true;
+    if (computed.length === 0 || this.#computedTraits === undefined) return false;
+    const read = new Set(computed);
+    return (await this.#computedTraits(workspaceId)).some(
+      (trait) => read.has(trait.name) && revealsPersonalValues(trait, personalTrait),
+    );
   }
 
   /**
@@ -342,9 +380,11 @@ export class SegmentService {
     selfSlug: string | undefined,
     all: readonly Segment[],
   ): Promise<CheckedDefinition> {
+    const consent = await this.#consentCategories?.(workspaceId);
     const analysis = analyzeSegmentDefinition(text, {
       knownSegments: new Set(all.map((segment) => segment.slug)),
       knownComputed: await this.#computedTraitNames(workspaceId),
+      ...(consent !== undefined ? { knownConsentCategories: new Set(consent) } : {}),
       ...(selfSlug !== undefined ? { selfSlug } : {}),
     });
     if (!analysis.ok) throw definitionError(analysis.errors);

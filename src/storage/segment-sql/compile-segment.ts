@@ -37,6 +37,21 @@ export function compileSegmentQuery(definition: Expression, options: CompileOpti
   return sql`SELECT p.id AS id FROM profiles AS p${sql.join(joins, sql``)} WHERE p.workspace_id = ${options.workspaceId} AND p.kind = 'person' AND p.merged_into IS NULL${range} AND ${condition}`;
 }
 
+/** Terms joined flat at most this many at a time; longer lists nest in halves. */
+const FLAT_TERMS = 8;
+
+/**
+ * `(t1 OP t2 OP …)` nested in balanced groups: engines parse a flat chain as a left-deep tree,
+ * one level per term, and SQLite refuses a tree deeper than 1000 ("Expression tree is too
+ * large"); a definition can hold thousands of terms within its source limit. Balanced, the
+ * depth grows with log n. AND and OR are associative, so the grouping changes nothing else.
+ */
+function balanced(terms: readonly Sql[], op: 'AND' | 'OR'): Sql {
+  if (terms.length <= FLAT_TERMS) return sql`(${sql.join(terms, op === 'AND' ? sql` AND ` : sql` OR `)})`;
+  const half = Math.ceil(terms.length / 2);
+  return sql`(${balanced(terms.slice(0, half), op)} ${sql.raw(op)} ${balanced(terms.slice(half), op)})`;
+}
+
 function rangeFilter(column: Sql, range: CompileOptions['range']): Sql {
   let out = sql``;
   if (range?.afterId !== undefined) out = sql`${out} AND ${column} > ${range.afterId}`;
@@ -69,15 +84,15 @@ class SegmentCompiler {
       );
     switch (node.kind) {
       case 'and':
-        return sql`(${sql.join(
+        return balanced(
           node.operands.map((operand) => this.condition(operand)),
-          sql` AND `,
-        )})`;
+          'AND',
+        );
       case 'or':
-        return sql`(${sql.join(
+        return balanced(
           node.operands.map((operand) => this.condition(operand)),
-          sql` OR `,
-        )})`;
+          'OR',
+        );
       case 'not':
         return sql`(NOT ${this.condition(node.operand)})`;
       case 'compare':
@@ -210,15 +225,15 @@ class SegmentCompiler {
         : { doc: f.nullDocument, keys: [] };
     switch (node.kind) {
       case 'and':
-        return sql`(${sql.join(
+        return balanced(
           node.operands.map((operand) => this.#eventCondition(operand, payload)),
-          sql` AND `,
-        )})`;
+          'AND',
+        );
       case 'or':
-        return sql`(${sql.join(
+        return balanced(
           node.operands.map((operand) => this.#eventCondition(operand, payload)),
-          sql` OR `,
-        )})`;
+          'OR',
+        );
       case 'not':
         return sql`(NOT ${this.#eventCondition(node.operand, payload)})`;
       case 'compare':
