@@ -8,7 +8,20 @@ import type { Destination } from './destination-types.ts';
 import type { DeliverySettlement } from './destinations.port.ts';
 import { eventPassesFilter } from './event-filter.ts';
 
-export type SkipReason = 'integrations' | 'filter' | 'segments' | 'consent' | 'no_profile';
+export type SkipReason =
+  'predates_destination' | 'integrations' | 'filter' | 'segments' | 'consent' | 'no_profile';
+
+/**
+ * A destination is offered the events received (`receivedMs`, the server's clock at ingestion)
+ * from its creation on, never the history before it. The log is re-reported to the router by
+ * identity maintenance (a profiles rebuild replays it whole, a failed event is replayed, a batch
+ * is redelivered after a crash): that must not become a backfill to a partner who was added
+ * later. Judged on the event's receipt, not on when the pipeline reaches it, so the answer is
+ * the same however far behind the pipeline is and however often the event is re-reported.
+ */
+export function offeredTo(destination: Pick<Destination, 'createdMs'>, receivedMs: number): boolean {
+  return receivedMs >= destination.createdMs;
+}
 
 /** What the router knows about the person of an event when it decides. */
 export interface PersonFacts {

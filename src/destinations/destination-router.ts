@@ -2,14 +2,16 @@
  * Decides, after the profiles stage committed a batch, which destinations receive which of its
  * events, and queues them in the outbox. It runs after consent and real-time audiences (listener
  * order), so the person's consent and memberships already include what the batch said. A
- * redelivered batch queues nothing twice (one delivery per destination and event).
+ * redelivered batch queues nothing twice (one delivery per destination and event), and a
+ * destination is offered only events received since it was created (`offeredTo`): a rebuild or
+ * a replay re-reports old events, which must not reach a destination added after them.
  */
 import { analyzeEventFilter, type Expression } from '../segment-language/index.ts';
 import type { ProfileBatchChange, ProfileChangeListener } from '../profiles/profile-state.port.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Destination } from './destination-types.ts';
 import type { DestinationRepository, EventDeliveryRow } from './destinations.port.ts';
-import { routeEvent, type SkipReason } from './delivery-policy.ts';
+import { offeredTo, routeEvent, type SkipReason } from './delivery-policy.ts';
 
 /** How long a process trusts its list of a workspace's destinations (changes made elsewhere). */
 const CACHE_MS = 2_000;
@@ -67,21 +69,27 @@ export class DestinationRouter implements ProfileChangeListener {
     const routed = await this.#routed(change.workspaceId);
     if (routed.length === 0 || change.events.length === 0) return;
     const ws = change.workspaceId;
-    const needsSegments = routed.some((r) => r.destination.segments.length > 0);
-    const needsConsent = routed.some((r) => r.destination.consentCategories.length > 0);
-    const profiles = new Set<string>();
+    // Only the people of events some destination that looks at people is offered (a rebuild
+    // re-reports old events: their people are not looked up for nothing).
+    const needsSegments = new Set<string>();
+    const needsConsent = new Set<string>();
     for (const event of change.events) {
       const profileId = change.profileOf.get(event.seq);
-      if (profileId !== undefined) profiles.add(profileId);
+      if (profileId === undefined) continue;
+      for (const { destination } of routed) {
+        if (!offeredTo(destination, event.receivedMs)) continue;
+        if (destination.segments.length > 0) needsSegments.add(profileId);
+        if (destination.consentCategories.length > 0) needsConsent.add(profileId);
+      }
     }
     const segments = new Map<string, ReadonlySet<string>>();
     const consent = new Map<string, ReadonlyMap<string, boolean>>();
-    for (const profileId of profiles) {
-      if (needsSegments) segments.set(profileId, new Set(await this.#deps.membershipsOf(ws, profileId)));
-      if (needsConsent) consent.set(profileId, await this.#deps.consentOf(ws, profileId));
-    }
+    for (const profileId of needsSegments)
+      segments.set(profileId, new Set(await this.#deps.membershipsOf(ws, profileId)));
+    for (const profileId of needsConsent) consent.set(profileId, await this.#deps.consentOf(ws, profileId));
     const rows: EventDeliveryRow[] = [];
     const skipped: Record<SkipReason, number> = {
+      predates_destination: 0,
       integrations: 0,
       filter: 0,
       segments: 0,
@@ -96,6 +104,10 @@ export class DestinationRouter implements ProfileChangeListener {
         consent: () => (profileId === null ? NO_CONSENT : (consent.get(profileId) ?? NO_CONSENT)),
       };
       for (const { destination, filter } of routed) {
+        if (!offeredTo(destination, event.receivedMs)) {
+          skipped.predates_destination++;
+          continue;
+        }
         const decision = routeEvent(destination, filter, event.message, person);
         if (decision.deliver) rows.push({ destinationId: destination.id, eventSeq: event.seq, profileId });
         else skipped[decision.reason]++;

@@ -153,8 +153,8 @@ export class DestinationService {
   }
 
   /**
-   * Queues a deletion call to every destination that received the person's events and accepts
-   * deletions. Returns the destinations called. Idempotent per request.
+   * Queues a deletion call to every destination that was sent the person's events (delivered or
+   * attempted, whatever the answer) and accepts deletions. Returns the destinations called. Idempotent per request.
    */
   async requestDeletions(
     workspaceId: string,
@@ -165,7 +165,7 @@ export class DestinationService {
       readonly identities: readonly { readonly type: string; readonly value: string }[];
     },
   ): Promise<string[]> {
-    const recipients = await this.#deps.destinations.deliveredTo(workspaceId, request.profileIds);
+    const recipients = await this.#deps.destinations.recipientsOf(workspaceId, request.profileIds);
     const called: string[] = [];
     const nowMs = this.#deps.clock.now();
     for (const destinationId of recipients) {

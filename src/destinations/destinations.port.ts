@@ -86,6 +86,10 @@ export interface DestinationRepository {
     ids: readonly number[] | undefined,
     nowMs: number,
   ): Promise<number>;
-  /** Destinations that received events of these profiles (deletion calls go to them). */
-  deliveredTo(workspaceId: string, profileIds: readonly string[]): Promise<string[]>;
+  /**
+   * Destinations that were sent events of these profiles (deletion calls go to them): every
+   * delivery that was delivered or attempted, whatever the answer, since the receiver may hold
+   * the events even when it refused them, failed or never answered.
+   */
+  recipientsOf(workspaceId: string, profileIds: readonly string[]): Promise<string[]>;
 }

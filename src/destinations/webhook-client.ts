@@ -5,7 +5,7 @@
  * certificate against the URL's host name, and it never follows redirects: a redirect would be
  * a second, unchecked destination.
  */
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -35,7 +35,7 @@ export interface HttpPosterOptions {
   readonly resolve?: Resolver;
   /** The whole attempt: DNS, connecting, sending and reading the response. */
   readonly timeoutMs?: number;
-  /** Response bytes kept for the message; the connection is closed past them. */
+  /** Response bytes read (and counted for the message); the connection is closed past them. */
   readonly maxResponseBytes?: number;
   readonly userAgent?: string;
   /** Only used to turn a Retry-After date into a delay. */
@@ -90,7 +90,7 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
   return Math.min(Math.max(at - nowMs, 0), MAX_RETRY_AFTER_MS);
 }
 
-/** Printable, single-line and short: response text ends up in logs and the console. */
+/** Printable, single-line and short: what is kept ends up in logs and the console. */
 function excerpt(text: string): string {
   const flat = text
     .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
@@ -99,21 +99,64 @@ function excerpt(text: string): string {
   return Array.from(flat).slice(0, EXCERPT_CHARS).join('');
 }
 
-function classify(response: IncomingMessage, body: Buffer, nowMs: number): Verdict {
+/** The response as read: its body is only counted (see `answerOf`). */
+interface ResponseRead {
+  readonly response: IncomingMessage;
+  readonly bodyBytes: number;
+  /** Reading stopped at the limit: the body may go on. */
+  readonly cut: boolean;
+}
+
+/**
+ * The media type alone (`application/problem+json`), or null for anything else: the header is
+ * the peer's text too, so only what has the shape of a media type is kept.
+ */
+function mediaTypeOf(header: string | undefined): string | null {
+  const type = header?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return /^[a-z0-9][\w!#$&^.+-]{0,63}\/[a-z0-9][\w!#$&^.+-]{0,63}$/.test(type) ? type : null;
+}
+
+/** Where a redirect pointed: origin and path only (a query string may carry anything). */
+function locationOf(header: string | undefined, base: URL): string {
+  if (header === undefined || header.trim() === '') return 'redirect not followed';
+  try {
+    const target = new URL(header, base);
+    return `redirect to ${excerpt(`${target.origin}${target.pathname}`)} not followed`;
+  } catch {
+    return 'redirect to an unreadable location not followed';
+  }
+}
+
+/**
+ * What is kept of an answer: the status, its standard reason phrase, and the body's length and
+ * media type. Never the body's text (nor the peer's own reason phrase): a receiver's answer is
+ * its data, often the payload echoed back with the person's data in it, and the message is
+ * stored in plain text as the delivery's `lastError`, shown to roles without PII access.
+ */
+function answerOf({ response, bodyBytes, cut }: ResponseRead, notes: readonly string[]): string {
   const status = response.statusCode ?? 0;
-  const text = excerpt(body.toString('utf8'));
-  const detail = text === '' ? '' : `: ${text}`;
-  if (status >= 200 && status <= 299) return verdict('ok', status, `HTTP ${status}${detail}`);
+  const reason = STATUS_CODES[status];
+  const head = reason === undefined ? `HTTP ${status}` : `HTTP ${status} ${reason}`;
+  const all = [...notes];
+  if (bodyBytes > 0) {
+    const type = mediaTypeOf(response.headers['content-type']);
+    const size = `${cut ? 'at least ' : ''}${bodyBytes} bytes`;
+    all.push(`body: ${size}${type === null ? '' : ` of ${type}`}, not kept`);
+  }
+  return all.length === 0 ? head : `${head} (${all.join('; ')})`;
+}
+
+function classify(read: ResponseRead, url: URL, nowMs: number): Verdict {
+  const { response } = read;
+  const status = response.statusCode ?? 0;
+  if (status >= 200 && status <= 299) return verdict('ok', status, answerOf(read, []));
   if (status === 408 || status === 429 || (status >= 500 && status <= 599)) {
     const retryAfter = parseRetryAfter(response.headers['retry-after'], nowMs);
-    return verdict('retry', status, `HTTP ${status}${detail}`, retryAfter);
+    return verdict('retry', status, answerOf(read, []), retryAfter);
   }
-  if (status >= 300 && status <= 399) {
-    const location = excerpt(response.headers.location ?? '');
-    const target = location === '' ? 'redirect' : `redirect to ${location}`;
-    return verdict('reject', status, `HTTP ${status} (${target} not followed)${detail}`);
-  }
-  return verdict('reject', status, `HTTP ${status}${detail}`);
+  if (status >= 300 && status <= 399)
+    return verdict('reject', status, answerOf(read, [locationOf(response.headers.location, url)]));
+  return verdict('reject', status, answerOf(read, []));
 }
 
 function describeError(error: unknown): string {
@@ -177,8 +220,8 @@ function exchange(x: Exchange): Promise<Verdict> {
       return;
     }
     let response: IncomingMessage | null = null;
-    const chunks: Buffer[] = [];
     let kept = 0;
+    let cut = false;
     let settled = false;
     const settle = (result: Verdict) => {
       if (settled) return;
@@ -191,7 +234,7 @@ function exchange(x: Exchange): Promise<Verdict> {
     // Once the status line is in, the peer has decided; a body cut short or too slow only
     // shortens the message (retrying a 2xx whose body stalls would deliver twice).
     const settleFromResponse = () => {
-      if (response !== null) settle(classify(response, Buffer.concat(chunks), x.clock.now()));
+      if (response !== null) settle(classify({ response, bodyBytes: kept, cut }, x.url, x.clock.now()));
     };
     const timer = setTimeout(() => {
       if (response !== null) settleFromResponse();
@@ -199,14 +242,14 @@ function exchange(x: Exchange): Promise<Verdict> {
     }, x.timeoutMs);
     req.on('response', (res) => {
       response = res;
+      // The body is counted, not kept; past the limit the connection is closed.
       res.on('data', (chunk: Buffer) => {
         const room = x.maxResponseBytes - kept;
-        if (room > 0) {
-          const part = chunk.subarray(0, room);
-          chunks.push(part);
-          kept += part.length;
+        kept += Math.min(chunk.length, Math.max(room, 0));
+        if (kept >= x.maxResponseBytes) {
+          cut = true;
+          settleFromResponse();
         }
-        if (kept >= x.maxResponseBytes) settleFromResponse();
       });
       res.on('end', settleFromResponse);
       res.on('error', settleFromResponse);

@@ -165,7 +165,7 @@ export function createMetrics(): Metrics {
 
   const routed = new Counter({
     name: 'cdp_destination_events_total',
-    help: 'Events the destination router looked at per destination: queued, or skipped by reason (integrations, filter, segments, consent, no_profile)',
+    help: 'Events the destination router looked at per destination: queued, or skipped by reason (integrations, filter, segments, consent, no_profile, predates_destination)',
     labelNames: ['outcome'],
     registers: [registry],
   });

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  STATUS_CODES,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { it } from 'node:test';
 import { parseEgressAllow, type Resolver } from '../../src/destinations/egress-policy.ts';
@@ -107,7 +113,7 @@ it('POSTs the exact bytes with JSON, length, user-agent and the given headers, a
       kind: 'ok',
       status: 200,
       retryAfterMs: null,
-      message: 'HTTP 200: {"ok":true}',
+      message: 'HTTP 200 OK (body: 11 bytes, not kept)',
     });
     assert.ok(outcome.durationMs >= 0 && outcome.durationMs < 5000);
     assert.equal(server.received.length, 1);
@@ -134,7 +140,8 @@ it('keeps framing and Host its own: callers cannot override them', async () => {
         'Content-Type': 'application/json; charset=utf-8',
       },
     );
-    assert.deepEqual(summary(outcome), { kind: 'ok', status: 204, retryAfterMs: null, message: 'HTTP 204' });
+    const message = 'HTTP 204 No Content';
+    assert.deepEqual(summary(outcome), { kind: 'ok', status: 204, retryAfterMs: null, message });
     const { headers, body } = server.received[0] ?? assert.fail('no request');
     assert.equal(headers['content-length'], String(BODY.length));
     assert.equal(headers.host, `127.0.0.1:${server.port}`);
@@ -163,7 +170,8 @@ it('reads 429, 5xx and 408 as retry, with Retry-After in seconds or as a date', 
     const headers: Record<string, string> = retryAfter === null ? {} : { 'retry-after': retryAfter };
     await withServer(reply(status, 'try later', headers), async (server) => {
       const outcome = await createHttpPoster({ allow: LOOPBACK, clock }).post(server.url, BODY, {});
-      const expected = { kind: 'retry', status, retryAfterMs, message: `HTTP ${status}: try later` };
+      const message = `HTTP ${status}${status === 599 ? '' : ` ${STATUS_CODES[status]}`} (body: 9 bytes, not kept)`;
+      const expected = { kind: 'retry', status, retryAfterMs, message };
       assert.deepEqual(summary(outcome), expected, `${status} ${retryAfter}`);
     });
   }
@@ -186,26 +194,57 @@ it('parses Retry-After alone: delta-seconds, HTTP dates in their three forms, no
   for (const [value, expected] of cases) assert.equal(parseRetryAfter(value, now), expected, value);
 });
 
-it('reads other 4xx as reject, with the status and a clean excerpt of the body', async () => {
-  const answers: readonly (readonly [number, string, string])[] = [
-    [400, 'bad\r\n\u0000\tpayload\u001b[31m', 'HTTP 400: bad payload [31m'],
-    [404, 'é'.repeat(300), `HTTP 404: ${'é'.repeat(200)}`],
-    [410, '', 'HTTP 410'],
-    [413, 'too large', 'HTTP 413: too large'],
+it('reads other 4xx as reject, with the status, its reason and the size and type of the body, never its text', async () => {
+  // A receiver's answer is its data (often the payload echoed back): only its shape is kept.
+  const answers: readonly (readonly [number, string, Record<string, string>, string])[] = [
+    [400, 'bad\r\n\u0000\tpayload\u001b[31m', {}, 'HTTP 400 Bad Request (body: 19 bytes, not kept)'],
+    [
+      422,
+      '{"email":"uma.secret@bank.com"}',
+      { 'content-type': 'Application/JSON; charset=utf-8' },
+      'HTTP 422 Unprocessable Entity (body: 31 bytes of application/json, not kept)',
+    ],
+    [
+      404,
+      'é'.repeat(300),
+      { 'content-type': 'text/plain uma.secret@bank.com' },
+      'HTTP 404 Not Found (body: 600 bytes, not kept)',
+    ],
+    [410, '', {}, 'HTTP 410 Gone'],
+    [
+      413,
+      'too large',
+      { 'content-type': 'text/html' },
+      'HTTP 413 Payload Too Large (body: 9 bytes of text/html, not kept)',
+    ],
+    [499, 'custom', {}, 'HTTP 499 (body: 6 bytes, not kept)'],
   ];
-  for (const [status, body, message] of answers) {
-    await withServer(reply(status, body, { 'retry-after': '60' }), async (server) => {
+  for (const [status, body, headers, message] of answers) {
+    await withServer(reply(status, body, { 'retry-after': '60', ...headers }), async (server) => {
       const outcome = await createHttpPoster({ allow: LOOPBACK }).post(server.url, BODY, {});
       assert.deepEqual(summary(outcome), { kind: 'reject', status, retryAfterMs: null, message });
     });
   }
 });
 
+it("keeps the standard reason phrase, never the receiver's own", async () => {
+  const custom: Handler = (_req, res) => {
+    res.statusMessage = 'uma.secret@bank.com is not allowed';
+    res.writeHead(403);
+    res.end();
+  };
+  await withServer(custom, async (server) => {
+    const outcome = await createHttpPoster({ allow: LOOPBACK }).post(server.url, BODY, {});
+    assert.equal(outcome.message, 'HTTP 403 Forbidden');
+  });
+});
+
 it('never follows a redirect: 3xx is reject and the target never hears of it', async () => {
   await withServer(reply(200), async (target) => {
-    await withServer(reply(301, 'moved', { location: `${target.url}/elsewhere` }), async (server) => {
+    const location = `${target.url}/elsewhere?email=uma.secret@bank.com#x`;
+    await withServer(reply(301, 'moved', { location }), async (server) => {
       const outcome = await createHttpPoster({ allow: LOOPBACK }).post(server.url, BODY, {});
-      const message = `HTTP 301 (redirect to ${target.url}/elsewhere not followed): moved`;
+      const message = `HTTP 301 Moved Permanently (redirect to ${target.url}/elsewhere not followed; body: 5 bytes, not kept)`;
       assert.deepEqual(summary(outcome), { kind: 'reject', status: 301, retryAfterMs: null, message });
       assert.equal(server.received.length, 1);
       assert.equal(target.received.length, 0);
@@ -233,7 +272,8 @@ it('judges by the status once it arrived, even if the body then stalls past the 
   };
   await withServer(stalling, async (server) => {
     const outcome = await createHttpPoster({ allow: LOOPBACK, timeoutMs: 300 }).post(server.url, BODY, {});
-    const expected = { kind: 'ok', status: 200, retryAfterMs: null, message: 'HTTP 200: accepted, still' };
+    const message = 'HTTP 200 OK (body: 16 bytes of text/plain, not kept)';
+    const expected = { kind: 'ok', status: 200, retryAfterMs: null, message };
     assert.deepEqual(summary(outcome), expected);
     assert.ok(outcome.durationMs < 1500);
   });
@@ -378,7 +418,8 @@ it('stops reading an endless response body at the limit', async () => {
     for (const maxResponseBytes of [undefined, 10]) {
       const poster = createHttpPoster({ allow: LOOPBACK, timeoutMs: 5000, maxResponseBytes });
       const outcome = await poster.post(server.url, BODY, {});
-      const message = `HTTP 500: ${'x'.repeat(maxResponseBytes ?? 200)}`;
+      const limit = maxResponseBytes ?? 64 * 1024;
+      const message = `HTTP 500 Internal Server Error (body: at least ${limit} bytes of text/plain, not kept)`;
       assert.deepEqual(summary(outcome), { kind: 'retry', status: 500, retryAfterMs: null, message });
       assert.ok(outcome.durationMs < 4000, `took ${outcome.durationMs} ms`);
     }
@@ -392,7 +433,8 @@ it('is ok on a 2xx with a large body, read only up to the limit', async () => {
       BODY,
       {},
     );
-    const expected = { kind: 'ok', status: 202, retryAfterMs: null, message: `HTTP 202: ${'y'.repeat(200)}` };
+    const message = 'HTTP 202 Accepted (body: at least 1024 bytes, not kept)';
+    const expected = { kind: 'ok', status: 202, retryAfterMs: null, message };
     assert.deepEqual(summary(outcome), expected);
   });
 });

@@ -9,6 +9,7 @@ import { workspaceFor } from '../admin-auth.ts';
 import { cursorNumber, decodeCursor, encodeCursor, pageSize, toPage } from '../paging.ts';
 import { presentEvent } from '../presenters.ts';
 import { errorResponses, PageQuery, pageOf, WsParams } from '../schemas.ts';
+import { watchAccess } from './live-stream-access.ts';
 
 const AnyObject = Type.Object({}, { additionalProperties: true });
 const HEARTBEAT_MS = 15_000;
@@ -84,7 +85,11 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
         summary: 'Live event stream for the debugger (Server-Sent Events); resumes after Last-Event-ID',
         params: WsParams,
         response: {
-          200: { description: 'text/event-stream: one "event: message" per stored event', type: 'string' },
+          200: {
+            description:
+              'text/event-stream: one "event: message" per stored event. Access is checked again before each page and every 5 s: once it is gone (token revoked, session ended, membership, role or PII access withdrawn) one "event: end" with {"code","message"} (the error a new request would get), then the stream closes',
+            type: 'string',
+          },
           ...errorResponses,
         },
       },
@@ -107,9 +112,12 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
       });
       res.write(': connected\n\n');
       const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+      const access = watchAccess(request, services, workspace, 'events.read_pii', res, abort);
       const closed = services.metrics.liveStreamOpened(res);
       try {
         for await (const batch of services.events.follow(workspace.id, after, abort.signal)) {
+          // The page shows unmasked events: only to a caller who may still read them now.
+          if (!(await access.stillAllowed())) break;
           for (const event of batch)
             res.write(`id: ${event.seq}\nevent: message\ndata: ${JSON.stringify(event.message)}\n\n`);
           // A client slower than the traffic (a throttled tab, a slow link) holds its stream
@@ -120,6 +128,7 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
       } catch (error) {
         services.logger.warn({ err: error }, 'live event stream ended with an error');
       } finally {
+        access.stop();
         closed();
         clearInterval(heartbeat);
         res.end();

@@ -451,7 +451,7 @@ export class KyselyDestinationRepository implements DestinationRepository {
     return Number((await q.executeTakeFirst()).numUpdatedRows);
   }
 
-  async deliveredTo(workspaceId: string, profileIds: readonly string[]): Promise<string[]> {
+  async recipientsOf(workspaceId: string, profileIds: readonly string[]): Promise<string[]> {
     const out = new Set<string>();
     for (const part of chunks([...profileIds], IN_CHUNK)) {
       const rows = await this.db
@@ -459,8 +459,21 @@ export class KyselyDestinationRepository implements DestinationRepository {
         .select('destination_id')
         .distinct()
         .where('workspace_id', '=', workspaceId)
+        .where('kind', '=', 'event')
         .where('profile_id', 'in', part)
-        .where('status', '=', 'delivered')
+        // Whatever the answer (a refusal, an error, a timeout, none at all), an attempted
+        // request carried the events: the receiver may hold them. A claim sets the attempt time
+        // (kept by an operator's retry); a delivery dropped at its first claim (consent withdrawn,
+        // event erased) was never sent.
+        .where((eb) =>
+          eb.or([
+            eb('status', '=', 'delivered'),
+            eb.and([
+              eb('last_attempt_ms', 'is not', null),
+              eb.or([eb('status', '!=', 'dropped'), eb('attempts', '>', 1)]),
+            ]),
+          ]),
+        )
         .execute();
       for (const row of rows) out.add(row.destination_id);
     }
