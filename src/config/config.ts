@@ -39,7 +39,9 @@ export interface Config {
   readonly rateLimitApi: number;
   /**
    * In-process pipeline, while ingestion requests come and the pipeline has fallen behind: how
-   * long one of its batches may hold the embedded store (freshness against ack latency).
+   * much thread time one of its batches may take (its transaction lets requests in between
+   * statements, so this trades freshness against API reads waiting for the batch and against
+   * the ack path's share of the thread, not against one ack's wait).
    */
   readonly pipelineMaxBatchMs: number;
   /**
@@ -175,7 +177,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     shutdownTimeoutMs: integer(env, 'CDP_SHUTDOWN_TIMEOUT_MS', 8_000, 100, 600_000),
     rateLimitIngest: integer(env, 'CDP_RATE_LIMIT_INGEST', 1_000, 0, 10_000_000),
     rateLimitApi: integer(env, 'CDP_RATE_LIMIT_API', 100, 0, 10_000_000),
-    pipelineMaxBatchMs: integer(env, 'CDP_PIPELINE_MAX_BATCH_MS', 250, 25, 10_000),
+    pipelineMaxBatchMs: integer(env, 'CDP_PIPELINE_MAX_BATCH_MS', 500, 25, 10_000),
     sqliteCacheMb: integer(env, 'CDP_SQLITE_CACHE_MB', 8, 2, 64 * 1024),
     ingestWorkers: integer(
       env,

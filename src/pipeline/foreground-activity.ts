@@ -81,7 +81,7 @@ export const DEFAULT_GATE_POLICY: GatePolicy = {
   busyShare: 0.1,
   busyBatch: 5,
   busyBatchMs: 25,
-  maxBusyBatchMs: 250,
+  maxBusyBatchMs: 500,
   lagShare: 0.5,
   growBelowLoad: 0.3,
   saturatedBatchMs: 12,
