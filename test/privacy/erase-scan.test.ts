@@ -118,6 +118,9 @@ describeEachStore('erasure reaches every table', (fixture) => {
       assert.equal(trait.statusCode, 201, trait.body);
       await t.app.services.segments.idle();
       await t.app.services.computedTraits.idle();
+      // The backfill's Audience Entered events are in the log, and on the timelines, before
+      // Bob's count is taken.
+      await drained(t);
       const zoe = await eventually(async () => {
         const p = await lookup(t, 'email', ZOE.email);
         return p && p.mergedIds.length > 0 ? p : undefined;

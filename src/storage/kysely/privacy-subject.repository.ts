@@ -13,7 +13,7 @@ import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 import { toStoredEvent } from './row-mappers.ts';
-import { deleteAll } from './subject-erase.ts';
+import { deleteAll, deleteEvents, type ErasedSubject } from './subject-erase.ts';
 import { deliveriesOf } from './subject-deliveries.ts';
 import {
   findSubject,
@@ -249,52 +249,43 @@ export class KyselySubjectRepository implements SubjectRepository {
     const known = identifiersOf(before, input.identifierKeys);
     const head = await headOf(this.db, workspaceId);
     const scanned = await looseSeqs(this.db, workspaceId, known, input, { from: 0, to: head }, this.sealing);
-    const counts = await workspaceWrite(
-      this.db,
-      this.dialect,
-      LOCK_CLASS.profileState,
-      workspaceId,
-      async (trx) => {
-        const subject = await findSubject(trx, workspaceId, input.identifierKeys, this.sealing);
-        const identifiers = identifiersOf(subject, input.identifierKeys);
-        const added = identifiers.filter((i) => !known.some((k) => keyOf(k) === keyOf(i)));
-        const seqs = new Set(scanned);
-        const upTo = await headOf(trx, workspaceId);
-        for (const seq of await looseSeqs(
-          trx,
-          workspaceId,
-          identifiers,
-          input,
-          { from: head, to: upTo },
-          this.sealing,
-        ))
-          seqs.add(seq);
-        for (const seq of await looseSeqs(
-          trx,
-          workspaceId,
-          added,
-          input,
-          { from: 0, to: head },
-          this.sealing,
-        ))
-          seqs.add(seq);
-        return deleteAll(
-          trx,
-          workspaceId,
-          {
-            profileIds: subject ? [...subject.profileIds, ...subject.mergedIds] : [],
-            identifiers,
-            seqs,
-            hashes: input.identifierHashes,
-            profileSettings: input.profileSettings,
-            nowMs: input.nowMs,
-          },
-          this.sealing,
-        );
-      },
+    const subjectIn = async (trx: Db): Promise<ErasedSubject> => {
+      const subject = await findSubject(trx, workspaceId, input.identifierKeys, this.sealing);
+      const identifiers = identifiersOf(subject, input.identifierKeys);
+      const added = identifiers.filter((i) => !known.some((k) => keyOf(k) === keyOf(i)));
+      const seqs = new Set(scanned);
+      const upTo = await headOf(trx, workspaceId);
+      for (const seq of await looseSeqs(
+        trx,
+        workspaceId,
+        identifiers,
+        input,
+        { from: head, to: upTo },
+        this.sealing,
+      ))
+        seqs.add(seq);
+      for (const seq of await looseSeqs(trx, workspaceId, added, input, { from: 0, to: head }, this.sealing))
+        seqs.add(seq);
+      return {
+        profileIds: subject ? [...subject.profileIds, ...subject.mergedIds] : [],
+        identifiers,
+        seqs,
+        hashes: input.identifierHashes,
+        profileSettings: input.profileSettings,
+        nowMs: input.nowMs,
+      };
+    };
+    const write = <T>(work: (trx: Db) => Promise<T>): Promise<T> =>
+      workspaceWrite(this.db, this.dialect, LOCK_CLASS.profileState, workspaceId, work);
+    // Two transactions, the events first (subject-erase.ts, deleteEvents: why).
+    const events = await write(async (trx) =>
+      deleteEvents(trx, workspaceId, await subjectIn(trx), this.sealing),
+    );
+    const counts = await write(async (trx) =>
+      deleteAll(trx, workspaceId, await subjectIn(trx), this.sealing),
     );
     this.sealing.forgetOpened();
-    return counts;
+    return { ...counts, events: events + (counts['events'] ?? 0) };
   }
 
   async purgeFiles(): Promise<void> {

@@ -7,18 +7,74 @@ import { deleteDeliveries } from './subject-deliveries.ts';
 import { decisionsAbout, IN_CHUNK, keyOf, othersSeqs, timelineSeqs, type Ident } from './subject-queries.ts';
 import { chunks, type Db } from './workspace-write.ts';
 
+/** Who the person is, as the erase reads it from the store. */
+export interface ErasedSubject {
+  profileIds: string[];
+  identifiers: Ident[];
+  seqs: Set<number>;
+  hashes: readonly string[];
+  profileSettings: ProfileSettings;
+  nowMs: number;
+}
+
+/**
+ * The person's log positions. Read in the transaction: the timeline says whose each event is
+ * (another person's events that carry one of the person's identifiers stay, with what they gave
+ * that person).
+ */
+async function personSeqs(
+  trx: Db,
+  ws: string,
+  what: ErasedSubject,
+  sealing: PiiSealing,
+): Promise<{ seqs: number[]; about: Awaited<ReturnType<typeof decisionsAbout>>; others: Set<number> }> {
+  const found = new Set([...what.seqs, ...(await timelineSeqs(trx, ws, what.profileIds))]);
+  const about = await decisionsAbout(trx, ws, what.identifiers, sealing);
+  const others = await othersSeqs(trx, ws, [...found, ...about.map((d) => d.seq)], what.profileIds);
+  const seqs = [...found].filter((seq) => !others.has(seq)).sort((a, b) => a - b);
+  return { seqs, about, others };
+}
+
+/**
+ * Deletes the person's events from the log (and its counters), and nothing else: the first of
+ * an erasure's two transactions. On SQLite the log is a file of its own, and a transaction
+ * writing both files commits them one after the other (the main file first): in one
+ * transaction, a crash between the two commits would leave the person's events with nothing
+ * left to find them by (their profile and identifiers gone). Events first, the rest in a second
+ * transaction: a crash between them leaves the profile, and the request runs again.
+ */
+export async function deleteEvents(
+  trx: Db,
+  ws: string,
+  what: ErasedSubject,
+  sealing: PiiSealing,
+): Promise<number> {
+  const { seqs } = await personSeqs(trx, ws, what, sealing);
+  let deleted = 0;
+  for (const part of chunks(seqs, IN_CHUNK))
+    deleted += Number(
+      (
+        await trx
+          .deleteFrom('events')
+          .where('workspace_id', '=', ws)
+          .where('seq', 'in', part)
+          .executeTakeFirst()
+      ).numDeletedRows ?? 0,
+    );
+  if (deleted > 0)
+    await trx
+      .updateTable('workspace_counters')
+      .set((eb) => ({ events: eb('events', '-', deleted) }))
+      .where('workspace_id', '=', ws)
+      .execute();
+  return deleted;
+}
+
 /** Deletes every row about the person, table by table; returns the count per table. */
 export async function deleteAll(
   trx: Db,
   ws: string,
-  what: {
-    profileIds: string[];
-    identifiers: Ident[];
-    seqs: Set<number>;
-    hashes: readonly string[];
-    profileSettings: ProfileSettings;
-    nowMs: number;
-  },
+  what: ErasedSubject,
   sealing: PiiSealing,
 ): Promise<EraseCounts> {
   const counts: Record<string, number> = {};
@@ -27,15 +83,11 @@ export async function deleteAll(
   };
   const pids = what.profileIds;
   const keys = what.identifiers.map((i) => storedKeyOf(sealing, keyOf(i)));
-  // Read in the transaction: the timeline says whose each event is (another person's events
-  // that carry one of the person's identifiers stay, with what they gave that person).
-  const found = new Set([...what.seqs, ...(await timelineSeqs(trx, ws, pids))]);
-  const about = await decisionsAbout(trx, ws, what.identifiers, sealing);
-  const others = await othersSeqs(trx, ws, [...found, ...about.map((d) => d.seq)], pids);
-  const seqs = [...found].filter((seq) => !others.has(seq)).sort((a, b) => a - b);
+  const { seqs, about, others } = await personSeqs(trx, ws, what, sealing);
   const touched = await touchedProfiles(trx, ws, seqs, new Set(pids));
 
   for (const part of chunks(seqs, IN_CHUNK)) {
+    // Events appended since the first transaction (deleteEvents) went.
     add(
       'events',
       (
