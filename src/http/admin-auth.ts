@@ -73,7 +73,9 @@ export function registerAdminAuth(app: FastifyInstance, services: AppServices, r
         { retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) },
       );
   });
-  app.addHook('preHandler', async (request) => {
+  // Before the body is validated: a caller who may not use the route learns nothing about
+  // what it would accept (403, not a 400 listing the fields).
+  app.addHook('preValidation', async (request) => {
     const principal = principalOf(request);
     const access = request.routeOptions.config.access;
     const ws = (request.params as { ws?: string } | undefined)?.ws;
@@ -82,8 +84,11 @@ export function registerAdminAuth(app: FastifyInstance, services: AppServices, r
     else if (access === undefined || !principalCan(principal, access, request.workspace?.id)) {
       throw new AppError('auth.forbidden', `your role may not do that (needs ${access ?? 'an access rule'})`);
     }
-    // Reading unmasked personal data is audited when it is allowed, before anything is sent.
-    if (access === 'events.read_pii') await audit(services, request, 'read');
+  });
+  app.addHook('preHandler', async (request) => {
+    // Reading unmasked personal data is audited when it is allowed (and the request valid),
+    // before anything is sent.
+    if (request.routeOptions.config.access === 'events.read_pii') await audit(services, request, 'read');
   });
   // Every successful change is audited once it is done.
   app.addHook('onResponse', async (request, reply) => {

@@ -41,7 +41,8 @@ describe('authorization matrix', () => {
     await a.store.close();
   });
 
-  // Valid requests: schema validation runs before the access check, so samples must pass it.
+  // Valid requests, so that an allowed call is not refused for its input (a refused one gets 403
+  // before its input is even looked at: the next test).
   const sample = (url: string, ws: string) =>
     url.replace(':ws', ws).replace(':id', 'no_such_id') +
     (url.endsWith('/lookup') ? '?type=user_id&value=x' : '') +
@@ -99,6 +100,28 @@ describe('authorization matrix', () => {
               `${role} ${kind} ${route.method} ${sample(route.url, ws)} → ${response.statusCode}, expected ${String(expected)}`,
             );
         }
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  it('refuses a caller without the permission before looking at the input: 403, not a 400 about it', async () => {
+    const failures: string[] = [];
+    for (const route of a.app.http.adminRoutes) {
+      for (const role of ROLES) {
+        if (allowed(role, route.access)) continue;
+        const headers = callers.get(role)?.token ?? {};
+        // No query string (required ones missing) and a body no schema accepts.
+        const response = await a.app.http.inject({
+          method: route.method as 'GET',
+          url: route.url.replace(':ws', a.workspace.slug).replace(':id', 'no_such_id'),
+          headers,
+          ...(route.method === 'GET' || route.method === 'DELETE' ? {} : { payload: { unexpected: [1] } }),
+        });
+        if (response.statusCode !== 403)
+          failures.push(
+            `${role} ${route.method} ${route.url} → ${response.statusCode} ${response.body.slice(0, 80)}`,
+          );
       }
     }
     assert.deepEqual(failures, []);
