@@ -42,6 +42,10 @@ import { buildRealtimeAudiences, buildSegmentServices } from './segment-services
 import { AudienceScheduler } from '../segments/audience-scheduler.ts';
 import type { RealtimeAudiences } from '../segments/realtime-audiences.ts';
 import { RepeatThrottle } from '../observability/repeat-throttle.ts';
+import { maskPersonalComputed } from '../computed-traits/personal-values.ts';
+
+/** Computed traits read to mask a profile's values (a workspace has a few dozen). */
+const MAX_COMPUTED_TRAITS_READ = 10_000;
 
 /** How soon backfills left unfinished are looked for again when the store did not answer. */
 const RESUME_RETRY_MS = 5_000;
@@ -254,10 +258,17 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   // Last: consent and memberships already include what the batch said.
   profileChanges.add(delivery.router);
   profiles.addExtension({
-    extend: async (workspaceId, profileId) => {
+    extend: async (workspaceId, profileId, reader) => {
       const { computed, segments } = await store.audienceState.audienceOf(workspaceId, profileId);
       // Values are plain JSON read from the store; the snapshot type is only more read-only.
-      return { computed: computed as JsonObject, segments };
+      const values = computed as JsonObject;
+      if (reader === undefined || reader.pii || Object.keys(values).length === 0)
+        return { computed: values, segments };
+      const traits = await store.computedTraits.list(workspaceId, { limit: MAX_COMPUTED_TRAITS_READ });
+      return {
+        computed: maskPersonalComputed(values, traits, (name) => reader.policy.isPiiTrait(name)),
+        segments,
+      };
     },
   });
   const services: AppServices = {

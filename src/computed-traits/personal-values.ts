@@ -7,6 +7,8 @@
 import { forEachExpression, type Expression, type PathNode } from '../segment-language/index.ts';
 import { checkComputedTraitDefinition, type ComputedTraitKind } from './computed-trait-definition.ts';
 import type { ComputedTrait } from './computed-traits.port.ts';
+import { maskValue } from '../governance/pii-masking.ts';
+import type { JsonObject } from '../shared/json.ts';
 
 /** Classification of trait names (`PiiPolicy.isPiiTrait`). */
 export type IsPiiTrait = (name: string) => boolean;
@@ -68,4 +70,26 @@ export function revealsPersonalValues(
     (property !== null && isPersonalEventPath(property, isPiiTrait)) ||
     (where !== null && readsPersonalEventPath(where, isPiiTrait))
   );
+}
+
+/**
+ * A profile's computed values as someone without PII access sees them: the values of traits
+ * that show a personal property's values (`showsPersonalValues`) masked like that property.
+ */
+export function maskPersonalComputed(
+  values: JsonObject,
+  traits: readonly Pick<ComputedTrait, 'name' | 'definition'>[],
+  isPiiTrait: IsPiiTrait,
+): JsonObject {
+  const personal = new Set(traits.filter((t) => showsPersonalValues(t, isPiiTrait)).map((t) => t.name));
+  if (personal.size === 0) return values;
+  const out: JsonObject = {};
+  for (const [name, value] of Object.entries(values))
+    Object.defineProperty(out, name, {
+      value: personal.has(name) ? maskValue(value) : value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  return out;
 }

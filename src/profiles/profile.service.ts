@@ -66,6 +66,8 @@ export interface ProfileViewExtension {
   extend(
     workspaceId: string,
     profileId: string,
+    /** Who reads: without PII access, personal values are masked (the extension knows which). */
+    reader?: { readonly pii: boolean; readonly policy: PiiPolicy },
   ): Promise<Partial<Pick<ProfileView, 'computed' | 'segments' | 'consent'>>>;
 }
 
@@ -394,7 +396,8 @@ export class ProfileService {
         : Promise.resolve([]),
       this.#policy(workspaceId),
     ]);
-    const parts = await Promise.all(this.#extensions.map((e) => e.extend(workspaceId, profile.id)));
+    const reader = { pii: options.pii, policy };
+    const parts = await Promise.all(this.#extensions.map((e) => e.extend(workspaceId, profile.id, reader)));
     const traits = traitValues(profile.traits);
     const traitSources: Record<string, { sourceId: string; messageId: string; timestamp: string }> = {};
     for (const name of Object.keys(profile.traits)) {

@@ -101,4 +101,27 @@ describeEachStore('segment preview without PII access', (fixture) => {
     assert.equal(owner.statusCode, 200, owner.body);
     assert.equal(owner.json<{ size: number }>().size, 1);
   });
+
+  it('shows the values of a computed trait of a personal property masked on the profile', async () => {
+    await t.app.services.computedTraits.idle();
+    const read = async (auth: Record<string, string>) => {
+      const res = await admin(
+        t,
+        'GET',
+        wsUrl(t, '/profiles/lookup?type=user_id&value=pii-1'),
+        undefined,
+        auth,
+      );
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json<{ computed: Record<string, unknown> }>().computed;
+    };
+    const full = await read(t.adminHeaders);
+    assert.equal(full['last_email'], 'secret.person@example.com');
+    const masked = await read(analyst);
+    assert.notEqual(masked['last_email'], 'secret.person@example.com');
+    assert.ok(!JSON.stringify(masked).includes('secret.person'), JSON.stringify(masked));
+    // A count of the same events is not personal.
+    assert.equal(masked['signups'], 1);
+    assert.equal(masked['secret_signups'], full['secret_signups']);
+  });
 });
