@@ -1,3 +1,5 @@
+import { describeChange } from '../governance/audit-change.ts';
+import type { JsonObject } from '../shared/json.ts';
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppServices } from '../app/app-services.ts';
@@ -128,6 +130,11 @@ function actorOf(principal: Principal, workspaceId: string | undefined): AuditAc
   }
 }
 
+function changesOf(body: unknown): { changes?: JsonObject } {
+  const changes = describeChange(body);
+  return changes === undefined ? {} : { changes };
+}
+
 async function audit(services: AppServices, request: FastifyRequest, kind: 'read' | 'change'): Promise<void> {
   const principal = principalOf(request);
   const params = { ...(request.params as Record<string, string> | undefined) };
@@ -141,6 +148,8 @@ async function audit(services: AppServices, request: FastifyRequest, kind: 'read
     details: {
       kind,
       ...(kind === 'read' ? { filters: Object.keys((request.query as object | undefined) ?? {}) } : {}),
+      // What the change set (secrets and personal values withheld: governance/audit-change.ts).
+      ...(kind === 'change' ? changesOf(request.body) : {}),
     },
   });
 }
