@@ -174,7 +174,14 @@ export class SessionService {
    * The session behind a cookie, checked on every request: it must exist, be within its idle
    * and absolute timeouts, and belong to an enabled user; the user's memberships are read now.
    */
-  async authenticate(sessionId: string): Promise<SessionContext> {
+  async authenticate(
+    sessionId: string,
+    /**
+     * `touch: false`: a check that is no activity of the user (a live stream checking its
+     * access again) leaves the idle timeout running.
+     */
+    options: { readonly touch?: boolean } = {},
+  ): Promise<SessionContext> {
     if (!SESSION_ID.test(sessionId)) throw expired();
     const now = this.#clock.now();
     const idHash = hashSecret(sessionId);
@@ -190,7 +197,7 @@ export class SessionService {
       await this.#sessions.deleteForUser(session.userId);
       throw expired();
     }
-    if (verdict.touch) await this.#sessions.touch(idHash, now);
+    if (verdict.touch && options.touch !== false) await this.#sessions.touch(idHash, now);
     return {
       principal: await this.#principal(user),
       user,

@@ -30,6 +30,8 @@ export const ownOrigin = (request: FastifyRequest): string => `${request.protoco
 export async function authenticateRequest(
   request: FastifyRequest,
   services: AppServices,
+  /** `touch: false`: not the user's activity (see SessionService.authenticate). */
+  options: { readonly touch?: boolean } = {},
 ): Promise<RequestIdentity> {
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
@@ -43,7 +45,7 @@ export async function authenticateRequest(
       'auth.missing_token',
       'send "Authorization: Bearer <token>", or sign in to the console (POST /api/v1/session)',
     );
-  const session = await services.sessions.authenticate(sessionId);
+  const session = await services.sessions.authenticate(sessionId, options);
   const csrf = checkCsrf({
     method: request.method,
     sessionId,

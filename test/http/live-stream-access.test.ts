@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { it } from 'node:test';
+import { createManualClock } from '../../src/shared/clock.ts';
 import { memberUser, signIn } from '../support/console-users.ts';
 import { admin, sendOk, sharedStore, uniqueId, withApp, wsUrl } from '../support/http-helpers.ts';
 import { openSse, type SseConnection, type SseFrame, type SseReader } from '../support/sse.ts';
@@ -144,6 +145,28 @@ describeEachStore('live event stream after access is lost', (fixture) => {
       const out = await admin(t, 'DELETE', '/api/v1/session', undefined, session.headers);
       assert.ok(out.statusCode < 300, out.body);
       await endsWithout(t, stream, 'auth.session_expired');
+    });
+  });
+
+  it('is no activity of its session: the idle timeout runs on and ends it', { timeout: 60_000 }, async () => {
+    const clock = createManualClock(Date.now());
+    await withApp(await store(), { clock }, async (t) => {
+      const opened: SseConnection[] = [];
+      try {
+        const user = await memberUser(t, 'admin');
+        const session = await signIn(t, user.email);
+        const stream = await openStream(t, { cookie: session.headers.cookie }, opened);
+        // 25 of the 30 idle minutes later the stream checks its access (before showing an
+        // event): that check must not count as the user's activity.
+        clock.advance(25 * 60_000);
+        await seesLiveEvent(t, stream);
+        clock.advance(10 * 60_000);
+        const me = await admin(t, 'GET', '/api/v1/session', undefined, { cookie: session.headers.cookie });
+        assert.equal(me.statusCode, 401, `the session idled out 35 minutes after sign-in: ${me.body}`);
+        await endsWithout(t, stream, 'auth.session_expired');
+      } finally {
+        for (const connection of opened) connection.close();
+      }
     });
   });
 

@@ -31,7 +31,8 @@ export async function accessLossOf(
   permission: Permission,
 ): Promise<AccessLoss | null> {
   try {
-    const { principal } = await authenticateRequest(request, services);
+    // Watching is no activity of the user: the session's idle timeout keeps running.
+    const { principal } = await authenticateRequest(request, services, { touch: false });
     const visible = visibleWorkspaceIds(principal);
     if (visible !== 'all' && !visible.includes(workspace.id))
       return lossOf(new AppError('workspace.not_found', `no workspace "${workspace.slug}"`));
