@@ -133,7 +133,11 @@ class Lexer {
     const shown = codePoint >= 0x20 && codePoint !== 0x7f ? `"${String.fromCodePoint(codePoint)}"` : '';
     let detail = `unexpected character ${shown || codePointName(codePoint)}`;
     const previous = this.#tokens[this.#tokens.length - 1];
+    const next = this.#text.slice(this.#offset, this.#offset + 2);
     if (codePoint === 0x27) detail += '; strings use double quotes';
+    else if (next === '&&') detail += '; write `and`';
+    else if (next === '||') detail += '; write `or`';
+    else if (codePoint === 0x7e) detail += '; for text matching use contains, starts_with or ends_with';
     else if (previous?.type === 'punctuation' && previous.text === '.') {
       detail += '; quote keys that are not plain names, as in traits."first name"';
     }

@@ -54,7 +54,14 @@ export function parseValue(reader: ClauseReader): Literal | undefined {
   if (literal === undefined) {
     reader.cursor.note('a value');
     const bareWord = token.type === 'word' && !['and', 'or', 'not'].includes(token.lower);
-    return reader.fail(reader.cursor.unexpected(bareWord ? 'text is written in double quotes' : undefined));
+    // `==` reads as `=` followed by a second `=` where the value should be.
+    const doubled = token.type === 'operator' && token.text === '=';
+    const hint = bareWord
+      ? 'text is written in double quotes'
+      : doubled
+        ? 'equality is a single `=`'
+        : undefined;
+    return reader.fail(reader.cursor.unexpected(hint));
   }
   reader.cursor.skip();
   return reader.spanned(literal, token.start);

@@ -189,6 +189,10 @@ void describe('parse errors', () => {
       ["traits.plan = 'pro'", 'strings use double quotes'],
       ['traits.$email exists', 'quote keys that are not plain names'],
       ['traits.d > 2026-01-01T10:00:00', 'needs a time zone'],
+      ['traits.a = 1 && traits.b = 2', 'write `and`'],
+      ['traits.a = 1 || traits.b = 2', 'write `or`'],
+      ['traits.plan == "pro"', 'equality is a single `=`'],
+      ['traits.plan ~ "pro"', 'use contains, starts_with or ends_with'],
     ];
     for (const [text, hint] of hints) {
       const result = parseSegmentDefinition(text);
