@@ -3,6 +3,7 @@
  * listener), from the API and from a `Sec-GPC: 1` request, the history, and the `consent` part
  * of the profile view.
  */
+import { parseIsoTimestamp } from '../ingestion/timestamps.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { ProfileViewExtension } from '../profiles/profile.service.ts';
 import type { ProfileBatchChange, ProfileChangeListener } from '../profiles/profile-state.port.ts';
@@ -154,14 +155,18 @@ export class ConsentService implements ProfileChangeListener, ProfileViewExtensi
         'consent.invalid',
         'source is a label of lower-case letters, digits and _ . : - (not "event" or "gpc")',
       );
-    const tsMs = update.timestamp === undefined ? nowMs : Date.parse(update.timestamp);
-    if (!Number.isFinite(tsMs) || tsMs > nowMs + FUTURE_TOLERANCE_MS)
+    // As ingestion reads times: strict ISO 8601, a time without an offset is UTC (never the
+    // server's zone).
+    const tsMs = update.timestamp === undefined ? nowMs : parseIsoTimestamp(update.timestamp);
+    if (tsMs === undefined || tsMs > nowMs + FUTURE_TOLERANCE_MS)
       throw new AppError('consent.invalid', 'timestamp must be an ISO 8601 date-time, not in the future');
     const entries: Omit<ConsentRecord, 'seq' | 'eventSeq' | 'atMs' | 'messageId'>[] = [];
     const preferences = update.categoryPreferences;
     if (!isJsonObject(preferences) || Object.keys(preferences).length === 0)
       throw new AppError('consent.invalid', 'categoryPreferences must name at least one category');
-    for (const [category, granted] of Object.entries(preferences)) {
+    for (const [name, granted] of Object.entries(preferences)) {
+      // Names match without regard to case, as in events (consent.ts).
+      const category = settings.categories.find((c) => c.toLowerCase() === name.toLowerCase()) ?? name;
       if (!settings.categories.includes(category))
         throw new AppError(
           'consent.unknown_category',

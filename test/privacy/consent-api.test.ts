@@ -233,6 +233,20 @@ describeEachStore('consent', (fixture) => {
         404,
         'profile.not_found',
       );
+      expectError(
+        await put({ categoryPreferences: { marketing: true }, timestamp: '2026-02-30T00:00:00Z' }),
+        400,
+        'consent.invalid',
+      );
+      // Names match without regard to case, as in events; a time without an offset is UTC.
+      const cased = await put({
+        categoryPreferences: { Analytics: false },
+        source: 'import:crm',
+        timestamp: '2026-11-01T08:00:00',
+      });
+      assert.equal(cased.statusCode, 200, cased.body);
+      assert.equal(cased.json<ConsentView>().consent['analytics']?.granted, false);
+      assert.equal(cased.json<ConsentView>().consent['analytics']?.timestamp, '2026-11-01T08:00:00.000Z');
     });
   });
 
