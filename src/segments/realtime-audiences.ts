@@ -10,8 +10,6 @@
 import { computeTraitValue, nextValueChangeAt } from '../computed-traits/compute-trait.ts';
 import type { ComputedTraitRepository } from '../computed-traits/computed-traits.port.ts';
 import type { AcceptedEvent, StoredEvent } from '../ingestion/message-types.ts';
-import { carriesConsent } from '../privacy/consent.ts';
-import { ACCOUNT_ID_PREFIX } from '../profiles/profile-resolver.ts';
 import type { ProfileBatchChange, ProfileChangeListener } from '../profiles/profile-state.port.ts';
 import type { Clock } from '../shared/clock.ts';
 import { groupTraitsSetByAccount } from './account-trait-changes.ts';
@@ -30,6 +28,7 @@ import type {
 import { evaluateSegment } from './evaluate-segment.ts';
 import { nextChangeAt } from './next-change.ts';
 import { audienceEvent, transitionsOf } from './audience-events.ts';
+import { newTouch, touchesOfBatch, touchOf, touchReaches, type Touch } from './audience-touches.ts';
 import type { JsonValue, ProfileSnapshot } from './profile-snapshot.ts';
 import type { Segment } from './segment-types.ts';
 import type { SegmentRepository } from './segments.port.ts';
@@ -55,34 +54,6 @@ export interface RealtimeAudiencesDeps {
   /** Told when a profile gets an earlier due instant than the scheduler knows. */
   readonly onScheduled?: (dueMs: number) => void;
 }
-
-/** What changed for one profile, deciding which segments must be evaluated again. */
-interface Touch {
-  /** Everything (a merge, the clock, a definition change): evaluate every segment. */
-  all: boolean;
-  readonly eventNames: Set<string>;
-  traits: boolean;
-  /** The profile joined an account, or one of its accounts changed in unknown ways. */
-  groups: boolean;
-  /** Top-level traits one of the profile's accounts was sent by this batch's `group` calls. */
-  readonly groupTraits: Set<string>;
-  /**
-   * Its consent may have changed: an event of the batch carried `context.consent` (any type,
-   * not only `identify`), or values were set through the consent API.
-   */
-  consent: boolean;
-  /** Profiles merged into this one by the batch: their announced memberships are its own now. */
-  mergedFrom?: string[];
-}
-
-const newTouch = (all: boolean): Touch => ({
-  all,
-  eventNames: new Set(),
-  traits: false,
-  groups: false,
-  groupTraits: new Set(),
-  consent: false,
-});
 
 const MEMBER_PAGE = 500;
 const PENDING_PAGE = 500;
@@ -110,42 +81,8 @@ export class RealtimeAudiences implements ProfileChangeListener {
   async profilesChanged(change: ProfileBatchChange): Promise<void> {
     const { workspaceId, nowMs } = change;
     const removed = [...change.mergedProfiles.map((m) => m.id), ...change.deletedProfiles];
-    const touches = new Map<string, Touch>();
-    const touch = (id: string): Touch => {
-      let t = touches.get(id);
-      if (t === undefined) {
-        t = newTouch(false);
-        touches.set(id, t);
-      }
-      return t;
-    };
-    const eventsById = new Map<number, StoredEvent>(change.events.map((e) => [e.seq, e]));
-    for (const [seq, profileId] of change.profileOf) {
-      const event = eventsById.get(seq);
-      if (event === undefined) continue;
-      const t = touch(profileId);
-      if (event.event !== null) t.eventNames.add(event.event);
-      if (event.type === 'identify') t.traits = true;
-      if (event.type === 'group') t.groups = true;
-      // The consent listener runs before this one: the snapshot holds what the event said.
-      if (carriesConsent(event)) t.consent = true;
-    }
-    // Survivors of merges, profiles whose events moved (a re-resolution, an unmerge: the new
-    // profiles of a split among them) and profiles re-resolved without an event of this batch:
-    // everything about them may have changed.
-    const merged = new Set(change.mergedProfiles.map((m) => m.into));
-    const reassigned = new Set(change.reassignedProfiles);
-    const accounts: string[] = [];
-    for (const id of new Set([...change.changedProfiles, ...change.reassignedProfiles])) {
-      if (id.startsWith(ACCOUNT_ID_PREFIX)) accounts.push(id);
-      else if (merged.has(id) || reassigned.has(id) || !touches.has(id))
-        touches.set(id, { ...touch(id), all: true });
-    }
-    for (const [id, survivor] of survivorsOf(change.mergedProfiles)) {
-      const t = touch(survivor);
-      t.all = true;
-      (t.mergedFrom ??= []).push(id);
-    }
+    const { touches, accounts } = touchesOfBatch(change);
+    const touch = (id: string): Touch => touchOf(touches, id);
     const definitions =
       touches.size === 0 && accounts.length === 0
         ? NO_DEFINITIONS
@@ -416,15 +353,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
     const changes: { member: boolean; segment: Segment }[] = [];
     const current: ProfileSnapshot = { ...snapshot, computed: computedNow, segments: members };
     for (const { segment, ast, dependencies } of segments) {
-      const relevant =
-        touch.all ||
-        dependencies.events.some((e) => touch.eventNames.has(e)) ||
-        (touch.traits && dependencies.traitPaths.length > 0) ||
-        (touch.groups && dependencies.groupTraitPaths.length > 0) ||
-        (touch.consent && dependencies.consentCategories.length > 0) ||
-        dependencies.groupTraitPaths.some(([first]) => touch.groupTraits.has(first ?? '')) ||
-        dependencies.computed.some((c) => changedComputed.has(c)) ||
-        dependencies.segments.some((s) => changedSegments.has(s));
+      const relevant = touchReaches(touch, dependencies, changedComputed, changedSegments);
       if (dependencies.hasRelativeWindow) earliest(nextChangeAt(ast, current, nowMs));
       if (!relevant) continue;
       const member = evaluateSegment(ast, current, nowMs);
@@ -495,17 +424,4 @@ export class RealtimeAudiences implements ProfileChangeListener {
       if (pending.length < PENDING_PAGE) return sent;
     }
   }
-}
-
-/** Each merged profile with the survivor it ends in (a batch may merge A into B, then B into C). */
-function survivorsOf(merges: readonly { readonly id: string; readonly into: string }[]): Map<string, string> {
-  const into = new Map(merges.map((m) => [m.id, m.into]));
-  const out = new Map<string, string>();
-  for (const { id } of merges) {
-    let survivor = into.get(id) ?? id;
-    for (let hops = 0; into.has(survivor) && hops < merges.length; hops++)
-      survivor = into.get(survivor) ?? survivor;
-    out.set(id, survivor);
-  }
-  return out;
 }
