@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the server and its decoder worker into dist/ (our code only; packages stay external).
+// Bundles the server and its worker threads into dist/ (our code only; packages stay external).
 // `npm start` runs the bundle: no TypeScript loader threads at run time, less memory, faster
 // start. `npm ci` builds it (prepare), and `npm start` rebuilds it, which takes well under a second.
 import { build } from 'esbuild';
@@ -9,6 +9,7 @@ await build({
     cdp: 'src/cli/main.ts',
     'decoder-worker': 'src/ingestion/workers/decoder-worker.ts',
     'wal-checkpoint-worker': 'src/storage/sqlite/wal-checkpoint-worker.ts',
+    'pipeline-thread-worker': 'src/app/pipeline-thread-worker.ts',
   },
   bundle: true,
   platform: 'node',

@@ -29,6 +29,10 @@ export function buildDestinationServices(deps: {
   poster?: HttpPoster;
   consentCategories: ConsentService['settings'];
   logError: (details: Record<string, unknown>, message: string) => void;
+  /** Deliveries were queued (default: wake this process's delivery worker). */
+  onQueued?: () => void;
+  /** A destination changed, beyond what this process does about it (another thread's router). */
+  onChanged?: (workspaceId: string) => void;
 }): DestinationServices {
   const { store, clock, metrics } = deps;
   const egressAllow = parseEgressAllow(deps.config.egressAllow);
@@ -53,7 +57,7 @@ export function buildDestinationServices(deps: {
     membershipsOf: (ws, profileId) => store.audienceState.membershipsOf(ws, profileId),
     consentOf: (ws, profileId) => store.consent.currentValues(ws, profileId),
     clock,
-    onQueued: () => worker.wake(),
+    onQueued: deps.onQueued ?? (() => worker.wake()),
     onRouted: ({ queued, skipped }) => metrics?.destinations.routed(queued, skipped),
   });
   const destinations = new DestinationService({
@@ -66,6 +70,7 @@ export function buildDestinationServices(deps: {
     onChanged: (ws) => {
       router.forget(ws);
       worker.wake();
+      deps.onChanged?.(ws);
     },
   });
   return { destinations, router, worker };

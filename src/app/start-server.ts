@@ -7,6 +7,7 @@ import { lockDataDir } from '../storage/sqlite/server-lock.ts';
 import { bootstrapInstance } from './bootstrap.ts';
 import { buildApp } from './build-app.ts';
 import { loadOrCreateEncryptionKey } from './encryption-key.ts';
+import { PipelineThread } from './pipeline-thread.ts';
 
 function banner(lines: string[]): string {
   const width = Math.max(...lines.map((line) => line.length)) + 2;
@@ -34,12 +35,21 @@ async function startUp(
   await store.migrate();
   // Rebuild what the append path needs (SQLite's dedup index) before accepting traffic.
   await store.events.prepare(Date.now() - config.dedupWindowMs);
-  const app = await buildApp({ config, store, clock: systemClock, logger, encryptionKey });
+  const app = await buildApp({
+    config,
+    store,
+    clock: systemClock,
+    logger,
+    encryptionKey,
+    ...(config.pipelineThread
+      ? { role: { kind: 'api', link: new PipelineThread({ config, encryptionKey, logger }) } as const }
+      : {}),
+  });
   built(app);
   const boot = await bootstrapInstance({ instance: store.instance, ...app.services });
   // While no console user exists, every start prints a fresh one-time code (the older is void).
   const setupCode = await app.services.setup.issueIfNeeded();
-  app.start();
+  await app.start();
   const address = await app.http.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
     throw listenError(error, config) ?? error;
   });

@@ -45,6 +45,12 @@ export interface Config {
    */
   readonly pipelineMaxBatchMs: number;
   /**
+   * The server runs the pipeline (stages, real-time audiences, their scheduler) on a thread of
+   * its own (`CDP_PIPELINE_THREAD`, default true): the ack path and the admin API keep the main
+   * thread, the pipeline gets the second core.
+   */
+  readonly pipelineThread: boolean;
+  /**
    * Embedded store: SQLite's page cache, in MB (pages are taken as they are read, up to this).
    * More keeps the profile indexes of a large store in memory: faster pipeline, larger RSS.
    */
@@ -178,6 +184,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     rateLimitIngest: integer(env, 'CDP_RATE_LIMIT_INGEST', 1_000, 0, 10_000_000),
     rateLimitApi: integer(env, 'CDP_RATE_LIMIT_API', 100, 0, 10_000_000),
     pipelineMaxBatchMs: integer(env, 'CDP_PIPELINE_MAX_BATCH_MS', 500, 25, 10_000),
+    pipelineThread: bool(env, 'CDP_PIPELINE_THREAD', true),
     sqliteCacheMb: integer(env, 'CDP_SQLITE_CACHE_MB', 8, 2, 64 * 1024),
     ingestWorkers: integer(
       env,

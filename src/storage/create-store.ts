@@ -7,12 +7,13 @@ import type { Store } from './store.ts';
 /** CDP_DATABASE_URL selects PostgreSQL; otherwise the embedded SQLite file in the data dir. */
 export function createStore(
   config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'sqliteCacheMb'>>,
-  options: { server?: boolean } = {},
+  options: { server?: boolean; secondary?: boolean } = {},
 ): Store {
   if (config.databaseUrl !== undefined) return createPostgresStore({ connectionString: config.databaseUrl });
   return createSqliteStore({
     filename: path.join(config.dataDir, 'cdp.sqlite'),
-    backgroundCheckpoints: options.server === true,
+    backgroundCheckpoints: options.server === true && options.secondary !== true,
+    secondary: options.secondary === true,
     ...(config.sqliteCacheMb === undefined ? {} : { cacheMegabytes: config.sqliteCacheMb }),
   });
 }

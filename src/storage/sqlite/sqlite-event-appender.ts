@@ -4,6 +4,7 @@ import type { WrittenEvents } from '../../ingestion/event-log.port.ts';
 import type { AcceptedEvent } from '../../ingestion/message-types.ts';
 import type { Database } from '../database-schema.ts';
 import type { EventAppender } from '../kysely/event-log.repository.ts';
+import { whileBusy } from './lock-waiting-dialect.ts';
 import { messageKeyHash, RecentMessageIndex } from './recent-message-index.ts';
 import { WalFileSync } from './wal-file-sync.ts';
 
@@ -19,7 +20,7 @@ interface LoggedKey {
 }
 
 /** How long an append waits for the log file's write lock before the group fails (busy). */
-const LOCK_WAIT_MS = 5_000;
+const APPEND_WAIT = { waitMs: 5_000, wholeTransaction: true } as const;
 
 /**
  * The hot path on SQLite: prepared statements in one IMMEDIATE transaction. Dedup asks the
@@ -56,7 +57,7 @@ export function createSqliteAppender(
   };
   const write = async (events: readonly AcceptedEvent[], cutoff: number): Promise<WrittenEvents> => {
     const seqs = ownConnection
-      ? await whenUnlocked(() => commit(events, cutoff))
+      ? await whileBusy(() => commit(events, cutoff), APPEND_WAIT)
       : await db.connection().execute(async () => commit(events, cutoff));
     return { seqs, durable: wal === undefined ? Promise.resolve() : wal.sync() };
   };
@@ -71,26 +72,11 @@ export function createSqliteAppender(
       const prepare = (): void => {
         append ??= prepareAppend(logDb, Date.now(), cutoff);
       };
-      if (ownConnection) await whenUnlocked(prepare);
+      if (ownConnection) await whileBusy(prepare, APPEND_WAIT);
       else await db.connection().execute(async () => prepare());
     },
     close: () => wal?.close(),
   };
-}
-
-/** Runs `work` (one transaction on the log file), again a moment later while the file is locked. */
-async function whenUnlocked<T>(work: () => T): Promise<T> {
-  const deadline = performance.now() + LOCK_WAIT_MS;
-  for (let delayMs = 1; ; delayMs = Math.min(20, delayMs * 2)) {
-    try {
-      return work();
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || performance.now() > deadline)
-        throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
-  }
 }
 
 function prepareAppend(sqlite: SqliteDatabase, nowMs: number, firstCutoff: number): AppendAll {

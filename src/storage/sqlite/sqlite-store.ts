@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely } from 'kysely';
+import { LockWaitingSqliteDialect, whileBusy } from './lock-waiting-dialect.ts';
 import { LOG_SCHEMA, logFileOf, MAIN_WRITE_LOCK_TABLE, moveLogTables } from './log-file.ts';
 import { TransactionSlices } from './transaction-slices.ts';
 import type { Database } from '../database-schema.ts';
@@ -25,6 +26,12 @@ export interface SqliteStoreOptions {
   readonly walRestartFrames?: number;
   /** The connection's page cache in MB (`CDP_SQLITE_CACHE_MB`); default 8. */
   readonly cacheMegabytes?: number;
+  /**
+   * A second connection to a store another connection of this process opened and migrated
+   * (the pipeline's thread): it moves nothing between the files and leaves checkpoints to the
+   * first one's worker.
+   */
+  readonly secondary?: boolean;
 }
 
 /** SQLite's own checkpoint after a commit, where no worker does it: past 16 MB of WAL. */
@@ -56,9 +63,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     sqlite.pragma(`${LOG_SCHEMA}.secure_delete = ON`);
     sqlite.pragma(`${LOG_SCHEMA}.cache_size = -2048`);
     // Stores from before the split carry their log in the main file.
-    moveLogTables(sqlite);
+    if (options.secondary !== true) moveLogTables(sqlite);
   }
-  sqlite.exec(`CREATE TABLE IF NOT EXISTS main.${MAIN_WRITE_LOCK_TABLE} (unused INTEGER)`);
+  if (options.secondary !== true)
+    sqlite.exec(`CREATE TABLE IF NOT EXISTS main.${MAIN_WRITE_LOCK_TABLE} (unused INTEGER)`);
   // Checkpoints copy the WAL into the database file. In the server a worker thread does all of
   // it (wal-checkpoint-worker.ts): a checkpoint inside a commit would copy pages and fsync twice
   // on the event loop. Elsewhere (CLI, tests) SQLite checkpoints after a commit once the WAL
@@ -75,11 +83,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           },
         )
       : undefined;
+  const othersCheckpoint = checkpointer !== undefined || options.secondary === true;
   for (const connection of [sqlite, logWriter])
-    connection?.pragma(`wal_autocheckpoint = ${checkpointer ? 0 : AUTOCHECKPOINT_PAGES}`);
+    connection?.pragma(`wal_autocheckpoint = ${othersCheckpoint ? 0 : AUTOCHECKPOINT_PAGES}`);
+  // From here on, locks held by other connections are waited for between turns of the event
+  // loop, not in SQLite's busy handler (lock-waiting-dialect.ts).
+  sqlite.pragma('busy_timeout = 0');
   const slices = new TransactionSlices(sqlite);
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    dialect: new LockWaitingSqliteDialect({ database: withStatementCache(sqlite) }),
     plugins: [slices],
   });
   const appender = createSqliteAppender(db, logWriter ?? sqlite, logWriter !== undefined);
@@ -88,12 +100,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     dialect: 'sqlite',
     appender,
     afterMigrate: () =>
-      db.connection().execute(async () => {
-        // Migrations create the log's tables in the main file; they belong in the log file.
-        if (logWriter !== undefined) moveLogTables(sqlite);
-        seedPlannerStatistics(sqlite, 'main');
-        if (logWriter !== undefined) seedPlannerStatistics(sqlite, LOG_SCHEMA);
-      }),
+      db.connection().execute(async () =>
+        whileBusy(
+          () => {
+            // Migrations create the log's tables in the main file; they belong in the log file.
+            if (options.secondary === true) return;
+            if (logWriter !== undefined) moveLogTables(sqlite);
+            seedPlannerStatistics(sqlite, 'main');
+            if (logWriter !== undefined) seedPlannerStatistics(sqlite, LOG_SCHEMA);
+          },
+          { wholeTransaction: true },
+        ),
+      ),
     isUnavailable: isSqliteUnavailable,
     yieldWithinTransactions: (yieldFn) => slices.yieldWith(yieldFn),
     close: async () => {
