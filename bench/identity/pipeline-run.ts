@@ -53,7 +53,7 @@ export async function runPipelineToZeroLag(
   const started = performance.now();
   let reportAt = started + PROGRESS_MS;
   let firstLag: number | undefined;
-  app.start();
+  await app.start();
   for (;;) {
     const lags = await app.pipeline.lag();
     const lag = Math.max(0, ...lags.map((l) => l.lag));

@@ -121,7 +121,7 @@ describeEachStore('destinations: the history before a destination', (fixture) =>
       await tick();
       const later = uniqueId('later');
       await sendOk(app, 'track', { userId: later, event: 'Viewed', messageId: later });
-      app.app.start();
+      await app.app.start();
       await eventually(async () => (receiver.messages().length > 0 ? true : undefined), 'the later event');
       await settled(app, destination);
       assert.deepEqual(

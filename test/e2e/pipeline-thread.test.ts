@@ -66,7 +66,7 @@ describeEachStore('the pipeline on its own thread', (fixture) => {
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
 
-      // Created on the API thread; the next event, right away, reaches it.
+        // Created on the API thread; the next event, right away, reaches it.
         const created = await admin.post<{ config: { secret?: string } }>(`${ws}/destinations`, {
           type: 'webhook',
           name: 'hook',

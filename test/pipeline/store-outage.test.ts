@@ -256,7 +256,7 @@ describeEachStore('store outage in the pipeline', (fixture) => {
         // Every loop's first read fails here (the pipeline, the scheduler, the suppression
         // lists, deliveries, privacy requests): none may end the process with an unhandled
         // rejection, which the test runner would report as a failure of this test.
-        t.app.start();
+        await t.app.start();
         await sleep(2_500);
       } finally {
         await reconnect(name);

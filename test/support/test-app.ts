@@ -56,7 +56,7 @@ export async function createTestApp(
     encryptionKey: TEST_ENCRYPTION_KEY,
     ...(options.retryPolicy ? { retryPolicy: options.retryPolicy } : {}),
   });
-  if (options.start !== false) app.start();
+  if (options.start !== false) await app.start();
   const slug = options.workspaceSlug ?? `ws-${Math.random().toString(36).slice(2, 10)}`;
   const existing = await store.workspaces.findByIdOrSlug(slug);
   const workspace = existing ?? (await app.services.workspaces.create({ name: slug, slug }));
