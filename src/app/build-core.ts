@@ -2,6 +2,7 @@ import type { JsonObject } from '../shared/json.ts';
 import { Argon2idPasswordHasher } from '../access/argon2id-password-hasher.ts';
 import { createAccessServices } from '../access/access-services.ts';
 import { InProcessBus } from '../bus/in-process-bus.ts';
+import { SharedCoresGate } from '../pipeline/shared-cores-gate.ts';
 import { ThreadForwardingBus } from '../bus/thread-forwarding-bus.ts';
 import type { AppRole } from './pipeline-link.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -108,6 +109,7 @@ export async function buildCore(deps: CoreDependencies): Promise<Core> {
   // A pipeline batch's transaction on SQLite lets requests in between its statements, counted
   // as their time, not the batch's. On the pipeline's own thread no request waits.
   if (role.kind !== 'pipeline') store.yieldWithinTransactions(() => foreground.yieldToForeground());
+  const sharedCores = new SharedCoresGate();
   const busErrors = new RepeatThrottle(30_000);
   // Background loops (deliveries, privacy requests, backfills, the audience scheduler) poll the
   // store about once a second: while it is unavailable, each says so once per 30 s, with the
@@ -136,8 +138,9 @@ export async function buildCore(deps: CoreDependencies): Promise<Core> {
         })
       : undefined) ??
     new InProcessBus({
-      // Only a pipeline sharing the thread with the requests gives way to them.
-      ...(role.kind === 'whole' ? { gate: foreground } : {}),
+      // A pipeline sharing the thread with the requests gives way to them; one on its own
+      // thread gives way to the API thread when that one is busy.
+      gate: role.kind === 'whole' ? foreground : sharedCores,
       log: store.events,
       state: store.consumerState,
       clock,
@@ -372,6 +375,7 @@ export async function buildCore(deps: CoreDependencies): Promise<Core> {
   if (role.kind === 'pipeline')
     role.link.listen({
       announced: () => bus.announce([]),
+      apiLoad: (load) => (sharedCores.apiLoad = load),
       poke: (dueMs) => scheduler.poke(dueMs),
       destinationsChanged: (workspaceId) => delivery.router.forget(workspaceId),
     });

@@ -43,6 +43,8 @@ export interface PipelineLink {
 /** What the pipeline's thread hears from the API side. */
 export interface ApiSignals {
   announced(): void;
+  /** The API thread's event-loop utilization over the last fraction of a second (0–1). */
+  apiLoad(load: number): void;
   poke(dueMs: number): void;
   destinationsChanged(workspaceId: string): void;
 }

@@ -13,6 +13,7 @@ export interface PipelineThreadData {
 export type ToPipeline =
   | { readonly t: 'announce' }
   | { readonly t: 'poke'; readonly dueMs: number }
+  | { readonly t: 'load'; readonly load: number }
   | { readonly t: 'destinations'; readonly workspaceId: string }
   | {
       readonly t: 'emitted';

@@ -55,6 +55,9 @@ class PortApiLink implements ApiLink {
       case 'poke':
         this.#signals?.poke(message.dueMs);
         return false;
+      case 'load':
+        this.#signals?.apiLoad(message.load);
+        return false;
       case 'destinations':
         this.#signals?.destinationsChanged(message.workspaceId);
         return false;

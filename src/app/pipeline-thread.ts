@@ -10,6 +10,9 @@ import type { FromPipeline, PipelineThreadData, ToPipeline } from './pipeline-th
 /** How long a thread that ended unexpectedly waits before it is started again. */
 const RESTART_DELAY_MS = 1_000;
 
+/** How often this thread tells the pipeline's how busy it is (pipeline/shared-cores-gate.ts). */
+const LOAD_REPORT_MS = 250;
+
 /**
  * The API thread's side of the pipeline's thread (pipeline-thread-worker.ts). The thread opens
  * its own connection to the store and runs the stages, the real-time audiences and their
@@ -26,6 +29,7 @@ export class PipelineThread implements PipelineLink {
   #stopping = false;
   #announcePending = false;
   #restartTimer: NodeJS.Timeout | undefined;
+  #loadTimer: NodeJS.Timeout | undefined;
 
   constructor(options: { config: Config; encryptionKey: Buffer; logger: Logger }) {
     // A worker gets a structured clone: the key crosses as bytes, the rest is plain data.
@@ -65,11 +69,19 @@ export class PipelineThread implements PipelineLink {
   async start(): Promise<void> {
     this.#stopping = false;
     await this.#spawn();
+    let last = performance.eventLoopUtilization();
+    this.#loadTimer = setInterval(() => {
+      const now = performance.eventLoopUtilization();
+      this.#post({ t: 'load', load: performance.eventLoopUtilization(now, last).utilization });
+      last = now;
+    }, LOAD_REPORT_MS);
+    this.#loadTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#restartTimer);
+    clearInterval(this.#loadTimer);
     const worker = this.#worker;
     if (worker === undefined) return;
     await new Promise<void>((resolve) => {

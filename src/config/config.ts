@@ -46,8 +46,9 @@ export interface Config {
   readonly pipelineMaxBatchMs: number;
   /**
    * The server runs the pipeline (stages, real-time audiences, their scheduler) on a thread of
-   * its own (`CDP_PIPELINE_THREAD`, default true): the ack path and the admin API keep the main
-   * thread, the pipeline gets the second core.
+   * its own (`CDP_PIPELINE_THREAD`, default false): the ack path and the admin API keep the
+   * main thread, the pipeline gets a core of its own where the machine has one to spare
+   * (docs/PERFORMANCE.md has what it costs on two cores shared with the load).
    */
   readonly pipelineThread: boolean;
   /**
@@ -184,7 +185,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     rateLimitIngest: integer(env, 'CDP_RATE_LIMIT_INGEST', 1_000, 0, 10_000_000),
     rateLimitApi: integer(env, 'CDP_RATE_LIMIT_API', 100, 0, 10_000_000),
     pipelineMaxBatchMs: integer(env, 'CDP_PIPELINE_MAX_BATCH_MS', 500, 25, 10_000),
-    pipelineThread: bool(env, 'CDP_PIPELINE_THREAD', true),
+    pipelineThread: bool(env, 'CDP_PIPELINE_THREAD', false),
     sqliteCacheMb: integer(env, 'CDP_SQLITE_CACHE_MB', 8, 2, 64 * 1024),
     ingestWorkers: integer(
       env,

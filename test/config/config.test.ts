@@ -15,6 +15,7 @@ describe('parseConfig', () => {
     assert.equal(config.sessionMaxMs, 12 * 3_600_000, 'and 12 hours at most');
     assert.deepEqual(config.egressAllow, []);
     assert.equal(config.sqliteCacheMb, 8, 'SQLite page cache: 8 MB');
+    assert.equal(config.pipelineThread, false, 'the pipeline shares the main thread');
     assert.ok(Object.isFrozen(config));
   });
 
@@ -33,6 +34,7 @@ describe('parseConfig', () => {
         CDP_SESSION_IDLE_MINUTES: '15',
         CDP_SESSION_MAX_HOURS: '8',
         CDP_SQLITE_CACHE_MB: '256',
+        CDP_PIPELINE_THREAD: 'true',
       },
       '/',
     );
@@ -45,6 +47,7 @@ describe('parseConfig', () => {
     assert.equal(config.sessionIdleMs, 15 * 60_000);
     assert.equal(config.sessionMaxMs, 8 * 3_600_000);
     assert.equal(config.sqliteCacheMb, 256);
+    assert.equal(config.pipelineThread, true);
   });
 
   const bad: [Record<string, string>, string, RegExp][] = [
@@ -69,6 +72,7 @@ describe('parseConfig', () => {
     [{ CDP_EGRESS_ALLOW: '10.0.0.0/8/9' }, 'CDP_EGRESS_ALLOW', /CIDR/],
     [{ CDP_LOG_LEVEL: 'loud' }, 'CDP_LOG_LEVEL', /one of/],
     [{ CDP_TRUST_PROXY: 'maybe' }, 'CDP_TRUST_PROXY', /true or false/],
+    [{ CDP_PIPELINE_THREAD: 'yes please' }, 'CDP_PIPELINE_THREAD', /true or false/],
     [{ HOST: 'bad host!' }, 'HOST', /host name/],
   ];
   for (const [env, variable, message] of bad) {

@@ -37,7 +37,9 @@ describeEachStore('crash: kill -9 while the pipeline catches up', (fixture) => {
 
       const crashed = await fixture.fresh();
       await crashed.store.close();
-      const crashEnv = { ...crashed.env, ...env };
+      // The crashed server runs its pipeline on a thread of its own, the reference one in its
+      // main thread: both ways of running must end with the same profiles.
+      const crashEnv = { ...crashed.env, ...env, CDP_PIPELINE_THREAD: 'true' };
       let server = await startServerProcess({ env: crashEnv });
       servers.push(server);
       const second = await createWorkspaceWithSource(

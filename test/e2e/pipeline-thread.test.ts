@@ -43,7 +43,12 @@ describeEachStore('the pipeline on its own thread', (fixture) => {
       await handle.store.close();
       const receiver = await WebhookReceiver.start();
       const server = await startServerProcess({
-        env: { ...handle.env, CDP_EGRESS_ALLOW: '127.0.0.1', CDP_RATE_LIMIT_API: '0' },
+        env: {
+          ...handle.env,
+          CDP_PIPELINE_THREAD: 'true',
+          CDP_EGRESS_ALLOW: '127.0.0.1',
+          CDP_RATE_LIMIT_API: '0',
+        },
       });
       try {
         const admin = adminClient(server.url, server.adminToken);
