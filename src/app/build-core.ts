@@ -351,7 +351,10 @@ export async function buildCore(deps: CoreDependencies): Promise<Core> {
     lag: role.kind === 'api' ? await storedLag() : await pipeline.lag(),
     failed: await store.failedEvents.countFailedByStage(),
     pendingEvents: committer.pendingEvents,
-    gate: { foregroundLoad: foreground.foregroundLoad, budgetMs: foreground.budgetMs },
+    gate:
+      role.kind === 'api'
+        ? { foregroundLoad: role.link.apiLoad, budgetMs: 0 }
+        : { foregroundLoad: foreground.foregroundLoad, budgetMs: foreground.budgetMs },
   }));
   // The consumers run on the pipeline's thread: how far behind they are is in their cursors.
   const storedLag = async (): Promise<{ stage: string; lag: number }[]> => {

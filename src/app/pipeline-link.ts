@@ -35,6 +35,8 @@ export interface PipelineLink {
   poke(dueMs: number): void;
   /** A destination of the workspace changed: the router reads the destinations again. */
   destinationsChanged(workspaceId: string): void;
+  /** The API thread's event-loop utilization last reported to the pipeline's thread. */
+  readonly apiLoad: number;
   start(): Promise<void>;
   /** Stops the thread's pipeline (its current batch finishes) and ends the thread. */
   stop(): Promise<void>;

@@ -30,6 +30,7 @@ export class PipelineThread implements PipelineLink {
   #announcePending = false;
   #restartTimer: NodeJS.Timeout | undefined;
   #loadTimer: NodeJS.Timeout | undefined;
+  #apiLoad = 0;
 
   constructor(options: { config: Config; encryptionKey: Buffer; logger: Logger }) {
     // A worker gets a structured clone: the key crosses as bytes, the rest is plain data.
@@ -38,6 +39,10 @@ export class PipelineThread implements PipelineLink {
       encryptionKey: options.encryptionKey,
     };
     this.#logger = options.logger;
+  }
+
+  get apiLoad(): number {
+    return this.#apiLoad;
   }
 
   serve(deps: ApiServingDeps): void {
@@ -72,7 +77,8 @@ export class PipelineThread implements PipelineLink {
     let last = performance.eventLoopUtilization();
     this.#loadTimer = setInterval(() => {
       const now = performance.eventLoopUtilization();
-      this.#post({ t: 'load', load: performance.eventLoopUtilization(now, last).utilization });
+      this.#apiLoad = performance.eventLoopUtilization(now, last).utilization;
+      this.#post({ t: 'load', load: this.#apiLoad });
       last = now;
     }, LOAD_REPORT_MS);
     this.#loadTimer.unref();

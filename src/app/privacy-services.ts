@@ -88,6 +88,7 @@ export async function buildPrivacyServices(deps: {
     ...(deps.deletionCalls ? { deletionCalls: deps.deletionCalls } : {}),
     onError: (error, request) =>
       deps.logError({ err: error, requestId: request.id, type: request.type }, 'privacy request failed'),
+    isUnavailable: (error) => store.isUnavailable(error),
   });
   const retention = new RetentionService({
     retention: store.retention,

@@ -146,13 +146,13 @@ export function createMetrics(): Metrics {
   );
   gauge(
     'cdp_pipeline_foreground_load',
-    'Share of the main thread that requests took over the last measured second (the in-process pipeline gets larger batches only under 0.3)',
+    "Share of the main thread that requests took over the last measured second (the in-process pipeline gets larger batches only under 0.3; with the pipeline on its own thread, the main thread's event-loop utilization, past 0.5 of which the pipeline gives way)",
     [],
     (g, s) => g.set(s.gate.foregroundLoad),
   );
   gauge(
     'cdp_pipeline_busy_budget_ms',
-    'How long one in-process pipeline batch may take while requests keep coming',
+    'How long one in-process pipeline batch may take while requests keep coming (0 with the pipeline on its own thread)',
     [],
     (g, s) => g.set(s.gate.budgetMs),
   );

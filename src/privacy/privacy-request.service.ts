@@ -61,6 +61,12 @@ export interface PrivacyRequestDeps {
   readonly actor: AuditActor;
   readonly onError?: (error: unknown, request: PrivacyRequest) => void;
   /**
+   * The store could not be reached or was locked past the wait (Store.isUnavailable): the
+   * request is not failed for that; its lease runs out and it runs again (erasures and exports
+   * can run twice).
+   */
+  readonly isUnavailable?: (error: unknown) => boolean;
+  /**
    * Queues a deletion call to the destinations that received the person's events; returns
    * their ids (recorded in the request's result).
    */
@@ -221,6 +227,7 @@ export class PrivacyRequestService {
     try {
       outcome = { status: 'completed', result: await this.#run(request), error: null };
     } catch (error) {
+      if (this.#deps.isUnavailable?.(error) === true) throw error;
       this.#deps.onError?.(error, request);
       outcome = {
         status: 'failed',

@@ -49,7 +49,14 @@ class ScriptedReceiver {
         }
         const status = answer === 'echo-422' ? 422 : 503;
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ error: 'invalid batch', received: JSON.parse(body) as unknown }));
+        // A sender that gave up mid-body (its timeout, on a loaded machine) left no JSON here.
+        let received: unknown = null;
+        try {
+          received = JSON.parse(body) as unknown;
+        } catch {
+          received = body;
+        }
+        res.end(JSON.stringify({ error: 'invalid batch', received }));
       });
     });
   }

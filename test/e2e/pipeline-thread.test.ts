@@ -118,6 +118,12 @@ describeEachStore('the pipeline on its own thread', (fixture) => {
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
 
+        // The gate gauges speak of the API thread (its load), not of an in-process gate.
+        const gauges = (await (await fetch(`${server.url}/metrics`)).text()).split('\n');
+        const gauge = (name: string) => Number(gauges.find((l) => l.startsWith(`${name} `))?.split(' ')[1]);
+        assert.equal(gauge('cdp_pipeline_busy_budget_ms'), 0);
+        assert.ok(gauge('cdp_pipeline_foreground_load') < 0.9, 'the API thread is nearly idle by now');
+
         const exit = await server.stop('SIGTERM', 30_000);
         assert.equal(exit.timedOut, false);
         assert.equal(exit.code, 0, server.stderr());

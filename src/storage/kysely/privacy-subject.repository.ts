@@ -276,7 +276,7 @@ export class KyselySubjectRepository implements SubjectRepository {
       };
     };
     const write = <T>(work: (trx: Db) => Promise<T>): Promise<T> =>
-      workspaceWrite(this.db, this.dialect, LOCK_CLASS.profileState, workspaceId, work);
+      workspaceWrite(this.db, this.dialect, LOCK_CLASS.profileState, workspaceId, work, { writesLog: true });
     // Two transactions, the events first (subject-erase.ts, deleteEvents: why).
     const events = await write(async (trx) =>
       deleteEvents(trx, workspaceId, await subjectIn(trx), this.sealing),

@@ -17,41 +17,48 @@ export class KyselyRetentionRepository implements RetentionRepository {
   ) {}
 
   async deleteEventsBefore(workspaceId: string, cutoffMs: number, limit: number): Promise<number> {
-    return workspaceWrite(this.db, this.dialect, LOCK_CLASS.profileState, workspaceId, async (trx) => {
-      const first = await trx
-        .selectFrom('events')
-        .select(['seq', 'received_ms'])
-        .where('workspace_id', '=', workspaceId)
-        .orderBy('seq')
-        .limit(limit)
-        .execute();
-      const seqs = first.filter((row) => Number(row.received_ms) < cutoffMs).map((row) => Number(row.seq));
-      if (seqs.length === 0) return 0;
-      const deleted = await trx
-        .deleteFrom('events')
-        .where('workspace_id', '=', workspaceId)
-        .where('seq', 'in', seqs)
-        .executeTakeFirst();
-      for (const table of ['profile_events', 'identity_decisions', 'failed_events'] as const)
-        await trx
-          .deleteFrom(table)
+    return workspaceWrite(
+      this.db,
+      this.dialect,
+      LOCK_CLASS.profileState,
+      workspaceId,
+      async (trx) => {
+        const first = await trx
+          .selectFrom('events')
+          .select(['seq', 'received_ms'])
+          .where('workspace_id', '=', workspaceId)
+          .orderBy('seq')
+          .limit(limit)
+          .execute();
+        const seqs = first.filter((row) => Number(row.received_ms) < cutoffMs).map((row) => Number(row.seq));
+        if (seqs.length === 0) return 0;
+        const deleted = await trx
+          .deleteFrom('events')
           .where('workspace_id', '=', workspaceId)
           .where('seq', 'in', seqs)
+          .executeTakeFirst();
+        for (const table of ['profile_events', 'identity_decisions', 'failed_events'] as const)
+          await trx
+            .deleteFrom(table)
+            .where('workspace_id', '=', workspaceId)
+            .where('seq', 'in', seqs)
+            .execute();
+        await trx.deleteFrom('consumer_redeliveries').where('seq', 'in', seqs).execute();
+        // Their deliveries too: the record of what went where follows the events' retention.
+        await trx
+          .deleteFrom('destination_deliveries')
+          .where('workspace_id', '=', workspaceId)
+          .where('event_seq', 'in', seqs)
           .execute();
-      await trx.deleteFrom('consumer_redeliveries').where('seq', 'in', seqs).execute();
-      // Their deliveries too: the record of what went where follows the events' retention.
-      await trx
-        .deleteFrom('destination_deliveries')
-        .where('workspace_id', '=', workspaceId)
-        .where('event_seq', 'in', seqs)
-        .execute();
-      const n = Number(deleted.numDeletedRows);
-      await trx
-        .updateTable('workspace_counters')
-        .set((eb) => ({ events: eb('events', '-', n) }))
-        .where('workspace_id', '=', workspaceId)
-        .execute();
-      return n;
-    });
+        const n = Number(deleted.numDeletedRows);
+        await trx
+          .updateTable('workspace_counters')
+          .set((eb) => ({ events: eb('events', '-', n) }))
+          .where('workspace_id', '=', workspaceId)
+          .execute();
+        return n;
+      },
+      { writesLog: true },
+    );
   }
 }

@@ -23,6 +23,13 @@ export interface WriteOptions {
    * processes those events again. Acknowledged events and admin changes keep full durability.
    */
   readonly replayable?: boolean;
+  /**
+   * SQLite: the transaction also writes the event log (deleting events, their counters), whose
+   * file the ack path appends to on a connection of its own. Its write lock is taken up front
+   * too: a transaction that read the log and wrote it afterwards would fail
+   * (SQLITE_BUSY_SNAPSHOT) whenever an append committed in between. Appends wait meanwhile.
+   */
+  readonly writesLog?: boolean;
 }
 
 /**
@@ -51,7 +58,7 @@ export async function writeTransaction<T>(
   work: (trx: Db) => Promise<T>,
   options: WriteOptions & { readonly lock?: { lockClass: number; workspaceId: string } } = {},
 ): Promise<T> {
-  const { lock, replayable = false } = options;
+  const { lock, replayable = false, writesLog = false } = options;
   if (dialect === 'postgres') {
     return db.transaction().execute(async (trx) => {
       if (replayable) await sql`set local synchronous_commit to off`.execute(trx);
@@ -74,6 +81,8 @@ export async function writeTransaction<T>(
       await sql`begin`.execute(connection);
       try {
         await sql.raw(`delete from main.${MAIN_WRITE_LOCK_TABLE} where 0`).execute(connection);
+        // Unqualified: the log's own file when it has one (log-file.ts), else the main file.
+        if (writesLog) await sql.raw(`delete from workspace_counters where 0`).execute(connection);
         const result = await work(connection);
         await sql`commit`.execute(connection);
         return result;
