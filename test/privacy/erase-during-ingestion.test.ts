@@ -3,18 +3,19 @@
  * appends to on its own connection; an erasure reads the person's events there and deletes
  * them. Without the log's write lock taken up front, an append committed between that read and
  * that delete made the erasure fail (SQLITE_BUSY_SNAPSHOT), with its events gone and the
- * profile left (found by a QA pass: 4 erasures in 6 failed under load).
+ * profile left (found by a QA pass: 4 erasures in 6 failed under load). The interleaving is
+ * up to the event loop: on the previous code this failed in one run of three here, not always.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { sendOk, withApp } from '../support/http-helpers.ts';
+import { admin, sendOk, withApp } from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
-import { drained, lookup, privacyRequest } from './privacy-helpers.ts';
+import { drained, eventually, lookup, url, type RequestView } from './privacy-helpers.ts';
 
-const ERASURES = 8;
+const ERASURES = 5;
 
 describeEachStore('erasures while events are ingested', (fixture) => {
-  it('all complete, and leave nothing of the people they erased', { timeout: 240_000 }, async () => {
+  it('all complete, and leave nothing of the people they erased', { timeout: 1_200_000 }, async () => {
     const handle = await fixture.fresh();
     await withApp(handle.store, {}, async (t) => {
       const people = Array.from({ length: ERASURES }, (_, i) => `erased-${i}`);
@@ -44,13 +45,27 @@ describeEachStore('erasures while events are ingested', (fixture) => {
             })),
           });
           sent += 1;
-          // Steady, not flat out: the pipeline keeps up, as an erasure waits for it to.
+          // Steady, not flat out: an erasure waits for the pipeline to catch up.
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
       })();
       try {
         for (const person of people) {
-          const erased = await privacyRequest(t, 'erase', { type: 'user_id', value: person });
+          const created = await admin(t, 'POST', url(t, '/privacy-requests'), {
+            type: 'erase',
+            identifier: { type: 'user_id', value: person },
+          });
+          assert.equal(created.statusCode, 202, created.body);
+          const id = created.json<RequestView>().id;
+          // A loaded machine (CI) processes slowly: the erasure runs once the pipeline caught up.
+          const erased = await eventually(
+            async () => {
+              const view = (await admin(t, 'GET', url(t, `/privacy-requests/${id}`))).json<RequestView>();
+              return view.status === 'completed' || view.status === 'failed' ? view : undefined;
+            },
+            `erasure of ${person}`,
+            180_000,
+          );
           assert.equal(erased.status, 'completed', JSON.stringify(erased));
         }
       } finally {
