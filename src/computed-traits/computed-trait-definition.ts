@@ -1,4 +1,5 @@
 import {
+  type ComputedValueType,
   createDid,
   parseEventFilter,
   validateDefinition,
@@ -40,6 +41,29 @@ export const PROPERTY_KINDS: ReadonlySet<ComputedTraitKind> = new Set([
   'distinct_values',
   'distinct_count',
 ]);
+
+/** What a kind's value is (compute-trait.ts), so that segments can refuse comparisons that never match. */
+export function computedValueType(kind: ComputedTraitKind): ComputedValueType {
+  switch (kind) {
+    case 'event_count':
+    case 'sum':
+    case 'average':
+    case 'min':
+    case 'max':
+    case 'distinct_count':
+    case 'days_since':
+      return 'number';
+    case 'first_time':
+    case 'last_time':
+      return 'date';
+    case 'distinct_values':
+      return 'list';
+    case 'first_value':
+    case 'last_value':
+    case 'most_frequent':
+      return 'any';
+  }
+}
 
 /** The JSON format, as stored and as the API takes it. */
 export interface ComputedTraitDefinition {

@@ -105,6 +105,7 @@ export {
   type ExpressionMode,
   type ValidationContext,
 } from './validator.ts';
+export type { ComputedValueType } from './computed-value-types.ts';
 export { hasErrors, type ProblemSeverity, type ValidationProblem } from './validation-problem.ts';
 export {
   collectDependencies,

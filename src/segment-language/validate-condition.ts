@@ -1,4 +1,5 @@
 import type { CompareNode, ExistsNode, InNode } from './ast.ts';
+import { computedCompareProblem, computedInProblem, type ComputedValueType } from './computed-value-types.ts';
 import type { SegmentLimits } from './limits.ts';
 import type { Literal, LiteralKind } from './literal.ts';
 import { printPath } from './printer.ts';
@@ -11,6 +12,8 @@ export interface ConditionCheckEnv {
   readonly limits: SegmentLimits;
   readonly problems: ProblemCollector;
   readonly knownComputed: ReadonlySet<string> | undefined;
+  /** The type of each computed trait's value, where its definition tells. */
+  readonly computedTypes: ReadonlyMap<string, ComputedValueType> | undefined;
   readonly knownConsentCategories: ReadonlySet<string> | undefined;
 }
 
@@ -107,6 +110,10 @@ function checkCompare(node: CompareNode, rootKnown: boolean, env: ConditionCheck
   } else if (rootKnown && node.path.root === 'consent' && !isConsentComparison(node)) {
     const detail = `a consent category is true or false: write ${printPath(node.path)} = true`;
     env.problems.error('segment.type_mismatch', [node.value, node], detail);
+  } else {
+    const type = rootKnown ? computedTypeOf(node.path, env) : undefined;
+    const detail = type === undefined ? undefined : computedCompareProblem(node, type, describeLiteral);
+    if (detail !== undefined) env.problems.error('segment.type_mismatch', [node.value, node], detail);
   }
   checkLiteral(node.value, env);
 }
@@ -127,8 +134,18 @@ function checkIn(node: InNode, rootKnown: boolean, env: ConditionCheckEnv): void
   } else if (rootKnown && node.path.root === 'consent' && kinds.some((kind) => kind !== 'boolean')) {
     const detail = `a consent category is true or false: write ${printPath(node.path)} = true`;
     env.problems.error('segment.type_mismatch', [node], detail);
+  } else {
+    const type = rootKnown ? computedTypeOf(node.path, env) : undefined;
+    const detail = type === undefined ? undefined : computedInProblem(node, type);
+    if (detail !== undefined) env.problems.error('segment.type_mismatch', [node], detail);
   }
   for (const value of node.values) checkLiteral(value, env);
+}
+
+/** A computed trait's value type; undefined for other paths and for keys into the value. */
+function computedTypeOf(path: PathNode, env: ConditionCheckEnv): ComputedValueType | undefined {
+  if (path.root !== 'computed' || path.keys.length !== 1) return undefined;
+  return env.computedTypes?.get(path.keys[0] as string);
 }
 
 function checkLiteral(literal: Literal, env: ConditionCheckEnv): void {

@@ -1,4 +1,5 @@
 import type { DidNode, Expression, InSegmentNode } from './ast.ts';
+import type { ComputedValueType } from './computed-value-types.ts';
 import { resolveLimits, type SegmentLimits } from './limits.ts';
 import type { PathScope } from './path-roots.ts';
 import type { SpanTable } from './source-span.ts';
@@ -18,6 +19,8 @@ export interface ValidationContext {
   readonly limits?: Partial<SegmentLimits>;
   readonly knownSegments?: ReadonlySet<string>;
   readonly knownComputed?: ReadonlySet<string>;
+  /** What each computed trait's value is, so a comparison that can never match is refused. */
+  readonly computedTypes?: ReadonlyMap<string, ComputedValueType>;
   readonly knownConsentCategories?: ReadonlySet<string>;
   /** The slug of the segment being defined: referring to itself is a cycle. */
   readonly selfSlug?: string;
@@ -55,6 +58,7 @@ export function validateDefinition(
     problems,
     context,
     knownComputed: context.knownComputed,
+    computedTypes: context.computedTypes,
     knownConsentCategories: context.knownConsentCategories,
   };
   forEachExpression(ast, (step) => checkNode(step, context.mode ?? 'segment', env));

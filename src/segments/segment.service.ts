@@ -1,3 +1,4 @@
+import { computedValueType } from '../computed-traits/computed-trait-definition.ts';
 import type { ComputedTrait } from '../computed-traits/computed-traits.port.ts';
 import { isPersonalEventPath, revealsPersonalValues } from '../computed-traits/personal-values.ts';
 import { AppError } from '../errors/app-error.ts';
@@ -384,6 +385,16 @@ export class SegmentService {
     const analysis = analyzeSegmentDefinition(text, {
       knownSegments: new Set(all.map((segment) => segment.slug)),
       knownComputed: await this.#computedTraitNames(workspaceId),
+      ...(this.#computedTraits === undefined
+        ? {}
+        : {
+            computedTypes: new Map(
+              (await this.#computedTraits(workspaceId)).map((trait) => [
+                trait.name,
+                computedValueType(trait.definition.kind),
+              ]),
+            ),
+          }),
       ...(consent !== undefined ? { knownConsentCategories: new Set(consent) } : {}),
       ...(selfSlug !== undefined ? { selfSlug } : {}),
     });

@@ -71,6 +71,8 @@ const cases: readonly Case[] = [
   { text: 'traits.x in (2026-01-01, "2026-01-02")', problems: ['segment.type_mismatch@1:1'] },
   { text: 'consent.marketing = "yes"', problems: ['segment.type_mismatch@1:21'] },
   { text: 'consent.marketing in ("yes")', problems: ['segment.type_mismatch@1:1'] },
+  // Computed traits of a known value type (from their kind) compare only with what they can hold.
+  ...computedTypeCases(),
   // Counts.
   { text: 'did "A" at least 2.5 times', problems: ['segment.invalid_count@1:9'] },
   { text: 'did "A" exactly -1 times', problems: ['segment.invalid_count@1:9'] },
@@ -187,3 +189,46 @@ void describe('validateDefinition', () => {
     assert.equal(hasErrors(validateDefinition(createCompare(createPath('x'), '=', str('y')))), true);
   });
 });
+
+function computedTypeCases(): Case[] {
+  const computedTypes = new Map([
+    ['orders', 'number'],
+    ['last_order_at', 'date'],
+    ['categories', 'list'],
+    ['last_plan', 'any'],
+  ] as const);
+  const context = { computedTypes };
+  const ok = (text: string): Case => ({ text, context, problems: [] });
+  const bad = (text: string, at: string): Case => ({
+    text,
+    context,
+    problems: [`segment.type_mismatch@${at}`],
+  });
+  return [
+    ok('computed.orders > 2'),
+    ok('computed.orders = 0'),
+    ok('computed.orders in (1, 2, null)'),
+    ok('computed.orders = null'),
+    ok('computed.orders exists'),
+    bad('computed.orders = "3"', '1:19'),
+    bad('computed.orders != true', '1:20'),
+    bad('computed.orders > 2026-01-01', '1:19'),
+    bad('computed.orders in (1, "2")', '1:1'),
+    bad('computed.orders in ("1", "2")', '1:1'),
+    ok('computed.last_order_at > 2026-01-01'),
+    ok('computed.last_order_at < 2026-02-01T00:00:00Z'),
+    ok('computed.last_order_at starts_with "2026-01"'),
+    ok('computed.last_order_at in (2026-01-01T10:00:00Z, null)'),
+    bad('computed.last_order_at > 5', '1:26'),
+    bad('computed.last_order_at = false', '1:26'),
+    bad('computed.last_order_at in (5)', '1:1'),
+    ok('computed.categories contains "shoes"'),
+    ok('computed.categories in (null)'),
+    bad('computed.categories = "shoes"', '1:23'),
+    bad('computed.categories starts_with "sh"', '1:33'),
+    bad('computed.categories in ("shoes")', '1:1'),
+    ok('computed.last_plan = "pro"'),
+    ok('computed.last_plan > 3'),
+    ok('computed.unknown_to_the_map = "x"'),
+  ];
+}

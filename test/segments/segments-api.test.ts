@@ -239,6 +239,16 @@ describeEachStore('segments API', (fixture) => {
     assert.equal(trait.json<{ status: string }>().status, 'ready', trait.body);
     await create('eur_buyers', 'computed.eur_orders_30d >= 2');
     assert.deepEqual(await members('eur_buyers'), ['p01', 'p03']);
+    // A count is a number: comparing it with text or a date could never match, so it is refused
+    // with where and why, on saving and on preview alike.
+    for (const [path, definition] of [
+      ['/segments', { name: 'Typo', slug: 'typo', definition: 'computed.eur_orders_30d = "2"' }],
+      ['/segments/preview', { definition: 'computed.eur_orders_30d > 2026-01-01' }],
+    ] as const) {
+      const error = expectError(await admin(t, 'POST', url(path), definition), 400, 'segment.type_mismatch');
+      assert.match(String(error['message']), /computed\.eur_orders_30d is a number/);
+      assert.equal(error['line'], 1);
+    }
     expectError(
       await admin(t, 'DELETE', url('/computed-traits/eur_orders_30d')),
       409,
