@@ -154,6 +154,16 @@ async function audit(services: AppServices, request: FastifyRequest, kind: 'read
   });
 }
 
+/** Records a read (no personal value in it: which route, its path parameters and `auditNote`). */
+export async function auditRead(request: FastifyRequest, services: AppServices): Promise<void> {
+  await audit(services, request, 'read');
+}
+
+/** Whether the caller holds PII access here, without recording anything. */
+export function holdsPiiAccess(request: FastifyRequest): boolean {
+  return principalCan(principalOf(request), 'events.read_pii', request.workspace?.id);
+}
+
 /**
  * For routes that show personal data masked or not depending on the caller: true (and the read
  * audited) when the caller holds PII access.

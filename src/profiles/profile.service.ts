@@ -162,6 +162,11 @@ export class ProfileService {
     return this.get(workspaceId, owner, options);
   }
 
+  /** Whether identifiers of this type are personal data in the workspace (e-mail, phone…). */
+  async isPersonalIdentifierType(workspaceId: string, type: string): Promise<boolean> {
+    return (await this.#policy(workspaceId)).isPiiIdentifierType(type);
+  }
+
   /** The id a (possibly merged) profile id resolves to; 404 if it never existed. */
   async resolve(workspaceId: string, id: string): Promise<string> {
     const resolved = await this.#deps.profiles.resolve(workspaceId, id);

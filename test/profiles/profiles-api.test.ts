@@ -220,6 +220,25 @@ describeEachStore('profiles API', (fixture) => {
           (e) => e.action === 'GET /api/v1/workspaces/:ws/profiles/:id' && e.details.kind === 'read',
         ),
       );
+      // Looking someone up by e-mail tells whether they are here, masked or not: audited for
+      // every role, found or not, with the profile found and never the address. A lookup by a
+      // user id without PII access reveals nothing personal and is not.
+      const found = await lookup(t, 'email', ' Zoe@Example.fr ', analyst);
+      assert.equal(found.statusCode, 200, found.body);
+      assert.equal(found.json<Profile>().traits['email'], 'z***@e***.fr');
+      expectError(await lookup(t, 'email', 'nobody@example.fr', analyst), 404, 'profile.not_found');
+      assert.equal((await lookup(t, 'user_id', 'u-9', analyst)).statusCode, 200);
+      const entries = (await admin(t, 'GET', url(t, '/audit-log?limit=200'))).json<{
+        items: { action: string; target: string; actor: { role: string }; details: { kind: string } }[];
+      }>().items;
+      const lookups = entries.filter(
+        (e) => e.action === 'GET /api/v1/workspaces/:ws/profiles/lookup' && e.actor.role === 'analyst',
+      );
+      assert.deepEqual(lookups.map((e) => [JSON.parse(e.target), e.details.kind]).reverse(), [
+        [{ ws: t.workspace.slug, identifierType: 'email', profileId: profile.id }, 'read'],
+        [{ ws: t.workspace.slug, identifierType: 'email', result: 'none' }, 'read'],
+      ]);
+      assert.ok(!/zoe|nobody/i.test(JSON.stringify(lookups)));
       // A viewer may not unmerge.
       const viewer = await token(t, 'viewer');
       const forbidden = await admin(

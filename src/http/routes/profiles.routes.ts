@@ -5,7 +5,7 @@ import type { AppServices } from '../../app/app-services.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { PII_IDENTIFIER_TYPES } from '../../governance/pii-masking.ts';
 import { MESSAGE_TYPES } from '../../ingestion/message-types.ts';
-import { piiAccess, principalOf, workspaceFor } from '../admin-auth.ts';
+import { auditRead, holdsPiiAccess, piiAccess, principalOf, workspaceFor } from '../admin-auth.ts';
 import { cursorNumber, cursorString, decodeCursor, pageSize, toPage } from '../paging.ts';
 import { presentEvent, presentRebuild, presentUnlinked } from '../presenters.ts';
 import type { TraitHistoryQuery } from '../../profiles/profile-query.port.ts';
@@ -102,8 +102,27 @@ export async function profilesRoutes(fastify: FastifyInstance, services: AppServ
     },
     async (request) => {
       const workspace = await workspaceFor(request, services, request.params.ws);
-      const pii = await piiAccess(request, services);
-      return profiles.lookup(workspace.id, request.query.type, request.query.value, { pii });
+      const { type, value } = request.query;
+      // Looking a person up by their e-mail or phone tells whether they are here, even to a
+      // caller who sees the profile masked: such lookups are audited for every role, found or
+      // not, with the profile found (never the value). Other lookups as any PII read.
+      if (!(await profiles.isPersonalIdentifierType(workspace.id, type))) {
+        const pii = await piiAccess(request, services);
+        return profiles.lookup(workspace.id, type, value, { pii });
+      }
+      const pii = holdsPiiAccess(request);
+      let found = '';
+      try {
+        const view = await profiles.lookup(workspace.id, type, value, { pii });
+        found = view.id;
+        return view;
+      } finally {
+        request.auditNote =
+          found === ''
+            ? { identifierType: type, result: 'none' }
+            : { identifierType: type, profileId: found };
+        await auditRead(request, services);
+      }
     },
   );
 
