@@ -1,14 +1,21 @@
 import { AppError } from '../errors/app-error.ts';
 import { requireDisplayName } from './display-name.ts';
 import type { Clock } from '../shared/clock.ts';
+import { RefreshingCache } from '../shared/refreshing-cache.ts';
 import { generateId, generateSecret, hashSecret } from '../shared/secrets.ts';
 import type { Source, SourceSettings, SourceType } from './workspace-types.ts';
 import type { Page, SourceRepository } from './workspaces.port.ts';
 
 const WRITE_KEY_PREFIX = 'wk_';
 const DEFAULT_SETTINGS: SourceSettings = { captureIp: true };
-/** Authenticated write keys are cached briefly: ingestion must not hit the database per request. */
-const KEY_CACHE_MS = 5_000;
+/**
+ * Authenticated write keys are cached: ingestion must not hit the database per request, nor
+ * wait for it when a cached answer gets old (it is refreshed behind the request; see
+ * shared/refreshing-cache.ts). A change made by another process shows within about
+ * KEY_FRESH_MS; a key unused for KEY_MAX_STALE_MS is looked up again before answering.
+ */
+const KEY_FRESH_MS = 5_000;
+const KEY_MAX_STALE_MS = 60_000;
 
 export interface SourceWithKey {
   readonly source: Source;
@@ -19,11 +26,17 @@ export interface SourceWithKey {
 export class SourceService {
   readonly #repository: SourceRepository;
   readonly #clock: Clock;
-  readonly #keyCache = new Map<string, { source: Source | undefined; expiresMs: number }>();
+  readonly #keyCache: RefreshingCache<Source | undefined>;
 
   constructor(deps: { sources: SourceRepository; clock: Clock }) {
     this.#repository = deps.sources;
     this.#clock = deps.clock;
+    this.#keyCache = new RefreshingCache({
+      freshMs: KEY_FRESH_MS,
+      maxStaleMs: KEY_MAX_STALE_MS,
+      maxEntries: 10_000,
+      now: () => this.#clock.now(),
+    });
   }
 
   async create(
@@ -95,13 +108,9 @@ export class SourceService {
   async authenticate(writeKey: string): Promise<Source | undefined> {
     if (!writeKey.startsWith(WRITE_KEY_PREFIX) || writeKey.length > 200) return undefined;
     const hash = hashSecret(writeKey);
-    const now = this.#clock.now();
-    const cached = this.#keyCache.get(hash);
-    if (cached && cached.expiresMs > now) return cached.source;
-    const found = await this.#repository.findByWriteKeyHash(hash);
-    const source = found && found.disabledMs === null ? found : undefined;
-    if (this.#keyCache.size > 10_000) this.#keyCache.clear();
-    this.#keyCache.set(hash, { source, expiresMs: now + KEY_CACHE_MS });
-    return source;
+    return this.#keyCache.get(hash, async () => {
+      const found = await this.#repository.findByWriteKeyHash(hash);
+      return found && found.disabledMs === null ? found : undefined;
+    });
   }
 }

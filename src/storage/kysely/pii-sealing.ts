@@ -17,10 +17,13 @@ import { openStoredMessage, type PayloadSealing } from '../../ingestion/payload-
 import type { Database } from '../database-schema.ts';
 import type { Db } from './workspace-write.ts';
 import type { ResealCounts, ResealProgress } from '../../privacy/key-rotation.ts';
+import { RefreshingCache } from '../../shared/refreshing-cache.ts';
 import { resealAll } from './pii-reseal.ts';
 
 /** How long a process trusts its copy of a workspace's PII classification (others may change it). */
 const POLICY_TTL_MS = 2_000;
+/** A copy older than this (a workspace quiet for a while) is read again before answering. */
+const POLICY_MAX_STALE_MS = 60_000;
 const PRIVACY_SETTINGS = 'privacy';
 /** Places remembered by `openIn` (a few MB); past this the memo starts over. */
 const MEMO_LIMIT = 20_000;
@@ -35,7 +38,12 @@ export class PiiSealing {
   readonly #memo = new Map<string, string>();
   /** Sealed text → the scalar it opens to (see `open`). */
   readonly #opened = new Map<string, string | number | boolean | null>();
-  readonly #policies = new Map<string, { policy: PiiPolicy; atMs: number }>();
+  readonly #policies = new RefreshingCache<PiiPolicy>({
+    freshMs: POLICY_TTL_MS,
+    maxStaleMs: POLICY_MAX_STALE_MS,
+    maxEntries: 10_000,
+    now: () => Date.now(),
+  });
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
@@ -80,13 +88,22 @@ export class PiiSealing {
   }
 
   /**
-   * The workspace's PII classification (cached briefly). Inside a transaction pass it as `db`:
-   * SQLite has one connection, and the transaction holds it.
+   * The workspace's PII classification (cached: another process's change shows within about
+   * POLICY_TTL_MS). Outside a transaction an old copy is answered while it is read again (the
+   * ack path asks on every request and must not wait for a pipeline batch that holds the
+   * connection). Inside a transaction pass it as `db`: SQLite has one connection, and the
+   * transaction holds it.
    */
   async policy(workspaceId: string, db: Kysely<Database> | Db = this.#db): Promise<PiiPolicy> {
-    const now = Date.now();
-    const cached = this.#policies.get(workspaceId);
-    if (cached !== undefined && now - cached.atMs < POLICY_TTL_MS) return cached.policy;
+    if (db === this.#db) return this.#policies.get(workspaceId, () => this.#readPolicy(workspaceId, db));
+    const fresh = this.#policies.fresh(workspaceId);
+    if (fresh !== undefined) return fresh;
+    const policy = await this.#readPolicy(workspaceId, db);
+    this.#policies.set(workspaceId, policy);
+    return policy;
+  }
+
+  async #readPolicy(workspaceId: string, db: Kysely<Database> | Db): Promise<PiiPolicy> {
     const row = await db
       .selectFrom('workspace_settings')
       .select('value')
@@ -97,10 +114,7 @@ export class PiiSealing {
     const extra = Array.isArray(stored?.piiTraits)
       ? stored.piiTraits.filter((t): t is string => typeof t === 'string')
       : [];
-    const policy = piiPolicy(extra);
-    if (this.#policies.size > 10_000) this.#policies.clear();
-    this.#policies.set(workspaceId, { policy, atMs: now });
-    return policy;
+    return piiPolicy(extra);
   }
 
   /** The traits the workspace classifies as PII besides the defaults (cached with the policy). */
