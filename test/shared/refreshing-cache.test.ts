@@ -22,6 +22,13 @@ function controlledLoads(): {
   };
 }
 
+/** Loads 'v1' under 'k'. */
+async function primed(c: RefreshingCache<string>, loads: ReturnType<typeof controlledLoads>): Promise<void> {
+  const first = c.get('k', loads.load);
+  loads.resolve('v1');
+  assert.equal(await first, 'v1');
+}
+
 describe('RefreshingCache', () => {
   let nowMs = 0;
   const cache = (onRefreshError?: (error: unknown) => void): RefreshingCache<string> =>
@@ -51,9 +58,7 @@ describe('RefreshingCache', () => {
     nowMs = 0;
     const c = cache();
     const loads = controlledLoads();
-    const first = c.get('k', loads.load);
-    loads.resolve('v1');
-    await first;
+    await primed(c, loads);
     nowMs = 500;
     // The load is still pending: an answer that waited for it could not come back here.
     assert.equal(await c.get('k', loads.load), 'v1');
@@ -69,9 +74,7 @@ describe('RefreshingCache', () => {
     nowMs = 0;
     const c = cache();
     const loads = controlledLoads();
-    const first = c.get('k', loads.load);
-    loads.resolve('v1');
-    await first;
+    await primed(c, loads);
     nowMs = 1_000;
     let settled = false;
     const answer = c.get('k', loads.load).then((v) => {
@@ -89,9 +92,7 @@ describe('RefreshingCache', () => {
     const errors: unknown[] = [];
     const c = cache((error) => errors.push(error));
     const loads = controlledLoads();
-    const first = c.get('k', loads.load);
-    loads.resolve('v1');
-    await first;
+    await primed(c, loads);
     nowMs = 200;
     assert.equal(await c.get('k', loads.load), 'v1');
     loads.reject(new Error('store down'));
