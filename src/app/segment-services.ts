@@ -30,7 +30,7 @@ export function buildSegmentServices(deps: {
     segmentsUsing: async (workspaceId, name) =>
       (await store.segments.list(workspaceId, { limit: 10_000 }))
         .filter((segment) => segment.dependencies.computed.includes(name))
-        .map((segment) => segment.slug),
+        .map(({ slug, definition }) => ({ slug, definition })),
     onBackgroundError: (error, context) =>
       logError({ err: error, ...context }, 'computed trait backfill failed'),
     chunkSize: Math.max(1, Math.floor(chunkSize / 2)),

@@ -1,4 +1,5 @@
 import { AppError } from '../errors/app-error.ts';
+import { analyzeSegmentDefinition } from '../segment-language/index.ts';
 import { BackgroundTasks, chunkRanges } from '../segments/background-tasks.ts';
 import type { BackfillProgress } from '../segments/segment-types.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -7,7 +8,9 @@ import { computeTraitValue, nextValueChangeAt } from './compute-trait.ts';
 import {
   checkComputedTraitDefinition,
   checkComputedTraitName,
+  computedValueType,
   type CompiledComputedTrait,
+  type ComputedTraitKind,
   type DefinitionProblem,
 } from './computed-trait-definition.ts';
 import type { ComputedTrait, ComputedTraitRepository, ComputedValue } from './computed-traits.port.ts';
@@ -18,7 +21,11 @@ const MAX_TRAITS = 10_000;
 export interface ComputedTraitServiceDeps {
   readonly computedTraits: ComputedTraitRepository;
   /** Slugs of the segments whose definitions read `computed.<name>` (deleting it is refused). */
-  readonly segmentsUsing: (workspaceId: string, name: string) => Promise<readonly string[]>;
+  /** The segments whose definition reads `computed.<name>`: slug and definition text. */
+  readonly segmentsUsing: (
+    workspaceId: string,
+    name: string,
+  ) => Promise<readonly { readonly slug: string; readonly definition: string }[]>;
   readonly clock: Clock;
   readonly onBackgroundError: (error: unknown, context: { computedTraitId: string }) => void;
   readonly chunkSize?: number;
@@ -96,6 +103,7 @@ export class ComputedTraitService {
   async redefine(workspaceId: string, name: string, definition: unknown): Promise<ComputedTrait> {
     const current = await this.get(workspaceId, name);
     const compiled = checked([], definition);
+    await this.#refuseBreakingSegments(workspaceId, name, compiled.definition.kind);
     const updated = await this.#repository.redefine(
       workspaceId,
       current.id,
@@ -107,9 +115,30 @@ export class ComputedTraitService {
     return updated;
   }
 
+  /**
+   * A new kind may hold another type of value (a count becoming a last value, a time a list):
+   * a segment comparing the trait as the old type would silently match nobody. Refused, naming
+   * the segments, as a segment written that way would be (segment.type_mismatch).
+   */
+  async #refuseBreakingSegments(workspaceId: string, name: string, kind: ComputedTraitKind): Promise<void> {
+    const computedTypes = new Map([[name, computedValueType(kind)]]);
+    const broken: string[] = [];
+    for (const segment of await this.#segmentsUsing(workspaceId, name)) {
+      const analysis = analyzeSegmentDefinition(segment.definition, { computedTypes });
+      if (!analysis.ok && analysis.errors.some((error) => error.code === 'segment.type_mismatch'))
+        broken.push(segment.slug);
+    }
+    if (broken.length > 0)
+      throw new AppError(
+        'computed_trait.in_use',
+        `segments ${broken.map((s) => `"${s}"`).join(', ')} compare computed.${name} with values a ${kind} never holds: change them first`,
+        { usedBy: broken },
+      );
+  }
+
   async delete(workspaceId: string, name: string): Promise<void> {
     const trait = await this.get(workspaceId, name);
-    const users = await this.#segmentsUsing(workspaceId, name);
+    const users = (await this.#segmentsUsing(workspaceId, name)).map((segment) => segment.slug);
     if (users.length > 0) {
       throw new AppError(
         'computed_trait.in_use',

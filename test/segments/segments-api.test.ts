@@ -254,6 +254,15 @@ describeEachStore('segments API', (fixture) => {
       409,
       'computed_trait.in_use',
     );
+    // A kind whose values the segment's comparison never matches is refused, naming the
+    // segment, and the trait stays as it was.
+    const breaking = await admin(t, 'PATCH', url('/computed-traits/eur_orders_30d'), {
+      definition: { kind: 'distinct_values', event: 'Order Completed', property: 'properties.currency' },
+    });
+    const conflict = expectError(breaking, 409, 'computed_trait.in_use');
+    assert.match(String(conflict['message']), /"eur_buyers" compare computed\.eur_orders_30d/);
+    const unchanged = await admin(t, 'GET', url('/computed-traits/eur_orders_30d'));
+    assert.equal(unchanged.json<{ definition: { kind: string } }>().definition.kind, 'event_count');
     const redefined = await admin(t, 'PATCH', url('/computed-traits/eur_orders_30d'), {
       definition: { kind: 'event_count', event: 'Order Completed' },
     });
