@@ -13,6 +13,7 @@ import { consoleRoutes } from './routes/console.routes.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
 import { failedEventsRoutes } from './routes/failed-events.routes.ts';
 import { profilesRoutes } from './routes/profiles.routes.ts';
+import { identityRoutes } from './routes/identity.routes.ts';
 import { operationsRoutes } from './routes/operations.routes.ts';
 import { sessionRoutes } from './routes/session.routes.ts';
 import { segmentsRoutes } from './routes/segments.routes.ts';
@@ -125,6 +126,7 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
     await failedEventsRoutes(scope, services);
     await auditRoutes(scope, services);
     await profilesRoutes(scope, services);
+    await identityRoutes(scope, services);
     await usersRoutes(scope, services);
     await segmentsRoutes(scope, services);
     await computedTraitsRoutes(scope, services);
