@@ -267,6 +267,8 @@ export async function buildCore(deps: CoreDependencies): Promise<Core> {
       else await committer.append(events);
     },
     onScheduled: (dueMs) => (role.kind === 'api' ? role.link.poke(dueMs) : scheduler.poke(dueMs)),
+    onPublishError: (error) =>
+      backgroundError({ err: error }, 'could not append audience events; retrying (the outbox keeps them)'),
   });
   const scheduler = new AudienceScheduler({
     state: store.audienceState,
@@ -439,6 +441,8 @@ export async function buildCore(deps: CoreDependencies): Promise<Core> {
       if (role.kind === 'api') await role.link.stop();
       await scheduler.stop();
       await pipeline.stop();
+      // Before the committer closes: the queued audience events append through it.
+      await audiences.stop();
       keyRing?.stop();
       if (role.kind === 'pipeline') {
         await bus.close();

@@ -68,6 +68,8 @@ export function buildRealtimeAudiences(deps: {
   /** Durably appends audience events to the log. */
   emit: (events: readonly AcceptedEvent[]) => Promise<void>;
   onScheduled?: (dueMs: number) => void;
+  /** Appending audience events failed (they are retried). */
+  onPublishError: (error: unknown) => void;
 }): RealtimeAudiences {
   const { store } = deps;
   return new RealtimeAudiences({
@@ -92,6 +94,7 @@ export function buildRealtimeAudiences(deps: {
     accountMembers: async (workspaceId, accountId, { afterId, limit }) =>
       (await store.profiles.membersOf(workspaceId, accountId, limit, afterId)).map((m) => m.profileId),
     emit: deps.emit,
+    onPublishError: deps.onPublishError,
     ...(deps.onScheduled ? { onScheduled: deps.onScheduled } : {}),
   });
 }

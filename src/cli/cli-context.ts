@@ -51,6 +51,7 @@ export async function withCli<T>(
 ): Promise<T> {
   const config = parseConfig(env);
   const store = createStore(config);
+  let audiences: RealtimeAudiences | undefined;
   try {
     const { applied } = await store.migrate();
     // Profiles read and written here are sealed and opened like the server's (same key). With
@@ -65,7 +66,8 @@ export async function withCli<T>(
     }
     const clock = systemClock;
     const audit = new AuditService({ auditLog: store.auditLog, clock });
-    const audiences = cliAudiences(store, config);
+    const cliAudience = cliAudiences(store, config);
+    audiences = cliAudience;
     return await run({
       applied,
       config,
@@ -87,7 +89,7 @@ export async function withCli<T>(
         store,
         clock,
         logError: (details, message) => process.stderr.write(`cdp: ${message}: ${String(details['err'])}\n`),
-        reevaluateSince: (workspaceId, sinceMs) => audiences.reevaluateUpdatedSince(workspaceId, sinceMs),
+        reevaluateSince: (workspaceId, sinceMs) => cliAudience.reevaluateUpdatedSince(workspaceId, sinceMs),
       }),
       auditChange: async (action, workspaceId, target) => {
         await audit.record({
@@ -99,7 +101,7 @@ export async function withCli<T>(
           details: { kind: 'change' },
         });
       },
-      profiles: cliProfileService(store, audiences),
+      profiles: cliProfileService(store, cliAudience),
       failedEvents: new FailedEventsService({
         failedEvents: store.failedEvents,
         bus: new InProcessBus({ log: store.events, state: store.consumerState, clock }),
@@ -107,6 +109,8 @@ export async function withCli<T>(
       }),
     });
   } finally {
+    // An unmerge or a rebuild queued audience events: they are appended before the store closes.
+    await audiences?.stop();
     await store.close();
   }
 }
@@ -148,5 +152,7 @@ function cliAudiences(store: Store, config: Config): RealtimeAudiences {
     emit: async (events) => {
       await store.events.append(events, clock.now() - config.dedupWindowMs);
     },
+    onPublishError: (error) =>
+      process.stderr.write(`cdp: could not append audience events (retrying): ${String(error)}\n`),
   });
 }

@@ -25,6 +25,7 @@ import type {
   AudienceTransition,
   ProfileAudienceUpdate,
 } from './audience-state.port.ts';
+import { AudiencePublisher, type PublisherState } from './audience-publisher.ts';
 import { evaluateSegment } from './evaluate-segment.ts';
 import { nextChangeAt } from './next-change.ts';
 import { audienceEvent, transitionsOf } from './audience-events.ts';
@@ -53,6 +54,8 @@ export interface RealtimeAudiencesDeps {
   readonly emit: (events: readonly AcceptedEvent[]) => Promise<void>;
   /** Told when a profile gets an earlier due instant than the scheduler knows. */
   readonly onScheduled?: (dueMs: number) => void;
+  /** Appending audience events failed (retried after a pause; the outbox keeps them meanwhile). */
+  readonly onPublishError: (error: unknown) => void;
 }
 
 const MEMBER_PAGE = 500;
@@ -74,8 +77,30 @@ export class RealtimeAudiences implements ProfileChangeListener {
    */
   readonly #lanes = new Map<string, Promise<void>>();
 
+  /** Appends the decided Audience events behind the evaluations, in decision order. */
+  readonly #publisher: AudiencePublisher;
+
   constructor(deps: RealtimeAudiencesDeps) {
     this.#deps = deps;
+    this.#publisher = new AudiencePublisher({
+      publish: (workspaceId, transitions) => this.#publish(workspaceId, transitions),
+      onError: deps.onPublishError,
+    });
+  }
+
+  /** Resolves once every Audience event decided so far is in the log. */
+  settled(): Promise<void> {
+    return this.#publisher.settled();
+  }
+
+  /** Audience events decided and not yet appended, and a counter of decisions (see drained checks). */
+  publishing(): PublisherState {
+    return this.#publisher.state();
+  }
+
+  /** Sends what is queued (what it cannot send stays in the outbox for the next start). */
+  async stop(): Promise<void> {
+    await this.#publisher.stop();
   }
 
   async profilesChanged(change: ProfileBatchChange): Promise<void> {
@@ -184,6 +209,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
    * it evaluated.
    */
   async reevaluateUpdatedSince(workspaceId: string, sinceMs: number): Promise<number> {
+    await this.#publisher.settled();
     await this.#publishOwed(sinceMs, workspaceId);
     let count = 0;
     for (let afterId: string | undefined; ;) {
@@ -201,9 +227,12 @@ export class RealtimeAudiences implements ProfileChangeListener {
       const page = await this.#deps.state.dueIn(workspaceId, nowMs, { afterId, limit: SNAPSHOT_PAGE });
       if (page.length > 0) await this.evaluateDue(workspaceId, page, nowMs);
       count += page.length;
-      if (page.length < SNAPSHOT_PAGE) return count;
+      if (page.length < SNAPSHOT_PAGE) break;
       afterId = page.at(-1);
     }
+    // `ready` follows: by then the events these evaluations decided are in the log.
+    await this.#publisher.settled();
+    return count;
   }
 
   /**
@@ -230,8 +259,9 @@ export class RealtimeAudiences implements ProfileChangeListener {
 
   /**
    * Evaluates the touched profiles, then writes every outcome (and the removal of `removed`
-   * profiles) in one transaction and appends the audience events in one group commit: a
-   * pipeline batch costs one commit here, not several per profile.
+   * profiles) in one transaction: a pipeline batch costs one commit here, not several per
+   * profile. The audience events it owes are queued within the lane (so they go out in the
+   * order decided) and appended behind it; only a long queue holds the caller back.
    */
   async #evaluateAll(
     workspaceId: string,
@@ -240,10 +270,11 @@ export class RealtimeAudiences implements ProfileChangeListener {
     definitions: Definitions,
     removed: readonly string[],
   ): Promise<void> {
-    const owed = await this.#inLane(workspaceId, startedMs, (nowMs) =>
-      this.#evaluateAndApply(workspaceId, touches, nowMs, definitions, removed),
-    );
-    await this.#publish(workspaceId, owed);
+    await this.#inLane(workspaceId, startedMs, async (nowMs) => {
+      const owed = await this.#evaluateAndApply(workspaceId, touches, nowMs, definitions, removed);
+      this.#publisher.enqueue(workspaceId, owed);
+    });
+    await this.#publisher.room();
   }
 
   /** Returns the transitions whose events are owed (written with the outcomes). */

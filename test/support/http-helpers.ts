@@ -174,10 +174,17 @@ export async function eventually<T>(
   }
 }
 
-/** Every stage has processed everything in the log. */
+/**
+ * Every stage has processed everything in the log, and every Audience event decided meanwhile
+ * is in the log and processed too: nothing was owed before the lag was read, none was decided
+ * while it was read (the counter did not move), and the lag was 0.
+ */
 export async function drained(t: TestApp): Promise<void> {
-  await eventually(
-    async () => ((await t.app.pipeline.lag()).every((l) => l.lag === 0) ? true : undefined),
-    'pipeline',
-  );
+  await eventually(async () => {
+    const before = t.app.audiences.publishing();
+    const lags = await t.app.pipeline.lag();
+    const after = t.app.audiences.publishing();
+    const quiet = before.pending === 0 && after.pending === 0 && before.generation === after.generation;
+    return quiet && lags.every((l) => l.lag === 0) ? true : undefined;
+  }, 'pipeline');
 }
