@@ -55,6 +55,12 @@ export class ChangeBuilder {
   readonly #absorbed: { id: string; into: string }[] = [];
   readonly #components: StoredComponent[] = [];
   readonly #identifiers = new Map<string, StoredIdentifier>();
+  /**
+   * Identifier rows as the store holds them (read for this batch): one decided again unchanged
+   * is not written. A live profile's every identifier is decided on each of its events; writing
+   * them all again would rewrite two index entries and seal the value again, per identifier.
+   */
+  readonly #asStored = new Map<string, StoredIdentifier>();
   readonly #profiles = new Map<string, StoredProfile>();
   readonly #merged = new Map<string, string>();
   readonly #deleted: string[] = [];
@@ -73,6 +79,11 @@ export class ChangeBuilder {
   constructor(workspaceId: string, ctx: ResolveContext) {
     this.#workspaceId = workspaceId;
     this.#ctx = ctx;
+  }
+
+  /** Rows read from the store: what `build()` leaves out when decided again unchanged. */
+  knownAsStored(rows: Iterable<StoredIdentifier>): void {
+    for (const row of rows) this.#asStored.set(row.key, row);
   }
 
   unlinkedEvent(p: Prepared): void {
@@ -399,7 +410,10 @@ export class ChangeBuilder {
       workspaceId: this.#workspaceId,
       absorbedComponents: this.#absorbed,
       components: this.#components,
-      identifiers: [...this.#identifiers.values()],
+      identifiers: [...this.#identifiers.values()].filter((row) => {
+        const before = this.#asStored.get(row.key);
+        return before === undefined || !sameIdentifierRow(before, row);
+      }),
       profiles: [...this.#profiles.values()],
       mergedProfiles: [...this.#merged]
         .filter(([id, into]) => id !== into && !liveIds.has(id))
@@ -438,4 +452,14 @@ function foldProfile(
   acc.firstSeenMs = Math.min(acc.firstSeenMs, profile.firstSeenMs);
   acc.lastSeenMs = Math.max(acc.lastSeenMs, profile.lastSeenMs);
   mergeTraits(ctx.profiles, acc.traits, profile.traits);
+}
+
+function sameIdentifierRow(a: StoredIdentifier, b: StoredIdentifier): boolean {
+  return (
+    a.profileId === b.profileId &&
+    a.componentId === b.componentId &&
+    a.linkedBy?.seq === b.linkedBy?.seq &&
+    a.linkedBy?.messageId === b.linkedBy?.messageId &&
+    a.linkedBy?.timestampMs === b.linkedBy?.timestampMs
+  );
 }

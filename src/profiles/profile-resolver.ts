@@ -124,6 +124,7 @@ export async function resolveBatch(
   const stored = new Map<string, StoredIdentifier>();
   for (const row of await reader.identifiersByKey([...new Set(prepared.flatMap((p) => p.keys))]))
     stored.set(row.key, row);
+  builder.knownAsStored(stored.values());
 
   // Groups: events connected through identifiers or stored components. Each is independent.
   const partition = new Partition();
@@ -157,7 +158,9 @@ export async function resolveBatch(
   ];
   const owners = new Map((await reader.profiles(ownerIds)).map((p) => [p.id, p]));
   const ownerIdentifiers = new Map<string, StoredIdentifier[]>();
-  for (const row of await reader.identifiersOfProfiles(ownerIds)) {
+  const ownerRows = await reader.identifiersOfProfiles(ownerIds);
+  builder.knownAsStored(ownerRows);
+  for (const row of ownerRows) {
     if (row.profileId === null) continue;
     const list = ownerIdentifiers.get(row.profileId) ?? [];
     list.push(row);
@@ -302,6 +305,7 @@ async function reresolveGroup(
 ): Promise<void> {
   const componentIds = components.map((c) => c.id);
   const identifiers = await reader.identifiersOfComponents(componentIds);
+  builder.knownAsStored(identifiers);
   const oldProfiles = [
     ...new Set(identifiers.flatMap((row) => (row.profileId === null ? [] : [row.profileId]))),
   ];
