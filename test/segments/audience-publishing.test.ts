@@ -7,24 +7,13 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { buildRealtimeAudiences } from '../../src/app/segment-services.ts';
 import type { AcceptedEvent } from '../../src/ingestion/message-types.ts';
-import { admin, eventually, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
+import { admin, audienceKeys, eventually, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { createManualClock, type TestApp } from '../support/test-app.ts';
 
 const START = Date.parse('2026-06-01T12:00:00Z');
 
 const url = (t: TestApp, rest: string) => `/api/v1/workspaces/${t.workspace.slug}${rest}`;
-
-async function audienceKeys(t: TestApp, profileId: string, name: string): Promise<string[]> {
-  const res = await admin(
-    t,
-    'GET',
-    url(t, `/profiles/${profileId}/events?event=${encodeURIComponent(name)}`),
-  );
-  return res
-    .json<{ items: { properties: { audience_key: string } }[] }>()
-    .items.map((e) => e.properties.audience_key);
-}
 
 describeEachStore('audience publishing', (fixture) => {
   const store = sharedStore(fixture);

@@ -5,7 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { admin, eventually, sendOk, sharedStore, withApp, wsUrl } from '../support/http-helpers.ts';
+import {
+  admin,
+  audienceKeys,
+  eventually,
+  sendOk,
+  sharedStore,
+  withApp,
+  wsUrl,
+} from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { createManualClock, type TestApp } from '../support/test-app.ts';
 
@@ -26,19 +34,6 @@ async function profileOf(t: TestApp, type: string, value: string): Promise<Profi
 
 const user = (t: TestApp, userId: string) => profileOf(t, 'user_id', userId);
 
-/** Audience keys of the profile's events of this name, oldest first. */
-async function audienceEvents(t: TestApp, profileId: string, name: string): Promise<string[]> {
-  const res = await admin(
-    t,
-    'GET',
-    wsUrl(t, `/profiles/${profileId}/events?event=${encodeURIComponent(name)}`),
-  );
-  return res
-    .json<{ items: { properties: { audience_key: string } }[] }>()
-    .items.map((e) => e.properties.audience_key)
-    .sort();
-}
-
 async function ready(t: TestApp, path: string): Promise<void> {
   await eventually(async () => {
     const res = await admin(t, 'GET', wsUrl(t, path));
@@ -58,6 +53,9 @@ async function createTrait(t: TestApp, name: string, definition: unknown): Promi
   await ready(t, `/computed-traits/${name}`);
 }
 
+const sortedAudienceKeys = async (t: TestApp, profileId: string, name: string): Promise<string[]> =>
+  (await audienceKeys(t, profileId, name)).sort();
+
 describeEachStore('backfill follow-up', (fixture) => {
   const store = sharedStore(fixture);
 
@@ -75,8 +73,8 @@ describeEachStore('backfill follow-up', (fixture) => {
       assert.deepEqual((await user(t, 'win1'))?.segments, ['recent-ping']);
       assert.equal((await user(t, 'pong1'))?.computed['pongs_1d'], 1);
       // The backfill's entries reached the log like real-time ones, each once.
-      assert.deepEqual(await audienceEvents(t, win1.id, 'Audience Entered'), ['recent-ping']);
-      assert.deepEqual(await audienceEvents(t, pong1.id, 'Audience Entered'), ['no-recent-ping']);
+      assert.deepEqual(await sortedAudienceKeys(t, win1.id, 'Audience Entered'), ['recent-ping']);
+      assert.deepEqual(await sortedAudienceKeys(t, pong1.id, 'Audience Entered'), ['no-recent-ping']);
       assert.deepEqual(await t.store.audienceState.pendingTransitions(Number.MAX_SAFE_INTEGER, 10), []);
 
       const lapse = sent + 10 * MINUTE + 1;
@@ -87,7 +85,7 @@ describeEachStore('backfill follow-up', (fixture) => {
       assert.ok((await t.app.scheduler.runDue()) >= 1, 'win1 was due when its window lapsed');
       assert.deepEqual((await user(t, 'win1'))?.segments, ['no-recent-ping']);
       await eventually(async () => {
-        const exited = await audienceEvents(t, win1.id, 'Audience Exited');
+        const exited = await sortedAudienceKeys(t, win1.id, 'Audience Exited');
         return exited.length > 0 ? exited : undefined;
       }, 'Audience Exited for win1').then((keys) => assert.deepEqual(keys, ['recent-ping']));
 
@@ -116,7 +114,7 @@ describeEachStore('backfill follow-up', (fixture) => {
         timestamp: new Date(START + 1_000).toISOString(),
       });
       await eventually(async () => {
-        const keys = await audienceEvents(t, fresh.id, 'Audience Entered');
+        const keys = await sortedAudienceKeys(t, fresh.id, 'Audience Entered');
         return keys.length === 2 ? keys : undefined;
       }, 'one Audience Entered per segment');
     });
@@ -162,7 +160,7 @@ describeEachStore('backfill follow-up', (fixture) => {
       assert.deepEqual(dropped?.segments, ['pro']);
       assert.deepEqual((await user(t, 'new-buyer'))?.segments, ['pro', 'pro-vip', 'vip']);
       await eventually(async () => {
-        const keys = await audienceEvents(t, oldBuyer.id, 'Audience Exited');
+        const keys = await sortedAudienceKeys(t, oldBuyer.id, 'Audience Exited');
         return keys.length === 2 ? keys : undefined;
       }, 'Audience Exited from vip and pro-vip').then((keys) => assert.deepEqual(keys, ['pro-vip', 'vip']));
 
@@ -212,12 +210,12 @@ describeEachStore('backfill follow-up', (fixture) => {
       }, 'one profile in both segments');
       // Each segment was announced once for this person, before the merge; the merge adds none.
       await t.app.scheduler.runDue();
-      assert.deepEqual(await audienceEvents(t, person.id, 'Audience Entered'), [
+      assert.deepEqual(await sortedAudienceKeys(t, person.id, 'Audience Entered'), [
         'no-email',
         'no-email',
         'pro',
       ]);
-      assert.deepEqual(await audienceEvents(t, person.id, 'Audience Exited'), []);
+      assert.deepEqual(await sortedAudienceKeys(t, person.id, 'Audience Exited'), []);
 
       // A member merged into a profile that does not qualify: the person left, and says so.
       await sendOk(t, 'identify', {
@@ -241,7 +239,7 @@ describeEachStore('backfill follow-up', (fixture) => {
         return p?.id === known.id ? p : undefined;
       }, 'the visitor merged into the known user');
       const exited = await eventually(async () => {
-        const keys = await audienceEvents(t, known.id, 'Audience Exited');
+        const keys = await sortedAudienceKeys(t, known.id, 'Audience Exited');
         return keys.length > 0 ? keys : undefined;
       }, 'Audience Exited for the merged member');
       assert.deepEqual(exited, ['no-email']);

@@ -5,7 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { admin, eventually, sendOk, sharedStore, withApp, wsUrl } from '../support/http-helpers.ts';
+import {
+  admin,
+  audienceKeys,
+  eventually,
+  sendOk,
+  sharedStore,
+  withApp,
+  wsUrl,
+} from '../support/http-helpers.ts';
 import { describeEachStore } from '../support/stores.ts';
 import type { TestApp } from '../support/test-app.ts';
 
@@ -27,17 +35,6 @@ async function createReadySegment(t: TestApp, slug: string, definition: string):
     const res = await admin(t, 'GET', wsUrl(t, `/segments/${slug}`));
     return res.json<{ status: string }>().status === 'ready' ? true : undefined;
   }, `${slug} backfilled`);
-}
-
-async function audienceKeys(t: TestApp, profileId: string, event: string): Promise<string[]> {
-  const res = await admin(
-    t,
-    'GET',
-    wsUrl(t, `/profiles/${profileId}/events?event=${encodeURIComponent(event)}`),
-  );
-  return res
-    .json<{ items: { properties: { audience_key: string } }[] }>()
-    .items.map((e) => e.properties.audience_key);
 }
 
 /** Waits until the profile's memberships say `member`; returns the profile. */

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { admin, eventually, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
+import { admin, audienceKeys, eventually, sendOk, sharedStore, withApp } from '../support/http-helpers.ts';
 import type { AudienceTransition } from '../../src/segments/audience-state.port.ts';
 import { describeEachStore } from '../support/stores.ts';
 import { createManualClock, type TestApp } from '../support/test-app.ts';
@@ -19,17 +19,6 @@ interface Profile {
   id: string;
   segments: string[];
   computed: Record<string, unknown>;
-}
-
-async function eventNames(t: TestApp, profileId: string, name: string): Promise<string[]> {
-  const res = await admin(
-    t,
-    'GET',
-    url(t, `/profiles/${profileId}/events?event=${encodeURIComponent(name)}`),
-  );
-  return res
-    .json<{ items: { properties: { audience_key: string } }[] }>()
-    .items.map((e) => e.properties.audience_key);
 }
 
 async function profileOf(t: TestApp, userId: string): Promise<Profile | undefined> {
@@ -204,7 +193,7 @@ describeEachStore('real-time audiences', (fixture) => {
         return p?.segments.includes('enterprise') ? p : undefined;
       }, 'acct-b entering through its account');
       const entered = await eventually(async () => {
-        const keys = await eventNames(t, b.id, 'Audience Entered');
+        const keys = await audienceKeys(t, b.id, 'Audience Entered');
         return keys.length > 0 ? keys : undefined;
       }, 'Audience Entered for acct-b');
       assert.deepEqual(entered, ['enterprise']);
@@ -221,11 +210,11 @@ describeEachStore('real-time audiences', (fixture) => {
         return p?.segments.length === 0 ? p : undefined;
       }, 'acct-b leaving through its account');
       const exited = await eventually(async () => {
-        const keys = await eventNames(t, b.id, 'Audience Exited');
+        const keys = await audienceKeys(t, b.id, 'Audience Exited');
         return keys.length > 0 ? keys : undefined;
       }, 'Audience Exited for acct-b');
       assert.deepEqual(exited, ['enterprise']);
-      assert.deepEqual(await eventNames(t, b.id, 'Audience Entered'), ['enterprise']);
+      assert.deepEqual(await audienceKeys(t, b.id, 'Audience Entered'), ['enterprise']);
     });
   });
 
@@ -238,7 +227,7 @@ describeEachStore('real-time audiences', (fixture) => {
       const before = await eventually(() => profileOf(t, 'ahead'), 'the profile');
       await sendOk(t, 'identify', { userId: 'ahead', traits: { plan: 'pro' }, timestamp: ahead(2) });
       const entered = await eventually(async () => {
-        const keys = await eventNames(t, before.id, 'Audience Entered');
+        const keys = await audienceKeys(t, before.id, 'Audience Entered');
         return keys.length > 0 ? keys : undefined;
       }, 'Audience Entered on the profile timeline');
       assert.deepEqual(entered, ['pro-ahead']);
@@ -271,11 +260,11 @@ describeEachStore('real-time audiences', (fixture) => {
       // Within the grace period the deciding evaluation is still appending it: not yet.
       clock.set(START + 5_000);
       await t.app.audiences.publishPending();
-      assert.deepEqual(await eventNames(t, profile.id, 'Audience Entered'), []);
+      assert.deepEqual(await audienceKeys(t, profile.id, 'Audience Entered'), []);
       clock.set(START + 10_000);
       await t.app.audiences.publishPending();
       const entered = await eventually(async () => {
-        const keys = await eventNames(t, profile.id, 'Audience Entered');
+        const keys = await audienceKeys(t, profile.id, 'Audience Entered');
         return keys.length > 0 ? keys : undefined;
       }, 'the owed Audience Entered');
       assert.deepEqual(entered, ['owed']);
@@ -288,13 +277,13 @@ describeEachStore('real-time audiences', (fixture) => {
         .json<{ items: { messageId: string }[] }>()
         .items.filter((e) => e.messageId === transition.messageId);
       assert.equal(copies.length, 1);
-      assert.deepEqual(await eventNames(t, profile.id, 'Audience Entered'), ['owed']);
+      assert.deepEqual(await audienceKeys(t, profile.id, 'Audience Entered'), ['owed']);
       // The running scheduler sends what is owed on its own, and says so in the log.
       const exit = { ...transition, messageId: `aud-${segmentId}-${profile.id}-out-${START}`, member: false };
       await owe(t, exit);
       t.app.scheduler.poke(0);
       await eventually(async () => {
-        const keys = await eventNames(t, profile.id, 'Audience Exited');
+        const keys = await audienceKeys(t, profile.id, 'Audience Exited');
         return keys.length > 0 ? keys : undefined;
       }, 'the owed Audience Exited, sent by the scheduler');
       await eventually(
@@ -375,7 +364,7 @@ describeEachStore('real-time audiences', (fixture) => {
       }, 'the merge');
       assert.equal(await t.app.audiences.publishPending(0), 1);
       const entered = await eventually(async () => {
-        const keys = await eventNames(t, survivor.id, 'Audience Entered');
+        const keys = await audienceKeys(t, survivor.id, 'Audience Entered');
         return keys.length > 0 ? keys : undefined;
       }, 'the owed event on the survivor');
       assert.deepEqual(entered, ['owed-merged']);

@@ -188,3 +188,15 @@ export async function drained(t: TestApp): Promise<void> {
     return quiet && lags.every((l) => l.lag === 0) ? true : undefined;
   }, 'pipeline');
 }
+
+/** The `audience_key` of the profile's events named `event` (Audience Entered / Exited), as listed. */
+export async function audienceKeys(t: TestApp, profileId: string, event: string): Promise<string[]> {
+  const res = await admin(
+    t,
+    'GET',
+    wsUrl(t, `/profiles/${profileId}/events?event=${encodeURIComponent(event)}`),
+  );
+  return res
+    .json<{ items: { properties: { audience_key: string } }[] }>()
+    .items.map((e) => e.properties.audience_key);
+}
