@@ -1,4 +1,4 @@
-/** The definitions real-time evaluation reads, parsed once per evaluation round. */
+/** The definitions real-time evaluation reads, read every evaluation round and parsed once by text. */
 import {
   checkComputedTraitDefinition,
   type CompiledComputedTrait,
@@ -33,20 +33,53 @@ export interface Definitions {
 
 export const NO_DEFINITIONS: Definitions = { segments: [], computed: [] };
 
+/** A definition's text, parsed. */
+interface ParsedSegment {
+  readonly ast: Expression;
+  readonly filteredEvents: readonly string[];
+}
+
+/** Definitions kept parsed, at most this many (a workspace has a few dozen). */
+const MAX_PARSED = 2_000;
+
+/**
+ * Segment definitions parsed once by text: every pipeline batch reads the workspace's
+ * definitions again (a change applies from the next batch on), and parsing them each time
+ * cost more than reading them. The AST is immutable, so one parse serves every round.
+ */
+export class ParsedDefinitions {
+  readonly #byText = new Map<string, ParsedSegment | null>();
+
+  parse(definition: string): ParsedSegment | null {
+    const known = this.#byText.get(definition);
+    if (known !== undefined) return known;
+    const parsed = parseSegmentDefinition(definition);
+    const entry = parsed.ok ? { ast: parsed.ast, filteredEvents: collectFilteredEvents(parsed.ast) } : null;
+    if (this.#byText.size >= MAX_PARSED) this.#byText.clear();
+    this.#byText.set(definition, entry);
+    return entry;
+  }
+}
+
 /** The workspace's segments (in dependency order) and computed traits, parsed. */
 export async function loadDefinitions(
   deps: { readonly segments: SegmentRepository; readonly computedTraits: ComputedTraitRepository },
   workspaceId: string,
+  parsed: ParsedDefinitions = new ParsedDefinitions(),
 ): Promise<Definitions> {
   const [segments, computed] = await Promise.all([
-    loadSegments(deps.segments, workspaceId),
+    loadSegments(deps.segments, workspaceId, parsed),
     loadComputed(deps.computedTraits, workspaceId),
   ]);
   return { segments, computed };
 }
 
 /** The workspace's segments, parsed, referenced segments before the segments that use them. */
-async function loadSegments(segments: SegmentRepository, workspaceId: string): Promise<CompiledSegment[]> {
+async function loadSegments(
+  segments: SegmentRepository,
+  workspaceId: string,
+  parsed: ParsedDefinitions,
+): Promise<CompiledSegment[]> {
   const all: Segment[] = [];
   for (let after: string | undefined; ;) {
     const page = await segments.list(workspaceId, { afterSlug: after, limit: 500 });
@@ -56,13 +89,13 @@ async function loadSegments(segments: SegmentRepository, workspaceId: string): P
   }
   const compiled = new Map<string, CompiledSegment>();
   for (const segment of all) {
-    const parsed = parseSegmentDefinition(segment.definition);
-    if (parsed.ok)
+    const entry = parsed.parse(segment.definition);
+    if (entry !== null)
       compiled.set(segment.slug, {
         segment,
-        ast: parsed.ast,
+        ast: entry.ast,
         dependencies: segment.dependencies,
-        filteredEvents: collectFilteredEvents(parsed.ast),
+        filteredEvents: entry.filteredEvents,
       });
   }
   const ordered: CompiledSegment[] = [];

@@ -16,6 +16,7 @@ import { groupTraitsSetByAccount } from './account-trait-changes.ts';
 import {
   loadDefinitions,
   NO_DEFINITIONS,
+  ParsedDefinitions,
   type CompiledComputed,
   type CompiledSegment,
   type Definitions,
@@ -77,6 +78,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
    */
   readonly #lanes = new Map<string, Promise<void>>();
 
+  readonly #parsed = new ParsedDefinitions();
   /** Appends the decided Audience events behind the evaluations, in decision order. */
   readonly #publisher: AudiencePublisher;
 
@@ -111,7 +113,7 @@ export class RealtimeAudiences implements ProfileChangeListener {
     const definitions =
       touches.size === 0 && accounts.length === 0
         ? NO_DEFINITIONS
-        : await loadDefinitions(this.#deps, workspaceId);
+        : await loadDefinitions(this.#deps, workspaceId, this.#parsed);
     await this.#touchNewProfiles(workspaceId, touches, change.events, definitions);
     // After the loop above: a member touched only through its account is not "re-resolved".
     await this.#touchAccountMembers(workspaceId, accounts, change.events, definitions.segments, touch);
@@ -253,7 +255,8 @@ export class RealtimeAudiences implements ProfileChangeListener {
   }
 
   async evaluate(workspaceId: string, touches: ReadonlyMap<string, Touch>, nowMs: number): Promise<void> {
-    const definitions = touches.size === 0 ? NO_DEFINITIONS : await loadDefinitions(this.#deps, workspaceId);
+    const definitions =
+      touches.size === 0 ? NO_DEFINITIONS : await loadDefinitions(this.#deps, workspaceId, this.#parsed);
     await this.#evaluateAll(workspaceId, touches, nowMs, definitions, []);
   }
 
