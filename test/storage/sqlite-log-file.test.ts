@@ -114,8 +114,13 @@ describe('SQLite: the event log in its own file', () => {
       let ticks = 0;
       const ticker = setInterval(() => (ticks += 1), 2);
       const appended = committer.append([event(3)]);
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      let settled = false;
+      void appended.finally(() => (settled = true)).catch(() => undefined);
+      // Until the loop has turned a few times (however loaded the machine), the lock still held.
+      for (let waited = 0; ticks < 5 && waited < 5_000; waited += 10)
+        await new Promise((resolve) => setTimeout(resolve, 10));
       clearInterval(ticker);
+      assert.equal(settled, false, 'the append waits for the lock');
       other.exec('COMMIT');
       const outcome = await appended;
       assert.equal(outcome.stored, 1);
