@@ -77,17 +77,23 @@ function postgresFixture(cleanups: (() => Promise<void>)[]): StoreFixture {
  * PostgreSQL run is reported as skipped, with the reason.
  */
 export function describeEachStore(name: string, suite: (fixture: StoreFixture) => void): void {
-  for (const kind of ['sqlite', 'postgres'] as const) {
-    const skip =
-      kind === 'postgres' && !pgAvailable
-        ? 'PostgreSQL not reachable at 127.0.0.1:5432 (set CI=1 to make this an error)'
-        : false;
-    describe(`${name} [${kind}]`, { skip }, () => {
-      const cleanups: (() => Promise<void>)[] = [];
-      after(async () => {
-        for (const cleanup of cleanups.reverse()) await cleanup();
-      });
-      suite(kind === 'sqlite' ? sqliteFixture(cleanups) : postgresFixture(cleanups));
+  for (const kind of ['sqlite', 'postgres'] as const) describeOnStore(kind, name, suite);
+}
+
+/**
+ * The suite on one store: for the slowest suites, one file per store, so that each runs in
+ * parallel with the rest and has the whole per-file time limit to itself.
+ */
+export function describeOnStore(kind: StoreKind, name: string, suite: (fixture: StoreFixture) => void): void {
+  const skip =
+    kind === 'postgres' && !pgAvailable
+      ? 'PostgreSQL not reachable at 127.0.0.1:5432 (set CI=1 to make this an error)'
+      : false;
+  describe(`${name} [${kind}]`, { skip }, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    after(async () => {
+      for (const cleanup of cleanups.reverse()) await cleanup();
     });
-  }
+    suite(kind === 'sqlite' ? sqliteFixture(cleanups) : postgresFixture(cleanups));
+  });
 }
