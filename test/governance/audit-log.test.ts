@@ -155,4 +155,32 @@ describeEachStore('audit log', (fixture) => {
     assert.equal(verified.code, 0, verified.stderr);
     assert.match(verified.stdout, /audit log intact: 2 entries/);
   });
+
+  // Two connections (as the server and a CLI command, or two API processes) appending at once:
+  // each entry must chain to the one committed before it, never to the same predecessor.
+  it('two connections appending at once keep one unbroken chain', async () => {
+    const handle = await fixture.fresh();
+    const other = await handle.reopen();
+    const clock = { now: () => Date.now() };
+    const services = [handle.store, other].map(
+      (store) => new AuditService({ auditLog: store.auditLog, clock }),
+    );
+    const appends = services.flatMap((service, s) =>
+      Array.from({ length: 40 }, (_, i) =>
+        service.record({
+          workspaceId: null,
+          actor: { kind: 'instance_owner', tokenId: null, role: 'owner' },
+          action: 'POST /test',
+          target: `${s}-${i}`,
+          ip: null,
+          details: { kind: 'change' },
+        }),
+      ),
+    );
+    const entries = await Promise.all(appends);
+    assert.equal(new Set(entries.map((e) => e.prevHash)).size, 80, 'no two entries share a predecessor');
+    const verdict = await services[0]?.verify();
+    assert.deepEqual(verdict, { ok: true, entries: 80 });
+    await other.close();
+  });
 });

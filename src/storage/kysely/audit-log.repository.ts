@@ -30,9 +30,16 @@ export class KyselyAuditLogRepository implements AuditLogRepository {
     return this.db.transaction().execute(async (trx) => {
       // One appender at a time across processes, so the chain never forks.
       if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${AUDIT_LOCK})`.execute(trx);
-      // Write first, read after: on SQLite a transaction that reads before its first write can
-      // fail with "database is locked" when another process wrote meanwhile; a first write
-      // waits for the lock instead.
+      // SQLite: Kysely's transactions hold the write lock from their start (the lock-waiting
+      // dialect), so reading the chain's end first cannot race another process's append.
+      const last = await trx
+        .selectFrom('audit_log')
+        .select('hash')
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const prevHash = last?.hash ?? GENESIS_HASH;
+      const entryHash = hash(prevHash);
       const inserted = await trx
         .insertInto('audit_log')
         .values({
@@ -43,26 +50,12 @@ export class KyselyAuditLogRepository implements AuditLogRepository {
           target: facts.target,
           ip: facts.ip,
           details: JSON.stringify(facts.details),
-          prev_hash: '',
-          hash: '',
+          prev_hash: prevHash,
+          hash: entryHash,
         })
         .returning('seq')
         .executeTakeFirstOrThrow();
       const seq = Number(inserted.seq);
-      const last = await trx
-        .selectFrom('audit_log')
-        .select('hash')
-        .where('seq', '<', seq)
-        .orderBy('seq', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      const prevHash = last?.hash ?? GENESIS_HASH;
-      const entryHash = hash(prevHash);
-      await trx
-        .updateTable('audit_log')
-        .set({ prev_hash: prevHash, hash: entryHash })
-        .where('seq', '=', seq)
-        .execute();
       const head = JSON.stringify({ seq, hash: entryHash });
       await trx
         .insertInto('instance_state')

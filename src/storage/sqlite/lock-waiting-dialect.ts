@@ -6,6 +6,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { MAIN_WRITE_LOCK_TABLE } from './log-file.ts';
 
 /** How long a statement waits for a write lock held by another connection before it fails. */
@@ -50,17 +51,43 @@ export async function whileBusy<T>(
  * between, which with the pipeline on a thread of its own is all the time.
  */
 export class LockWaitingSqliteDialect extends SqliteDialect {
-  override createDriver(): Driver {
-    return new LockWaitingDriver(super.createDriver());
+  readonly #offLoop: OffLoopCommits | undefined;
+
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0] & { offLoopCommits?: OffLoopCommits }) {
+    super(config);
+    this.#offLoop = config.offLoopCommits;
   }
+
+  override createDriver(): Driver {
+    return new LockWaitingDriver(super.createDriver(), this.#offLoop);
+  }
+}
+
+/**
+ * Transactions that need full durability (admin changes, audit entries: the connection is at
+ * `synchronous=FULL` when they begin) commit with `synchronous=NORMAL` and are then fsynced
+ * from libuv's thread pool, as the log's appends are (wal-file-sync.ts); the transaction's
+ * caller is answered once the fsync returns. Same durability, without the fsync (0.2 ms
+ * typically, 10 ms and more at times on the development machine) holding the event loop and
+ * every request behind it, nor the connection: others' statements run during it.
+ * Transactions already at NORMAL (state replayed from the log: workspace-write.ts) are left as
+ * they are. Writes outside a transaction keep their fsync inside the statement.
+ */
+export interface OffLoopCommits {
+  /** The connection the dialect's database runs on. */
+  readonly sqlite: SqliteDatabase;
+  /** The fsync of the connection's main WAL file. */
+  readonly wal: { sync(): Promise<void> };
 }
 
 class LockWaitingDriver implements Driver {
   readonly #inner: Driver;
+  readonly #offLoop: OffLoopCommits | undefined;
   readonly #wrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
 
-  constructor(inner: Driver) {
+  constructor(inner: Driver, offLoop: OffLoopCommits | undefined) {
     this.#inner = inner;
+    this.#offLoop = offLoop;
   }
 
   init(): Promise<void> {
@@ -71,7 +98,7 @@ class LockWaitingDriver implements Driver {
     const connection = await this.#inner.acquireConnection();
     let wrapped = this.#wrapped.get(connection);
     if (wrapped === undefined) {
-      wrapped = new LockWaitingConnection(connection);
+      wrapped = new LockWaitingConnection(connection, this.#offLoop);
       this.#wrapped.set(connection, wrapped);
     }
     return wrapped;
@@ -119,10 +146,13 @@ class LockWaitingDriver implements Driver {
     await this.#inner.releaseSavepoint?.(connection, name, compile);
   }
 
-  releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.#inner.releaseConnection(
-      connection instanceof LockWaitingConnection ? connection.inner : connection,
-    );
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    if (!(connection instanceof LockWaitingConnection)) return this.#inner.releaseConnection(connection);
+    const durable = connection.takePendingSync();
+    await this.#inner.releaseConnection(connection.inner);
+    // The connection serves others while the disk works; the caller (Kysely awaits the
+    // release) is told the transaction is done once the fsync returns, or that it failed.
+    await durable;
   }
 
   destroy(): Promise<void> {
@@ -130,15 +160,66 @@ class LockWaitingDriver implements Driver {
   }
 }
 
+const FULL = 2;
+
 class LockWaitingConnection implements DatabaseConnection {
   readonly inner: DatabaseConnection;
+  readonly #offLoop: OffLoopCommits | undefined;
+  /** The open transaction began at FULL and was switched to NORMAL: it owes an fsync. */
+  #owesSync = false;
+  /** The fsync of the last commit(s), awaited when the connection is released. */
+  #pendingSync: Promise<void> | undefined;
 
-  constructor(inner: DatabaseConnection) {
+  constructor(inner: DatabaseConnection, offLoop: OffLoopCommits | undefined) {
     this.inner = inner;
+    this.#offLoop = offLoop;
   }
 
-  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    return whileBusy(() => this.inner.executeQuery<R>(compiledQuery));
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const offLoop = this.#offLoop;
+    if (offLoop === undefined) return whileBusy(() => this.inner.executeQuery<R>(compiledQuery));
+    const { sqlite } = offLoop;
+    const verb = compiledQuery.sql.trimStart().slice(0, 8).toLowerCase();
+    // Kysely rolls back when a statement or the commit failed, also when SQLite had already
+    // rolled the transaction back itself (a full disk): that error is the one to report, not
+    // "no transaction is active".
+    if (verb.startsWith('rollback') && !sqlite.inTransaction) return { rows: [] };
+    // SQLite refuses to change the level inside a transaction: it is switched before BEGIN.
+    if (
+      verb.startsWith('begin') &&
+      !sqlite.inTransaction &&
+      sqlite.pragma('synchronous', { simple: true }) === FULL
+    ) {
+      sqlite.pragma('synchronous = NORMAL');
+      this.#owesSync = true;
+    }
+    try {
+      const result = await whileBusy(() => this.inner.executeQuery<R>(compiledQuery));
+      if (this.#settled() && verb.startsWith('commit')) {
+        const sync = offLoop.wal.sync();
+        // Observed at once (a failure is reported by the release, not as unhandled).
+        sync.catch(() => undefined);
+        const before = this.#pendingSync;
+        this.#pendingSync = before === undefined ? sync : Promise.all([before, sync]).then(() => undefined);
+      }
+      return result;
+    } finally {
+      this.#settled();
+    }
+  }
+
+  takePendingSync(): Promise<void> | undefined {
+    const pending = this.#pendingSync;
+    this.#pendingSync = undefined;
+    return pending;
+  }
+
+  /** Puts FULL back once the transaction is over (committed, rolled back, or failed). */
+  #settled(): boolean {
+    if (!this.#owesSync || this.#offLoop === undefined || this.#offLoop.sqlite.inTransaction) return false;
+    this.#owesSync = false;
+    this.#offLoop.sqlite.pragma('synchronous = FULL');
+    return true;
   }
 
   streamQuery<R>(compiledQuery: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {

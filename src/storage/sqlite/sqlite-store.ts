@@ -13,6 +13,7 @@ import { startWorker } from '../../shared/worker-script.ts';
 import { seedPlannerStatistics } from './planner-statistics.ts';
 import { withStatementCache } from './statement-cache.ts';
 import { createSqliteAppender } from './sqlite-event-appender.ts';
+import { WalFileSync } from './wal-file-sync.ts';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' for throwaway tests. */
@@ -42,8 +43,8 @@ const DEFAULT_WAL_RESTART_FRAMES = 65_536;
 
 /**
  * The embedded store. WAL with synchronous=FULL: a commit is fsynced before it returns, so an
- * acknowledged event survives power loss (the log's appends fsync off the event loop instead:
- * sqlite-event-appender.ts). Two files: the event log in its own (log-file.ts), appended to by
+ * acknowledged event survives power loss (the log's appends, and the main file's transactions,
+ * fsync off the event loop instead: sqlite-event-appender.ts, lock-waiting-dialect.ts). Two files: the event log in its own (log-file.ts), appended to by
  * a connection of its own, and everything else in the main file, on one connection that
  * attaches the log for reading (Kysely's driver serializes every statement on it).
  */
@@ -90,8 +91,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   // loop, not in SQLite's busy handler (lock-waiting-dialect.ts).
   sqlite.pragma('busy_timeout = 0');
   const slices = new TransactionSlices(sqlite);
+  const mainWal = inMemory ? undefined : new WalFileSync(`${options.filename}-wal`, 'the main database');
   const db = new Kysely<Database>({
-    dialect: new LockWaitingSqliteDialect({ database: withStatementCache(sqlite) }),
+    dialect: new LockWaitingSqliteDialect({
+      database: withStatementCache(sqlite),
+      ...(mainWal === undefined ? {} : { offLoopCommits: { sqlite, wal: mainWal } }),
+    }),
     plugins: [slices],
   });
   const appender = createSqliteAppender(db, logWriter ?? sqlite, logWriter !== undefined);
@@ -118,6 +123,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       await checkpointer?.stop();
       await db.destroy();
       appender.close();
+      mainWal?.close();
       logWriter?.close();
     },
   });

@@ -1,7 +1,8 @@
 import { closeSync, fstatSync, fsync, openSync } from 'node:fs';
 
 /**
- * Makes the WAL durable from libuv's thread pool. The appender commits with
+ * Makes the WAL durable from libuv's thread pool (also the main file's, for the commits that
+ * need it: lock-waiting-dialect.ts). The appender commits with
  * `synchronous=NORMAL` (SQLite writes the frames but does not fsync them) and then waits for
  * this fsync before anyone is told the events are stored: the same durability as
  * `synchronous=FULL`, whose fsync ran inside the commit and held the event loop for its whole
@@ -15,11 +16,14 @@ import { closeSync, fstatSync, fsync, openSync } from 'node:fs';
  */
 export class WalFileSync {
   readonly #path: string;
+  readonly #label: string;
   #fd: number | undefined;
   #failure: Error | undefined;
 
-  constructor(walPath: string) {
+  /** `label`: what the file holds, for the error ("the event log"). */
+  constructor(walPath: string, label = 'the event log') {
     this.#path = walPath;
+    this.#label = label;
   }
 
   sync(): Promise<void> {
@@ -30,7 +34,7 @@ export class WalFileSync {
       fsync(fd, (error) => {
         if (error === null) return resolve();
         this.#failure ??= new Error(
-          `fsync of the event log failed (${error.code ?? error.message}); restart the server`,
+          `fsync of ${this.#label} failed (${error.code ?? error.message}); restart the server`,
         );
         reject(this.#failure);
       });
