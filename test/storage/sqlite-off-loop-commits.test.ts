@@ -118,4 +118,37 @@ describe('SQLite: durable commits fsynced off the event loop', () => {
       await store.close();
     }
   });
+
+  it('two commits on one held connection: a failed fsync fails the whole use, once, when it ends', async () => {
+    const fifo = path.join(dir, 'broken-wal-2');
+    execFileSync('mkfifo', [fifo]);
+    const store = open('two-commits', fifo);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await assert.rejects(
+        store.db.connection().execute(async (connection) => {
+          await sql`begin`.execute(connection);
+          await sql`insert into items (note) values ('first')`.execute(connection);
+          await sql`commit`.execute(connection);
+          // Long enough for the first fsync to fail before the second commit.
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          await sql`begin`.execute(connection);
+          await sql`insert into items (note) values ('second')`.execute(connection);
+          await sql`commit`.execute(connection);
+          // Both fsyncs fail before the release asks for them: neither may go unhandled.
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }),
+        /fsync of the main database failed/,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(unhandled, []);
+      assert.equal(store.syncs(), 2);
+      assert.equal(store.sqlite.pragma('synchronous', { simple: true }), FULL);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await store.close();
+    }
+  });
 });

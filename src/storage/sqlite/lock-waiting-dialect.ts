@@ -200,7 +200,9 @@ class LockWaitingConnection implements DatabaseConnection {
         // Observed at once (a failure is reported by the release, not as unhandled).
         sync.catch(() => undefined);
         const before = this.#pendingSync;
-        this.#pendingSync = before === undefined ? sync : Promise.all([before, sync]).then(() => undefined);
+        const pending = before === undefined ? sync : Promise.all([before, sync]).then(() => undefined);
+        pending.catch(() => undefined);
+        this.#pendingSync = pending;
       }
       return result;
     } finally {
