@@ -156,10 +156,15 @@ export class ProfileService {
   }
 
   async lookup(workspaceId: string, type: string, value: string, options: ReadOptions): Promise<ProfileView> {
+    return this.get(workspaceId, await this.ownerOf(workspaceId, type, value), options);
+  }
+
+  /** The id of the profile holding an identifier; 404 if none does. */
+  async ownerOf(workspaceId: string, type: string, value: string): Promise<string> {
     const identifier = await this.normalize(workspaceId, type, value);
     const owner = await this.#deps.profiles.ownerOf(workspaceId, storedIdentifierKey(identifier));
     if (owner === undefined) throw new AppError('profile.not_found', `no profile has this ${type}`);
-    return this.get(workspaceId, owner, options);
+    return owner;
   }
 
   /** Whether identifiers of this type are personal data in the workspace (e-mail, phone…). */

@@ -72,18 +72,24 @@ export async function profilesRoutes(fastify: FastifyInstance, services: AppServ
         return profiles.lookup(workspace.id, type, value, { pii });
       }
       const pii = holdsPiiAccess(request);
-      let found = '';
+      let owner: string;
       try {
-        const view = await profiles.lookup(workspace.id, type, value, { pii });
-        found = view.id;
-        return view;
-      } finally {
-        request.auditNote =
-          found === ''
-            ? { identifierType: type, result: 'none' }
-            : { identifierType: type, profileId: found };
+        owner = await profiles.ownerOf(workspace.id, type, value);
+      } catch (error) {
+        request.auditNote = { identifierType: type, result: 'none' };
         await auditRead(request, services);
+        throw error;
       }
+      request.auditNote = { identifierType: type, profileId: owner };
+      // The view is built while the audit entry's fsync runs; it is sent only once the entry is
+      // durable, and not at all if it could not be written.
+      const [view, audited] = await Promise.allSettled([
+        profiles.get(workspace.id, owner, { pii }),
+        auditRead(request, services),
+      ]);
+      if (audited.status === 'rejected') throw audited.reason;
+      if (view.status === 'rejected') throw view.reason;
+      return view.value;
     },
   );
 
