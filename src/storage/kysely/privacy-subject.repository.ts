@@ -292,11 +292,15 @@ export class KyselySubjectRepository implements SubjectRepository {
     // The WAL still holds pages as they were before the erase, and the database file pages as
     // they were before the last checkpoint: copy the WAL back and truncate it.
     if (this.dialect !== 'sqlite') return;
-    // Another connection (the server's checkpoint worker) may hold the WAL for a moment.
-    for (let attempt = 0; attempt < 20; attempt++) {
+    // Another connection (the server's checkpoint worker, a long read) may hold the WAL for a
+    // while: on a loaded machine one second of retries was seen to run out, leaving erased
+    // values in the database file's stale pages.
+    const deadline = performance.now() + 15_000;
+    for (let delayMs = 20; ; delayMs = Math.min(500, delayMs * 2)) {
       const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(truncate)`.execute(this.db);
       if (Number(rows[0]?.busy ?? 0) === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (performance.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
     throw new Error(
       'the SQLite WAL could not be truncated after an erasure (busy); it will be at the next checkpoint',
