@@ -218,44 +218,57 @@ export class PrivacyRequestService {
     }
   }
 
+  /**
+   * Runs a request, then finishes it in steps a crash can resume: the audit entry, the outcome
+   * (which clears the identifier's value from the row), the purge of the files' stale pages
+   * that still hold it, and only then the final status. A request taken again after its
+   * outcome was recorded resumes at the purge; one whose purge stays busy keeps `running`
+   * until its lease runs out and it is taken again.
+   */
   async #execute(request: PrivacyRequest): Promise<void> {
-    let outcome: {
-      status: 'completed' | 'failed';
-      result: JsonObject | null;
-      error: PrivacyRequest['error'];
-    };
+    if (request.finishedMs === null) {
+      const outcome = await this.#outcomeOf(request);
+      try {
+        await this.#audit(request, outcome);
+      } catch (error) {
+        this.#deps.onError?.(error, request);
+      }
+      await this.#deps.requests.recordOutcome(request.workspaceId, request.id, {
+        ...outcome,
+        finishedMs: this.#deps.clock.now(),
+      });
+    }
+    // The identifier was in the request row until now: no copy of it stays in the files.
+    if (request.type !== 'unsuppress') await this.#deps.subjects.purgeFiles();
+    await this.#deps.requests.settle(request.workspaceId, request.id);
+  }
+
+  async #outcomeOf(
+    request: PrivacyRequest,
+  ): Promise<{ result: JsonObject | null; error: PrivacyRequest['error'] }> {
     try {
-      outcome = { status: 'completed', result: await this.#run(request), error: null };
+      return { result: await this.#run(request), error: null };
     } catch (error) {
       if (this.#deps.isUnavailable?.(error) === true) throw error;
       this.#deps.onError?.(error, request);
-      outcome = {
-        status: 'failed',
+      return {
         result: null,
         error: AppError.is(error)
           ? { code: error.code, message: error.message }
           : { code: 'internal.error', message: 'the request failed; see the server log' },
       };
     }
-    await this.#deps.requests.finish(request.workspaceId, request.id, {
-      ...outcome,
-      finishedMs: this.#deps.clock.now(),
-    });
-    try {
-      await this.#finished(request, outcome);
-    } catch (error) {
-      this.#deps.onError?.(error, request);
-    }
   }
 
-  async #finished(
+  async #audit(
     request: PrivacyRequest,
-    outcome: { status: 'completed' | 'failed'; result: JsonObject | null; error: PrivacyRequest['error'] },
+    outcome: { result: JsonObject | null; error: PrivacyRequest['error'] },
   ): Promise<void> {
+    const status = outcome.error === null ? 'completed' : 'failed';
     await this.#deps.audit.record({
       workspaceId: request.workspaceId,
       actor: this.#deps.actor,
-      action: `privacy request ${outcome.status}`,
+      action: `privacy request ${status}`,
       target: JSON.stringify({ requestId: request.id, type: request.type }),
       ip: null,
       details: {
@@ -265,8 +278,6 @@ export class PrivacyRequestService {
         error: outcome.error,
       },
     });
-    // The identifier was in the request row until now: no copy of it stays in the files.
-    if (request.type !== 'unsuppress') await this.#deps.subjects.purgeFiles();
   }
 
   async #run(request: PrivacyRequest): Promise<JsonObject> {

@@ -54,17 +54,23 @@ export interface PrivacyRequestRepository {
     which?: { readonly workspaceId: string; readonly id: string },
   ): Promise<PrivacyRequest | undefined>;
   renewLease(workspaceId: string, id: string, leaseUntilMs: number): Promise<void>;
-  /** Ends a request; the identifier's value is cleared (its hash stays). */
-  finish(
+  /**
+   * Records a request's outcome and clears the identifier's value (its hash stays). The status
+   * stays `running` until `settle`: the row's old bytes, with the identifier, are purged from
+   * the files in between, and "completed" must mean they are gone.
+   */
+  recordOutcome(
     workspaceId: string,
     id: string,
     outcome: {
-      readonly status: 'completed' | 'failed';
       readonly result: JsonObject | null;
+      /** Set for a failed request, null for a completed one. */
       readonly error: { readonly code: string; readonly message: string } | null;
       readonly finishedMs: number;
     },
   ): Promise<void>;
+  /** `completed` (or `failed`, when the recorded outcome has an error) once its outcome is recorded. */
+  settle(workspaceId: string, id: string): Promise<void>;
   saveExport(
     workspaceId: string,
     requestId: string,

@@ -116,13 +116,22 @@ describeEachStore('store conformance: privacy', (fixture) => {
     assert.equal(retaken?.id, 'prq_1');
     assert.equal(retaken?.attempts, 2);
     assert.equal(retaken?.startedMs, NOW);
-    await store.privacyRequests.finish('ws_p', 'prq_1', {
-      status: 'completed',
+    // Settling before the outcome is recorded does nothing.
+    await store.privacyRequests.settle('ws_p', 'prq_1');
+    assert.equal((await store.privacyRequests.get('ws_p', 'prq_1'))?.status, 'running');
+    await store.privacyRequests.recordOutcome('ws_p', 'prq_1', {
       result: { deleted: 3 },
       error: null,
       finishedMs: NOW + 62_000,
     });
+    const recorded = await store.privacyRequests.get('ws_p', 'prq_1');
+    assert.equal(recorded?.identifierValue, null);
+    assert.equal(recorded?.status, 'running', 'not completed before the files are purged');
+    assert.equal(recorded?.finishedMs, NOW + 62_000);
+    await store.privacyRequests.settle('ws_p', 'prq_1');
     const done = await store.privacyRequests.get('ws_p', 'prq_1');
+    assert.equal(done?.status, 'completed');
+    assert.equal(done?.leaseUntilMs, null);
     assert.equal(done?.identifierValue, null);
     assert.equal(done?.identifierHash, 'hash-prq_1');
     assert.deepEqual(done?.result, { deleted: 3 });
@@ -134,6 +143,15 @@ describeEachStore('store conformance: privacy', (fixture) => {
     assert.equal(await store.privacyRequests.readExport('ws_p', 'prq_2'), '{"a":1}');
     assert.equal(await store.privacyRequests.readExport('ws_other', 'prq_2'), undefined);
     assert.equal(await store.privacyRequests.deleteExpiredExports(NOW + 10), 1);
+    await store.privacyRequests.recordOutcome('ws_p', 'prq_2', {
+      result: null,
+      error: { code: 'privacy.not_found', message: 'nothing' },
+      finishedMs: NOW + 63_000,
+    });
+    await store.privacyRequests.settle('ws_p', 'prq_2');
+    const failed = await store.privacyRequests.get('ws_p', 'prq_2');
+    assert.equal(failed?.status, 'failed');
+    assert.deepEqual(failed?.error, { code: 'privacy.not_found', message: 'nothing' });
   });
 
   it('suppressions: groups per request, versions per workspace, dropped counts', async () => {

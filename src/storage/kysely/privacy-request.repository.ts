@@ -153,11 +153,10 @@ export class KyselyPrivacyRequestRepository implements PrivacyRequestRepository 
       .execute();
   }
 
-  async finish(
+  async recordOutcome(
     workspaceId: string,
     id: string,
     outcome: {
-      status: 'completed' | 'failed';
       result: JsonObject | null;
       error: { code: string; message: string } | null;
       finishedMs: number;
@@ -166,9 +165,7 @@ export class KyselyPrivacyRequestRepository implements PrivacyRequestRepository 
     await this.db
       .updateTable('privacy_requests')
       .set({
-        status: outcome.status,
         identifier_value: null,
-        lease_until_ms: null,
         finished_ms: outcome.finishedMs,
         result: outcome.result === null ? null : JSON.stringify(outcome.result),
         error_code: outcome.error?.code ?? null,
@@ -176,6 +173,21 @@ export class KyselyPrivacyRequestRepository implements PrivacyRequestRepository 
       })
       .where('workspace_id', '=', workspaceId)
       .where('id', '=', id)
+      .where('status', '=', 'running')
+      .execute();
+  }
+
+  async settle(workspaceId: string, id: string): Promise<void> {
+    await this.db
+      .updateTable('privacy_requests')
+      .set((eb) => ({
+        status: eb.case().when('error_code', 'is', null).then('completed').else('failed').end(),
+        lease_until_ms: null,
+      }))
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .where('finished_ms', 'is not', null)
       .execute();
   }
 

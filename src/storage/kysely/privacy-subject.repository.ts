@@ -292,9 +292,9 @@ export class KyselySubjectRepository implements SubjectRepository {
     // The WAL still holds pages as they were before the erase, and the database file pages as
     // they were before the last checkpoint: copy the WAL back and truncate it.
     if (this.dialect !== 'sqlite') return;
-    // Another connection (the server's checkpoint worker, a long read) may hold the WAL for a
-    // while: on a loaded machine one second of retries was seen to run out, leaving erased
-    // values in the database file's stale pages.
+    // Another connection (the server's checkpoint worker, a long read, a backup) may hold the
+    // WAL for a while. When even 15 s run out, the request that called this stays `running`
+    // and is tried again after its lease (privacy-request.service.ts).
     const deadline = performance.now() + 15_000;
     for (let delayMs = 20; ; delayMs = Math.min(500, delayMs * 2)) {
       const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(truncate)`.execute(this.db);
