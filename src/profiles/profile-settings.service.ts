@@ -1,4 +1,5 @@
 import { AppError } from '../errors/app-error.ts';
+import { RefreshingCache } from '../shared/refreshing-cache.ts';
 import {
   identitySettings,
   validateIdentitySettings,
@@ -23,9 +24,39 @@ export interface PrivacySettings {
 
 const MAX_PII_TRAITS = 500;
 
+/**
+ * How long a read path (a profile lookup, masking a view) trusts its copy of a workspace's
+ * identity and privacy settings when another process may have changed them; a change made
+ * through this process shows at once. The same window as the sealing's PII policy (pii-sealing.ts).
+ */
+const READ_FRESH_MS = 2_000;
+const READ_MAX_STALE_MS = 60_000;
+
 /** Reads and validates the identity and profile settings of a workspace. */
 export class ProfileSettingsService {
-  constructor(private readonly repository: WorkspaceSettingsRepository) {}
+  readonly #identityReads: RefreshingCache<IdentitySettings>;
+  readonly #privacyReads: RefreshingCache<PrivacySettings>;
+
+  constructor(
+    private readonly repository: WorkspaceSettingsRepository,
+    now: () => number = Date.now,
+  ) {
+    const options = { freshMs: READ_FRESH_MS, maxStaleMs: READ_MAX_STALE_MS, maxEntries: 10_000, now };
+    this.#identityReads = new RefreshingCache(options);
+    this.#privacyReads = new RefreshingCache(options);
+  }
+
+  /**
+   * For reads that answer a request (two statements and a validation per lookup otherwise);
+   * never for processing events, whose settings must be the stored ones.
+   */
+  identityForReads(workspaceId: string): Promise<IdentitySettings> {
+    return this.#identityReads.get(workspaceId, () => this.identity(workspaceId));
+  }
+
+  privacyForReads(workspaceId: string): Promise<PrivacySettings> {
+    return this.#privacyReads.get(workspaceId, () => this.privacy(workspaceId));
+  }
 
   async identityInput(workspaceId: string): Promise<IdentitySettingsInput> {
     return (await this.repository.get(workspaceId, IDENTITY_SETTINGS)) ?? {};
@@ -64,6 +95,7 @@ export class ProfileSettingsService {
       );
     const settings: PrivacySettings = { piiTraits: traits as string[] };
     await this.repository.put(workspaceId, PRIVACY_SETTINGS, settings, nowMs);
+    this.#privacyReads.delete(workspaceId);
     return settings;
   }
 
@@ -73,6 +105,7 @@ export class ProfileSettingsService {
     const result = validateIdentitySettings(input);
     if (!result.ok) throw invalid(result.problems);
     await this.repository.put(workspaceId, IDENTITY_SETTINGS, input, nowMs);
+    this.#identityReads.delete(workspaceId);
     return input;
   }
 

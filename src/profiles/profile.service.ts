@@ -137,7 +137,7 @@ export class ProfileService {
   }
 
   async normalize(workspaceId: string, type: string, value: string): Promise<Identifier> {
-    const settings = await this.#deps.settings.identity(workspaceId);
+    const settings = await this.#deps.settings.identityForReads(workspaceId);
     if (!isBuiltInIdentifierType(type) && !settings.customTypes.includes(type))
       throw new AppError(
         'profile.invalid_identifier',
@@ -202,7 +202,7 @@ export class ProfileService {
     const prefix = query.identifierPrefix;
     if (prefix !== undefined && (query.identifierType ?? 'email') === 'email') {
       // Stored e-mails are normalized, as a lookup's value is: a prefix typed as sent must match.
-      const settings = await this.#deps.settings.identity(workspaceId);
+      const settings = await this.#deps.settings.identityForReads(workspaceId);
       query = {
         ...query,
         identifierPrefixByType: { email: normalizeIdentifierPrefix('email', prefix, settings) },
@@ -393,7 +393,7 @@ export class ProfileService {
   }
 
   async #policy(workspaceId: string): Promise<PiiPolicy> {
-    const privacy = await this.#deps.settings.privacy(workspaceId);
+    const privacy = await this.#deps.settings.privacyForReads(workspaceId);
     return piiPolicy(privacy.piiTraits);
   }
 
