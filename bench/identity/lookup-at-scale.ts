@@ -9,6 +9,8 @@
  * personal data sealed, then looked up by e-mail through `dist/cdp.mjs` from a separate load
  * process (bench/support/get-loop-process.ts).
  * Usage: BENCH_PROFILES=1000000 node --import tsx bench/identity/lookup-at-scale.ts
+ * `BENCH_AUDIT_READS_WAIT_FOR_DISK=false,true,…`: the whole measurement once per value, in that
+ * order, with the server's `CDP_AUDIT_READS_WAIT_FOR_DISK` set to it (default: the product's).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,6 +35,11 @@ if (connectionCounts.some((n) => !Number.isInteger(n) || n < 1))
   throw new Error('BENCH_LOOKUP_CONNECTIONS: a comma-separated list of positive integers');
 const seed = integer('BENCH_SEED', 42, 0);
 const keep = process.env['BENCH_KEEP'] === '1';
+/** `BENCH_OPEN_LOOP=0`: the closed loops only. */
+const openLoop = process.env['BENCH_OPEN_LOOP'] !== '0';
+const auditModes = (process.env['BENCH_AUDIT_READS_WAIT_FOR_DISK'] ?? '').split(',').filter((m) => m !== '');
+if (auditModes.some((m) => m !== 'true' && m !== 'false'))
+  throw new Error('BENCH_AUDIT_READS_WAIT_FOR_DISK: a comma-separated list of true and false');
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const FIRST_NAMES = ['Ada', 'Louis', 'Marie', 'Noor', 'Kenji', 'Ines', 'Tomás', 'Zoe', 'Omar', 'Lena'];
@@ -118,9 +125,14 @@ try {
     log(row('lookup by e-mail, analyst (masked)', latency.masked));
     log(row('lookup by e-mail, owner (audited)', latency.audited));
   };
-  const measure = (connections: number, rates?: { masked: number; audited: number }) =>
+  const measure = (
+    connections: number,
+    auditMode: string | undefined,
+    rates?: { masked: number; audited: number },
+  ) =>
     measureLookupLatency({
-      server: serverEnv,
+      server:
+        auditMode === undefined ? serverEnv : { ...serverEnv, CDP_AUDIT_READS_WAIT_FOR_DISK: auditMode },
       workspaceId,
       targets,
       lookups,
@@ -128,24 +140,27 @@ try {
       ...(rates === undefined ? {} : { rates }),
       seed,
     });
-  let saturated: LookupLatency | undefined;
-  for (const connections of connectionCounts) {
-    const latency = await measure(connections);
-    report(`${connections} connection(s), closed loop`, latency);
-    saturated = latency;
-  }
-  // The latency a caller sees while the server is half busy: an open loop at half the rate the
-  // last closed loop reached (the most connections: the server's maximum).
-  if (saturated !== undefined) {
-    const rates = {
-      masked: saturated.masked.requestsPerSecond / 2,
-      audited: saturated.audited.requestsPerSecond / 2,
-    };
-    const latency = await measure(Math.max(...connectionCounts) * 4, rates);
-    report(
-      `open loop at half the maximum rate (${Math.round(rates.masked)} / ${Math.round(rates.audited)} requests/s)`,
-      latency,
-    );
+  for (const auditMode of auditModes.length === 0 ? [undefined] : auditModes) {
+    const mode = auditMode === undefined ? '' : `CDP_AUDIT_READS_WAIT_FOR_DISK=${auditMode}, `;
+    let saturated: LookupLatency | undefined;
+    for (const connections of connectionCounts) {
+      const latency = await measure(connections, auditMode);
+      report(`${mode}${connections} connection(s), closed loop`, latency);
+      saturated = latency;
+    }
+    // The latency a caller sees while the server is half busy: an open loop at half the rate the
+    // last closed loop reached (the most connections: the server's maximum).
+    if (saturated !== undefined && openLoop) {
+      const rates = {
+        masked: saturated.masked.requestsPerSecond / 2,
+        audited: saturated.audited.requestsPerSecond / 2,
+      };
+      const latency = await measure(Math.max(...connectionCounts) * 4, auditMode, rates);
+      report(
+        `${mode}open loop at half the maximum rate (${Math.round(rates.masked)} / ${Math.round(rates.audited)} requests/s)`,
+        latency,
+      );
+    }
   }
 } finally {
   if (keep) log(`store kept: CDP_DATA_DIR=${dir} CDP_ENCRYPTION_KEY=${serverEnv.CDP_ENCRYPTION_KEY}`);

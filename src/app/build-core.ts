@@ -205,7 +205,11 @@ export async function buildCore(deps: CoreDependencies): Promise<Core> {
   let accepting = true;
   const shutdown = new AbortController();
   const sources = new SourceService({ sources: store.sources, clock });
-  const audit = new AuditService({ auditLog: store.auditLog, clock });
+  const audit = new AuditService({
+    auditLog: store.auditLog,
+    clock,
+    readsWaitForDisk: config.auditReadsWaitForDisk,
+  });
   const access = createAccessServices({
     store,
     audit,

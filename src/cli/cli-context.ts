@@ -65,7 +65,11 @@ export async function withCli<T>(
       store.pii.lock(error);
     }
     const clock = systemClock;
-    const audit = new AuditService({ auditLog: store.auditLog, clock });
+    const audit = new AuditService({
+      auditLog: store.auditLog,
+      clock,
+      readsWaitForDisk: config.auditReadsWaitForDisk,
+    });
     const cliAudience = cliAudiences(store, config);
     audiences = cliAudience;
     return await run({

@@ -93,8 +93,16 @@ export interface AuditLogRepository {
   /**
    * Appends after the current last entry, atomically with reading its hash, and records the
    * new head (seq and hash) apart from the log, so removing the newest entries is detected too.
+   * By default it returns once the entry is on disk. `waitForDisk: false` returns once it is
+   * committed (in the operating system's hands: a crash of the process keeps it) and starts
+   * its flush to disk at once without waiting for it; a power cut in those milliseconds can
+   * drop the newest such entries, never half of one, and the chain stays whole.
    */
-  append(facts: AuditFacts, hash: (prevHash: string) => string): Promise<AuditEntry>;
+  append(
+    facts: AuditFacts,
+    hash: (prevHash: string) => string,
+    options?: { readonly waitForDisk?: boolean },
+  ): Promise<AuditEntry>;
   head(): Promise<{ seq: number; hash: string } | undefined>;
   /** Newest first; `null` lists the instance-level entries (sign-ins, setup, users, workspaces). */
   list(

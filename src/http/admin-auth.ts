@@ -138,7 +138,7 @@ function changesOf(body: unknown): { changes?: JsonObject } {
 async function audit(services: AppServices, request: FastifyRequest, kind: 'read' | 'change'): Promise<void> {
   const principal = principalOf(request);
   const params = { ...(request.params as Record<string, string> | undefined) };
-  await services.audit.record({
+  const facts = {
     workspaceId: request.workspace?.id ?? null,
     actor: actorOf(principal, request.workspace?.id),
     action: `${request.method} ${request.routeOptions.url ?? request.url}`,
@@ -151,7 +151,8 @@ async function audit(services: AppServices, request: FastifyRequest, kind: 'read
       // What the change set (secrets and personal values withheld: governance/audit-change.ts).
       ...(kind === 'change' ? changesOf(request.body) : {}),
     },
-  });
+  };
+  await (kind === 'read' ? services.audit.recordRead(facts) : services.audit.record(facts));
 }
 
 /** Records a read (no personal value in it: which route, its path parameters and `auditNote`). */

@@ -16,6 +16,11 @@ describe('parseConfig', () => {
     assert.deepEqual(config.egressAllow, []);
     assert.equal(config.sqliteCacheMb, 8, 'SQLite page cache: 8 MB');
     assert.equal(config.pipelineThread, false, 'the pipeline shares the main thread');
+    assert.equal(
+      config.auditReadsWaitForDisk,
+      false,
+      'reads are answered once their audit entry is committed',
+    );
     assert.ok(Object.isFrozen(config));
   });
 
@@ -35,6 +40,7 @@ describe('parseConfig', () => {
         CDP_SESSION_MAX_HOURS: '8',
         CDP_SQLITE_CACHE_MB: '256',
         CDP_PIPELINE_THREAD: 'true',
+        CDP_AUDIT_READS_WAIT_FOR_DISK: 'true',
       },
       '/',
     );
@@ -48,6 +54,7 @@ describe('parseConfig', () => {
     assert.equal(config.sessionMaxMs, 8 * 3_600_000);
     assert.equal(config.sqliteCacheMb, 256);
     assert.equal(config.pipelineThread, true);
+    assert.equal(config.auditReadsWaitForDisk, true);
   });
 
   const bad: [Record<string, string>, string, RegExp][] = [
@@ -73,6 +80,7 @@ describe('parseConfig', () => {
     [{ CDP_LOG_LEVEL: 'loud' }, 'CDP_LOG_LEVEL', /one of/],
     [{ CDP_TRUST_PROXY: 'maybe' }, 'CDP_TRUST_PROXY', /true or false/],
     [{ CDP_PIPELINE_THREAD: 'yes please' }, 'CDP_PIPELINE_THREAD', /true or false/],
+    [{ CDP_AUDIT_READS_WAIT_FOR_DISK: 'sometimes' }, 'CDP_AUDIT_READS_WAIT_FOR_DISK', /true or false/],
     [{ HOST: 'bad host!' }, 'HOST', /host name/],
   ];
   for (const [env, variable, message] of bad) {

@@ -3,6 +3,7 @@ import type { AuditEntry, AuditFacts, AuditLogRepository } from '../../governanc
 import { GENESIS_HASH } from '../../governance/audit-log.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import { writeTransaction, type Db } from './workspace-write.ts';
 
 const HEAD_KEY = 'audit.head';
 const AUDIT_LOCK = 7_270_002;
@@ -20,50 +21,79 @@ const toEntry = (row: Selectable<Database['audit_log']>): AuditEntry => ({
   hash: row.hash,
 });
 
+/** The fsync of SQLite's main file (storage/sqlite/wal-file-sync.ts). */
+export interface MainFileFlush {
+  sync(): Promise<void>;
+  readonly failure: Error | undefined;
+}
+
 export class KyselyAuditLogRepository implements AuditLogRepository {
+  /**
+   * `mainFile`: SQLite, the fsync of the main file's WAL (absent in memory). PostgreSQL needs
+   * none: its WAL writer flushes a commit made with `synchronous_commit = off` within
+   * `wal_writer_delay` (200 ms by default, at most three times that).
+   */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
+    private readonly mainFile?: MainFileFlush,
   ) {}
 
-  async append(facts: AuditFacts, hash: (prevHash: string) => string): Promise<AuditEntry> {
-    return this.db.transaction().execute(async (trx) => {
-      // One appender at a time across processes, so the chain never forks.
-      if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${AUDIT_LOCK})`.execute(trx);
-      // SQLite: Kysely's transactions hold the write lock from their start (the lock-waiting
-      // dialect), so reading the chain's end first cannot race another process's append.
-      const last = await trx
-        .selectFrom('audit_log')
-        .select('hash')
-        .orderBy('seq', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      const prevHash = last?.hash ?? GENESIS_HASH;
-      const entryHash = hash(prevHash);
-      const inserted = await trx
-        .insertInto('audit_log')
-        .values({
-          workspace_id: facts.workspaceId,
-          at_ms: facts.atMs,
-          actor: JSON.stringify(facts.actor),
-          action: facts.action,
-          target: facts.target,
-          ip: facts.ip,
-          details: JSON.stringify(facts.details),
-          prev_hash: prevHash,
-          hash: entryHash,
-        })
-        .returning('seq')
-        .executeTakeFirstOrThrow();
-      const seq = Number(inserted.seq);
-      const head = JSON.stringify({ seq, hash: entryHash });
-      await trx
-        .insertInto('instance_state')
-        .values({ key: HEAD_KEY, value: head })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ value: head }))
-        .execute();
-      return { ...facts, seq, prevHash, hash: entryHash };
+  async append(
+    facts: AuditFacts,
+    hash: (prevHash: string) => string,
+    options: { readonly waitForDisk?: boolean } = {},
+  ): Promise<AuditEntry> {
+    if (options.waitForDisk ?? true)
+      return this.db.transaction().execute((trx) => this.#append(trx, facts, hash));
+    // After a failed fsync nothing is answered as recorded (wal-file-sync.ts), reads included.
+    const failure = this.mainFile?.failure;
+    if (failure !== undefined) throw failure;
+    const entry = await writeTransaction(this.db, this.dialect, (trx) => this.#append(trx, facts, hash), {
+      flushedByCaller: true,
     });
+    // A failed fsync is not lost: it is kept, and every commit after it fails.
+    this.mainFile?.sync().catch(() => undefined);
+    return entry;
+  }
+
+  async #append(trx: Db, facts: AuditFacts, hash: (prevHash: string) => string): Promise<AuditEntry> {
+    // One appender at a time across processes, so the chain never forks.
+    if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${AUDIT_LOCK})`.execute(trx);
+    // SQLite: write transactions hold the write lock from their start (the lock-waiting
+    // dialect, workspace-write.ts), so reading the chain's end first cannot race another
+    // process's append.
+    const last = await trx
+      .selectFrom('audit_log')
+      .select('hash')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    const entryHash = hash(prevHash);
+    const inserted = await trx
+      .insertInto('audit_log')
+      .values({
+        workspace_id: facts.workspaceId,
+        at_ms: facts.atMs,
+        actor: JSON.stringify(facts.actor),
+        action: facts.action,
+        target: facts.target,
+        ip: facts.ip,
+        details: JSON.stringify(facts.details),
+        prev_hash: prevHash,
+        hash: entryHash,
+      })
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    const seq = Number(inserted.seq);
+    const head = JSON.stringify({ seq, hash: entryHash });
+    await trx
+      .insertInto('instance_state')
+      .values({ key: HEAD_KEY, value: head })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: head }))
+      .execute();
+    return { ...facts, seq, prevHash, hash: entryHash };
   }
 
   async head(): Promise<{ seq: number; hash: string } | undefined> {

@@ -5,7 +5,7 @@ import { MIGRATION_NAMES, migrationProvider } from '../migrations/migration-list
 import { refuseNewerSchema } from '../migrations/newer-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import type { Store } from '../store.ts';
-import { KyselyAuditLogRepository } from './audit-log.repository.ts';
+import { KyselyAuditLogRepository, type MainFileFlush } from './audit-log.repository.ts';
 import { KyselyConsumerStateRepository } from './consumer-state.repository.ts';
 import { KyselyEventLogRepository, type EventAppender } from './event-log.repository.ts';
 import { KyselyFailedEventRepository } from './failed-event.repository.ts';
@@ -40,6 +40,8 @@ export function createKyselyStore(options: {
   isUnavailable: (error: unknown) => boolean;
   /** See `Store.yieldWithinTransactions`; absent where the driver yields by itself. */
   yieldWithinTransactions?: (yieldFn: () => Promise<void>) => void;
+  /** SQLite on a file: the fsync of the main file's WAL (storage/sqlite/wal-file-sync.ts). */
+  mainFile?: MainFileFlush;
   close: () => Promise<void>;
 }): Store {
   const { db, dialect } = options;
@@ -54,7 +56,7 @@ export function createKyselyStore(options: {
     events: new KyselyEventLogRepository(db, options.appender, sealing),
     failedEvents: new KyselyFailedEventRepository(db),
     consumerState: new KyselyConsumerStateRepository(db, dialect),
-    auditLog: new KyselyAuditLogRepository(db, dialect),
+    auditLog: new KyselyAuditLogRepository(db, dialect, options.mainFile),
     profileState: new KyselyProfileStateStore(db, dialect, sealing),
     profiles: new KyselyProfileQueryRepository(db, dialect, sealing),
     audienceState: new KyselyAudienceStateRepository(db, dialect),

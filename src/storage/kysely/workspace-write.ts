@@ -24,6 +24,12 @@ export interface WriteOptions {
    */
   readonly replayable?: boolean;
   /**
+   * Commits without waiting for the disk too, for a write that is not derived state but whose
+   * caller has the flush started right after the commit and answers without waiting for it
+   * (an audit entry of a read: governance/audit-log.ts).
+   */
+  readonly flushedByCaller?: boolean;
+  /**
    * SQLite: the transaction also writes the event log (deleting events, their counters), whose
    * file the ack path appends to on a connection of its own. Its write lock is taken up front
    * too: a transaction that read the log and wrote it afterwards would fail
@@ -58,7 +64,8 @@ export async function writeTransaction<T>(
   work: (trx: Db) => Promise<T>,
   options: WriteOptions & { readonly lock?: { lockClass: number; workspaceId: string } } = {},
 ): Promise<T> {
-  const { lock, replayable = false, writesLog = false } = options;
+  const { lock, writesLog = false } = options;
+  const replayable = options.replayable === true || options.flushedByCaller === true;
   if (dialect === 'postgres') {
     return db.transaction().execute(async (trx) => {
       if (replayable) await sql`set local synchronous_commit to off`.execute(trx);

@@ -119,6 +119,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       ),
     isUnavailable: isSqliteUnavailable,
     yieldWithinTransactions: (yieldFn) => slices.yieldWith(yieldFn),
+    ...(mainWal === undefined ? {} : { mainFile: mainWal }),
     close: async () => {
       await checkpointer?.stop();
       await db.destroy();

@@ -26,6 +26,11 @@ export class WalFileSync {
     this.#label = label;
   }
 
+  /** Set once an fsync failed: every sync after it fails with it. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
   sync(): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
