@@ -7,12 +7,14 @@ import { LOG_SCHEMA, logFileOf, MAIN_WRITE_LOCK_TABLE, moveLogTables } from './l
 import { TransactionSlices } from './transaction-slices.ts';
 import type { Database } from '../database-schema.ts';
 import { createKyselyStore } from '../kysely/kysely-store.ts';
+import type { MainFileFlush } from '../kysely/audit-log.repository.ts';
 import type { Store } from '../store.ts';
 import { isSqliteUnavailable } from '../store-unavailable.ts';
 import { startWorker } from '../../shared/worker-script.ts';
 import { seedPlannerStatistics } from './planner-statistics.ts';
 import { withStatementCache } from './statement-cache.ts';
 import { createSqliteAppender } from './sqlite-event-appender.ts';
+import { CoalescedSync } from './coalesced-sync.ts';
 import { WalFileSync } from './wal-file-sync.ts';
 
 export interface SqliteStoreOptions {
@@ -119,7 +121,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       ),
     isUnavailable: isSqliteUnavailable,
     yieldWithinTransactions: (yieldFn) => slices.yieldWith(yieldFn),
-    ...(mainWal === undefined ? {} : { mainFile: mainWal }),
+    ...(mainWal === undefined ? {} : { mainFile: sharedFlushes(mainWal) }),
     close: async () => {
       await checkpointer?.stop();
       await db.destroy();
@@ -128,6 +130,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       logWriter?.close();
     },
   });
+}
+
+/** The main WAL's fsyncs for commits that do not wait for theirs: shared between them. */
+function sharedFlushes(wal: WalFileSync): MainFileFlush {
+  const coalesced = new CoalescedSync(wal);
+  return {
+    sync: () => coalesced.sync(),
+    get failure() {
+      return wal.failure;
+    },
+  };
 }
 
 function configure(sqlite: BetterSqlite3.Database, cacheMegabytes: number): void {
