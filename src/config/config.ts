@@ -58,8 +58,8 @@ export interface Config {
   readonly sqliteCacheMb: number;
   /**
    * Whether an audited read of personal data is answered only once its audit entry is on disk
-   * (`CDP_AUDIT_READS_WAIT_FOR_DISK`, default false: once it is committed, its flush started;
-   * governance/audit.service.ts). Changes always wait for the disk.
+   * (`CDP_AUDIT_READS_WAIT_FOR_DISK`, default true; false: once it is committed and its flush
+   * started, governance/audit.service.ts). Changes always wait for the disk.
    */
   readonly auditReadsWaitForDisk: boolean;
 }
@@ -193,7 +193,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     pipelineMaxBatchMs: integer(env, 'CDP_PIPELINE_MAX_BATCH_MS', 500, 25, 10_000),
     pipelineThread: bool(env, 'CDP_PIPELINE_THREAD', false),
     sqliteCacheMb: integer(env, 'CDP_SQLITE_CACHE_MB', 8, 2, 64 * 1024),
-    auditReadsWaitForDisk: bool(env, 'CDP_AUDIT_READS_WAIT_FOR_DISK', false),
+    auditReadsWaitForDisk: bool(env, 'CDP_AUDIT_READS_WAIT_FOR_DISK', true),
     ingestWorkers: integer(
       env,
       'CDP_INGEST_WORKERS',

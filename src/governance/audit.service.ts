@@ -15,13 +15,13 @@ export class AuditService {
   readonly #readsWaitForDisk: boolean;
 
   /**
-   * `readsWaitForDisk` (`CDP_AUDIT_READS_WAIT_FOR_DISK`, default false): whether a read's entry
+   * `readsWaitForDisk` (`CDP_AUDIT_READS_WAIT_FOR_DISK`, default true): whether a read's entry
    * must be on disk, not only committed, before the read is answered.
    */
   constructor(deps: { auditLog: AuditLogRepository; clock: Clock; readsWaitForDisk?: boolean }) {
     this.#repository = deps.auditLog;
     this.#clock = deps.clock;
-    this.#readsWaitForDisk = deps.readsWaitForDisk ?? false;
+    this.#readsWaitForDisk = deps.readsWaitForDisk ?? true;
   }
 
   /** A change, a sign-in, a privacy request: returns once the entry is on disk. */
@@ -30,13 +30,14 @@ export class AuditService {
   }
 
   /**
-   * A read of personal data, which the caller answers once this returns. The entry is committed
-   * before that (a crash of the process keeps it), and its flush to disk starts at once; the
-   * answer does not wait for the flush unless `readsWaitForDisk`. That flush is the slowest
-   * part of an audited read on most disks (over 5 ms for ~1 % of them on the development
-   * machine, docs/PERFORMANCE.md), paid by every lookup by e-mail; a power cut while it runs
-   * can drop the entries of the reads being answered at that moment. Vault's file audit device
-   * and PostgreSQL's `synchronous_commit = off` make the same trade.
+   * A read of personal data, which the caller answers once this returns: by default once the
+   * entry is on disk, like a change. Without `readsWaitForDisk` it returns once the entry is
+   * committed (a crash of the process keeps it) and its flush to disk has started: the flush is
+   * the slowest part of an audited read on some disks, and a power cut while it runs can drop
+   * the entries of the reads being answered at that moment (the trade of Vault's file audit
+   * device and PostgreSQL's `synchronous_commit = off`). Measured on the development machine
+   * it made no difference beyond the noise at 1M profiles (docs/PERFORMANCE.md), so the strict
+   * rule stays the default.
    */
   recordRead(facts: Omit<AuditFacts, 'atMs'>): Promise<AuditEntry> {
     return this.#append(facts, this.#readsWaitForDisk);

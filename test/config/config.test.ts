@@ -16,11 +16,7 @@ describe('parseConfig', () => {
     assert.deepEqual(config.egressAllow, []);
     assert.equal(config.sqliteCacheMb, 8, 'SQLite page cache: 8 MB');
     assert.equal(config.pipelineThread, false, 'the pipeline shares the main thread');
-    assert.equal(
-      config.auditReadsWaitForDisk,
-      false,
-      'reads are answered once their audit entry is committed',
-    );
+    assert.equal(config.auditReadsWaitForDisk, true, 'reads are answered once their audit entry is on disk');
     assert.ok(Object.isFrozen(config));
   });
 
@@ -40,7 +36,7 @@ describe('parseConfig', () => {
         CDP_SESSION_MAX_HOURS: '8',
         CDP_SQLITE_CACHE_MB: '256',
         CDP_PIPELINE_THREAD: 'true',
-        CDP_AUDIT_READS_WAIT_FOR_DISK: 'true',
+        CDP_AUDIT_READS_WAIT_FOR_DISK: 'false',
       },
       '/',
     );
@@ -54,7 +50,7 @@ describe('parseConfig', () => {
     assert.equal(config.sessionMaxMs, 8 * 3_600_000);
     assert.equal(config.sqliteCacheMb, 256);
     assert.equal(config.pipelineThread, true);
-    assert.equal(config.auditReadsWaitForDisk, true);
+    assert.equal(config.auditReadsWaitForDisk, false);
   });
 
   const bad: [Record<string, string>, string, RegExp][] = [

@@ -7,8 +7,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { runCdp, startServerProcess } from './server-process.ts';
 
 /**
- * An audited read is answered once its audit entry is committed, without waiting for the
- * entry's fsync (governance/audit.service.ts). What that promises: a crash of the process right
+ * With `CDP_AUDIT_READS_WAIT_FOR_DISK=false` an audited read is answered once its audit entry
+ * is committed, without waiting for the entry's fsync (governance/audit.service.ts). What that promises: a crash of the process right
  * after the answer keeps the entry. A real server gets `kill -9` just after its last answer; an
  * entry still held in memory (recorded after the answer, or batched for later) is lost, and
  * the count tells.
@@ -21,7 +21,9 @@ describe('audit entries of reads survive a crash of the server [sqlite]', () => 
     'every answered lookup by e-mail has its entry after kill -9, and the chain verifies',
     { timeout: 120_000 },
     async () => {
-      const server = await startServerProcess({ env: { CDP_DATA_DIR: dir } });
+      const server = await startServerProcess({
+        env: { CDP_DATA_DIR: dir, CDP_AUDIT_READS_WAIT_FOR_DISK: 'false' },
+      });
       let answered = 0;
       try {
         const { writeKey, workspace } = server.banner();

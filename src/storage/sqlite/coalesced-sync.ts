@@ -3,7 +3,7 @@
  * and the callers arriving meanwhile share the single one that starts after it. An fsync covers
  * every write made to the file before it started, so one that was already running when a caller
  * wrote may miss that write: such callers wait for the next. Used where commits do not wait for
- * their fsync (audit entries of reads): without it each would start its own, and a burst of
+ * their fsync (audit entries of reads with `CDP_AUDIT_READS_WAIT_FOR_DISK=false`): without it each would start its own, and a burst of
  * reads would queue fsyncs on libuv's four threads ahead of the event log's, which the ack path
  * waits for.
  */
