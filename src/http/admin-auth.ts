@@ -160,6 +160,21 @@ export async function auditRead(request: FastifyRequest, services: AppServices):
   await audit(services, request, 'read');
 }
 
+/**
+ * Audits a read and runs it meanwhile: the result is built while the audit entry's flush runs,
+ * and returned only once the entry is recorded (never if it could not be).
+ */
+export async function whileAuditingRead<T>(
+  request: FastifyRequest,
+  services: AppServices,
+  read: () => Promise<T>,
+): Promise<T> {
+  const [result, audited] = await Promise.allSettled([read(), auditRead(request, services)]);
+  if (audited.status === 'rejected') throw audited.reason;
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+}
+
 /** Whether the caller holds PII access here, without recording anything. */
 export function holdsPiiAccess(request: FastifyRequest): boolean {
   return principalCan(principalOf(request), 'events.read_pii', request.workspace?.id);

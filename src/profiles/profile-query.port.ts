@@ -92,6 +92,8 @@ export interface ProfileQueryRepository {
   resolve(workspaceId: string, id: string): Promise<string | undefined>;
   ownerOf(workspaceId: string, identifierKey: string): Promise<string | undefined>;
   get(workspaceId: string, id: string): Promise<StoredProfile | undefined>;
+  /** The live profile a profile id resolves to now, or undefined: resolve and get in one. */
+  resolved(workspaceId: string, id: string): Promise<StoredProfile | undefined>;
   identifiers(workspaceId: string, profileId: string): Promise<StoredIdentifier[]>;
   list(workspaceId: string, query: ProfileListQuery): Promise<StoredProfile[]>;
   timeline(workspaceId: string, query: TimelineQuery): Promise<StoredEvent[]>;

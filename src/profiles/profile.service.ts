@@ -180,8 +180,7 @@ export class ProfileService {
   }
 
   async get(workspaceId: string, id: string, options: ReadOptions): Promise<ProfileView> {
-    const resolved = await this.resolve(workspaceId, id);
-    const profile = await this.#deps.profiles.get(workspaceId, resolved);
+    const profile = await this.#deps.profiles.resolved(workspaceId, id);
     if (profile === undefined) throw new AppError('profile.not_found', `no profile "${id.slice(0, 64)}"`);
     return this.#view(workspaceId, profile, options);
   }

@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppServices } from '../../app/app-services.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { MESSAGE_TYPES } from '../../ingestion/message-types.ts';
-import { auditRead, holdsPiiAccess, piiAccess, workspaceFor } from '../admin-auth.ts';
+import { auditRead, holdsPiiAccess, piiAccess, whileAuditingRead, workspaceFor } from '../admin-auth.ts';
 import { cursorNumber, cursorString, decodeCursor, pageSize, toPage } from '../paging.ts';
 import { presentEvent } from '../presenters.ts';
 import type { TraitHistoryQuery } from '../../profiles/profile-query.port.ts';
@@ -68,8 +68,10 @@ export async function profilesRoutes(fastify: FastifyInstance, services: AppServ
       // caller who sees the profile masked: such lookups are audited for every role, found or
       // not, with the profile found (never the value). Other lookups as any PII read.
       if (!(await profiles.isPersonalIdentifierType(workspace.id, type))) {
-        const pii = await piiAccess(request, services);
-        return profiles.lookup(workspace.id, type, value, { pii });
+        if (!holdsPiiAccess(request)) return profiles.lookup(workspace.id, type, value, { pii: false });
+        return whileAuditingRead(request, services, () =>
+          profiles.lookup(workspace.id, type, value, { pii: true }),
+        );
       }
       const pii = holdsPiiAccess(request);
       let owner: string;
@@ -81,15 +83,7 @@ export async function profilesRoutes(fastify: FastifyInstance, services: AppServ
         throw error;
       }
       request.auditNote = { identifierType: type, profileId: owner };
-      // The view is built while the audit entry's fsync runs; it is sent only once the entry is
-      // durable, and not at all if it could not be written.
-      const [view, audited] = await Promise.allSettled([
-        profiles.get(workspace.id, owner, { pii }),
-        auditRead(request, services),
-      ]);
-      if (audited.status === 'rejected') throw audited.reason;
-      if (view.status === 'rejected') throw view.reason;
-      return view.value;
+      return whileAuditingRead(request, services, () => profiles.get(workspace.id, owner, { pii }));
     },
   );
 

@@ -7,13 +7,38 @@ import type {
 } from '../../segments/audience-state.port.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import { CompiledOnce } from './compiled-once.ts';
 import { livePersonsUpdatedSince } from './live-profiles.ts';
 import { chunks, writeTransaction, type Db } from './workspace-write.ts';
 
 const IN_CHUNK = 500;
 const WRITE_BATCH = 200;
 
+// Read by every profile view (compiled-once.ts).
+const audienceOfProfile = (): CompiledOnce<
+  { readonly workspaceId: string; readonly profileId: string },
+  { kind: string; key: string; value: string }
+> =>
+  new CompiledOnce((db, param) =>
+    db
+      .selectFrom('computed_trait_values')
+      .select([sql<string>`'c'`.as('kind'), 'name as key', 'value'])
+      .where('workspace_id', '=', param('workspaceId'))
+      .where('profile_id', '=', param('profileId'))
+      .unionAll(
+        db
+          .selectFrom('segment_memberships as m')
+          .innerJoin('segments as s', (join) =>
+            join.onRef('s.workspace_id', '=', 'm.workspace_id').onRef('s.id', '=', 'm.segment_id'),
+          )
+          .select([sql<string>`'s'`.as('kind'), 's.slug as key', sql<string>`''`.as('value')])
+          .where('m.workspace_id', '=', param('workspaceId'))
+          .where('m.profile_id', '=', param('profileId')),
+      ),
+  );
+
 export class KyselyAudienceStateRepository implements AudienceStateRepository {
+  readonly #audienceOfProfile = audienceOfProfile();
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
@@ -175,22 +200,7 @@ export class KyselyAudienceStateRepository implements AudienceStateRepository {
   }
 
   async audienceOf(workspaceId: string, profileId: string) {
-    const rows = await this.db
-      .selectFrom('computed_trait_values')
-      .select([sql<string>`'c'`.as('kind'), 'name as key', 'value'])
-      .where('workspace_id', '=', workspaceId)
-      .where('profile_id', '=', profileId)
-      .unionAll(
-        this.db
-          .selectFrom('segment_memberships as m')
-          .innerJoin('segments as s', (join) =>
-            join.onRef('s.workspace_id', '=', 'm.workspace_id').onRef('s.id', '=', 'm.segment_id'),
-          )
-          .select([sql<string>`'s'`.as('kind'), 's.slug as key', sql<string>`''`.as('value')])
-          .where('m.workspace_id', '=', workspaceId)
-          .where('m.profile_id', '=', profileId),
-      )
-      .execute();
+    const rows = await this.#audienceOfProfile.rows(this.db, { workspaceId, profileId });
     const computed: Record<string, JsonValue> = {};
     const segments: string[] = [];
     for (const row of rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)))

@@ -3,10 +3,41 @@ import type { AuditEntry, AuditFacts, AuditLogRepository } from '../../governanc
 import { GENESIS_HASH } from '../../governance/audit-log.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import { CompiledOnce } from './compiled-once.ts';
 import { writeTransaction, type Db } from './workspace-write.ts';
 
 const HEAD_KEY = 'audit.head';
 const AUDIT_LOCK = 7_270_002;
+
+type AuditRow = Omit<Selectable<Database['audit_log']>, 'seq'>;
+
+// Every audited read appends an entry: its three statements compiled once (compiled-once.ts).
+const chainEnd = (): CompiledOnce<Record<never, never>, { hash: string }> =>
+  new CompiledOnce((db) => db.selectFrom('audit_log').select('hash').orderBy('seq', 'desc').limit(1));
+const insertEntry = (): CompiledOnce<AuditRow, { seq: number | string }> =>
+  new CompiledOnce((db, param) =>
+    db
+      .insertInto('audit_log')
+      .values({
+        workspace_id: param('workspace_id'),
+        at_ms: param('at_ms'),
+        actor: param('actor'),
+        action: param('action'),
+        target: param('target'),
+        ip: param('ip'),
+        details: param('details'),
+        prev_hash: param('prev_hash'),
+        hash: param('hash'),
+      })
+      .returning('seq'),
+  );
+const setHead = (): CompiledOnce<{ readonly value: string }, unknown> =>
+  new CompiledOnce((db, param) =>
+    db
+      .insertInto('instance_state')
+      .values({ key: HEAD_KEY, value: param('value') })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: param('value') })),
+  );
 
 const toEntry = (row: Selectable<Database['audit_log']>): AuditEntry => ({
   seq: Number(row.seq),
@@ -28,6 +59,9 @@ export interface MainFileFlush {
 }
 
 export class KyselyAuditLogRepository implements AuditLogRepository {
+  readonly #chainEnd = chainEnd();
+  readonly #insertEntry = insertEntry();
+  readonly #setHead = setHead();
   /**
    * `mainFile`: SQLite, the fsync of the main file's WAL (absent in memory). PostgreSQL needs
    * none: its WAL writer flushes a commit made with `synchronous_commit = off` within
@@ -63,36 +97,23 @@ export class KyselyAuditLogRepository implements AuditLogRepository {
     // SQLite: write transactions hold the write lock from their start (the lock-waiting
     // dialect, workspace-write.ts), so reading the chain's end first cannot race another
     // process's append.
-    const last = await trx
-      .selectFrom('audit_log')
-      .select('hash')
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    const last = await this.#chainEnd.first(trx, {});
     const prevHash = last?.hash ?? GENESIS_HASH;
     const entryHash = hash(prevHash);
-    const inserted = await trx
-      .insertInto('audit_log')
-      .values({
-        workspace_id: facts.workspaceId,
-        at_ms: facts.atMs,
-        actor: JSON.stringify(facts.actor),
-        action: facts.action,
-        target: facts.target,
-        ip: facts.ip,
-        details: JSON.stringify(facts.details),
-        prev_hash: prevHash,
-        hash: entryHash,
-      })
-      .returning('seq')
-      .executeTakeFirstOrThrow();
+    const inserted = await this.#insertEntry.first(trx, {
+      workspace_id: facts.workspaceId,
+      at_ms: facts.atMs,
+      actor: JSON.stringify(facts.actor),
+      action: facts.action,
+      target: facts.target,
+      ip: facts.ip,
+      details: JSON.stringify(facts.details),
+      prev_hash: prevHash,
+      hash: entryHash,
+    });
+    if (inserted === undefined) throw new Error('audit entry: the insert returned no row');
     const seq = Number(inserted.seq);
-    const head = JSON.stringify({ seq, hash: entryHash });
-    await trx
-      .insertInto('instance_state')
-      .values({ key: HEAD_KEY, value: head })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value: head }))
-      .execute();
+    await this.#setHead.run(trx, { value: JSON.stringify({ seq, hash: entryHash }) });
     return { ...facts, seq, prevHash, hash: entryHash };
   }
 

@@ -3,11 +3,26 @@ import { compareConsent, currentConsent, type ConsentEntry } from '../../privacy
 import type { ConsentBatch, ConsentRecord, ConsentRepository } from '../../privacy/consent.port.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import { CompiledOnce } from './compiled-once.ts';
 import { remapProfileColumn, survivorsOf } from './profile-remap.ts';
 import { chunks, LOCK_CLASS, workspaceWrite, type Db } from './workspace-write.ts';
 
 const IN_CHUNK = 1_000;
 const WRITE_BATCH = 500;
+
+// Read by every profile view (compiled-once.ts).
+const consentOfProfile = (): CompiledOnce<
+  { readonly workspaceId: string; readonly profileId: string },
+  { category: string; granted: number | boolean }
+> =>
+  new CompiledOnce((db, param) =>
+    db
+      .selectFrom('profile_consent')
+      .select(['category', 'granted'])
+      .where('workspace_id', '=', param('workspaceId'))
+      .where('profile_id', '=', param('profileId'))
+      .orderBy('category'),
+  );
 
 function toRecord(row: Selectable<Database['consent_history']>): ConsentRecord {
   return {
@@ -30,6 +45,7 @@ function toRecord(row: Selectable<Database['consent_history']>): ConsentRecord {
  * history says.
  */
 export class KyselyConsentRepository implements ConsentRepository {
+  readonly #consentOfProfile = consentOfProfile();
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
@@ -145,13 +161,7 @@ export class KyselyConsentRepository implements ConsentRepository {
   }
 
   async currentValues(workspaceId: string, profileId: string): Promise<Map<string, boolean>> {
-    const rows = await this.db
-      .selectFrom('profile_consent')
-      .select(['category', 'granted'])
-      .where('workspace_id', '=', workspaceId)
-      .where('profile_id', '=', profileId)
-      .orderBy('category')
-      .execute();
+    const rows = await this.#consentOfProfile.rows(this.db, { workspaceId, profileId });
     return new Map(rows.map((row) => [row.category, Number(row.granted) === 1]));
   }
 

@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
 import type {
   AccountLink,
   DecisionView,
@@ -15,6 +15,7 @@ import type { StoredEvent } from '../../ingestion/message-types.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import { CompiledOnce } from './compiled-once.ts';
 import { inIdList } from './id-list.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 import { toIdentifier, toProfile } from './profile-rows.ts';
@@ -27,7 +28,61 @@ const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 
 /** A merge chain longer than this is a bug, not data: stop instead of looping. */
 const MAX_CHAIN = 64;
 
+type ProfileKey = { readonly workspaceId: string; readonly id: string };
+type OfProfile = { readonly workspaceId: string; readonly profileId: string };
+
+// The statements of a profile view (a lookup, a get), compiled once: compiled-once.ts.
+const profileRow = (): CompiledOnce<ProfileKey, Selectable<Database['profiles']>> =>
+  new CompiledOnce((db, param) =>
+    db
+      .selectFrom('profiles')
+      .selectAll()
+      .where('workspace_id', '=', param('workspaceId'))
+      .where('id', '=', param('id')),
+  );
+const identifierOwner = (): CompiledOnce<
+  { readonly workspaceId: string; readonly idKey: string },
+  { profile_id: string | null }
+> =>
+  new CompiledOnce((db, param) =>
+    db
+      .selectFrom('profile_identifiers')
+      .select('profile_id')
+      .where('workspace_id', '=', param('workspaceId'))
+      .where('id_key', '=', param('idKey')),
+  );
+const identifiersOf = (): CompiledOnce<OfProfile, Selectable<Database['profile_identifiers']>> =>
+  new CompiledOnce((db, param) =>
+    db
+      .selectFrom('profile_identifiers')
+      .selectAll()
+      .where('workspace_id', '=', param('workspaceId'))
+      .where('profile_id', '=', param('profileId')),
+  );
+const mergedInto = (): CompiledOnce<OfProfile, { id: string }> =>
+  new CompiledOnce((db, param) =>
+    db
+      .selectFrom('profiles')
+      .select('id')
+      .where('workspace_id', '=', param('workspaceId'))
+      .where('merged_into', '=', param('profileId')),
+  );
+const accountsOfPerson = (): CompiledOnce<OfProfile, Selectable<Database['profile_groups']>> =>
+  new CompiledOnce((db, param) =>
+    db
+      .selectFrom('profile_groups')
+      .selectAll()
+      .where('workspace_id', '=', param('workspaceId'))
+      .where('profile_id', '=', param('profileId'))
+      .orderBy('account_id'),
+  );
+
 export class KyselyProfileQueryRepository implements ProfileQueryRepository {
+  readonly #profileRow = profileRow();
+  readonly #identifierOwner = identifierOwner();
+  readonly #identifiersOf = identifiersOf();
+  readonly #mergedInto = mergedInto();
+  readonly #accountsOfPerson = accountsOfPerson();
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
@@ -35,48 +90,32 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
   ) {}
 
   async resolve(workspaceId: string, id: string): Promise<string | undefined> {
+    return (await this.resolved(workspaceId, id))?.id;
+  }
+
+  async resolved(workspaceId: string, id: string): Promise<StoredProfile | undefined> {
     let current = id;
     for (let i = 0; i < MAX_CHAIN; i += 1) {
-      const row = await this.db
-        .selectFrom('profiles')
-        .select(['id', 'merged_into'])
-        .where('workspace_id', '=', workspaceId)
-        .where('id', '=', current)
-        .executeTakeFirst();
+      const row = await this.#profileRow.first(this.db, { workspaceId, id: current });
       if (row === undefined) return undefined;
-      if (row.merged_into === null) return row.id;
+      if (row.merged_into === null) return toProfile(row, this.sealing);
       current = row.merged_into;
     }
     return undefined;
   }
 
   async ownerOf(workspaceId: string, identifierKey: string): Promise<string | undefined> {
-    const row = await this.db
-      .selectFrom('profile_identifiers')
-      .select('profile_id')
-      .where('workspace_id', '=', workspaceId)
-      .where('id_key', '=', storedKeyOf(this.sealing, identifierKey))
-      .executeTakeFirst();
-    return row?.profile_id ?? undefined;
+    const idKey = storedKeyOf(this.sealing, identifierKey);
+    return (await this.#identifierOwner.first(this.db, { workspaceId, idKey }))?.profile_id ?? undefined;
   }
 
   async get(workspaceId: string, id: string): Promise<StoredProfile | undefined> {
-    const row = await this.db
-      .selectFrom('profiles')
-      .selectAll()
-      .where('workspace_id', '=', workspaceId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await this.#profileRow.first(this.db, { workspaceId, id });
     return row === undefined ? undefined : toProfile(row, this.sealing);
   }
 
   async identifiers(workspaceId: string, profileId: string): Promise<StoredIdentifier[]> {
-    const rows = await this.db
-      .selectFrom('profile_identifiers')
-      .selectAll()
-      .where('workspace_id', '=', workspaceId)
-      .where('profile_id', '=', profileId)
-      .execute();
+    const rows = await this.#identifiersOf.rows(this.db, { workspaceId, profileId });
     // Sealed values have no useful order in SQL: sort the opened ones.
     return rows
       .map((row) => toIdentifier(row, this.sealing))
@@ -238,12 +277,16 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
     const out: string[] = [];
     let frontier = [profileId];
     for (let depth = 0; depth < MAX_CHAIN && frontier.length > 0; depth += 1) {
-      const rows = await this.db
-        .selectFrom('profiles')
-        .select('id')
-        .where('workspace_id', '=', workspaceId)
-        .where('merged_into', 'in', frontier)
-        .execute();
+      const [only] = frontier;
+      const rows =
+        frontier.length === 1 && only !== undefined
+          ? await this.#mergedInto.rows(this.db, { workspaceId, profileId: only })
+          : await this.db
+              .selectFrom('profiles')
+              .select('id')
+              .where('workspace_id', '=', workspaceId)
+              .where('merged_into', 'in', frontier)
+              .execute();
       frontier = rows.map((r) => r.id).filter((id) => !out.includes(id) && id !== profileId);
       out.push(...frontier);
     }
@@ -329,13 +372,7 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
   }
 
   async accountsOf(workspaceId: string, profileId: string): Promise<AccountLink[]> {
-    const rows = await this.db
-      .selectFrom('profile_groups')
-      .selectAll()
-      .where('workspace_id', '=', workspaceId)
-      .where('profile_id', '=', profileId)
-      .orderBy('account_id')
-      .execute();
+    const rows = await this.#accountsOfPerson.rows(this.db, { workspaceId, profileId });
     return rows.map((row) => ({
       accountId: row.account_id,
       profileId: row.profile_id,

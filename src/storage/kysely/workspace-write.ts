@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { MAIN_WRITE_LOCK_TABLE } from '../sqlite/log-file.ts';
@@ -37,6 +37,19 @@ export interface WriteOptions {
    */
   readonly writesLog?: boolean;
 }
+
+// The statements around every SQLite write transaction, as SQL text: Kysely would build and
+// compile each again on every transaction (compiled-once.ts).
+const SQLITE = {
+  readSynchronous: CompiledQuery.raw('pragma synchronous'),
+  synchronousNormal: CompiledQuery.raw('pragma synchronous = normal'),
+  begin: CompiledQuery.raw('begin'),
+  lockMain: CompiledQuery.raw(`delete from main.${MAIN_WRITE_LOCK_TABLE} where 0`),
+  // Unqualified: the log's own file when it has one (log-file.ts), else the main file.
+  lockLog: CompiledQuery.raw('delete from workspace_counters where 0'),
+  commit: CompiledQuery.raw('commit'),
+  rollback: CompiledQuery.raw('rollback'),
+} as const;
 
 /**
  * One write transaction per workspace and lock class, safe across processes. SQLite: the main
@@ -80,25 +93,25 @@ export async function writeTransaction<T>(
     // The setting applies to the connection: it is put back before anyone else can use it.
     let restore: unknown;
     if (replayable) {
-      restore = (await sql<{ synchronous: number }>`pragma synchronous`.execute(connection)).rows[0]
+      restore = (await connection.executeQuery<{ synchronous: number }>(SQLITE.readSynchronous)).rows[0]
         ?.synchronous;
-      await sql`pragma synchronous = normal`.execute(connection);
+      await connection.executeQuery(SQLITE.synchronousNormal);
     }
     try {
-      await sql`begin`.execute(connection);
+      await connection.executeQuery(SQLITE.begin);
       try {
-        await sql.raw(`delete from main.${MAIN_WRITE_LOCK_TABLE} where 0`).execute(connection);
-        // Unqualified: the log's own file when it has one (log-file.ts), else the main file.
-        if (writesLog) await sql.raw(`delete from workspace_counters where 0`).execute(connection);
+        await connection.executeQuery(SQLITE.lockMain);
+        if (writesLog) await connection.executeQuery(SQLITE.lockLog);
         const result = await work(connection);
-        await sql`commit`.execute(connection);
+        await connection.executeQuery(SQLITE.commit);
         return result;
       } catch (error) {
-        await sql`rollback`.execute(connection);
+        await connection.executeQuery(SQLITE.rollback);
         throw error;
       }
     } finally {
-      if (restore !== undefined) await sql.raw(`pragma synchronous = ${Number(restore)}`).execute(connection);
+      if (restore !== undefined)
+        await connection.executeQuery(CompiledQuery.raw(`pragma synchronous = ${Number(restore)}`));
     }
   });
 }

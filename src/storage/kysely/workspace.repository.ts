@@ -1,10 +1,21 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { InstanceStateRepository, Page, WorkspaceRepository } from '../../workspaces/workspaces.port.ts';
 import type { Workspace } from '../../workspaces/workspace-types.ts';
 import type { Database } from '../database-schema.ts';
+import { CompiledOnce } from './compiled-once.ts';
 import { toWorkspace } from './row-mappers.ts';
 
+// Every admin request with a workspace in its path resolves it (compiled-once.ts).
+const byIdOrSlug = (): CompiledOnce<{ readonly idOrSlug: string }, Selectable<Database['workspaces']>> =>
+  new CompiledOnce((db, param) =>
+    db
+      .selectFrom('workspaces')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', param('idOrSlug')), eb('slug', '=', param('idOrSlug'))])),
+  );
+
 export class KyselyWorkspaceRepository implements WorkspaceRepository {
+  readonly #byIdOrSlug = byIdOrSlug();
   constructor(private readonly db: Kysely<Database>) {}
 
   async create(workspace: Workspace): Promise<boolean> {
@@ -22,11 +33,7 @@ export class KyselyWorkspaceRepository implements WorkspaceRepository {
   }
 
   async findByIdOrSlug(idOrSlug: string): Promise<Workspace | undefined> {
-    const row = await this.db
-      .selectFrom('workspaces')
-      .selectAll()
-      .where((eb) => eb.or([eb('id', '=', idOrSlug), eb('slug', '=', idOrSlug)]))
-      .executeTakeFirst();
+    const row = await this.#byIdOrSlug.first(this.db, { idOrSlug });
     return row ? toWorkspace(row) : undefined;
   }
 

@@ -12,15 +12,18 @@ const CAPACITY = 256;
  * to run again while the iteration still holds it.
  */
 export function withStatementCache(sqlite: SqliteDatabase): KyselySqliteDatabase {
-  const cache = new Map<string, Statement>();
-  const cached = (sql: string): Statement => {
-    let statement = cache.get(sql);
-    if (statement === undefined) {
-      statement = sqlite.prepare(sql);
-      if (cache.size >= CAPACITY) cache.delete(cache.keys().next().value as string);
-    } else cache.delete(sql);
-    cache.set(sql, statement);
-    return statement;
+  // The wrapper Kysely's driver calls is kept with its statement: building it (three closures)
+  // for every execution showed in a profile of the lookups.
+  const cache = new Map<string, SqliteStatement>();
+  const wrap = (sql: string): SqliteStatement => {
+    const statement: Statement = sqlite.prepare(sql);
+    return {
+      reader: statement.reader,
+      // One array binds as the positional parameters (no spread: lists can be long).
+      all: (parameters) => statement.all(parameters),
+      run: (parameters) => statement.run(parameters),
+      iterate: (parameters) => sqlite.prepare(sql).iterate(parameters),
+    };
   };
   return {
     close: () => {
@@ -28,14 +31,13 @@ export function withStatementCache(sqlite: SqliteDatabase): KyselySqliteDatabase
       sqlite.close();
     },
     prepare: (sql: string): SqliteStatement => {
-      const statement = cached(sql);
-      return {
-        reader: statement.reader,
-        // One array binds as the positional parameters (no spread: lists can be long).
-        all: (parameters) => statement.all(parameters),
-        run: (parameters) => statement.run(parameters),
-        iterate: (parameters) => sqlite.prepare(sql).iterate(parameters),
-      };
+      let wrapper = cache.get(sql);
+      if (wrapper === undefined) {
+        wrapper = wrap(sql);
+        if (cache.size >= CAPACITY) cache.delete(cache.keys().next().value as string);
+      } else cache.delete(sql);
+      cache.set(sql, wrapper);
+      return wrapper;
     },
   };
 }
