@@ -40,6 +40,14 @@ const profileRow = (): CompiledOnce<ProfileKey, Selectable<Database['profiles']>
       .where('workspace_id', '=', param('workspaceId'))
       .where('id', '=', param('id')),
   );
+const mergeLink = (): CompiledOnce<ProfileKey, { id: string; merged_into: string | null }> =>
+  new CompiledOnce((db, param) =>
+    db
+      .selectFrom('profiles')
+      .select(['id', 'merged_into'])
+      .where('workspace_id', '=', param('workspaceId'))
+      .where('id', '=', param('id')),
+  );
 const identifierOwner = (): CompiledOnce<
   { readonly workspaceId: string; readonly idKey: string },
   { profile_id: string | null }
@@ -79,6 +87,7 @@ const accountsOfPerson = (): CompiledOnce<OfProfile, Selectable<Database['profil
 
 export class KyselyProfileQueryRepository implements ProfileQueryRepository {
   readonly #profileRow = profileRow();
+  readonly #mergeLink = mergeLink();
   readonly #identifierOwner = identifierOwner();
   readonly #identifiersOf = identifiersOf();
   readonly #mergedInto = mergedInto();
@@ -90,15 +99,27 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
   ) {}
 
   async resolve(workspaceId: string, id: string): Promise<string | undefined> {
-    return (await this.resolved(workspaceId, id))?.id;
+    // Only the id and the link are read: a whole row would open its sealed traits for nothing.
+    const row = await this.#survivor(workspaceId, id, (key) => this.#mergeLink.first(this.db, key));
+    return row?.id;
   }
 
   async resolved(workspaceId: string, id: string): Promise<StoredProfile | undefined> {
+    const row = await this.#survivor(workspaceId, id, (key) => this.#profileRow.first(this.db, key));
+    return row === undefined ? undefined : toProfile(row, this.sealing);
+  }
+
+  /** Follows `merged_into` from `id` to the live profile's row. */
+  async #survivor<T extends { id: string; merged_into: string | null }>(
+    workspaceId: string,
+    id: string,
+    read: (key: ProfileKey) => Promise<T | undefined>,
+  ): Promise<T | undefined> {
     let current = id;
     for (let i = 0; i < MAX_CHAIN; i += 1) {
-      const row = await this.#profileRow.first(this.db, { workspaceId, id: current });
+      const row = await read({ workspaceId, id: current });
       if (row === undefined) return undefined;
-      if (row.merged_into === null) return toProfile(row, this.sealing);
+      if (row.merged_into === null) return row;
       current = row.merged_into;
     }
     return undefined;
