@@ -100,6 +100,41 @@ describeEachStore('store conformance: privacy', (fixture) => {
     assert.equal((await store.consent.current('ws_p', 'prf_a'))[0]?.granted, false);
   });
 
+  it('consent: a redelivered observation whose event now belongs to another profile moves there', async () => {
+    const { store } = await fixture.fresh();
+    const batchFor = (profileId: string) => ({
+      observations: [
+        {
+          seq: 7,
+          category: 'marketing',
+          granted: true,
+          tsMs: NOW,
+          source: 'event',
+          messageId: 'm-7',
+          profileId,
+        },
+        { seq: 7, category: 'ads', granted: false, tsMs: NOW, source: 'event', messageId: 'm-7', profileId },
+      ],
+      mergedProfiles: [],
+      deletedProfiles: [],
+      changedProfiles: [],
+    });
+    await store.consent.applyBatch('ws_p', batchFor('prf_a'), NOW);
+    // Between the two deliveries the event was re-resolved to another profile.
+    await store.consent.applyBatch('ws_p', batchFor('prf_c'), NOW + 1);
+    const moved = await store.consent.history('ws_p', 'prf_c', { limit: 10 });
+    assert.deepEqual(moved.map((h) => [h.category, h.granted, h.eventSeq]).sort(), [
+      ['ads', false, 7],
+      ['marketing', true, 7],
+    ]);
+    assert.deepEqual(await store.consent.history('ws_p', 'prf_a', { limit: 10 }), []);
+    assert.deepEqual(await store.consent.current('ws_p', 'prf_a'), []);
+    assert.deepEqual([...(await store.consent.currentValues('ws_p', 'prf_c'))].sort(), [
+      ['ads', false],
+      ['marketing', true],
+    ]);
+  });
+
   it('privacy requests: one claimer wins; an expired lease is taken again; finishing clears the identifier', async () => {
     const { store } = await fixture.fresh();
     await store.privacyRequests.create(request('prq_1'));

@@ -4,6 +4,7 @@ import type { ConsentBatch, ConsentRecord, ConsentRepository } from '../../priva
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { CompiledOnce } from './compiled-once.ts';
+import { insertRows, type RowsInsert } from './multi-row-insert.ts';
 import { remapProfileColumn, survivorsOf } from './profile-remap.ts';
 import { chunks, LOCK_CLASS, workspaceWrite, type Db } from './workspace-write.ts';
 
@@ -60,7 +61,7 @@ export class KyselyConsentRepository implements ConsentRepository {
       // Profiles whose current values are rebuilt from their whole history (rare: an event that
       // moved, an erased profile). Every other change is folded into the current values alone.
       const rebuild = new Set<string>();
-      await insertObservations(trx, workspaceId, batch, nowMs, rebuild);
+      await insertObservations(trx, this.dialect, workspaceId, batch, nowMs, rebuild);
       const merged = survivorsOf(batch.mergedProfiles);
       await remapProfileColumn(trx, 'consent_history', workspaceId, merged);
       await followEvents(trx, workspaceId, [...batch.changedProfiles, ...batch.deletedProfiles], rebuild);
@@ -206,8 +207,31 @@ export class KyselyConsentRepository implements ConsentRepository {
   }
 }
 
+/**
+ * Event-borne consent, one row per event and category. SDKs with a consent manager stamp every
+ * event with the visitor's preferences, so this is one of the pipeline's larger writes: it goes
+ * through the multi-row insert (multi-row-insert.ts) rather than the query builder.
+ */
+const CONSENT_HISTORY: RowsInsert = {
+  table: 'consent_history',
+  columns: [
+    'workspace_id',
+    'profile_id',
+    'category',
+    'granted',
+    'source',
+    'ts_ms',
+    'event_seq',
+    'message_id',
+    'actor',
+    'at_ms',
+  ],
+  conflict: { target: ['workspace_id', 'event_seq', 'category'], update: ['profile_id'] },
+};
+
 async function insertObservations(
   trx: Db,
+  dialect: SqlDialectName,
   workspaceId: string,
   batch: ConsentBatch,
   nowMs: number,
@@ -227,30 +251,18 @@ async function insertObservations(
       if (row.profile_id !== null && row.profile_id !== ownerNow.get(Number(row.event_seq)))
         rebuild.add(row.profile_id);
   }
-  for (const part of chunks(batch.observations, WRITE_BATCH)) {
-    await trx
-      .insertInto('consent_history')
-      .values(
-        part.map((o) => ({
-          workspace_id: workspaceId,
-          profile_id: o.profileId,
-          category: o.category,
-          granted: o.granted ? 1 : 0,
-          source: o.source,
-          ts_ms: o.tsMs,
-          event_seq: o.seq,
-          message_id: o.messageId,
-          actor: null,
-          at_ms: nowMs,
-        })),
-      )
-      .onConflict((oc) =>
-        oc
-          .columns(['workspace_id', 'event_seq', 'category'])
-          .doUpdateSet((eb) => ({ profile_id: eb.ref('excluded.profile_id') })),
-      )
-      .execute();
-  }
+  await insertRows(trx, dialect, CONSENT_HISTORY, batch.observations, (o) => [
+    workspaceId,
+    o.profileId,
+    o.category,
+    o.granted ? 1 : 0,
+    o.source,
+    o.tsMs,
+    o.seq,
+    o.messageId,
+    null,
+    nowMs,
+  ]);
 }
 
 /**
