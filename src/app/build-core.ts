@@ -350,6 +350,7 @@ export async function buildCore(deps: CoreDependencies): Promise<Core> {
     destinations: delivery.destinations,
     rateLimits,
     isStoreUnavailable: (error) => store.isUnavailable(error),
+    standAloneReads: store.standAloneReads,
     isAcceptingTraffic: () => accepting,
     shutdownSignal: shutdown.signal,
   };

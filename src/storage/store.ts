@@ -58,6 +58,11 @@ export interface Store {
   readonly dialect: SqlDialectName;
   /** Encryption of personal data at rest: install the vault before serving (app/unlock-store.ts). */
   readonly pii: PiiSealingControl;
+  /**
+   * Runs work whose reads stand alone (an API request that only reads): on SQLite they do not
+   * wait for a transaction holding the main connection (storage/kysely/read-routing.ts).
+   */
+  readonly standAloneReads: { run<T>(work: () => T): T };
   readonly workspaces: WorkspaceRepository;
   readonly sources: SourceRepository;
   readonly tokens: TokenRepository;

@@ -8,6 +8,7 @@ import type {
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { CompiledOnce } from './compiled-once.ts';
+import type { ReadRouting } from './read-routing.ts';
 import { livePersonsUpdatedSince } from './live-profiles.ts';
 import { chunks, writeTransaction, type Db } from './workspace-write.ts';
 
@@ -42,6 +43,8 @@ export class KyselyAudienceStateRepository implements AudienceStateRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
+    /** For a profile view's memberships and computed values (read-routing.ts). */
+    private readonly reads: ReadRouting = () => db,
   ) {}
 
   async apply(
@@ -200,7 +203,7 @@ export class KyselyAudienceStateRepository implements AudienceStateRepository {
   }
 
   async audienceOf(workspaceId: string, profileId: string) {
-    const rows = await this.#audienceOfProfile.rows(this.db, { workspaceId, profileId });
+    const rows = await this.#audienceOfProfile.rows(this.reads(), { workspaceId, profileId });
     const computed: Record<string, JsonValue> = {};
     const segments: string[] = [];
     for (const row of rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)))

@@ -9,6 +9,7 @@ import type { JsonValue, SnapshotEvent } from '../../segments/profile-snapshot.t
 import type { ProfileIdRange } from '../../segments/segments.port.ts';
 import type { BackfillProgress } from '../../segments/segment-types.ts';
 import type { Database } from '../database-schema.ts';
+import type { ReadRouting } from './read-routing.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { scheduleNoLaterThan } from './audience-state.repository.ts';
 import { chunkBoundaries, countLivePersons, livePersonIds } from './live-profiles.ts';
@@ -20,6 +21,8 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
+    /** For the definitions' listing (read-routing.ts). */
+    private readonly reads: ReadRouting = () => db,
   ) {}
 
   async create(trait: ComputedTrait): Promise<boolean> {
@@ -54,7 +57,7 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
     workspaceId: string,
     page: { afterName?: string | undefined; limit: number },
   ): Promise<ComputedTrait[]> {
-    let query = this.db
+    let query = this.reads()
       .selectFrom('computed_traits')
       .selectAll()
       .where('workspace_id', '=', workspaceId)

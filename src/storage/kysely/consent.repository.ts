@@ -4,6 +4,7 @@ import type { ConsentBatch, ConsentRecord, ConsentRepository } from '../../priva
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { CompiledOnce } from './compiled-once.ts';
+import type { ReadRouting } from './read-routing.ts';
 import { insertRows, type RowsInsert } from './multi-row-insert.ts';
 import { remapProfileColumn, survivorsOf } from './profile-remap.ts';
 import { chunks, LOCK_CLASS, workspaceWrite, type Db } from './workspace-write.ts';
@@ -50,6 +51,8 @@ export class KyselyConsentRepository implements ConsentRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
+    /** For the API's reads of current values and history (read-routing.ts). */
+    private readonly reads: ReadRouting = () => db,
   ) {}
 
   async applyBatch(workspaceId: string, batch: ConsentBatch, nowMs: number): Promise<void> {
@@ -162,13 +165,13 @@ export class KyselyConsentRepository implements ConsentRepository {
   }
 
   async currentValues(workspaceId: string, profileId: string): Promise<Map<string, boolean>> {
-    const rows = await this.#consentOfProfile.rows(this.db, { workspaceId, profileId });
+    const rows = await this.#consentOfProfile.rows(this.reads(), { workspaceId, profileId });
     return new Map(rows.map((row) => [row.category, Number(row.granted) === 1]));
   }
 
   async current(workspaceId: string, profileId: string): Promise<ConsentRecord[]> {
     // The winners among the history (profile_consent holds the same values, without provenance).
-    const rows = await this.db
+    const rows = await this.reads()
       .selectFrom('consent_history')
       .selectAll()
       .where('workspace_id', '=', workspaceId)
@@ -188,7 +191,7 @@ export class KyselyConsentRepository implements ConsentRepository {
       readonly limit: number;
     },
   ): Promise<ConsentRecord[]> {
-    let builder = this.db
+    let builder = this.reads()
       .selectFrom('consent_history')
       .selectAll()
       .where('workspace_id', '=', workspaceId)

@@ -10,6 +10,7 @@ import {
 import type { AcceptedEvent, StoredEvent } from '../../ingestion/message-types.ts';
 import type { Database } from '../database-schema.ts';
 import type { PiiSealing } from './pii-sealing.ts';
+import type { ReadRouting } from './read-routing.ts';
 import { toStoredEvent } from './row-mappers.ts';
 import type { Db } from './workspace-write.ts';
 
@@ -85,6 +86,8 @@ export class KyselyEventLogRepository implements EventLogRepository {
     private readonly db: Kysely<Database>,
     private readonly appender: EventAppender,
     private readonly sealing: PiiSealing,
+    /** For the API's listings, live tail and counts (read-routing.ts); the pipeline's reads stay on `db`. */
+    private readonly reads: ReadRouting = () => db,
   ) {}
 
   append(events: readonly AcceptedEvent[], dedupCutoffMs: number): Promise<AppendResult> {
@@ -128,7 +131,7 @@ export class KyselyEventLogRepository implements EventLogRepository {
       query.anonymousId !== undefined;
     const floor =
       filtered && query.scanWithin !== undefined ? await this.#scanFloor(query, query.scanWithin) : undefined;
-    let builder = this.db.selectFrom('events').selectAll().where('workspace_id', '=', query.workspaceId);
+    let builder = this.reads().selectFrom('events').selectAll().where('workspace_id', '=', query.workspaceId);
     if (query.type !== undefined) builder = builder.where('type', '=', query.type);
     if (query.event !== undefined) builder = builder.where('event', '=', query.event);
     if (query.userId !== undefined) builder = builder.where('user_id', '=', query.userId);
@@ -147,7 +150,10 @@ export class KyselyEventLogRepository implements EventLogRepository {
    * from the (workspace, seq) index alone; undefined when there are not that many.
    */
   async #scanFloor(query: EventQuery, within: number): Promise<number | undefined> {
-    let builder = this.db.selectFrom('events').select('seq').where('workspace_id', '=', query.workspaceId);
+    let builder = this.reads()
+      .selectFrom('events')
+      .select('seq')
+      .where('workspace_id', '=', query.workspaceId);
     if (query.beforeSeq !== undefined) builder = builder.where('seq', '<', query.beforeSeq);
     const row = await builder
       .orderBy('seq', 'desc')
@@ -158,7 +164,7 @@ export class KyselyEventLogRepository implements EventLogRepository {
   }
 
   tail(workspaceId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    return logTail(this.db, this.sealing, workspaceId, afterSeq, limit);
+    return logTail(this.reads(), this.sealing, workspaceId, afterSeq, limit);
   }
 
   async headSeq(): Promise<number> {
@@ -170,7 +176,7 @@ export class KyselyEventLogRepository implements EventLogRepository {
   }
 
   async countByWorkspace(workspaceId: string): Promise<number> {
-    const row = await this.db
+    const row = await this.reads()
       .selectFrom('workspace_counters')
       .select('events')
       .where('workspace_id', '=', workspaceId)

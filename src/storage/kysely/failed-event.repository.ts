@@ -5,10 +5,14 @@ import type {
   FailedEventRepository,
 } from '../../pipeline/failed-events.port.ts';
 import type { Database } from '../database-schema.ts';
+import type { ReadRouting } from './read-routing.ts';
 import { toFailedEvent } from './row-mappers.ts';
 
 export class KyselyFailedEventRepository implements FailedEventRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly reads: ReadRouting = () => db,
+  ) {}
 
   async record(failure: Omit<FailedEvent, 'status' | 'replayedMs'>): Promise<void> {
     await this.db
@@ -78,7 +82,7 @@ export class KyselyFailedEventRepository implements FailedEventRepository {
   }
 
   async countFailed(workspaceId?: string): Promise<number> {
-    let query = this.db
+    let query = this.reads()
       .selectFrom('failed_events')
       .select((eb) => eb.fn.countAll().as('n'))
       .where('status', '=', 'failed');

@@ -12,6 +12,7 @@ import { KyselyFailedEventRepository } from './failed-event.repository.ts';
 import { KyselyAudienceStateRepository } from './audience-state.repository.ts';
 import { KyselyProfileQueryRepository } from './profile-query.repository.ts';
 import { KyselyProfileStateStore } from './profile-state.repository.ts';
+import { StandAloneReads, type ReadRouting } from './read-routing.ts';
 import { PiiSealing } from './pii-sealing.ts';
 import { KyselyWorkspaceSettingsRepository } from './workspace-settings.repository.ts';
 import { KyselyLoginThrottleRepository } from './login-throttle.repository.ts';
@@ -42,33 +43,37 @@ export function createKyselyStore(options: {
   yieldWithinTransactions?: (yieldFn: () => Promise<void>) => void;
   /** SQLite on a file: the fsync of the main file's WAL (storage/sqlite/wal-file-sync.ts). */
   mainFile?: MainFileFlush;
+  /** Stand-alone reads and where they run (read-routing.ts); by default, on `db`. */
+  reads?: { readonly standAlone: StandAloneReads; readonly routing: ReadRouting };
   close: () => Promise<void>;
 }): Store {
   const { db, dialect } = options;
   const sealing = new PiiSealing(db);
+  const { standAlone, routing } = options.reads ?? { standAlone: new StandAloneReads(), routing: () => db };
   return {
     dialect,
     pii: sealing,
-    workspaces: new KyselyWorkspaceRepository(db),
-    sources: new KyselySourceRepository(db),
-    tokens: new KyselyTokenRepository(db),
+    standAloneReads: standAlone,
+    workspaces: new KyselyWorkspaceRepository(db, routing),
+    sources: new KyselySourceRepository(db, routing),
+    tokens: new KyselyTokenRepository(db, routing),
     instance: new KyselyInstanceStateRepository(db),
-    events: new KyselyEventLogRepository(db, options.appender, sealing),
-    failedEvents: new KyselyFailedEventRepository(db),
+    events: new KyselyEventLogRepository(db, options.appender, sealing, routing),
+    failedEvents: new KyselyFailedEventRepository(db, routing),
     consumerState: new KyselyConsumerStateRepository(db, dialect),
     auditLog: new KyselyAuditLogRepository(db, dialect, options.mainFile),
     profileState: new KyselyProfileStateStore(db, dialect, sealing),
-    profiles: new KyselyProfileQueryRepository(db, dialect, sealing),
-    audienceState: new KyselyAudienceStateRepository(db, dialect),
-    workspaceSettings: new KyselyWorkspaceSettingsRepository(db, (ws) => sealing.forget(ws)),
+    profiles: new KyselyProfileQueryRepository(db, dialect, sealing, routing),
+    audienceState: new KyselyAudienceStateRepository(db, dialect, routing),
+    workspaceSettings: new KyselyWorkspaceSettingsRepository(db, (ws) => sealing.forget(ws), routing),
     users: new KyselyUserRepository(db),
     memberships: new KyselyMembershipRepository(db),
     sessions: new KyselySessionRepository(db),
     loginThrottle: new KyselyLoginThrottleRepository(db, dialect),
     setupCodes: new KyselySetupCodeRepository(db),
     segments: new KyselySegmentRepository(db, dialect, sealing),
-    computedTraits: new KyselyComputedTraitRepository(db, dialect),
-    consent: new KyselyConsentRepository(db, dialect),
+    computedTraits: new KyselyComputedTraitRepository(db, dialect, routing),
+    consent: new KyselyConsentRepository(db, dialect, routing),
     privacyRequests: new KyselyPrivacyRequestRepository(db, sealing),
     suppressions: new KyselySuppressionRepository(db, dialect),
     subjects: new KyselySubjectRepository(db, dialect, sealing),

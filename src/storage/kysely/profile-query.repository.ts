@@ -16,6 +16,7 @@ import type { JsonValue } from '../../shared/json.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { CompiledOnce } from './compiled-once.ts';
+import type { ReadRouting } from './read-routing.ts';
 import { inIdList } from './id-list.ts';
 import type { PiiSealing } from './pii-sealing.ts';
 import { toIdentifier, toProfile } from './profile-rows.ts';
@@ -92,11 +93,20 @@ export class KyselyProfileQueryRepository implements ProfileQueryRepository {
   readonly #identifiersOf = identifiersOf();
   readonly #mergedInto = mergedInto();
   readonly #accountsOfPerson = accountsOfPerson();
+  readonly #reads: ReadRouting;
   constructor(
-    private readonly db: Kysely<Database>,
+    db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
     private readonly sealing: PiiSealing,
-  ) {}
+    reads: ReadRouting = () => db,
+  ) {
+    this.#reads = reads;
+  }
+
+  /** Every statement here is a read (read-routing.ts decides on which connection). */
+  private get db(): Kysely<Database> {
+    return this.#reads();
+  }
 
   async resolve(workspaceId: string, id: string): Promise<string | undefined> {
     // Only the id and the link are read: a whole row would open its sealed traits for nothing.

@@ -2,10 +2,14 @@ import type { Kysely } from 'kysely';
 import type { Page, SourceRepository } from '../../workspaces/workspaces.port.ts';
 import type { Source, SourceSettings } from '../../workspaces/workspace-types.ts';
 import type { Database } from '../database-schema.ts';
+import type { ReadRouting } from './read-routing.ts';
 import { toSource } from './row-mappers.ts';
 
 export class KyselySourceRepository implements SourceRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly reads: ReadRouting = () => db,
+  ) {}
 
   async create(source: Source, writeKeyHash: string): Promise<void> {
     await this.db
@@ -45,7 +49,7 @@ export class KyselySourceRepository implements SourceRepository {
   }
 
   async list(workspaceId: string, page: Page): Promise<Source[]> {
-    let query = this.db
+    let query = this.reads()
       .selectFrom('sources')
       .selectAll()
       .where('workspace_id', '=', workspaceId)

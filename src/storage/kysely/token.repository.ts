@@ -2,10 +2,14 @@ import type { Kysely } from 'kysely';
 import type { Page, TokenRepository } from '../../workspaces/workspaces.port.ts';
 import type { ApiToken } from '../../workspaces/workspace-types.ts';
 import type { Database } from '../database-schema.ts';
+import type { ReadRouting } from './read-routing.ts';
 import { toToken } from './row-mappers.ts';
 
 export class KyselyTokenRepository implements TokenRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly reads: ReadRouting = () => db,
+  ) {}
 
   async create(token: ApiToken, tokenHash: string): Promise<void> {
     await this.db
@@ -24,7 +28,7 @@ export class KyselyTokenRepository implements TokenRepository {
   }
 
   async findByHash(hash: string): Promise<ApiToken | undefined> {
-    const row = await this.db
+    const row = await this.reads()
       .selectFrom('api_tokens')
       .selectAll()
       .where('token_hash', '=', hash)

@@ -1,16 +1,18 @@
 import type { Kysely } from 'kysely';
 import type { WorkspaceSettingsRepository } from '../../workspaces/workspaces.port.ts';
 import type { Database } from '../database-schema.ts';
+import type { ReadRouting } from './read-routing.ts';
 
 export class KyselyWorkspaceSettingsRepository implements WorkspaceSettingsRepository {
   constructor(
     private readonly db: Kysely<Database>,
     /** Told when this process changes a workspace's settings (its PII classification among them). */
     private readonly changed: (workspaceId: string) => void = () => undefined,
+    private readonly reads: ReadRouting = () => db,
   ) {}
 
   async get(workspaceId: string, name: string): Promise<unknown> {
-    const row = await this.db
+    const row = await this.reads()
       .selectFrom('workspace_settings')
       .select('value')
       .where('workspace_id', '=', workspaceId)

@@ -3,6 +3,7 @@ import type { InstanceStateRepository, Page, WorkspaceRepository } from '../../w
 import type { Workspace } from '../../workspaces/workspace-types.ts';
 import type { Database } from '../database-schema.ts';
 import { CompiledOnce } from './compiled-once.ts';
+import type { ReadRouting } from './read-routing.ts';
 import { toWorkspace } from './row-mappers.ts';
 
 // Every admin request with a workspace in its path resolves it (compiled-once.ts).
@@ -16,7 +17,10 @@ const byIdOrSlug = (): CompiledOnce<{ readonly idOrSlug: string }, Selectable<Da
 
 export class KyselyWorkspaceRepository implements WorkspaceRepository {
   readonly #byIdOrSlug = byIdOrSlug();
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly reads: ReadRouting = () => db,
+  ) {}
 
   async create(workspace: Workspace): Promise<boolean> {
     const result = await this.db
@@ -33,7 +37,7 @@ export class KyselyWorkspaceRepository implements WorkspaceRepository {
   }
 
   async findByIdOrSlug(idOrSlug: string): Promise<Workspace | undefined> {
-    const row = await this.#byIdOrSlug.first(this.db, { idOrSlug });
+    const row = await this.#byIdOrSlug.first(this.reads(), { idOrSlug });
     return row ? toWorkspace(row) : undefined;
   }
 

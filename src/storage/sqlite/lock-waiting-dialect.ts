@@ -52,14 +52,43 @@ export async function whileBusy<T>(
  */
 export class LockWaitingSqliteDialect extends SqliteDialect {
   readonly #offLoop: OffLoopCommits | undefined;
+  readonly #use: ConnectionUse | undefined;
 
-  constructor(config: ConstructorParameters<typeof SqliteDialect>[0] & { offLoopCommits?: OffLoopCommits }) {
+  constructor(
+    config: ConstructorParameters<typeof SqliteDialect>[0] & {
+      offLoopCommits?: OffLoopCommits;
+      use?: ConnectionUse;
+    },
+  ) {
     super(config);
     this.#offLoop = config.offLoopCommits;
+    this.#use = config.use;
   }
 
   override createDriver(): Driver {
-    return new LockWaitingDriver(super.createDriver(), this.#offLoop);
+    return new LockWaitingDriver(super.createDriver(), this.#offLoop, this.#use);
+  }
+}
+
+/**
+ * Whether someone holds the connection now: a transaction (a pipeline batch holds it for up to
+ * its time budget, giving the thread away between statements) or a single statement. Others'
+ * statements on it wait until it is released (read-routing.ts sends stand-alone reads elsewhere
+ * meanwhile).
+ */
+export class ConnectionUse {
+  #held = 0;
+
+  get held(): boolean {
+    return this.#held > 0;
+  }
+
+  acquired(): void {
+    this.#held += 1;
+  }
+
+  released(): void {
+    this.#held -= 1;
   }
 }
 
@@ -83,11 +112,13 @@ export interface OffLoopCommits {
 class LockWaitingDriver implements Driver {
   readonly #inner: Driver;
   readonly #offLoop: OffLoopCommits | undefined;
+  readonly #use: ConnectionUse | undefined;
   readonly #wrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
 
-  constructor(inner: Driver, offLoop: OffLoopCommits | undefined) {
+  constructor(inner: Driver, offLoop: OffLoopCommits | undefined, use: ConnectionUse | undefined) {
     this.#inner = inner;
     this.#offLoop = offLoop;
+    this.#use = use;
   }
 
   init(): Promise<void> {
@@ -96,6 +127,7 @@ class LockWaitingDriver implements Driver {
 
   async acquireConnection(): Promise<DatabaseConnection> {
     const connection = await this.#inner.acquireConnection();
+    this.#use?.acquired();
     let wrapped = this.#wrapped.get(connection);
     if (wrapped === undefined) {
       wrapped = new LockWaitingConnection(connection, this.#offLoop);
@@ -147,6 +179,7 @@ class LockWaitingDriver implements Driver {
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    this.#use?.released();
     if (!(connection instanceof LockWaitingConnection)) return this.#inner.releaseConnection(connection);
     const durable = connection.takePendingSync();
     await this.#inner.releaseConnection(connection.inner);

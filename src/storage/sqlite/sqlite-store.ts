@@ -2,11 +2,12 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely } from 'kysely';
-import { LockWaitingSqliteDialect, whileBusy } from './lock-waiting-dialect.ts';
+import { ConnectionUse, LockWaitingSqliteDialect, whileBusy } from './lock-waiting-dialect.ts';
 import { LOG_SCHEMA, logFileOf, MAIN_WRITE_LOCK_TABLE, moveLogTables } from './log-file.ts';
 import { TransactionSlices } from './transaction-slices.ts';
 import type { Database } from '../database-schema.ts';
 import { createKyselyStore } from '../kysely/kysely-store.ts';
+import { StandAloneReads } from '../kysely/read-routing.ts';
 import type { MainFileFlush } from '../kysely/audit-log.repository.ts';
 import type { Store } from '../store.ts';
 import { isSqliteUnavailable } from '../store-unavailable.ts';
@@ -94,13 +95,27 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   sqlite.pragma('busy_timeout = 0');
   const slices = new TransactionSlices(sqlite);
   const mainWal = inMemory ? undefined : new WalFileSync(`${options.filename}-wal`, 'the main database');
+  const mainUse = new ConnectionUse();
   const db = new Kysely<Database>({
     dialect: new LockWaitingSqliteDialect({
       database: withStatementCache(sqlite),
       ...(mainWal === undefined ? {} : { offLoopCommits: { sqlite, wal: mainWal } }),
+      use: mainUse,
     }),
     plugins: [slices],
   });
+  // Stand-alone reads (an API request that only reads) while the main connection is held go to
+  // a read-only connection of their own: a pipeline batch holds it for up to its time budget,
+  // and in WAL mode a reader need not wait for it. Only then: SQLite drops a connection's page
+  // cache whenever another one has committed, so the main connection, warm, serves the rest.
+  const reader = inMemory ? undefined : openReader(options.filename, logFile);
+  const readerDb =
+    reader === undefined
+      ? undefined
+      : new Kysely<Database>({
+          dialect: new LockWaitingSqliteDialect({ database: withStatementCache(reader) }),
+        });
+  const standAlone = new StandAloneReads();
   const appender = createSqliteAppender(db, logWriter ?? sqlite, logWriter !== undefined);
   return createKyselyStore({
     db,
@@ -120,11 +135,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         ),
       ),
     isUnavailable: isSqliteUnavailable,
+    reads: {
+      standAlone,
+      routing: () => (readerDb !== undefined && mainUse.held && standAlone.active ? readerDb : db),
+    },
     yieldWithinTransactions: (yieldFn) => slices.yieldWith(yieldFn),
     ...(mainWal === undefined ? {} : { mainFile: sharedFlushes(mainWal) }),
     close: async () => {
       await checkpointer?.stop();
       await db.destroy();
+      await readerDb?.destroy();
       appender.close();
       mainWal?.close();
       logWriter?.close();
@@ -141,6 +161,25 @@ function sharedFlushes(wal: WalFileSync): MainFileFlush {
       return wal.failure;
     },
   };
+}
+
+/** 2 MB: lookups read a few pages each, and the main connection keeps the large cache. */
+const READER_CACHE_KB = 2_048;
+
+/**
+ * A read-only connection to the main file, with the log attached as on the main connection.
+ * Its busy timeout is 0 like the main connection's: the dialect retries between turns of the
+ * event loop (a reader is refused only briefly, while a checkpoint resets the WAL).
+ */
+function openReader(filename: string, logFile: string | undefined): BetterSqlite3.Database {
+  const reader = new BetterSqlite3(filename, { readonly: true, fileMustExist: true });
+  reader.pragma('busy_timeout = 0');
+  reader.pragma(`cache_size = ${-READER_CACHE_KB}`);
+  if (logFile !== undefined) {
+    reader.prepare(`ATTACH DATABASE ? AS ${LOG_SCHEMA}`).run(logFile);
+    reader.pragma(`${LOG_SCHEMA}.cache_size = ${-READER_CACHE_KB}`);
+  }
+  return reader;
 }
 
 function configure(sqlite: BetterSqlite3.Database, cacheMegabytes: number): void {

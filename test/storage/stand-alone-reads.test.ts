@@ -1,0 +1,84 @@
+/**
+ * A request that only reads is answered while a transaction holds the store (a pipeline batch
+ * does, for up to its time budget): on SQLite through the read-only connection of
+ * storage/kysely/read-routing.ts, on PostgreSQL through another pooled connection. What writes
+ * (a change, the audit entry of a read of personal data) still waits for the transaction.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { it } from 'node:test';
+import { admin, drained, eventually, sendOk, withApp } from '../support/http-helpers.ts';
+import { describeEachStore } from '../support/stores.ts';
+import type { TestApp } from '../support/test-app.ts';
+
+const STILL_WAITING = 'still waiting';
+type Answer = Awaited<ReturnType<typeof admin>>;
+
+const url = (t: TestApp, rest: string) => `/api/v1/workspaces/${t.workspace.slug}${rest}`;
+
+async function within(answer: Promise<Answer>, ms: number): Promise<Answer | typeof STILL_WAITING> {
+  return Promise.race([answer, sleep(ms).then(() => STILL_WAITING as typeof STILL_WAITING)]);
+}
+
+describeEachStore('stand-alone reads', (fixture) => {
+  it('a request that only reads is answered while a transaction holds the store; writes and audited reads wait for it', async () => {
+    const { store } = await fixture.fresh();
+    await withApp(store, {}, async (t) => {
+      await sendOk(t, 'identify', { userId: 'u-1', traits: { email: 'zoe@example.com', plan: 'pro' } });
+      const created = await admin(t, 'POST', url(t, '/tokens'), { name: 'reports', role: 'analyst' });
+      const analyst = { authorization: `Bearer ${created.json<{ token: string }>().token}` };
+      const byUserId = () =>
+        admin(t, 'GET', url(t, '/profiles/lookup?type=user_id&value=u-1'), undefined, analyst);
+      await eventually(async () => ((await byUserId()).statusCode === 200 ? true : undefined), 'the profile');
+      await drained(t);
+
+      let entered!: () => void;
+      const inside = new Promise<void>((resolve) => (entered = resolve));
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const transaction = store.profileState.exclusive(t.workspace.id, Date.now(), async () => {
+        entered();
+        await held;
+      });
+      await inside;
+      let write: Promise<Answer> | undefined;
+      let audited: Promise<Answer> | undefined;
+      try {
+        const lookup = await within(byUserId(), 5_000);
+        assert.notEqual(lookup, STILL_WAITING, 'a lookup by a caller without PII access waited');
+        if (lookup === STILL_WAITING) return;
+        assert.equal(lookup.statusCode, 200);
+        assert.equal(lookup.json<{ traits: { plan: string } }>().traits.plan, 'pro');
+        const stats = await within(admin(t, 'GET', url(t, '/stats'), undefined, analyst), 5_000);
+        assert.notEqual(stats, STILL_WAITING, 'the stats waited');
+        if (stats === STILL_WAITING) return;
+        assert.equal(stats.statusCode, 200, stats.body);
+        assert.deepEqual(
+          (({ events, profiles }) => ({ events, profiles }))(
+            stats.json<{ events: number; profiles: number }>(),
+          ),
+          { events: 1, profiles: 1 },
+        );
+
+        // A change, and a read of personal data (its audit entry is written before the answer).
+        write = admin(t, 'POST', url(t, '/tokens'), { name: 'later', role: 'viewer' });
+        audited = admin(t, 'GET', url(t, '/profiles/lookup?type=email&value=zoe@example.com'));
+        if (fixture.kind === 'sqlite') {
+          // One writer at a time on SQLite: both wait for the transaction to end.
+          assert.equal(await within(write, 300), STILL_WAITING);
+          assert.equal(await within(audited, 10), STILL_WAITING);
+        }
+      } finally {
+        release();
+        await transaction;
+      }
+      assert.equal((await write).statusCode, 201);
+      assert.equal((await audited).statusCode, 200);
+      const log = await admin(t, 'GET', url(t, '/audit-log?limit=20'));
+      const reads = log
+        .json<{ items: { action: string }[] }>()
+        .items.filter((e) => e.action === 'GET /api/v1/workspaces/:ws/profiles/lookup');
+      assert.equal(reads.length, 1, 'the audited lookup has its entry');
+    });
+  });
+});
