@@ -1,6 +1,6 @@
 /**
- * A request that only reads is answered while a transaction holds the store (a pipeline batch
- * does, for up to its time budget): on SQLite through the read-only connection of
+ * A request that only reads is answered while a pipeline batch's transaction holds the store
+ * (for up to its time budget): on SQLite through the read-only connection of
  * storage/kysely/read-routing.ts, on PostgreSQL through another pooled connection. What writes
  * (a change, the audit entry of a read of personal data) still waits for the transaction.
  */
@@ -36,10 +36,16 @@ describeEachStore('stand-alone reads', (fixture) => {
       const inside = new Promise<void>((resolve) => (entered = resolve));
       let release!: () => void;
       const held = new Promise<void>((resolve) => (release = resolve));
-      const transaction = store.profileState.exclusive(t.workspace.id, Date.now(), async () => {
-        entered();
-        await held;
-      });
+      // As the profiles stage holds it for a batch: replayable work (state derived from the log).
+      const transaction = store.profileState.exclusive(
+        t.workspace.id,
+        Date.now(),
+        async () => {
+          entered();
+          await held;
+        },
+        { replayable: true },
+      );
       await inside;
       let write: Promise<Answer> | undefined;
       let audited: Promise<Answer> | undefined;

@@ -3,9 +3,9 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../database-schema.ts';
 
 /**
- * Where a repository's read runs: the store's instance, or, on SQLite while a transaction holds
- * the main connection (a pipeline batch, for up to its time budget), a read-only connection of
- * its own (sqlite/sqlite-store.ts). In WAL mode that reader does not wait for the writer and
+ * Where a repository's read runs: the store's instance, or, on SQLite while a pipeline batch
+ * (replayable work: sqlite/lock-waiting-dialect.ts) holds the main connection for up to its time
+ * budget, a read-only connection of its own (sqlite/sqlite-store.ts). In WAL mode that reader does not wait for the writer and
  * sees everything committed; the open transaction's work is not committed yet, so the answer is
  * the one a read just before it began would have had. On PostgreSQL, whose pool has a
  * connection for each, it is always the store's instance.

@@ -71,24 +71,24 @@ export class LockWaitingSqliteDialect extends SqliteDialect {
 }
 
 /**
- * Whether someone holds the connection now: a transaction (a pipeline batch holds it for up to
- * its time budget, giving the thread away between statements) or a single statement. Others'
- * statements on it wait until it is released (read-routing.ts sends stand-alone reads elsewhere
- * meanwhile).
+ * Whether a transaction of replayable work holds the connection now: state derived from the log
+ * (a pipeline batch, a rebuild's page), which holds it for up to its time budget while giving
+ * the thread away between statements. Others' statements on it wait for its end; read-routing.ts
+ * sends stand-alone reads elsewhere meanwhile. Such a transaction is the one that begins at
+ * `synchronous=NORMAL` (workspace-write.ts sets it; every other begins at FULL). The short
+ * transactions of a change or an audit entry do not count: a read waits a fraction of a
+ * millisecond for them on the warm main connection rather than read through a connection whose
+ * page cache their commit has just emptied.
  */
 export class ConnectionUse {
-  #held = 0;
+  #replayableWork = false;
 
-  get held(): boolean {
-    return this.#held > 0;
+  get heldByReplayableWork(): boolean {
+    return this.#replayableWork;
   }
 
-  acquired(): void {
-    this.#held += 1;
-  }
-
-  released(): void {
-    this.#held -= 1;
+  replayableWork(held: boolean): void {
+    this.#replayableWork = held;
   }
 }
 
@@ -127,10 +127,9 @@ class LockWaitingDriver implements Driver {
 
   async acquireConnection(): Promise<DatabaseConnection> {
     const connection = await this.#inner.acquireConnection();
-    this.#use?.acquired();
     let wrapped = this.#wrapped.get(connection);
     if (wrapped === undefined) {
-      wrapped = new LockWaitingConnection(connection, this.#offLoop);
+      wrapped = new LockWaitingConnection(connection, this.#offLoop, this.#use);
       this.#wrapped.set(connection, wrapped);
     }
     return wrapped;
@@ -179,7 +178,6 @@ class LockWaitingDriver implements Driver {
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    this.#use?.released();
     if (!(connection instanceof LockWaitingConnection)) return this.#inner.releaseConnection(connection);
     const durable = connection.takePendingSync();
     await this.#inner.releaseConnection(connection.inner);
@@ -198,14 +196,22 @@ const FULL = 2;
 class LockWaitingConnection implements DatabaseConnection {
   readonly inner: DatabaseConnection;
   readonly #offLoop: OffLoopCommits | undefined;
+  readonly #use: ConnectionUse | undefined;
   /** The open transaction began at FULL and was switched to NORMAL: it owes an fsync. */
   #owesSync = false;
+  /** The open transaction began at NORMAL: replayable work (see ConnectionUse). */
+  #replayable = false;
   /** The fsync of the last commit(s), awaited when the connection is released. */
   #pendingSync: Promise<void> | undefined;
 
-  constructor(inner: DatabaseConnection, offLoop: OffLoopCommits | undefined) {
+  constructor(
+    inner: DatabaseConnection,
+    offLoop: OffLoopCommits | undefined,
+    use: ConnectionUse | undefined,
+  ) {
     this.inner = inner;
     this.#offLoop = offLoop;
+    this.#use = use;
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
@@ -218,13 +224,14 @@ class LockWaitingConnection implements DatabaseConnection {
     // "no transaction is active".
     if (verb.startsWith('rollback') && !sqlite.inTransaction) return { rows: [] };
     // SQLite refuses to change the level inside a transaction: it is switched before BEGIN.
-    if (
-      verb.startsWith('begin') &&
-      !sqlite.inTransaction &&
-      sqlite.pragma('synchronous', { simple: true }) === FULL
-    ) {
-      sqlite.pragma('synchronous = NORMAL');
-      this.#owesSync = true;
+    if (verb.startsWith('begin') && !sqlite.inTransaction) {
+      if (sqlite.pragma('synchronous', { simple: true }) === FULL) {
+        sqlite.pragma('synchronous = NORMAL');
+        this.#owesSync = true;
+      } else {
+        this.#replayable = true;
+        this.#use?.replayableWork(true);
+      }
     }
     try {
       const result = await whileBusy(() => this.inner.executeQuery<R>(compiledQuery));
@@ -240,6 +247,10 @@ class LockWaitingConnection implements DatabaseConnection {
       return result;
     } finally {
       this.#settled();
+      if (this.#replayable && !sqlite.inTransaction) {
+        this.#replayable = false;
+        this.#use?.replayableWork(false);
+      }
     }
   }
 

@@ -104,10 +104,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }),
     plugins: [slices],
   });
-  // Stand-alone reads (an API request that only reads) while the main connection is held go to
-  // a read-only connection of their own: a pipeline batch holds it for up to its time budget,
-  // and in WAL mode a reader need not wait for it. Only then: SQLite drops a connection's page
-  // cache whenever another one has committed, so the main connection, warm, serves the rest.
+  // Stand-alone reads (an API request that only reads) while a pipeline batch holds the main
+  // connection (for up to its time budget) go to a read-only connection of their own: in WAL
+  // mode a reader need not wait for it. Only then: SQLite drops a connection's page cache
+  // whenever another one has committed, so the main connection, warm, serves the rest.
   const reader = inMemory ? undefined : openReader(options.filename, logFile);
   const readerDb =
     reader === undefined
@@ -137,7 +137,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     isUnavailable: isSqliteUnavailable,
     reads: {
       standAlone,
-      routing: () => (readerDb !== undefined && mainUse.held && standAlone.active ? readerDb : db),
+      routing: () =>
+        readerDb !== undefined && mainUse.heldByReplayableWork && standAlone.active ? readerDb : db,
     },
     yieldWithinTransactions: (yieldFn) => slices.yieldWith(yieldFn),
     ...(mainWal === undefined ? {} : { mainFile: sharedFlushes(mainWal) }),
