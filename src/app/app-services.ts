@@ -55,11 +55,6 @@ export interface AppServices {
   readonly rateLimits: { readonly ingest: RateLimiter; readonly api: RateLimiter };
   /** The store's reading of an error: unreachable or unable to write now (503, not 500). */
   readonly isStoreUnavailable: (error: unknown) => boolean;
-  /**
-   * Runs a request that only reads: on SQLite its reads need not wait for a pipeline batch that
-   * holds the main connection (storage/kysely/read-routing.ts).
-   */
-  readonly standAloneReads: { run<T>(work: () => T): T };
   /** False while starting and once shutdown began. */
   readonly isAcceptingTraffic: () => boolean;
   /** Aborted when shutdown begins: long-lived responses (live streams) end on it. */

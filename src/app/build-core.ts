@@ -184,6 +184,7 @@ export async function buildCore(deps: CoreDependencies): Promise<Core> {
   const profileChanges = new ProfileChangeFanout(() => foreground.yieldToForeground());
   const profiles = new ProfileService({
     profiles: store.profiles,
+    views: store.profileViews,
     state: store.profileState,
     settings: profileSettings,
     events: store.events,
@@ -350,7 +351,6 @@ export async function buildCore(deps: CoreDependencies): Promise<Core> {
     destinations: delivery.destinations,
     rateLimits,
     isStoreUnavailable: (error) => store.isUnavailable(error),
-    standAloneReads: store.standAloneReads,
     isAcceptingTraffic: () => accepting,
     shutdownSignal: shutdown.signal,
   };

@@ -57,14 +57,6 @@ export async function buildHttpApp(services: AppServices): Promise<FastifyInstan
     else void jsonParser(request, typeof body === 'string' ? body : body.toString('utf8'), done);
   });
 
-  // A request that only reads runs with its reads marked as standing alone: on SQLite they do
-  // not wait for a pipeline batch holding the main connection (storage/kysely/read-routing.ts).
-  // First of the hooks, so that authentication and the handler run inside the mark.
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (request.method === 'GET' || request.method === 'HEAD') services.standAloneReads.run(done);
-    else done();
-  });
-
   // Every admin route with what it requires: the authorization matrix test is generated from it.
   const adminRoutes: AdminRoute[] = [];
   app.decorate('adminRoutes', adminRoutes);

@@ -93,6 +93,8 @@ export interface ReadOptions {
 
 export interface ProfileServiceDeps {
   readonly profiles: ProfileQueryRepository;
+  /** The same reads for answers alone (views, lists, lookups); `profiles` when absent. */
+  readonly views?: ProfileQueryRepository;
   readonly state: ProfileStateStore;
   readonly settings: ProfileSettingsService;
   readonly events: EventLogRepository;
@@ -131,6 +133,25 @@ export class ProfileService {
     this.#extensions = [...(deps.extensions ?? [])];
   }
 
+  /**
+   * Where the answers to reads come from: `views` when given (on SQLite they need not wait for a
+   * pipeline batch: storage/kysely/read-routing.ts). What an action resolves before it writes
+   * (an unmerge, consent set through the API) is read by `resolve`, on `profiles`.
+   */
+  get #views(): ProfileQueryRepository {
+    return this.#deps.views ?? this.#deps.profiles;
+  }
+
+  async #resolveOn(repository: ProfileQueryRepository, workspaceId: string, id: string): Promise<string> {
+    const resolved = await repository.resolve(workspaceId, id);
+    if (resolved === undefined) throw new AppError('profile.not_found', `no profile "${id.slice(0, 64)}"`);
+    return resolved;
+  }
+
+  #resolveView(workspaceId: string, id: string): Promise<string> {
+    return this.#resolveOn(this.#views, workspaceId, id);
+  }
+
   /** Later modules (segments, consent) add their parts of the view. */
   addExtension(extension: ProfileViewExtension): void {
     this.#extensions.push(extension);
@@ -162,7 +183,7 @@ export class ProfileService {
   /** The id of the profile holding an identifier; 404 if none does. */
   async ownerOf(workspaceId: string, type: string, value: string): Promise<string> {
     const identifier = await this.normalize(workspaceId, type, value);
-    const owner = await this.#deps.profiles.ownerOf(workspaceId, storedIdentifierKey(identifier));
+    const owner = await this.#views.ownerOf(workspaceId, storedIdentifierKey(identifier));
     if (owner === undefined) throw new AppError('profile.not_found', `no profile has this ${type}`);
     return owner;
   }
@@ -174,13 +195,11 @@ export class ProfileService {
 
   /** The id a (possibly merged) profile id resolves to; 404 if it never existed. */
   async resolve(workspaceId: string, id: string): Promise<string> {
-    const resolved = await this.#deps.profiles.resolve(workspaceId, id);
-    if (resolved === undefined) throw new AppError('profile.not_found', `no profile "${id.slice(0, 64)}"`);
-    return resolved;
+    return this.#resolveOn(this.#deps.profiles, workspaceId, id);
   }
 
   async get(workspaceId: string, id: string, options: ReadOptions): Promise<ProfileView> {
-    const profile = await this.#deps.profiles.resolved(workspaceId, id);
+    const profile = await this.#views.resolved(workspaceId, id);
     if (profile === undefined) throw new AppError('profile.not_found', `no profile "${id.slice(0, 64)}"`);
     return this.#view(workspaceId, profile, options);
   }
@@ -207,7 +226,7 @@ export class ProfileService {
         identifierPrefixByType: { email: normalizeIdentifierPrefix('email', prefix, settings) },
       };
     }
-    const rows = await this.#deps.profiles.list(workspaceId, query);
+    const rows = await this.#views.list(workspaceId, query);
     return Promise.all(rows.map((row) => this.#view(workspaceId, row, options)));
   }
 
@@ -217,21 +236,21 @@ export class ProfileService {
     query: Omit<TimelineQuery, 'profileId'>,
     options: ReadOptions,
   ): Promise<StoredEvent[]> {
-    const profileId = await this.resolve(workspaceId, id);
-    const events = await this.#deps.profiles.timeline(workspaceId, { ...query, profileId });
+    const profileId = await this.#resolveView(workspaceId, id);
+    const events = await this.#views.timeline(workspaceId, { ...query, profileId });
     if (options.pii) return events;
     const policy = await this.#policy(workspaceId);
     return events.map((event) => ({ ...event, message: maskMessage(event.message, policy) }));
   }
 
   async graph(workspaceId: string, id: string, options: ReadOptions): Promise<IdentityGraphView> {
-    const profileId = await this.resolve(workspaceId, id);
+    const profileId = await this.#resolveView(workspaceId, id);
     const policy = await this.#policy(workspaceId);
     const [identifiers, mergedIds, merges, decisions] = await Promise.all([
-      this.#deps.profiles.identifiers(workspaceId, profileId),
-      this.#deps.profiles.mergedIds(workspaceId, profileId),
-      this.#deps.profiles.merges(workspaceId, profileId),
-      this.#deps.profiles.decisions(workspaceId, profileId, 200),
+      this.#views.identifiers(workspaceId, profileId),
+      this.#views.mergedIds(workspaceId, profileId),
+      this.#views.merges(workspaceId, profileId),
+      this.#views.decisions(workspaceId, profileId, 200),
     ]);
     const show = (type: string, value: string): string =>
       options.pii || !policy.isPiiIdentifierType(type) ? value : maskString(value);
@@ -266,24 +285,24 @@ export class ProfileService {
     query: TraitHistoryQuery,
     options: ReadOptions,
   ): Promise<TraitObservationView[]> {
-    const profileId = await this.resolve(workspaceId, id);
-    const rows = await this.#deps.profiles.traitHistory(workspaceId, profileId, query);
+    const profileId = await this.#resolveView(workspaceId, id);
+    const rows = await this.#views.traitHistory(workspaceId, profileId, query);
     if (options.pii) return rows;
     const policy = await this.#policy(workspaceId);
     return rows.map((row) => (policy.isPiiTrait(row.trait) ? { ...row, value: maskValue(row.value) } : row));
   }
 
   async members(workspaceId: string, accountId: string, limit: number, afterId?: string) {
-    const resolved = await this.resolve(workspaceId, accountId);
-    return this.#deps.profiles.membersOf(workspaceId, resolved, limit, afterId);
+    const resolved = await this.#resolveView(workspaceId, accountId);
+    return this.#views.membersOf(workspaceId, resolved, limit, afterId);
   }
 
   async quality(workspaceId: string) {
-    return this.#deps.profiles.decisionCounts(workspaceId);
+    return this.#views.decisionCounts(workspaceId);
   }
 
   async count(workspaceId: string, kind: ProfileKind = 'person'): Promise<number> {
-    return this.#deps.profiles.count(workspaceId, kind);
+    return this.#views.count(workspaceId, kind);
   }
 
   /** Unmerge: see ProfileUnlinks.unlink. */
@@ -311,7 +330,7 @@ export class ProfileService {
     afterKey: string | undefined,
     options: ReadOptions,
   ): Promise<UnlinkedIdentifierView[]> {
-    const rows = await this.#deps.profiles.unlinked(workspaceId, limit, afterKey);
+    const rows = await this.#views.unlinked(workspaceId, limit, afterKey);
     if (options.pii) return rows;
     const policy = await this.#policy(workspaceId);
     return rows.map((row) =>
@@ -398,11 +417,9 @@ export class ProfileService {
 
   async #view(workspaceId: string, profile: StoredProfile, options: ReadOptions): Promise<ProfileView> {
     const [identifiers, mergedIds, accounts, policy] = await Promise.all([
-      this.#deps.profiles.identifiers(workspaceId, profile.id),
-      this.#deps.profiles.mergedIds(workspaceId, profile.id),
-      profile.kind === 'person'
-        ? this.#deps.profiles.accountsOf(workspaceId, profile.id)
-        : Promise.resolve([]),
+      this.#views.identifiers(workspaceId, profile.id),
+      this.#views.mergedIds(workspaceId, profile.id),
+      profile.kind === 'person' ? this.#views.accountsOf(workspaceId, profile.id) : Promise.resolve([]),
       this.#policy(workspaceId),
     ]);
     const reader = { pii: options.pii, policy };

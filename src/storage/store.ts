@@ -58,11 +58,6 @@ export interface Store {
   readonly dialect: SqlDialectName;
   /** Encryption of personal data at rest: install the vault before serving (app/unlock-store.ts). */
   readonly pii: PiiSealingControl;
-  /**
-   * Runs work whose reads stand alone (an API request that only reads): on SQLite they do not
-   * wait for a transaction holding the main connection (storage/kysely/read-routing.ts).
-   */
-  readonly standAloneReads: { run<T>(work: () => T): T };
   readonly workspaces: WorkspaceRepository;
   readonly sources: SourceRepository;
   readonly tokens: TokenRepository;
@@ -72,7 +67,10 @@ export interface Store {
   readonly consumerState: ConsumerStateRepository;
   readonly auditLog: AuditLogRepository;
   readonly profileState: ProfileStateStore;
+  /** Profile reads on the main connection: what an action resolves before it writes. */
   readonly profiles: ProfileQueryRepository;
+  /** The same reads for answers alone (read-routing.ts): on SQLite they need not wait for a pipeline batch. */
+  readonly profileViews: ProfileQueryRepository;
   readonly audienceState: AudienceStateRepository;
   readonly workspaceSettings: WorkspaceSettingsRepository;
   readonly users: UserRepository;

@@ -2,7 +2,8 @@
  * A request that only reads is answered while a pipeline batch's transaction holds the store
  * (for up to its time budget): on SQLite through the read-only connection of
  * storage/kysely/read-routing.ts, on PostgreSQL through another pooled connection. What writes
- * (a change, the audit entry of a read of personal data) still waits for the transaction.
+ * (a change, the audit entry of a read of personal data) still waits for the transaction, and so
+ * does the profile an action resolves before it writes (`Store.profiles`, not `profileViews`).
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +17,7 @@ type Answer = Awaited<ReturnType<typeof admin>>;
 
 const url = (t: TestApp, rest: string) => `/api/v1/workspaces/${t.workspace.slug}${rest}`;
 
-async function within(answer: Promise<Answer>, ms: number): Promise<Answer | typeof STILL_WAITING> {
+async function within<T>(answer: Promise<T>, ms: number): Promise<T | typeof STILL_WAITING> {
   return Promise.race([answer, sleep(ms).then(() => STILL_WAITING as typeof STILL_WAITING)]);
 }
 
@@ -48,13 +49,23 @@ describeEachStore('stand-alone reads', (fixture) => {
       );
       await inside;
       let write: Promise<Answer> | undefined;
+      const pendingReads: Promise<unknown>[] = [];
       let audited: Promise<Answer> | undefined;
       try {
         const lookup = await within(byUserId(), 5_000);
         assert.notEqual(lookup, STILL_WAITING, 'a lookup by a caller without PII access waited');
         if (lookup === STILL_WAITING) return;
         assert.equal(lookup.statusCode, 200);
-        assert.equal(lookup.json<{ traits: { plan: string } }>().traits.plan, 'pro');
+        const profile = lookup.json<{ id: string; traits: { plan: string } }>();
+        assert.equal(profile.traits.plan, 'pro');
+        // What an action resolves before it writes is read where the batch writes, after it.
+        const forViews = await within(store.profileViews.resolve(t.workspace.id, profile.id), 5_000);
+        assert.equal(forViews, profile.id);
+        if (fixture.kind === 'sqlite') {
+          const forWrites = store.profiles.resolve(t.workspace.id, profile.id);
+          assert.equal(await within(forWrites, 300), STILL_WAITING);
+          pendingReads.push(forWrites);
+        }
         const stats = await within(admin(t, 'GET', url(t, '/stats'), undefined, analyst), 5_000);
         assert.notEqual(stats, STILL_WAITING, 'the stats waited');
         if (stats === STILL_WAITING) return;
@@ -77,6 +88,7 @@ describeEachStore('stand-alone reads', (fixture) => {
       } finally {
         release();
         await transaction;
+        await Promise.all(pendingReads);
       }
       assert.equal((await write).statusCode, 201);
       assert.equal((await audited).statusCode, 200);

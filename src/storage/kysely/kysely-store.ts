@@ -12,7 +12,7 @@ import { KyselyFailedEventRepository } from './failed-event.repository.ts';
 import { KyselyAudienceStateRepository } from './audience-state.repository.ts';
 import { KyselyProfileQueryRepository } from './profile-query.repository.ts';
 import { KyselyProfileStateStore } from './profile-state.repository.ts';
-import { StandAloneReads, type ReadRouting } from './read-routing.ts';
+import type { ReadRouting } from './read-routing.ts';
 import { PiiSealing } from './pii-sealing.ts';
 import { KyselyWorkspaceSettingsRepository } from './workspace-settings.repository.ts';
 import { KyselyLoginThrottleRepository } from './login-throttle.repository.ts';
@@ -43,17 +43,16 @@ export function createKyselyStore(options: {
   yieldWithinTransactions?: (yieldFn: () => Promise<void>) => void;
   /** SQLite on a file: the fsync of the main file's WAL (storage/sqlite/wal-file-sync.ts). */
   mainFile?: MainFileFlush;
-  /** Stand-alone reads and where they run (read-routing.ts); by default, on `db`. */
-  reads?: { readonly standAlone: StandAloneReads; readonly routing: ReadRouting };
+  /** Where stand-alone reads run (read-routing.ts); by default, on `db`. */
+  reads?: ReadRouting;
   close: () => Promise<void>;
 }): Store {
   const { db, dialect } = options;
   const sealing = new PiiSealing(db);
-  const { standAlone, routing } = options.reads ?? { standAlone: new StandAloneReads(), routing: () => db };
+  const routing = options.reads ?? (() => db);
   return {
     dialect,
     pii: sealing,
-    standAloneReads: standAlone,
     workspaces: new KyselyWorkspaceRepository(db, routing),
     sources: new KyselySourceRepository(db, routing),
     tokens: new KyselyTokenRepository(db, routing),
@@ -63,7 +62,8 @@ export function createKyselyStore(options: {
     consumerState: new KyselyConsumerStateRepository(db, dialect),
     auditLog: new KyselyAuditLogRepository(db, dialect, options.mainFile),
     profileState: new KyselyProfileStateStore(db, dialect, sealing),
-    profiles: new KyselyProfileQueryRepository(db, dialect, sealing, routing),
+    profiles: new KyselyProfileQueryRepository(db, dialect, sealing),
+    profileViews: new KyselyProfileQueryRepository(db, dialect, sealing, routing),
     audienceState: new KyselyAudienceStateRepository(db, dialect, routing),
     workspaceSettings: new KyselyWorkspaceSettingsRepository(db, (ws) => sealing.forget(ws), routing),
     users: new KyselyUserRepository(db),

@@ -7,7 +7,6 @@ import { LOG_SCHEMA, logFileOf, MAIN_WRITE_LOCK_TABLE, moveLogTables } from './l
 import { TransactionSlices } from './transaction-slices.ts';
 import type { Database } from '../database-schema.ts';
 import { createKyselyStore } from '../kysely/kysely-store.ts';
-import { StandAloneReads } from '../kysely/read-routing.ts';
 import type { MainFileFlush } from '../kysely/audit-log.repository.ts';
 import type { Store } from '../store.ts';
 import { isSqliteUnavailable } from '../store-unavailable.ts';
@@ -104,7 +103,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }),
     plugins: [slices],
   });
-  // Stand-alone reads (an API request that only reads) while a pipeline batch holds the main
+  // Stand-alone reads (read-routing.ts) while a pipeline batch holds the main
   // connection (for up to its time budget) go to a read-only connection of their own: in WAL
   // mode a reader need not wait for it. Only then: SQLite drops a connection's page cache
   // whenever another one has committed, so the main connection, warm, serves the rest.
@@ -115,7 +114,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       : new Kysely<Database>({
           dialect: new LockWaitingSqliteDialect({ database: withStatementCache(reader) }),
         });
-  const standAlone = new StandAloneReads();
   const appender = createSqliteAppender(db, logWriter ?? sqlite, logWriter !== undefined);
   return createKyselyStore({
     db,
@@ -135,11 +133,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         ),
       ),
     isUnavailable: isSqliteUnavailable,
-    reads: {
-      standAlone,
-      routing: () =>
-        readerDb !== undefined && mainUse.heldByReplayableWork && standAlone.active ? readerDb : db,
-    },
+    reads: () => (readerDb !== undefined && mainUse.heldByReplayableWork ? readerDb : db),
     yieldWithinTransactions: (yieldFn) => slices.yieldWith(yieldFn),
     ...(mainWal === undefined ? {} : { mainFile: sharedFlushes(mainWal) }),
     close: async () => {
