@@ -199,8 +199,6 @@ class LockWaitingConnection implements DatabaseConnection {
   readonly #use: ConnectionUse | undefined;
   /** The open transaction began at FULL and was switched to NORMAL: it owes an fsync. */
   #owesSync = false;
-  /** The open transaction began at NORMAL: replayable work (see ConnectionUse). */
-  #replayable = false;
   /** The fsync of the last commit(s), awaited when the connection is released. */
   #pendingSync: Promise<void> | undefined;
 
@@ -229,7 +227,7 @@ class LockWaitingConnection implements DatabaseConnection {
         sqlite.pragma('synchronous = NORMAL');
         this.#owesSync = true;
       } else {
-        this.#replayable = true;
+        // Begun at NORMAL: replayable work (see ConnectionUse).
         this.#use?.replayableWork(true);
       }
     }
@@ -247,10 +245,7 @@ class LockWaitingConnection implements DatabaseConnection {
       return result;
     } finally {
       this.#settled();
-      if (this.#replayable && !sqlite.inTransaction) {
-        this.#replayable = false;
-        this.#use?.replayableWork(false);
-      }
+      if (this.#use?.heldByReplayableWork === true && !sqlite.inTransaction) this.#use.replayableWork(false);
     }
   }
 
