@@ -7,12 +7,14 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { parseSegmentDefinition } from '../../src/segment-language/index.ts';
 import { compileSegmentQuery } from '../../src/storage/segment-sql/compile-segment.ts';
+import type { Database } from '../../src/storage/database-schema.ts';
+import { TRACK } from '../../src/storage/kysely/track-type.ts';
 import { seedPlannerStatistics } from '../../src/storage/sqlite/planner-statistics.ts';
 import { createSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 
 // The real-time audiences read the named events of a page of profiles; the plan must probe
-// each profile in the (workspace, event, type, profile, …) index, not read every event of the
-// name in the workspace.
+// each profile in the (workspace, event, profile, …) index of track events, not read every
+// event of the name in the workspace.
 const TIMELINE_BY_NAME = `EXPLAIN QUERY PLAN
   SELECT profile_id, ts_ms, seq FROM profile_events
   WHERE workspace_id = ? AND event IN (?, ?) AND type = 'track' AND profile_id IN (?, ?, ?)`;
@@ -40,7 +42,42 @@ describe('SQLite planner statistics', () => {
   it('a page of profiles is read through the profile column of the name index', () => {
     const db = new BetterSqlite3(file);
     try {
-      assert.match(planOf(db), /profile_events_name \(.*profile_id=\?\)/);
+      assert.match(planOf(db), /profile_events_track \(.*profile_id=\?\)/);
+    } finally {
+      db.close();
+    }
+  });
+
+  // The name index is partial (track events only): the planner must see that a did condition
+  // and a read of named track events are within it.
+  it("a did condition and the repositories' track reads use the partial index", () => {
+    const db = new BetterSqlite3(file);
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) });
+    const planOfQuery = (query: { sql: string; parameters: readonly unknown[] }): string =>
+      db
+        .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${query.sql}`)
+        .all(...query.parameters)
+        .map((row) => row.detail)
+        .join('\n');
+    try {
+      const parsed = parseSegmentDefinition('did "Order Completed" at least 2 times in last 30 days');
+      assert.ok(parsed.ok);
+      const did = compileSegmentQuery(parsed.ast, {
+        dialect: 'sqlite',
+        workspaceId: 'ws',
+        nowMs: Date.UTC(2026, 0, 1),
+        references: { kind: 'membership', segmentIds: new Map() },
+        range: { afterId: 'p_1', untilId: 'p_5000' },
+      }).compile(kysely);
+      assert.match(planOfQuery(did), /INDEX profile_events_track \(workspace_id=\? AND event=\?/);
+      const byName = kysely
+        .selectFrom('profile_events')
+        .select(['profile_id', 'ts_ms', 'seq'])
+        .where('workspace_id', '=', 'ws')
+        .where('event', '=', 'Order Completed')
+        .where('type', '=', TRACK)
+        .compile();
+      assert.match(planOfQuery(byName), /profile_events_track/);
     } finally {
       db.close();
     }
@@ -105,19 +142,19 @@ describe('SQLite planner statistics', () => {
   it('a store seeded by an earlier version gets the figures; measured ones stay', () => {
     const db = new BetterSqlite3(file);
     try {
-      // What the generic seed said for this 6-column index.
+      // What the generic seed says for this 5-column index.
       db.prepare(
-        "UPDATE sqlite_stat1 SET stat = '1000000 1000000 10 5 3 3 2' WHERE idx = 'profile_events_name'",
+        "UPDATE sqlite_stat1 SET stat = '1000000 1000000 10 5 3 3' WHERE idx = 'profile_events_track'",
       ).run();
       db.exec('ANALYZE sqlite_schema');
       assert.doesNotMatch(planOf(db), /profile_id=\?/, 'the generic figures mislead the planner');
       seedPlannerStatistics(db, 'main');
       assert.match(planOf(db), /profile_id=\?/);
-      const measured = '52000 52000 1300 1300 4 1 1';
-      db.prepare("UPDATE sqlite_stat1 SET stat = ? WHERE idx = 'profile_events_name'").run(measured);
+      const measured = '52000 52000 1300 4 1 1';
+      db.prepare("UPDATE sqlite_stat1 SET stat = ? WHERE idx = 'profile_events_track'").run(measured);
       seedPlannerStatistics(db, 'main');
       const row = db
-        .prepare<[], { stat: string }>("SELECT stat FROM sqlite_stat1 WHERE idx = 'profile_events_name'")
+        .prepare<[], { stat: string }>("SELECT stat FROM sqlite_stat1 WHERE idx = 'profile_events_track'")
         .get();
       assert.equal(row?.stat, measured);
     } finally {

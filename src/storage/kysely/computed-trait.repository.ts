@@ -14,6 +14,7 @@ import type { SqlDialectName } from '../sql-dialect.ts';
 import { scheduleNoLaterThan } from './audience-state.repository.ts';
 import { chunkBoundaries, countLivePersons, livePersonIds } from './live-profiles.ts';
 import { snapshotEventOf } from './profile-snapshot.reader.ts';
+import { TRACK } from './track-type.ts';
 
 const WRITE_BATCH = 500;
 
@@ -171,7 +172,7 @@ export class KyselyComputedTraitRepository implements ComputedTraitRepository {
       .select(['pe.profile_id', 'pe.type', 'pe.event', 'pe.ts_ms', 'pe.seq', 'e.payload'])
       .where('pe.workspace_id', '=', workspaceId)
       .where('pe.event', '=', eventName)
-      .where('pe.type', '=', 'track');
+      .where('pe.type', '=', TRACK);
     if (range.afterId !== undefined) query = query.where('pe.profile_id', '>', range.afterId);
     if (range.untilId !== undefined) query = query.where('pe.profile_id', '<=', range.untilId);
     const byProfile = new Map<string, SnapshotEvent[]>();

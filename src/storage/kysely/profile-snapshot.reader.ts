@@ -8,6 +8,7 @@ import type {
 import type { SnapshotOptions } from '../../segments/segments.port.ts';
 import type { Database } from '../database-schema.ts';
 import type { PiiSealing } from './pii-sealing.ts';
+import { TRACK } from './track-type.ts';
 
 /**
  * Reads profiles as the in-memory evaluator sees them, with the same joins as the SQL compiler:
@@ -112,7 +113,7 @@ type TimelineRow = {
 
 /**
  * The profiles' timelines in log order. Events whose payload nobody reads come from the
- * timeline's `(workspace, event, type, profile, ts, seq)` index alone, without the log.
+ * timeline's `(workspace, event, profile, ts, seq)` index of track events alone, without the log.
  */
 async function timelineOf(
   db: Kysely<Database>,
@@ -128,7 +129,7 @@ async function timelineOf(
       .select(['pe.profile_id', 'pe.type', 'pe.event', 'pe.ts_ms', 'pe.seq', 'e.payload'])
       .where('pe.workspace_id', '=', workspaceId)
       .where('pe.profile_id', 'in', profileIds)
-      .$if(names !== undefined, (q) => q.where('pe.type', '=', 'track').where('pe.event', 'in', names ?? []))
+      .$if(names !== undefined, (q) => q.where('pe.type', '=', TRACK).where('pe.event', 'in', names ?? []))
       .orderBy('pe.seq')
       .execute();
   if (trackEvents === undefined || payloadEvents === undefined) return withPayload(trackEvents);
@@ -144,7 +145,7 @@ async function timelineOf(
           .select(['profile_id', 'type', 'event', 'ts_ms', 'seq', sql<null>`null`.as('payload')])
           .where('workspace_id', '=', workspaceId)
           .where('event', 'in', bare)
-          .where('type', '=', 'track')
+          .where('type', '=', TRACK)
           .where('profile_id', 'in', profileIds)
           .execute(),
   ]);

@@ -14,6 +14,7 @@ import * as m011 from './011-audience-event-outbox.ts';
 import * as m012 from './012-profile-rebuilds.ts';
 import * as m013 from './013-profile-change-outbox.ts';
 import * as m014 from './014-profile-rebuild-gone.ts';
+import * as m015 from './015-timeline-track-index.ts';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialectName): Promise<void>;
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '012-profile-rebuilds': m012,
   '013-profile-change-outbox': m013,
   '014-profile-rebuild-gone': m014,
+  '015-timeline-track-index': m015,
 };
 
 /** Every migration this version knows, by name. */

@@ -5,15 +5,15 @@ const ASSUMED_ROWS = 1_000_000;
 
 /**
  * Indexes whose leading columns after the workspace select many rows each (the generic figures
- * below say each column narrows about tenfold): a timeline has a few dozen event names and six
- * types, so one name is a large share of it. Told the generic figures
- * (each further column narrows about tenfold), the planner took `event = ? AND type = ?` as
+ * below say each column narrows about tenfold): a timeline has a few dozen event names, so one
+ * name is a large share of it. Told the generic figures
+ * (each further column narrows about tenfold), the planner took `event = ?` as
  * already precise and read every event of that name in the workspace to find those of a page of
  * profiles (the real-time audiences' snapshot read); with these it probes each profile.
  */
 const INDEX_STATS: Readonly<Record<string, string>> = {
-  // workspace_id, event, type, profile_id, ts_ms, seq
-  profile_events_name: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 20000 20000 5 1 1`,
+  // workspace_id, event, profile_id, ts_ms, seq (track events only)
+  profile_events_track: `${ASSUMED_ROWS} ${ASSUMED_ROWS} 20000 5 1 1`,
   // workspace_id, kind, merged_into, id. Two kinds: told `kind = 'account'` leaves ~10 rows,
   // the planner answered `group.*` per person by reading every account of the workspace
   // instead of the person's own memberships (`profile_groups` by profile): quadratic, hours
