@@ -130,9 +130,9 @@ export const AUDIENCES: readonly Audience[] = [
   },
   {
     slug: 'ads-consent',
-    definition: 'consent.Advertising = true and traits.email exists',
+    definition: 'consent.advertising = true and traits.email exists',
     handWritten: (s) =>
-      `EXISTS (SELECT 1 FROM profile_consent c WHERE c.workspace_id = p.workspace_id AND c.profile_id = p.id AND c.category = 'Advertising' AND c.granted = 1) AND ${s.trait('email')} IS NOT NULL`,
+      `EXISTS (SELECT 1 FROM profile_consent c WHERE c.workspace_id = p.workspace_id AND c.profile_id = p.id AND c.category = 'advertising' AND c.granted = 1) AND ${s.trait('email')} IS NOT NULL`,
   },
   {
     slug: 'b2b-large',

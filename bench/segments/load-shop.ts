@@ -1,6 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { generatePersons, type GeneratedPerson } from '../generate/index.ts';
+import { LOG_SCHEMA, logFileOf } from '../../src/storage/sqlite/log-file.ts';
 
 /**
  * Fills the profile tables straight from the generator's ground truth (one profile per real
@@ -92,7 +93,8 @@ function rowsOf(generated: GeneratedPerson, nextSeq: () => number, accounts: Set
     consent: Object.entries(consent ?? {}).map(([category, granted]) => [
       BENCH_WORKSPACE,
       truth.personId,
-      category,
+      // Stored under the workspace's category name (lower case), as the consent stage does.
+      category.toLowerCase(),
       granted === true ? 1 : 0,
       last,
     ]),
@@ -112,11 +114,14 @@ export async function loadSqlite(filename: string, people: number, seed: number)
   const db = new BetterSqlite3(filename);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
+  // The log lives in a file of its own, attached as the store attaches it.
+  db.prepare(`ATTACH DATABASE ? AS ${LOG_SCHEMA}`).run(logFileOf(filename));
+  db.pragma(`${LOG_SCHEMA}.synchronous = OFF`);
   const insertProfile = db.prepare(
     `INSERT INTO profiles (${PROFILE_COLUMNS}) VALUES (${Array(14).fill('?').join(', ')})`,
   );
   const insertEvent = db.prepare(
-    'INSERT INTO events (seq, workspace_id, source_id, message_id, type, event, user_id, anonymous_id, ts_ms, received_ms, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    `INSERT INTO ${LOG_SCHEMA}.events (seq, workspace_id, source_id, message_id, type, event, user_id, anonymous_id, ts_ms, received_ms, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertTimeline = db.prepare(
     'INSERT INTO profile_events (workspace_id, profile_id, seq, ts_ms, type, event) VALUES (?, ?, ?, ?, ?, ?)',

@@ -13,11 +13,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { buildSegmentServices } from '../../src/app/segment-services.ts';
+import { CONSENT_SETTINGS } from '../../src/privacy/consent.service.ts';
 import { parseSegmentDefinition, type Expression } from '../../src/segment-language/index.ts';
 import { createManualClock } from '../../src/shared/clock.ts';
 import { createPostgresStore } from '../../src/storage/postgres/postgres-store.ts';
 import { compileSegmentQuery } from '../../src/storage/segment-sql/compile-segment.ts';
 import type { SqlDialectName } from '../../src/storage/sql-dialect.ts';
+import { LOG_SCHEMA, logFileOf } from '../../src/storage/sqlite/log-file.ts';
 import { createSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/storage/store.ts';
 import { createBenchDatabase } from '../support/postgres-db.ts';
@@ -65,13 +67,20 @@ function parse(text: string): Expression {
 }
 
 /** A Kysely over the same database, to run raw queries outside the store's repositories. */
+/** The main file with the log attached, as the store opens it (the log has a file of its own). */
+function sqliteWithLog(location: string): BetterSqlite3.Database {
+  const database = new BetterSqlite3(location);
+  database.prepare(`ATTACH DATABASE ? AS ${LOG_SCHEMA}`).run(logFileOf(location));
+  return database;
+}
+
 function rawDb(
   dialect: SqlDialectName,
   location: string,
 ): { db: Kysely<unknown>; close: () => Promise<void> } {
   const db =
     dialect === 'sqlite'
-      ? new Kysely<unknown>({ dialect: new SqliteDialect({ database: new BetterSqlite3(location) }) })
+      ? new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqliteWithLog(location) }) })
       : new Kysely<unknown>({
           dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: location, max: 1 }) }),
         });
@@ -113,6 +122,13 @@ async function runStore(dialect: SqlDialectName): Promise<void> {
       name: 'Bench',
       createdMs: BENCH_NOW,
     });
+    // The generator's consent categories, declared as a workspace would (segments check them).
+    await store.workspaceSettings.put(
+      BENCH_WORKSPACE,
+      CONSENT_SETTINGS,
+      { categories: ['advertising', 'analytics', 'functional', 'datasharing'], gpcOptOut: ['advertising'] },
+      BENCH_NOW,
+    );
     const loaded = await timed(() => load(PEOPLE));
     log(
       `loaded ${loaded.value.people.toLocaleString('en')} profiles, ${loaded.value.events.toLocaleString('en')} track events, ${loaded.value.accounts} accounts in ${seconds(loaded.ms)}`,
