@@ -11,6 +11,12 @@ export interface Config {
   readonly host: string;
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
+  /**
+   * PostgreSQL: connections this process may hold (API reads run beside a pipeline batch, so at
+   * least 2). Scale-out runs many processes against one server: their sum, plus the pipeline
+   * thread's where it is on, must stay under the server's `max_connections`.
+   */
+  readonly databasePoolSize: number;
   readonly natsUrl: string | undefined;
   readonly adminToken: string | undefined;
   /** 32 raw bytes, or undefined: then a key file in the data dir is used (created on first start). */
@@ -178,6 +184,7 @@ export function parseConfig(env: Env, cwd: string = process.cwd()): Config {
     host,
     dataDir: path.resolve(cwd, read(env, 'CDP_DATA_DIR') ?? './data'),
     databaseUrl: url(env, 'CDP_DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolSize: integer(env, 'CDP_DATABASE_POOL_SIZE', 10, 2, 1_000),
     natsUrl: url(env, 'CDP_NATS_URL', ['nats:', 'tls:']),
     adminToken,
     encryptionKey: encryptionKey(env),

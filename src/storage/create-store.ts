@@ -6,10 +6,15 @@ import type { Store } from './store.ts';
 
 /** CDP_DATABASE_URL selects PostgreSQL; otherwise the embedded SQLite file in the data dir. */
 export function createStore(
-  config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'sqliteCacheMb'>>,
+  config: Pick<Config, 'databaseUrl' | 'dataDir'> &
+    Partial<Pick<Config, 'sqliteCacheMb' | 'databasePoolSize'>>,
   options: { server?: boolean; secondary?: boolean } = {},
 ): Store {
-  if (config.databaseUrl !== undefined) return createPostgresStore({ connectionString: config.databaseUrl });
+  if (config.databaseUrl !== undefined)
+    return createPostgresStore({
+      connectionString: config.databaseUrl,
+      ...(config.databasePoolSize === undefined ? {} : { maxConnections: config.databasePoolSize }),
+    });
   return createSqliteStore({
     filename: path.join(config.dataDir, 'cdp.sqlite'),
     backgroundCheckpoints: options.server === true && options.secondary !== true,

@@ -15,6 +15,7 @@ describe('parseConfig', () => {
     assert.equal(config.sessionMaxMs, 12 * 3_600_000, 'and 12 hours at most');
     assert.deepEqual(config.egressAllow, []);
     assert.equal(config.sqliteCacheMb, 8, 'SQLite page cache: 8 MB');
+    assert.equal(config.databasePoolSize, 10, 'PostgreSQL: 10 connections per process');
     assert.equal(config.pipelineThread, false, 'the pipeline shares the main thread');
     assert.equal(config.auditReadsWaitForDisk, true, 'reads are answered once their audit entry is on disk');
     assert.ok(Object.isFrozen(config));
@@ -35,6 +36,7 @@ describe('parseConfig', () => {
         CDP_SESSION_IDLE_MINUTES: '15',
         CDP_SESSION_MAX_HOURS: '8',
         CDP_SQLITE_CACHE_MB: '256',
+        CDP_DATABASE_POOL_SIZE: '25',
         CDP_PIPELINE_THREAD: 'true',
         CDP_AUDIT_READS_WAIT_FOR_DISK: 'false',
       },
@@ -49,6 +51,7 @@ describe('parseConfig', () => {
     assert.equal(config.sessionIdleMs, 15 * 60_000);
     assert.equal(config.sessionMaxMs, 8 * 3_600_000);
     assert.equal(config.sqliteCacheMb, 256);
+    assert.equal(config.databasePoolSize, 25);
     assert.equal(config.pipelineThread, true);
     assert.equal(config.auditReadsWaitForDisk, false);
   });
@@ -63,6 +66,8 @@ describe('parseConfig', () => {
     [{ PORT: 'abc' }, 'PORT', /whole number/],
     [{ CDP_SQLITE_CACHE_MB: '1' }, 'CDP_SQLITE_CACHE_MB', /out of range/],
     [{ CDP_SQLITE_CACHE_MB: '8.5' }, 'CDP_SQLITE_CACHE_MB', /whole number/],
+    [{ CDP_DATABASE_POOL_SIZE: '1' }, 'CDP_DATABASE_POOL_SIZE', /out of range/],
+    [{ CDP_DATABASE_POOL_SIZE: 'ten' }, 'CDP_DATABASE_POOL_SIZE', /whole number/],
     [{ PORT: '70000' }, 'PORT', /out of range/],
     [{ CDP_DATABASE_URL: 'mysql://x/y' }, 'CDP_DATABASE_URL', /postgres/],
     [{ CDP_DATABASE_URL: 'not a url' }, 'CDP_DATABASE_URL', /not a URL/],

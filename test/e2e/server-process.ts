@@ -160,6 +160,8 @@ function spawnServer(port: number, options: StartOptions): ServerProcess {
     CDP_LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     PORT: String(port),
+    // Four test files run at once, some with several servers each, against one PostgreSQL.
+    CDP_DATABASE_POOL_SIZE: '4',
     ...options.env,
   };
   const child = spawn(process.execPath, [options.entry ?? CDP_BIN, 'start'], {

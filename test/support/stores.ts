@@ -62,7 +62,8 @@ function postgresFixture(cleanups: (() => Promise<void>)[]): StoreFixture {
         await db.drop();
       });
       const open = async () => {
-        const store = createPostgresStore({ connectionString: db.url });
+        // Four test files run at once against one PostgreSQL (max_connections 100).
+        const store = createPostgresStore({ connectionString: db.url, maxConnections: 4 });
         stores.push(store);
         await store.migrate();
         return store;
