@@ -19,6 +19,17 @@ const TIMELINE_BY_NAME = `EXPLAIN QUERY PLAN
   SELECT profile_id, ts_ms, seq FROM profile_events
   WHERE workspace_id = ? AND event IN (?, ?) AND type = 'track' AND profile_id IN (?, ?, ?)`;
 
+function planOfQuery(
+  db: BetterSqlite3.Database,
+  query: { sql: string; parameters: readonly unknown[] },
+): string {
+  return db
+    .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${query.sql}`)
+    .all(...query.parameters)
+    .map((row) => row.detail)
+    .join('\n');
+}
+
 describe('SQLite planner statistics', () => {
   let dir: string;
   let file: string;
@@ -53,12 +64,6 @@ describe('SQLite planner statistics', () => {
   it("a did condition and the repositories' track reads use the partial index", () => {
     const db = new BetterSqlite3(file);
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) });
-    const planOfQuery = (query: { sql: string; parameters: readonly unknown[] }): string =>
-      db
-        .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${query.sql}`)
-        .all(...query.parameters)
-        .map((row) => row.detail)
-        .join('\n');
     try {
       const parsed = parseSegmentDefinition('did "Order Completed" at least 2 times in last 30 days');
       assert.ok(parsed.ok);
@@ -69,7 +74,7 @@ describe('SQLite planner statistics', () => {
         references: { kind: 'membership', segmentIds: new Map() },
         range: { afterId: 'p_1', untilId: 'p_5000' },
       }).compile(kysely);
-      assert.match(planOfQuery(did), /INDEX profile_events_track \(workspace_id=\? AND event=\?/);
+      assert.match(planOfQuery(db, did), /INDEX profile_events_track \(workspace_id=\? AND event=\?/);
       const byName = kysely
         .selectFrom('profile_events')
         .select(['profile_id', 'ts_ms', 'seq'])
@@ -77,7 +82,7 @@ describe('SQLite planner statistics', () => {
         .where('event', '=', 'Order Completed')
         .where('type', '=', TRACK)
         .compile();
-      assert.match(planOfQuery(byName), /profile_events_track/);
+      assert.match(planOfQuery(db, byName), /profile_events_track/);
     } finally {
       db.close();
     }
@@ -98,11 +103,7 @@ describe('SQLite planner statistics', () => {
         references: { kind: 'membership', segmentIds: new Map() },
         range: { afterId: 'p_1', untilId: 'p_5000' },
       }).compile(kysely);
-      const plan = db
-        .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${query.sql}`)
-        .all(...query.parameters)
-        .map((row) => row.detail)
-        .join('\n');
+      const plan = planOfQuery(db, query);
       assert.match(
         plan,
         /SEARCH g USING COVERING INDEX \w*profile_groups\w* \(workspace_id=\? AND profile_id=\?\)/,
