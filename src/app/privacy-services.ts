@@ -60,6 +60,7 @@ export async function buildPrivacyServices(deps: {
     consent: store.consent,
     settings: store.workspaceSettings,
     resolveProfile: (ws, id) => deps.profiles.resolve(ws, id),
+    resolveProfileForReading: (ws, id) => deps.profiles.resolveForReading(ws, id),
     clock,
   });
   const privacyRequests = new PrivacyRequestService({

@@ -62,6 +62,8 @@ export class ConsentService implements ProfileChangeListener, ProfileViewExtensi
       readonly settings: WorkspaceSettingsRepository;
       /** The profile a (possibly merged) id resolves to; throws profile.not_found. */
       readonly resolveProfile: (workspaceId: string, id: string) => Promise<string>;
+      /** The same, for `get`, whose answer writes nothing (default: `resolveProfile`). */
+      readonly resolveProfileForReading?: (workspaceId: string, id: string) => Promise<string>;
       readonly clock: Clock;
     },
   ) {}
@@ -127,7 +129,8 @@ export class ConsentService implements ProfileChangeListener, ProfileViewExtensi
     categories: readonly string[];
     consent: Record<string, ConsentValueView>;
   }> {
-    const profileId = await this.deps.resolveProfile(workspaceId, id);
+    const resolve = this.deps.resolveProfileForReading ?? this.deps.resolveProfile;
+    const profileId = await resolve(workspaceId, id);
     const [settings, current] = await Promise.all([
       this.settings(workspaceId),
       this.deps.consent.current(workspaceId, profileId),

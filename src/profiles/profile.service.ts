@@ -193,6 +193,14 @@ export class ProfileService {
     return (await this.#policy(workspaceId)).isPiiIdentifierType(type);
   }
 
+  /**
+   * As `resolve`, for an answer that writes nothing (on SQLite it need not wait for a pipeline
+   * batch; the batch under way may still move the profile).
+   */
+  resolveForReading(workspaceId: string, id: string): Promise<string> {
+    return this.#resolveView(workspaceId, id);
+  }
+
   /** The id a (possibly merged) profile id resolves to; 404 if it never existed. */
   async resolve(workspaceId: string, id: string): Promise<string> {
     return this.#resolveOn(this.#deps.profiles, workspaceId, id);

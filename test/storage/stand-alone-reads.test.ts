@@ -31,6 +31,21 @@ describeEachStore('stand-alone reads', (fixture) => {
       const byUserId = () =>
         admin(t, 'GET', url(t, '/profiles/lookup?type=user_id&value=u-1'), undefined, analyst);
       await eventually(async () => ((await byUserId()).statusCode === 200 ? true : undefined), 'the profile');
+      const segment = await admin(t, 'POST', url(t, '/segments'), {
+        name: 'Pro',
+        slug: 'pro',
+        definition: 'traits.plan = "pro"',
+      });
+      assert.equal(segment.statusCode, 201, segment.body);
+      const members = () => admin(t, 'GET', url(t, '/segments/pro/members'), undefined, analyst);
+      await eventually(
+        async () => ((await members()).json<{ items: unknown[] }>().items.length === 1 ? true : undefined),
+        'the segment backfilled',
+      );
+      // The backfill's Audience Entered reaches the log after its memberships.
+      const events = async () =>
+        (await admin(t, 'GET', url(t, '/stats'))).json<{ events: number }>().events === 2 ? true : undefined;
+      await eventually(events, 'the Audience Entered event');
       await drained(t);
 
       let entered!: () => void;
@@ -74,8 +89,16 @@ describeEachStore('stand-alone reads', (fixture) => {
           (({ events, profiles }) => ({ events, profiles }))(
             stats.json<{ events: number; profiles: number }>(),
           ),
-          { events: 1, profiles: 1 },
+          { events: 2, profiles: 1 }, // the identify and its Audience Entered
         );
+
+        // A segment, its members, and a profile's consent.
+        for (const path of ['/segments/pro', '/segments/pro/members', `/profiles/${profile.id}/consent`]) {
+          const answer = await within(admin(t, 'GET', url(t, path), undefined, analyst), 5_000);
+          assert.notEqual(answer, STILL_WAITING, `GET ${path} waited`);
+          if (answer === STILL_WAITING) return;
+          assert.equal(answer.statusCode, 200, answer.body);
+        }
 
         // A change, and a read of personal data (its audit entry is written before the answer).
         write = admin(t, 'POST', url(t, '/tokens'), { name: 'later', role: 'viewer' });

@@ -71,7 +71,7 @@ export function createKyselyStore(options: {
     sessions: new KyselySessionRepository(db),
     loginThrottle: new KyselyLoginThrottleRepository(db, dialect),
     setupCodes: new KyselySetupCodeRepository(db),
-    segments: new KyselySegmentRepository(db, dialect, sealing),
+    segments: new KyselySegmentRepository(db, dialect, sealing, routing),
     computedTraits: new KyselyComputedTraitRepository(db, dialect, routing),
     consent: new KyselyConsentRepository(db, dialect, routing),
     privacyRequests: new KyselyPrivacyRequestRepository(db, sealing),

@@ -23,6 +23,7 @@ import { oweTransitions, scheduleNoLaterThan } from './audience-state.repository
 import { chunkBoundaries, countLivePersons } from './live-profiles.ts';
 import { loadProfileSnapshots } from './profile-snapshot.reader.ts';
 import type { PiiSealing } from './pii-sealing.ts';
+import type { ReadRouting } from './read-routing.ts';
 import { decideSealedLeaves } from './sealed-segment-leaves.ts';
 import { chunks } from './workspace-write.ts';
 
@@ -36,6 +37,11 @@ export class KyselySegmentRepository implements SegmentRepository {
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
     private readonly sealing: PiiSealing,
+    /**
+     * For the API's answers: a segment by slug, its members, size and history
+     * (read-routing.ts). What backfills and the pipeline read and write stays on `db`.
+     */
+    private readonly reads: ReadRouting = () => db,
   ) {}
 
   async create(segment: Segment): Promise<boolean> {
@@ -48,7 +54,7 @@ export class KyselySegmentRepository implements SegmentRepository {
   }
 
   async find(workspaceId: string, slug: string): Promise<Segment | undefined> {
-    const row = await this.db
+    const row = await this.reads()
       .selectFrom('segments')
       .selectAll()
       .where('workspace_id', '=', workspaceId)
@@ -164,7 +170,7 @@ export class KyselySegmentRepository implements SegmentRepository {
   }
 
   async countMembers(workspaceId: string, segmentId: string): Promise<number> {
-    const row = await this.db
+    const row = await this.reads()
       .selectFrom('segment_memberships')
       .select((eb) => eb.fn.countAll().as('n'))
       .where('workspace_id', '=', workspaceId)
@@ -178,7 +184,7 @@ export class KyselySegmentRepository implements SegmentRepository {
     segmentId: string,
     page: { afterProfileId?: string | undefined; limit: number },
   ): Promise<SegmentMember[]> {
-    let query = this.db
+    let query = this.reads()
       .selectFrom('segment_memberships')
       .select(['profile_id', 'entered_ms'])
       .where('workspace_id', '=', workspaceId)
@@ -197,7 +203,7 @@ export class KyselySegmentRepository implements SegmentRepository {
     profileId: string,
     page: { beforeSeq?: number | undefined; limit: number },
   ): Promise<MembershipHistoryEntry[]> {
-    let query = this.db
+    let query = this.reads()
       .selectFrom('segment_membership_history')
       .selectAll()
       .where('workspace_id', '=', workspaceId)
@@ -231,7 +237,7 @@ export class KyselySegmentRepository implements SegmentRepository {
       FROM segment_membership_history
       WHERE workspace_id = ${workspaceId} AND segment_id = ${segmentId}
       GROUP BY at_ms / ${size}
-      ORDER BY bucket`.execute(this.db);
+      ORDER BY bucket`.execute(this.reads());
     return rows.map((row) => ({
       bucketStartMs: Number(row.bucket) * Math.trunc(bucketMs),
       entered: Number(row.entered),
