@@ -31,6 +31,13 @@ function event(
   };
 }
 
+/** Its payload holds 2,000 two-byte characters: ~4,100 bytes but ~2,100 characters. */
+function heavy(workspaceId: string, messageId: string): AcceptedEvent {
+  const base = event(workspaceId, messageId);
+  const message = JSON.parse(base.payload as string) as Record<string, unknown>;
+  return { ...base, payload: JSON.stringify({ ...message, properties: { note: 'é'.repeat(2_000) } }) };
+}
+
 describeEachStore('store conformance', (fixture) => {
   it('migrates idempotently and answers ping', async () => {
     const { store } = await fixture.fresh();
@@ -139,13 +146,10 @@ describeEachStore('store conformance', (fixture) => {
 
   it('bounds a read by the bytes of its payloads, counted in UTF-8, the first entry always read', async () => {
     const { store } = await fixture.fresh();
-    // Each payload holds 2,000 two-byte characters: ~4,100 bytes but ~2,100 characters.
-    const heavy = (messageId: string): AcceptedEvent => {
-      const base = event('ws_a', messageId);
-      const message = JSON.parse(base.payload as string) as Record<string, unknown>;
-      return { ...base, payload: JSON.stringify({ ...message, properties: { note: 'é'.repeat(2_000) } }) };
-    };
-    await store.events.append(['m1', 'm2', 'm3', 'm4', 'm5'].map(heavy), NOW - 86_400_000);
+    await store.events.append(
+      ['m1', 'm2', 'm3', 'm4', 'm5'].map((id) => heavy('ws_a', id)),
+      NOW - 86_400_000,
+    );
     const ids = async (afterSeq: number, limit: number, maxBytes?: number): Promise<string[]> =>
       (await store.events.readAfter(afterSeq, limit, maxBytes)).map((e) => e.messageId);
     assert.deepEqual(await ids(0, 10, 9_000), ['m1', 'm2']);
@@ -158,13 +162,39 @@ describeEachStore('store conformance', (fixture) => {
     assert.deepEqual(await ids(second.seq, 10, 100_000), ['m3', 'm4', 'm5']);
   });
 
+  // The bound is measured in a pass before the read: entries committed between the two passes
+  // were not measured and must not be read (a pipeline batch over its memory bound, seen in CI).
+  it('keeps a bounded read within its bound while appends commit', async () => {
+    const { store } = await fixture.fresh();
+    const groups = 40;
+    let appended = false;
+    const appending = (async () => {
+      for (let g = 0; g < groups; g++)
+        await store.events.append(
+          ['a', 'b', 'c'].map((k) => heavy('ws_a', `g${g}${k}`)),
+          NOW - 86_400_000,
+        );
+      appended = true;
+    })();
+    let cursor = 0;
+    let read = 0;
+    while (read < groups * 3) {
+      const batch = await store.events.readAfter(cursor, 50, 9_000);
+      assert.ok(
+        batch.length <= 2,
+        `a read of ${batch.length} entries of ~4,100 bytes under a 9,000-byte bound`,
+      );
+      read += batch.length;
+      cursor = batch.at(-1)?.seq ?? cursor;
+      if (batch.length === 0 && appended) break;
+      if (batch.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await appending;
+    assert.equal(read, groups * 3);
+  });
+
   it('bounds a workspace’s log read in a profile transaction by the bytes of its own events', async () => {
     const { store } = await fixture.fresh();
-    const heavy = (workspaceId: string, messageId: string): AcceptedEvent => {
-      const base = event(workspaceId, messageId);
-      const message = JSON.parse(base.payload as string) as Record<string, unknown>;
-      return { ...base, payload: JSON.stringify({ ...message, properties: { note: 'é'.repeat(2_000) } }) };
-    };
     await store.events.append(
       [
         heavy('ws_a', 'a1'),
