@@ -19,6 +19,22 @@ const TIMELINE_BY_NAME = `EXPLAIN QUERY PLAN
   SELECT profile_id, ts_ms, seq FROM profile_events
   WHERE workspace_id = ? AND event IN (?, ?) AND type = 'track' AND profile_id IN (?, ?, ?)`;
 
+/** A definition compiled as a backfill chunk runs it (one range of profile ids). */
+function chunkQuery(
+  kysely: Parameters<ReturnType<typeof compileSegmentQuery>['compile']>[0],
+  definition: string,
+): { sql: string; parameters: readonly unknown[] } {
+  const parsed = parseSegmentDefinition(definition);
+  assert.ok(parsed.ok);
+  return compileSegmentQuery(parsed.ast, {
+    dialect: 'sqlite',
+    workspaceId: 'ws',
+    nowMs: Date.UTC(2026, 0, 1),
+    references: { kind: 'membership', segmentIds: new Map() },
+    range: { afterId: 'p_1', untilId: 'p_5000' },
+  }).compile(kysely);
+}
+
 function planOfQuery(
   db: BetterSqlite3.Database,
   query: { sql: string; parameters: readonly unknown[] },
@@ -65,15 +81,7 @@ describe('SQLite planner statistics', () => {
     const db = new BetterSqlite3(file);
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) });
     try {
-      const parsed = parseSegmentDefinition('did "Order Completed" at least 2 times in last 30 days');
-      assert.ok(parsed.ok);
-      const did = compileSegmentQuery(parsed.ast, {
-        dialect: 'sqlite',
-        workspaceId: 'ws',
-        nowMs: Date.UTC(2026, 0, 1),
-        references: { kind: 'membership', segmentIds: new Map() },
-        range: { afterId: 'p_1', untilId: 'p_5000' },
-      }).compile(kysely);
+      const did = chunkQuery(kysely, 'did "Order Completed" at least 2 times in last 30 days');
       assert.match(planOfQuery(db, did), /INDEX profile_events_track \(workspace_id=\? AND event=\?/);
       const byName = kysely
         .selectFrom('profile_events')
@@ -94,15 +102,7 @@ describe('SQLite planner statistics', () => {
     const db = new BetterSqlite3(file);
     const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) });
     try {
-      const parsed = parseSegmentDefinition('group.employees >= 100');
-      assert.ok(parsed.ok);
-      const query = compileSegmentQuery(parsed.ast, {
-        dialect: 'sqlite',
-        workspaceId: 'ws',
-        nowMs: 0,
-        references: { kind: 'membership', segmentIds: new Map() },
-        range: { afterId: 'p_1', untilId: 'p_5000' },
-      }).compile(kysely);
+      const query = chunkQuery(kysely, 'group.employees >= 100');
       const plan = planOfQuery(db, query);
       assert.match(
         plan,

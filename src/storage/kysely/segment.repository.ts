@@ -38,8 +38,9 @@ export class KyselySegmentRepository implements SegmentRepository {
     private readonly dialect: SqlDialectName,
     private readonly sealing: PiiSealing,
     /**
-     * For the API's answers: a segment by slug, its members, size and history
-     * (read-routing.ts). What backfills and the pipeline read and write stays on `db`.
+     * For a segment by slug, its members, size and history (read-routing.ts). No pipeline
+     * batch writes a definition, so the service's actions may resolve a slug there too; the
+     * backfills' and the pipeline's reads and writes stay on `db`.
      */
     private readonly reads: ReadRouting = () => db,
   ) {}

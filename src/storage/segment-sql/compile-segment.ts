@@ -5,6 +5,7 @@ import type { MatchQuery } from '../../segments/segments.port.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import { compileComparison, compileExists, compileIn, SQL_FALSE, truthy } from './compile-comparison.ts';
 import { inIdList } from '../kysely/id-list.ts';
+import { TRACK } from '../kysely/track-type.ts';
 import { jsonFragments, type JsonFragments, type JsonRef, type Sql } from './json-fragments.ts';
 
 export interface CompileOptions extends MatchQuery {
@@ -197,7 +198,7 @@ class SegmentCompiler {
         node.where === null
           ? sql`profile_events AS pe`
           : sql`profile_events AS pe JOIN events AS e ON e.seq = pe.seq ${payloadJoin ?? sql``}`;
-      let filter = sql`pe.workspace_id = ${this.#options.workspaceId} AND pe.event = ${node.event} AND pe.type = 'track'`;
+      let filter = sql`pe.workspace_id = ${this.#options.workspaceId} AND pe.event = ${node.event} AND pe.type = ${TRACK}`;
       if (window.fromMs !== null) filter = sql`${filter} AND pe.ts_ms >= ${this.#f.integer(window.fromMs)}`;
       if (window.toMs !== null) filter = sql`${filter} AND pe.ts_ms < ${this.#f.integer(window.toMs)}`;
       filter = sql`${filter}${rangeFilter(sql`pe.profile_id`, this.#options.range)}`;
