@@ -37,6 +37,15 @@ describeEachStore('stand-alone reads', (fixture) => {
         definition: 'traits.plan = "pro"',
       });
       assert.equal(segment.statusCode, 201, segment.body);
+      // Disabled: the test reads it and its deliveries, nothing is sent.
+      const destination = await admin(t, 'POST', url(t, '/destinations'), {
+        type: 'webhook',
+        name: 'crm hook',
+        config: { url: 'https://hooks.example.com/cdp' },
+        enabled: false,
+      });
+      assert.equal(destination.statusCode, 201, destination.body);
+      const destinationId = destination.json<{ id: string }>().id;
       const members = () => admin(t, 'GET', url(t, '/segments/pro/members'), undefined, analyst);
       await eventually(
         async () => ((await members()).json<{ items: unknown[] }>().items.length === 1 ? true : undefined),
@@ -92,8 +101,15 @@ describeEachStore('stand-alone reads', (fixture) => {
           { events: 2, profiles: 1 }, // the identify and its Audience Entered
         );
 
-        // A segment, its members, and a profile's consent.
-        for (const path of ['/segments/pro', '/segments/pro/members', `/profiles/${profile.id}/consent`]) {
+        // A segment, its members, a profile's consent, and destinations with their deliveries.
+        for (const path of [
+          '/segments/pro',
+          '/segments/pro/members',
+          `/profiles/${profile.id}/consent`,
+          '/destinations',
+          `/destinations/${destinationId}`,
+          `/destinations/${destinationId}/deliveries`,
+        ]) {
           const answer = await within(admin(t, 'GET', url(t, path), undefined, analyst), 5_000);
           assert.notEqual(answer, STILL_WAITING, `GET ${path} waited`);
           if (answer === STILL_WAITING) return;

@@ -19,6 +19,7 @@ import { isJsonObject, type JsonValue } from '../../shared/json.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
 import type { PiiSealing } from './pii-sealing.ts';
+import type { ReadRouting } from './read-routing.ts';
 import { chunks, writeTransaction } from './workspace-write.ts';
 
 const IN_CHUNK = 500;
@@ -96,6 +97,13 @@ export class KyselyDestinationRepository implements DestinationRepository {
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
     private readonly sealing: PiiSealing,
+    /**
+     * For the API's answers: a destination, the list, its delivery counts and deliveries
+     * (read-routing.ts). `get` also precedes an update, which may read through it: no pipeline
+     * batch writes a destination's row, so the reader's answer is the main connection's. What
+     * the router and the delivery worker read to queue, claim and settle stays on `db`.
+     */
+    private readonly reads: ReadRouting = () => db,
   ) {}
 
   #seal(value: JsonValue): string {
@@ -151,7 +159,7 @@ export class KyselyDestinationRepository implements DestinationRepository {
   }
 
   async get(workspaceId: string, id: string): Promise<Destination | undefined> {
-    const row = await this.db
+    const row = await this.reads()
       .selectFrom('destinations')
       .selectAll()
       .where('workspace_id', '=', workspaceId)
@@ -164,7 +172,7 @@ export class KyselyDestinationRepository implements DestinationRepository {
     workspaceId: string,
     query: { afterId?: string | undefined; limit: number },
   ): Promise<Destination[]> {
-    let q = this.db.selectFrom('destinations').selectAll().where('workspace_id', '=', workspaceId);
+    let q = this.reads().selectFrom('destinations').selectAll().where('workspace_id', '=', workspaceId);
     if (query.afterId !== undefined) q = q.where('id', '>', query.afterId);
     const rows = await q.orderBy('id').limit(query.limit).execute();
     return rows.map((row) => this.#toDestination(row));
@@ -410,7 +418,7 @@ export class KyselyDestinationRepository implements DestinationRepository {
     destinationId: string,
     query: { status?: DeliveryStatus | undefined; beforeId?: number | undefined; limit: number },
   ): Promise<Delivery[]> {
-    let q = this.db
+    let q = this.reads()
       .selectFrom('destination_deliveries')
       .select(DELIVERY_COLUMNS)
       .where('workspace_id', '=', workspaceId)
@@ -422,7 +430,7 @@ export class KyselyDestinationRepository implements DestinationRepository {
   }
 
   async counts(workspaceId: string, destinationId: string): Promise<DeliveryCounts> {
-    const rows = await this.db
+    const rows = await this.reads()
       .selectFrom('destination_deliveries')
       .select(['status', (eb) => eb.fn.countAll().as('n')])
       .where('workspace_id', '=', workspaceId)

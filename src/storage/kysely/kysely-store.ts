@@ -77,7 +77,7 @@ export function createKyselyStore(options: {
     privacyRequests: new KyselyPrivacyRequestRepository(db, sealing),
     suppressions: new KyselySuppressionRepository(db, dialect),
     subjects: new KyselySubjectRepository(db, dialect, sealing),
-    destinations: new KyselyDestinationRepository(db, dialect, sealing),
+    destinations: new KyselyDestinationRepository(db, dialect, sealing, routing),
     retention: new KyselyRetentionRepository(db, dialect),
     async migrate() {
       // Migrations are independent of each other's numbers (004 landed before 003), so a
