@@ -339,6 +339,14 @@ export async function buildCore(deps: CoreDependencies): Promise<Core> {
       notifier,
       countProfiles: (workspaceId) => profiles.count(workspaceId),
       countSuppressed: (workspaceId) => privacy.suppressionList.dropped(workspaceId),
+      // The committed cursors, in this thread's pipeline or on the pipeline's thread alike.
+      processedThrough: async () => {
+        const cursors = await Promise.all(
+          pipeline.stageNames.map((stage) => store.consumerState.getCursor(stage)),
+        );
+        return cursors.length === 0 ? store.events.headSeq() : Math.min(...cursors);
+      },
+      clock,
     }),
     profiles,
     profileSettings,

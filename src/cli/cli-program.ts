@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { parseConfig } from '../config/config.ts';
 import { presentFailedEvent, presentSource, presentToken, presentWorkspace } from '../http/presenters.ts';
+import { processingBacklog } from '../events/processing-backlog.ts';
+import { PROFILES_STAGE } from '../profiles/profile-stage.ts';
 import { ROLES } from '../workspaces/workspace-types.ts';
 import { show, withCli, type CliIo } from './cli-io.ts';
 import { addUserCommands } from './user-commands.ts';
@@ -92,6 +94,42 @@ export function buildCliProgram(io: CliIo): Command {
             : all.length === 0
               ? `no workspaces (store: ${where})`
               : all.map((w) => `${w.slug}\t${w.id}\t${w.name}`).join('\n'),
+        );
+      }),
+    );
+
+  workspace
+    .command('stats <workspace>')
+    .description('what a workspace stores, and how far processing is behind ingestion')
+    .option('--json', 'print JSON')
+    .action(async (ws: string, options: { json?: boolean }) =>
+      withCli(io.env, async ({ workspaces, store, profiles }) => {
+        const target = await workspaces.get(ws);
+        const [events, profileCount, failedEvents, processedThrough] = await Promise.all([
+          store.events.countByWorkspace(target.id),
+          profiles.count(target.id),
+          store.failedEvents.countFailed(target.id),
+          // Where the server's pipeline has got to (its one stage; the cursor it commits).
+          store.consumerState.getCursor(PROFILES_STAGE),
+        ]);
+        const backlog = await processingBacklog(store.events, target.id, processedThrough, Date.now());
+        const stats = {
+          events,
+          profiles: profileCount,
+          failedEvents,
+          unprocessedEvents: backlog.events,
+          processingDelayMs: backlog.delayMs,
+        };
+        show(
+          io,
+          options.json === true,
+          stats,
+          [
+            `events\t${events}`,
+            `profiles\t${profileCount}`,
+            `failed events\t${failedEvents}`,
+            `unprocessed events\t${backlog.events}${backlog.events === 0 ? '' : `, the oldest waiting ${(backlog.delayMs / 1000).toFixed(1)} s`}`,
+          ].join('\n'),
         );
       }),
     );

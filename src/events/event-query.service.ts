@@ -2,7 +2,9 @@ import type { EventLogRepository, EventQuery, EventQueryResult } from '../ingest
 import type { StoredEvent } from '../ingestion/message-types.ts';
 import type { FailedEventRepository } from '../pipeline/failed-events.port.ts';
 import type { SourceRepository } from '../workspaces/workspaces.port.ts';
+import type { Clock } from '../shared/clock.ts';
 import type { AppendNotifier } from './append-notifier.ts';
+import { processingBacklog } from './processing-backlog.ts';
 
 export interface WorkspaceStats {
   readonly events: number;
@@ -11,6 +13,10 @@ export interface WorkspaceStats {
   readonly failedEvents: number;
   /** Events of suppressed people dropped at ingestion so far. */
   readonly suppressedEvents: number;
+  /** Acknowledged events not yet processed into profiles (at most 10,000 counted). */
+  readonly unprocessedEvents: number;
+  /** How long the oldest unprocessed event has waited, in ms (0: none waits). */
+  readonly processingDelayMs: number;
 }
 
 /** Read side of the event log for the admin API: listing, live tail, counts. */
@@ -21,6 +27,8 @@ export class EventQueryService {
   readonly #notifier: AppendNotifier;
   readonly #countProfiles: (workspaceId: string) => Promise<number>;
   readonly #countSuppressed: (workspaceId: string) => number;
+  readonly #processedThrough: () => Promise<number>;
+  readonly #clock: Clock;
 
   constructor(deps: {
     events: EventLogRepository;
@@ -29,7 +37,12 @@ export class EventQueryService {
     notifier: AppendNotifier;
     countProfiles: (workspaceId: string) => Promise<number>;
     countSuppressed?: (workspaceId: string) => number;
+    /** The log position every pipeline stage has passed (their committed cursors). */
+    processedThrough: () => Promise<number>;
+    clock: Clock;
   }) {
+    this.#processedThrough = deps.processedThrough;
+    this.#clock = deps.clock;
     this.#countSuppressed = deps.countSuppressed ?? (() => 0);
     this.#countProfiles = deps.countProfiles;
     this.#log = deps.events;
@@ -66,11 +79,14 @@ export class EventQueryService {
   }
 
   async stats(workspaceId: string): Promise<WorkspaceStats> {
-    const [events, failedEvents, sources, profiles] = await Promise.all([
+    const [events, failedEvents, sources, profiles, backlog] = await Promise.all([
       this.#log.countByWorkspace(workspaceId),
       this.#failed.countFailed(workspaceId),
       this.#sources.list(workspaceId, { limit: 10_000 }),
       this.#countProfiles(workspaceId),
+      this.#processedThrough().then((through) =>
+        processingBacklog(this.#log, workspaceId, through, this.#clock.now()),
+      ),
     ]);
     return {
       events,
@@ -78,6 +94,8 @@ export class EventQueryService {
       sources: sources.length,
       failedEvents,
       suppressedEvents: this.#countSuppressed(workspaceId),
+      unprocessedEvents: backlog.events,
+      processingDelayMs: backlog.delayMs,
     };
   }
 }

@@ -80,4 +80,13 @@ export interface EventLogRepository {
   tail(workspaceId: string, afterSeq: number, limit: number): Promise<StoredEvent[]>;
   headSeq(): Promise<number>;
   countByWorkspace(workspaceId: string): Promise<number>;
+  /**
+   * The workspace's entries after `afterSeq` (at most `limit` counted), and when the oldest of
+   * them was received (null: none): what processing has still to take up.
+   */
+  backlog(
+    workspaceId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ readonly events: number; readonly oldestReceivedMs: number | null }>;
 }

@@ -144,6 +144,42 @@ describeEachStore('store conformance', (fixture) => {
     assert.equal(await store.events.countByWorkspace('ws_b'), 1);
   });
 
+  it("counts a workspace's backlog after a position, up to a limit, with its oldest receipt", async () => {
+    const { store } = await fixture.fresh();
+    const { seqs } = await store.events.append(
+      [
+        event('ws_a', 'b1', { receivedMs: NOW - 300 }),
+        event('ws_b', 'b2', { receivedMs: NOW - 250 }),
+        event('ws_a', 'b3', { receivedMs: NOW - 200 }),
+        event('ws_a', 'b4', { receivedMs: NOW - 100 }),
+        event('ws_a', 'b5', { receivedMs: NOW - 50 }),
+      ],
+      0,
+    );
+    const at = (i: number): number => {
+      const seq = seqs[i];
+      assert.ok(typeof seq === 'number');
+      return seq;
+    };
+    assert.deepEqual(await store.events.backlog('ws_a', 0, 100), { events: 4, oldestReceivedMs: NOW - 300 });
+    // Another workspace's entries are not this one's backlog.
+    assert.deepEqual(await store.events.backlog('ws_a', at(0), 100), {
+      events: 3,
+      oldestReceivedMs: NOW - 200,
+    });
+    assert.deepEqual(await store.events.backlog('ws_b', at(0), 100), {
+      events: 1,
+      oldestReceivedMs: NOW - 250,
+    });
+    // The count stops at the limit; the oldest is still the first one after the position.
+    assert.deepEqual(await store.events.backlog('ws_a', at(0), 2), {
+      events: 2,
+      oldestReceivedMs: NOW - 200,
+    });
+    assert.deepEqual(await store.events.backlog('ws_a', at(4), 100), { events: 0, oldestReceivedMs: null });
+    assert.deepEqual(await store.events.backlog('ws_none', 0, 100), { events: 0, oldestReceivedMs: null });
+  });
+
   it('bounds a read by the bytes of its payloads, counted in UTF-8, the first entry always read', async () => {
     const { store } = await fixture.fresh();
     await store.events.append(

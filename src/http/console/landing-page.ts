@@ -93,7 +93,11 @@ async function watch(event) {
   const stats = await fetch('/api/v1/workspaces/' + ws + '/stats', { headers });
   if (!stats.ok) { show((await stats.json()).error.message, true); return; }
   const s = await stats.json();
-  show(s.events + ' events stored, ' + s.failedEvents + ' failed; waiting for new ones…', false);
+  // A backlog that keeps growing under steady traffic: the pipeline does not keep up.
+  const backlog = s.unprocessedEvents > 0
+    ? ', ' + s.unprocessedEvents + ' not yet processed (the oldest waiting ' + (s.processingDelayMs / 1000).toFixed(1) + ' s)'
+    : '';
+  show(s.events + ' events stored, ' + s.failedEvents + ' failed' + backlog + '; waiting for new ones…', false);
   const response = await fetch('/api/v1/workspaces/' + ws + '/events/stream', { headers, signal: controller.signal });
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';

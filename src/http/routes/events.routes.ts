@@ -142,7 +142,7 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
       config: { access: 'workspace.read' },
       schema: {
         tags,
-        summary: 'Counts of what is stored now',
+        summary: 'Counts of what is stored now, and how far processing is behind ingestion',
         params: WsParams,
         response: {
           200: Type.Object({
@@ -151,6 +151,13 @@ export async function eventsRoutes(fastify: FastifyInstance, services: AppServic
             sources: Type.Integer(),
             failedEvents: Type.Integer(),
             suppressedEvents: Type.Integer(),
+            unprocessedEvents: Type.Integer({
+              description:
+                'Acknowledged events not yet processed into profiles, segments and destinations (counted up to 10,000: a larger backlog shows as 10,000)',
+            }),
+            processingDelayMs: Type.Integer({
+              description: 'How long the oldest unprocessed event has waited, in ms (0 when none waits)',
+            }),
           }),
           ...errorResponses,
         },

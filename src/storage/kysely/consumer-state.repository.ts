@@ -2,16 +2,23 @@ import type { Kysely } from 'kysely';
 import type { ConsumerProgress, ConsumerStateRepository } from '../../pipeline/consumer-state.port.ts';
 import type { Database } from '../database-schema.ts';
 import type { SqlDialectName } from '../sql-dialect.ts';
+import type { ReadRouting } from './read-routing.ts';
 import { writeTransaction } from './workspace-write.ts';
 
 export class KyselyConsumerStateRepository implements ConsumerStateRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: SqlDialectName,
+    /**
+     * For `getCursor` (read-routing.ts): a stage's position is written only by its own consumer,
+     * so what is committed is the answer, also for the API's lag and backlog while a batch of
+     * another stage, or of this one, holds the main connection.
+     */
+    private readonly reads: ReadRouting = () => db,
   ) {}
 
   async getCursor(group: string): Promise<number> {
-    const row = await this.db
+    const row = await this.reads()
       .selectFrom('consumer_cursors')
       .select('position')
       .where('consumer_group', '=', group)

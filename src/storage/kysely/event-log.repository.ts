@@ -178,6 +178,33 @@ export class KyselyEventLogRepository implements EventLogRepository {
     return Number(row?.head ?? 0);
   }
 
+  async backlog(
+    workspaceId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ events: number; oldestReceivedMs: number | null }> {
+    // A range of the (workspace, seq) index, cut at `limit` entries: the answer costs at most
+    // that many index entries however far behind processing is.
+    const row = await this.reads()
+      .selectFrom((db) =>
+        db
+          .selectFrom('events')
+          .select('received_ms')
+          .where('workspace_id', '=', workspaceId)
+          .where('seq', '>', afterSeq)
+          .orderBy('seq')
+          .limit(limit)
+          .as('pending'),
+      )
+      .select((eb) => [eb.fn.countAll().as('events'), eb.fn.min('received_ms').as('oldest')])
+      .executeTakeFirst();
+    const oldest = row?.oldest;
+    return {
+      events: Number(row?.events ?? 0),
+      oldestReceivedMs: oldest === null || oldest === undefined ? null : Number(oldest),
+    };
+  }
+
   async countByWorkspace(workspaceId: string): Promise<number> {
     const row = await this.reads()
       .selectFrom('workspace_counters')

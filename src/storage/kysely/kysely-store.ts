@@ -59,7 +59,7 @@ export function createKyselyStore(options: {
     instance: new KyselyInstanceStateRepository(db),
     events: new KyselyEventLogRepository(db, options.appender, sealing, routing),
     failedEvents: new KyselyFailedEventRepository(db, routing),
-    consumerState: new KyselyConsumerStateRepository(db, dialect),
+    consumerState: new KyselyConsumerStateRepository(db, dialect, routing),
     auditLog: new KyselyAuditLogRepository(db, dialect, options.mainFile),
     profileState: new KyselyProfileStateStore(db, dialect, sealing),
     profiles: new KyselyProfileQueryRepository(db, dialect, sealing),
