@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { it } from 'node:test';
 import { admin, drained, sendOk, withApp } from '../support/http-helpers.ts';
+import { holdLikeABatch } from '../support/held-batch.ts';
 import { describeEachStore } from '../support/stores.ts';
 import type { TestApp } from '../support/test-app.ts';
 
@@ -31,21 +32,8 @@ describeEachStore('processing backlog in the stats', (fixture) => {
       const idle = await stats(t);
       assert.deepEqual([idle.events, idle.unprocessedEvents, idle.processingDelayMs], [1, 0, 0]);
 
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let entered!: () => void;
-      const inside = new Promise<void>((resolve) => (entered = resolve));
-      const transaction = store.profileState.exclusive(
-        t.workspace.id,
-        Date.now(),
-        async () => {
-          entered();
-          await held;
-        },
-        { replayable: true },
-      );
+      const batch = await holdLikeABatch(store, t.workspace.id);
       try {
-        await inside;
         const sentAt = Date.now();
         for (const event of ['Second', 'Third', 'Fourth']) await sendOk(t, 'track', { userId: 'u-1', event });
         await sleep(250);
@@ -58,8 +46,7 @@ describeEachStore('processing backlog in the stats', (fixture) => {
           `delay ${behind.processingDelayMs} ms`,
         );
       } finally {
-        release();
-        await transaction;
+        await batch.release();
       }
       await drained(t);
       const after = await stats(t);

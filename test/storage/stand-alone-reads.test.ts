@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { it } from 'node:test';
 import { admin, drained, eventually, sendOk, withApp } from '../support/http-helpers.ts';
+import { holdLikeABatch } from '../support/held-batch.ts';
 import { describeEachStore } from '../support/stores.ts';
 import type { TestApp } from '../support/test-app.ts';
 
@@ -57,21 +58,7 @@ describeEachStore('stand-alone reads', (fixture) => {
       await eventually(events, 'the Audience Entered event');
       await drained(t);
 
-      let entered!: () => void;
-      const inside = new Promise<void>((resolve) => (entered = resolve));
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      // As the profiles stage holds it for a batch: replayable work (state derived from the log).
-      const transaction = store.profileState.exclusive(
-        t.workspace.id,
-        Date.now(),
-        async () => {
-          entered();
-          await held;
-        },
-        { replayable: true },
-      );
-      await inside;
+      const batch = await holdLikeABatch(store, t.workspace.id);
       let write: Promise<Answer> | undefined;
       const pendingReads: Promise<unknown>[] = [];
       let audited: Promise<Answer> | undefined;
@@ -125,8 +112,7 @@ describeEachStore('stand-alone reads', (fixture) => {
           assert.equal(await within(audited, 10), STILL_WAITING);
         }
       } finally {
-        release();
-        await transaction;
+        await batch.release();
         await Promise.all(pendingReads);
       }
       assert.equal((await write).statusCode, 201);
