@@ -12,7 +12,7 @@ import type { Database } from '../database-schema.ts';
  * Only reads whose answer is the end of the story go through it: a token's or a workspace's
  * resolution, settings, listings, counts, a profile view's parts (`Store.profileViews`), a
  * segment with its members, size and history, a profile's consent, destinations with their
- * delivery counts and deliveries. A read
+ * delivery counts and deliveries, a pipeline stage's committed cursor. A read
  * that decides a write stays on the main connection (`Store.profiles`: the profile an unmerge or
  * a consent change resolves), so it sees what the batch under way committed.
  */
